@@ -1,0 +1,1 @@
+"""A double-entry, two-phase ledger modelled on TigerBeetle."""

@@ -1,0 +1,1 @@
+"""Ledger tables (placeholder until the ledger lands)."""

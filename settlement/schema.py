@@ -1,0 +1,15 @@
+"""Every table of the service, imported in one place for Alembic and for tests."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+from settlement.orm import Base
+
+
+def load_all_tables() -> MetaData:
+    """Import every module that declares tables and return the complete metadata."""
+    # Each module registers its tables on Base.metadata when imported.
+    import settlement.ledger.tables  # noqa: F401
+
+    return Base.metadata
