@@ -1,0 +1,29 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.routes import health
+from settlement.bootstrap import Container
+
+API_DESCRIPTION = """
+Shuxin (舒心就医) settles outpatient care on credit: the hospital's HIS posts charges against the
+patient's credit line during the visit, and the patient repays within 72 hours, the personal
+medical-insurance account first, then the wallet. Money is always a string with two places.
+"""
+
+
+def create_app(container: Container) -> FastAPI:
+    """Build the API over an already wired container (see ``settlement.bootstrap``)."""
+    app = FastAPI(
+        title="Shuxin settlement API",
+        version="1.0.0",
+        description=API_DESCRIPTION,
+        openapi_url="/openapi.json",
+    )
+    app.state.container = container
+    install_error_handlers(app)
+    app.include_router(health.router)
+    return app

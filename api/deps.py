@@ -1,0 +1,25 @@
+"""FastAPI dependencies: the container and a unit of work per request."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from settlement.bootstrap import Container
+from settlement.unit_of_work import UnitOfWork
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def get_uow(container: ContainerDep) -> UnitOfWork:
+    return container.uow()
+
+
+UowDep = Annotated[UnitOfWork, Depends(get_uow)]

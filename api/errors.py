@@ -1,0 +1,127 @@
+"""The contract's error envelope for every error: ``{"error": {"code", "message", …details}}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from insurance.money import MoneyError
+from settlement.errors import ServiceError
+
+logger = logging.getLogger("shuxin.api")
+
+#: Every stable error code the API can answer with, its HTTP status and what it means.
+ERROR_CODES: dict[str, tuple[int, str]] = {
+    "unauthenticated": (401, "missing or invalid credentials"),
+    "bad_signature": (401, "the request signature does not verify"),
+    "stale_timestamp": (401, "the request timestamp is more than 300 s off"),
+    "nonce_reused": (401, "the nonce was seen before"),
+    "unknown_hospital": (401, "no hospital has this code"),
+    "not_signed": (403, "the patient has not signed the current service agreement"),
+    "credit_frozen": (403, "the patient's credit line is frozen by an overdue bill"),
+    "suspended": (403, "the patient's credit is suspended"),
+    "not_eligible": (403, "the patient is not eligible for credit medical care"),
+    "forbidden": (403, "the caller may not see or do this"),
+    "insufficient_credit": (402, "the charge exceeds the available credit"),
+    "not_found": (404, "no such resource"),
+    "patient_not_found": (404, "no insured person with this psn_no"),
+    "method_not_allowed": (405, "the method is not allowed on this path"),
+    "visit_closed": (409, "the visit is closed"),
+    "duplicate_fee": (409, "a fee line with this feedetl_sn already exists in the visit"),
+    "duplicate_visit": (409, "a visit with this ipt_otp_no already exists at the hospital"),
+    "bill_settled": (409, "the bill is already settled"),
+    "bill_not_payable": (409, "the bill cannot be paid in its current state"),
+    "idempotency_key_reused": (409, "the idempotency key was used for a different request"),
+    "idempotency_key_in_use": (409, "a request with this idempotency key is still running"),
+    "conflict": (409, "the request conflicts with the current state"),
+    "outstanding_balance": (409, "there are bills outstanding"),
+    "validation_error": (422, "the request is malformed"),
+    "amount_mismatch": (422, "det_item_fee_sumamt is not pric × cnt rounded half-up to the fen"),
+    "idempotency_key_missing": (422, "the Idempotency-Key header is required"),
+    "identity_mismatch": (422, "the identity does not match the insurance record"),
+    "invalid_certno": (422, "the resident ID number is malformed or its check character is wrong"),
+    "rate_limited": (429, "too many requests"),
+    "internal_error": (500, "unexpected server error"),
+}
+
+
+def status_for(code: str) -> int:
+    return ERROR_CODES.get(code, (400, ""))[0]
+
+
+class ApiError(Exception):
+    """An HTTP-level refusal raised by the API layer itself (authentication, idempotency, …)."""
+
+    def __init__(self, code: str, message: str, *, status: int | None = None, **details: Any):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status if status is not None else status_for(code)
+        self.details = details
+
+
+def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **details}}
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, **details: Any
+) -> JSONResponse:
+    return JSONResponse(error_body(code, message, **details), status_code=status, headers=headers)
+
+
+def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(part) for part in location]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:] if parts[0] == "body" else parts
+    return ".".join(parts) or "body"
+
+
+def validation_details(errors: list[Any]) -> list[dict[str, str]]:
+    return [
+        {"path": _field_path(e.get("loc", ())), "message": str(e.get("msg", "")), "type": e["type"]}
+        for e in errors
+    ]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = validation_details(list(exc.errors()))
+        first = fields[0] if fields else {"path": "body", "message": "invalid"}
+        return error_response(
+            422,
+            "validation_error",
+            f"{first['path']}: {first['message']}",
+            fields=fields,
+        )
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, **exc.details)
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
+        return error_response(status_for(exc.code), exc.code, exc.message, **exc.details)
+
+    @app.exception_handler(MoneyError)
+    async def _money_error(_: Request, exc: MoneyError) -> JSONResponse:
+        return error_response(422, "validation_error", str(exc), fields=[])
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}.get(
+            exc.status_code, "http_error"
+        )
+        message = exc.detail if isinstance(exc.detail, str) else code
+        return error_response(exc.status_code, code, message, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error: %s", type(exc).__name__)
+        return error_response(500, "internal_error", "unexpected server error")
