@@ -27,55 +27,55 @@ class InsuranceError(ValueError):
         return result
 
 
-class InvalidAmount(InsuranceError):
+class InvalidAmountError(InsuranceError):
     """An amount, price or count that is negative, absurd, a float or not a number."""
 
     code = "invalid_amount"
 
 
-class TooManyPlaces(InvalidAmount):
-    """An amount with more decimal places than allowed (2 for money, 6 for ``pric``, 4 for ``cnt``)."""
+class TooManyPlacesError(InvalidAmountError):
+    """An amount with more places than allowed (2 for money, 6 for ``pric``, 4 for ``cnt``)."""
 
     code = "too_many_places"
 
 
-class UnknownHospitalLevel(InsuranceError):
+class UnknownHospitalLevelError(InsuranceError):
     """A hospital level the policy has no pooled ratio for."""
 
     code = "unknown_hospital_level"
 
 
-class UnknownPersonType(InsuranceError):
+class UnknownPersonTypeError(InsuranceError):
     """A ``psn_type`` the policy has no pooled ratio or cap for."""
 
     code = "unknown_psn_type"
 
 
-class NoPolicyInForce(InsuranceError):
+class NoPolicyInForceError(InsuranceError):
     """No regional policy covers the visit date."""
 
     code = "no_policy_in_force"
 
 
-class AccumulatorYearMismatch(InsuranceError):
+class AccumulatorYearMismatchError(InsuranceError):
     """The accumulators given belong to another policy year than the visit date's."""
 
     code = "accumulator_year_mismatch"
 
 
-class DuplicateFeeLine(InsuranceError):
+class DuplicateFeeLineError(InsuranceError):
     """Two lines of one bill share a ``feedetl_sn``."""
 
     code = "duplicate_fee"
 
 
-class UnknownFeeLine(InsuranceError):
+class UnknownFeeLineError(InsuranceError):
     """A refund names a ``feedetl_sn`` that the settlement does not contain."""
 
     code = "unknown_fee_line"
 
 
-class InvalidFeeLine(InsuranceError):
+class InvalidFeeLineError(InsuranceError):
     """A fee line that is malformed in a way other than its amounts (an empty code, say)."""
 
     code = "invalid_fee_line"

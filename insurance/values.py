@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from insurance.errors import InvalidAmount, TooManyPlaces
+from insurance.errors import InvalidAmountError, TooManyPlacesError
 from insurance.money import MAX_AMOUNT, MoneyError, parse_decimal, quantize_fen
 
 RATIO_PLACES = 4
@@ -28,8 +28,8 @@ def parse_value(
         allow_zero: whether zero is acceptable.
 
     Raises:
-        TooManyPlaces: the value has more than ``places`` significant decimal places.
-        InvalidAmount: any other refusal (a float, negative, above ``maximum``, not a number).
+        TooManyPlacesError: the value has more than ``places`` significant decimal places.
+        InvalidAmountError: any other refusal (a float, negative, above ``maximum``, not a number).
     """
     try:
         return parse_decimal(
@@ -37,12 +37,12 @@ def parse_value(
         )
     except MoneyError as error:
         # parse_decimal has one message for the places case; keep the code distinct for callers.
-        kind = TooManyPlaces if "decimal places" in str(error) else InvalidAmount
+        kind = TooManyPlacesError if "decimal places" in str(error) else InvalidAmountError
         raise kind(str(error), field=name) from None
 
 
 def parse_money(value: object, *, name: str) -> Decimal:
-    """Parse a money amount: two places at most, 0 ≤ amount ≤ 9,999,999.99, exactly two places out."""
+    """Parse a money amount: at most two places, 0 ≤ amount ≤ 9,999,999.99; two places out."""
     return quantize_fen(parse_value(value, name=name))
 
 
