@@ -15,8 +15,11 @@ medical-insurance account first, then the wallet. Money is always a string with 
 """
 
 
-def create_app(container: Container) -> FastAPI:
-    """Build the API over an already wired container (see ``settlement.bootstrap``)."""
+def create_app(container: Container, *, run_scheduler: bool = False) -> FastAPI:
+    """Build the API over an already wired container (see ``settlement.bootstrap``).
+
+    ``run_scheduler`` starts the 72-hour window's sweeps with the app (``shuxin serve``).
+    """
     app = FastAPI(
         title="Shuxin settlement API",
         version="1.0.0",
@@ -24,6 +27,7 @@ def create_app(container: Container) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.container = container
+    app.state.run_scheduler = run_scheduler
     install_error_handlers(app)
     app.include_router(health.router)
     return app

@@ -7,10 +7,15 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from typing import TYPE_CHECKING
+
 from settlement.config import SettingsError, load_settings
 
+if TYPE_CHECKING:
+    from settlement.bootstrap import Container
 
-def _container():  # type: ignore[no-untyped-def]
+
+def _container() -> Container:
     from settlement.bootstrap import bootstrap
 
     settings = load_settings()
@@ -20,10 +25,10 @@ def _container():  # type: ignore[no-untyped-def]
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
+    from settlement.seeding import seed_demo_if_empty
 
     from api.app import create_app
     from settlement.migrate import upgrade
-    from settlement.seeding import seed_demo_if_empty
 
     container = _container()
     upgrade(container.engine)
@@ -59,8 +64,9 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    from settlement.migrate import upgrade
     from settlement.seeding import seed_all
+
+    from settlement.migrate import upgrade
 
     container = _container()
     upgrade(container.engine)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -70,9 +71,17 @@ def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
 
 
 def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None, **details: Any
+    status: int,
+    code: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    **details: Any,
 ) -> JSONResponse:
-    return JSONResponse(error_body(code, message, **details), status_code=status, headers=headers)
+    return JSONResponse(
+        error_body(code, message, **details),
+        status_code=status,
+        headers=dict(headers) if headers else None,
+    )
 
 
 def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
@@ -115,6 +124,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's answer to a body it cannot decode (not UTF-8, not JSON).
+            return error_response(
+                422,
+                "validation_error",
+                "the body is not valid UTF-8 JSON",
+                fields=[{"path": "body", "message": str(exc.detail), "type": "json_invalid"}],
+            )
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}.get(
             exc.status_code, "http_error"
         )

@@ -1,4 +1,4 @@
-"""The clock is injected: jobs and deadlines ask it for ``now`` instead of reading the wall clock."""
+"""The clock is injected: jobs and deadlines ask it for ``now``, never the wall clock."""
 
 from __future__ import annotations
 

@@ -75,9 +75,7 @@ class SqliteTemplate:
         self.template = folder / "template.db"
         engine = make_engine(f"sqlite:///{self.template}")
         self.metadata = create_schema(engine)
-        with engine.begin() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        engine.dispose()
+        engine.dispose()  # closing the last connection checkpoints the WAL into the file
 
     def fresh_url(self) -> str:
         target = self.folder / f"test-{uuid.uuid4().hex[:10]}.db"

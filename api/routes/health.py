@@ -26,8 +26,10 @@ def health(container: ContainerDep) -> HealthPublic:
             connection.execute(text("SELECT 1"))
     except Exception as error:
         raise ApiError(
-            "database_unreachable", f"the database does not answer: {type(error).__name__}",
+            "database_unreachable",
+            f"the database does not answer: {type(error).__name__}",
             status=503,
         ) from None
-    return HealthPublic(status="ok", database=container.engine.dialect.name,
-                        mode=container.settings.mode)
+    return HealthPublic(
+        status="ok", database=container.engine.dialect.name, mode=container.settings.mode
+    )

@@ -1,0 +1,148 @@
+"""Idempotent writes: the first answer is stored with the change, in the same transaction.
+
+A write runs inside one unit of work that first claims ``(scope, key)``. A concurrent request with
+the same key blocks on that claim (a unique index on PostgreSQL, the single writer on SQLite)
+until the first commits, and then replays its answer: the action runs once. A business refusal is
+stored too (its changes rolled back to a savepoint), so a retry gets the same refusal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+
+from api.deps import ContainerDep
+from api.errors import ApiError, error_body, status_for
+from settlement.bootstrap import Container
+from settlement.errors import ServiceError
+from settlement.idempotency import IN_PROGRESS, IdempotencyRecord, claim_key, find_record
+from settlement.unit_of_work import UnitOfWork
+
+KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,64}$")
+REPLAY_HEADER = "Idempotent-Replayed"
+
+Action = Callable[[UnitOfWork], tuple[int, Any]]
+
+
+def request_fingerprint(method: str, path: str, body: bytes) -> str:
+    """The same request, whatever its JSON whitespace or key order, has the same fingerprint."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except (ValueError, UnicodeDecodeError):
+        canonical = body
+    return hashlib.sha256(method.encode() + b"\n" + path.encode() + b"\n" + canonical).hexdigest()
+
+
+class IdempotentWrite:
+    """One idempotent write of the current request; call :meth:`run` with the caller's scope."""
+
+    def __init__(self, container: Container, key: str, fingerprint: str) -> None:
+        self.container = container
+        self.key = key
+        self.fingerprint = fingerprint
+
+    def run(self, *, scope: str, action: Action) -> JSONResponse:
+        container = self.container
+        with container.uow() as uow:
+            existing = find_record(uow.session, scope=scope, key=self.key)
+            if existing is not None:
+                return self._replay(existing)
+            try:
+                record = claim_key(
+                    uow.session,
+                    scope=scope,
+                    key=self.key,
+                    fingerprint=self.fingerprint,
+                    now=container.clock.now(),
+                )
+            except IntegrityError:
+                uow.rollback()
+                return self._replay_after_race(scope)
+            status, body = self._perform(uow, action)
+            record.status_code = status
+            record.response_body = json.dumps(body, ensure_ascii=False)
+            uow.commit()
+        return JSONResponse(body, status_code=status)
+
+    def _perform(self, uow: UnitOfWork, action: Action) -> tuple[int, Any]:
+        savepoint = uow.session.begin_nested()
+        try:
+            status, payload = action(uow)
+        except ServiceError as refusal:
+            savepoint.rollback()
+            return status_for(refusal.code), error_body(
+                refusal.code, refusal.message, **jsonable_encoder(refusal.details)
+            )
+        except ApiError as refusal:
+            savepoint.rollback()
+            return refusal.status, error_body(
+                refusal.code, refusal.message, **jsonable_encoder(refusal.details)
+            )
+        except BaseException:
+            savepoint.rollback()
+            raise
+        savepoint.commit()
+        if isinstance(payload, BaseModel):
+            payload = payload.model_dump(mode="json")
+        return status, jsonable_encoder(payload)
+
+    def _replay_after_race(self, scope: str) -> JSONResponse:
+        with self.container.uow() as uow:
+            existing = find_record(uow.session, scope=scope, key=self.key)
+            if existing is None:
+                raise ApiError(
+                    "idempotency_key_in_use", "a request with this Idempotency-Key is still running"
+                )
+            return self._replay(existing)
+
+    def _replay(self, record: IdempotencyRecord) -> JSONResponse:
+        if record.fingerprint != self.fingerprint:
+            raise ApiError(
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used for a different request",
+            )
+        if record.status_code == IN_PROGRESS or record.response_body is None:
+            raise ApiError(
+                "idempotency_key_in_use", "a request with this Idempotency-Key is still running"
+            )
+        return JSONResponse(
+            json.loads(record.response_body),
+            status_code=record.status_code,
+            headers={REPLAY_HEADER: "true"},
+        )
+
+
+async def idempotent_write(
+    request: Request,
+    container: ContainerDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="1–64 visible ASCII characters, unique per caller and request; a retry "
+            "with the same key returns the first answer with `Idempotent-Replayed: true`.",
+        ),
+    ] = None,
+) -> IdempotentWrite:
+    if idempotency_key is None or not KEY_PATTERN.fullmatch(idempotency_key):
+        problem = "is required" if idempotency_key is None else "must be 1–64 visible characters"
+        raise ApiError(
+            "validation_error",
+            f"header Idempotency-Key {problem}",
+            fields=[{"path": "header.Idempotency-Key", "message": problem, "type": "idempotency"}],
+        )
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    fingerprint = request_fingerprint(request.method, path, await request.body())
+    return IdempotentWrite(container, idempotency_key, fingerprint)
+
+
+IdempotencyDep = Annotated[IdempotentWrite, Depends(idempotent_write)]
