@@ -1,0 +1,173 @@
+"""``shuxin ledger verify``: recompute every balance from the transfers and check the invariants.
+
+Checked, all in integer fen:
+
+- each account's four stored balances equal those recomputed from the transfers (pending = the
+  pending transfers not yet posted or voided; posted = single-phase transfers plus posts);
+- the ledger is zero-sum: Σ debits_pending = Σ credits_pending and Σ debits_posted =
+  Σ credits_posted;
+- every limited account is within its limit, pending amounts included;
+- every post or void matches the pending transfer it resolves (same accounts; a post no more than
+  the hold, a void exactly the hold).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
+
+from insurance.money import from_fen
+from settlement.ledger.tables import LedgerAccount, LedgerTransfer
+
+BALANCES = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
+
+
+@dataclass(frozen=True)
+class AccountProblem:
+    """One account whose stored state disagrees with its transfers or its limit."""
+
+    account_id: int
+    code: str
+    problem: str
+
+
+@dataclass
+class LedgerReport:
+    """The verdict of :func:`verify_ledger`; ``ok`` is true when nothing is off."""
+
+    accounts: int = 0
+    transfers: int = 0
+    totals: dict[str, int] = field(default_factory=dict)
+    problems: list[AccountProblem] = field(default_factory=list)
+    ledger_problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.ledger_problems
+
+    def render(self) -> str:
+        """A human summary: totals, then every problem, one a line."""
+        lines = [
+            f"ledger: {self.accounts} accounts, {self.transfers} transfers",
+            "  "
+            + " · ".join(
+                f"{name.replace('_', ' ')} {from_fen(self.totals.get(name, 0))}"
+                for name in BALANCES
+            ),
+        ]
+        lines += [f"  ledger: {problem}" for problem in self.ledger_problems]
+        lines += [
+            f"  account {problem.account_id} {problem.code}: {problem.problem}"
+            for problem in self.problems
+        ]
+        lines.append("balanced" if self.ok else f"NOT BALANCED: {self.problem_count} problem(s)")
+        return "\n".join(lines)
+
+    @property
+    def problem_count(self) -> int:
+        return len(self.problems) + len(self.ledger_problems)
+
+
+def verify_ledger(session: Session) -> LedgerReport:
+    """Recompute the ledger from its transfers and report every disagreement (read-only)."""
+    accounts = LedgerAccount.__table__
+    transfers = LedgerTransfer.__table__
+    resolution = aliased(LedgerTransfer, name="resolution")
+    report = LedgerReport()
+    report.transfers = session.execute(select(func.count()).select_from(transfers)).scalar_one()
+
+    expected: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(BALANCES, 0))
+    posted = (
+        select(transfers.c.debit_account_id, transfers.c.credit_account_id, transfers.c.amount)
+        .where(transfers.c.kind.in_(("single_phase", "post_pending")))
+        .subquery()
+    )
+    # Grouped in the database: verify must stay cheap on a ledger of millions of transfers.
+    for side, column in (("debits", "debit_account_id"), ("credits", "credit_account_id")):
+        rows = session.execute(
+            select(posted.c[column], func.sum(posted.c.amount)).group_by(posted.c[column])
+        )
+        for account_id, total in rows:
+            expected[account_id][f"{side}_posted"] += int(total)
+    open_pending = (
+        select(transfers.c.debit_account_id, transfers.c.credit_account_id, transfers.c.amount)
+        .outerjoin(resolution, resolution.pending_id == transfers.c.id)
+        .where(and_(transfers.c.kind == "pending", resolution.id.is_(None)))
+        .subquery()
+    )
+    for side, column in (("debits", "debit_account_id"), ("credits", "credit_account_id")):
+        rows = session.execute(
+            select(open_pending.c[column], func.sum(open_pending.c.amount)).group_by(
+                open_pending.c[column]
+            )
+        )
+        for account_id, total in rows:
+            expected[account_id][f"{side}_pending"] += int(total)
+
+    report.totals = dict.fromkeys(BALANCES, 0)
+    for row in session.execute(select(accounts).order_by(accounts.c.id)):
+        report.accounts += 1
+        stored = {name: int(getattr(row, name)) for name in BALANCES}
+        for name in BALANCES:
+            report.totals[name] += stored[name]
+        recomputed = expected.pop(row.id, dict.fromkeys(BALANCES, 0))
+        for name in BALANCES:
+            if stored[name] != recomputed[name]:
+                report.problems.append(
+                    AccountProblem(
+                        row.id,
+                        row.code,
+                        f"{name} is {from_fen(stored[name])} but the transfers say "
+                        f"{from_fen(recomputed[name])}",
+                    )
+                )
+        debits = stored["debits_pending"] + stored["debits_posted"]
+        credits = stored["credits_pending"] + stored["credits_posted"]
+        credits_posted, debits_posted = stored["credits_posted"], stored["debits_posted"]
+        if row.debits_must_not_exceed_credits and debits > stored["credits_posted"]:
+            report.problems.append(
+                AccountProblem(
+                    row.id,
+                    row.code,
+                    f"debits {from_fen(debits)} exceed credits {from_fen(credits_posted)}",
+                )
+            )
+        if row.credits_must_not_exceed_debits and credits > stored["debits_posted"]:
+            report.problems.append(
+                AccountProblem(
+                    row.id,
+                    row.code,
+                    f"credits {from_fen(credits)} exceed debits {from_fen(debits_posted)}",
+                )
+            )
+    for account_id in sorted(expected):  # only possible without foreign keys, but say so
+        report.ledger_problems.append(f"transfers name account {account_id}, which does not exist")
+
+    for kind in ("pending", "posted"):
+        debits, credits = report.totals[f"debits_{kind}"], report.totals[f"credits_{kind}"]
+        if debits != credits:
+            report.ledger_problems.append(
+                f"{kind} is not zero-sum: debits {from_fen(debits)} ≠ credits {from_fen(credits)}"
+            )
+
+    pending = aliased(LedgerTransfer, name="pending")
+    mismatched = session.execute(
+        select(transfers.c.id, transfers.c.kind)
+        .join(pending, pending.id == transfers.c.pending_id)
+        .where(
+            (pending.kind != "pending")
+            | (pending.debit_account_id != transfers.c.debit_account_id)
+            | (pending.credit_account_id != transfers.c.credit_account_id)
+            | ((transfers.c.kind == "post_pending") & (transfers.c.amount > pending.amount))
+            | ((transfers.c.kind == "void_pending") & (transfers.c.amount != pending.amount))
+        )
+        .order_by(transfers.c.id)
+    )
+    for transfer_id, kind in mismatched:
+        report.ledger_problems.append(
+            f"{kind} transfer {transfer_id} does not match the pending transfer it resolves"
+        )
+    return report
