@@ -80,7 +80,9 @@ def validate_certno(certno: str, *, today: date | None = None) -> str:
     if today is not None and born > today:
         raise IdentityError("invalid_certno", "the birth date is in the future")
     if certno_check_char(first17) != check:
-        raise IdentityError("certno_checksum", "the check character of the identity number is wrong")
+        raise IdentityError(
+            "certno_checksum", "the check character of the identity number is wrong"
+        )
     return value
 
 

@@ -1,0 +1,31 @@
+"""In-memory platforms for unit tests and benchmarks."""
+
+from __future__ import annotations
+
+from settlement.adapters.ports import CreditReport, OverdueReport, PersonRecord
+
+
+class InMemoryInsurancePlatform:
+    def __init__(self, people: list[PersonRecord] | None = None) -> None:
+        self.people = {person.psn_no: person for person in people or []}
+
+    def add(self, person: PersonRecord) -> None:
+        self.people[person.psn_no] = person
+
+    def lookup_person(self, psn_no: str) -> PersonRecord | None:
+        return self.people.get(psn_no)
+
+
+class InMemoryCreditPlatform:
+    def __init__(self, reports: dict[str, CreditReport] | None = None) -> None:
+        self.reports = dict(reports or {})
+        self.overdue_reports: list[OverdueReport] = []
+
+    def rating(self, certno: str) -> CreditReport | None:
+        return self.reports.get(certno)
+
+    def report_overdue(self, report: OverdueReport) -> bool:
+        if any(sent.bill_id == report.bill_id for sent in self.overdue_reports):
+            return False
+        self.overdue_reports.append(report)
+        return True

@@ -1,0 +1,71 @@
+"""Ports to the insurance platform (person lookup, national 1101) and the credit platform."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from insurance.money import ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRecord:
+    """A person as the insurance platform reports them (national 1101 ``baseinfo``/``insuinfo``).
+
+    ``status`` is the insurance status (``active`` or ``suspended``); ``balc`` the personal
+    account balance; ``ytd_*`` what this policy year has already used.
+    """
+
+    psn_no: str
+    psn_name: str
+    certno: str
+    phone: str
+    insutype: str
+    psn_type: str
+    status: str
+    balc: Decimal
+    insuplc_admdvs: str
+    ytd_act_pay_dedc: Decimal = ZERO
+    ytd_hifp_pay: Decimal = ZERO
+
+    @property
+    def insured_active(self) -> bool:
+        return self.status == "active"
+
+
+@dataclass(frozen=True, slots=True)
+class CreditReport:
+    """The credit platform's answer: public credit rating, dishonest-debtor flag, contributions."""
+
+    rating: str
+    dishonest: bool
+    contribution_months: int
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueReport:
+    """A report of an overdue bill sent to the credit platform."""
+
+    psn_no: str
+    certno: str
+    bill_id: str
+    amount: Decimal
+    reported_at: datetime
+
+
+class InsurancePlatform(Protocol):
+    def lookup_person(self, psn_no: str) -> PersonRecord | None:
+        """The person's record (national 1101), or ``None`` if the platform does not know them."""
+        ...
+
+
+class CreditPlatform(Protocol):
+    def rating(self, certno: str) -> CreditReport | None:
+        """The person's credit report, or ``None`` if the platform has no record."""
+        ...
+
+    def report_overdue(self, report: OverdueReport) -> bool:
+        """Send an overdue report; ``False`` if this bill was already reported (nothing sent)."""
+        ...

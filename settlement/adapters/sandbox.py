@@ -1,0 +1,51 @@
+"""Sandbox platforms over the ``sandbox_insured_persons`` table, bound to the caller's session."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from insurance.money import to_fen
+from settlement.adapters.ports import CreditReport, OverdueReport, PersonRecord
+from settlement.adapters.sandbox_tables import SandboxCreditReportRow, SandboxInsuredPerson
+
+
+class SandboxInsurancePlatform:
+    """Person lookup (national 1101) answered from the sandbox table."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def lookup_person(self, psn_no: str) -> PersonRecord | None:
+        row = self.session.get(SandboxInsuredPerson, psn_no)
+        return None if row is None else row.person()
+
+
+class SandboxCreditPlatform:
+    """Ratings from the sandbox table; overdue reports kept in ``sandbox_credit_reports``."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def rating(self, certno: str) -> CreditReport | None:
+        query = select(SandboxInsuredPerson).where(SandboxInsuredPerson.certno == certno).limit(1)
+        row = self.session.scalars(query).first()
+        return None if row is None else row.credit_report()
+
+    def report_overdue(self, report: OverdueReport) -> bool:
+        query = select(SandboxCreditReportRow.id).where(
+            SandboxCreditReportRow.bill_id == report.bill_id
+        )
+        if self.session.scalars(query).first() is not None:
+            return False
+        self.session.add(
+            SandboxCreditReportRow(
+                psn_no=report.psn_no,
+                certno=report.certno,
+                bill_id=report.bill_id,
+                amount_fen=to_fen(report.amount),
+                reported_at=report.reported_at,
+            )
+        )
+        self.session.flush()
+        return True

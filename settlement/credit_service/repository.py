@@ -1,0 +1,120 @@
+"""Reads and appends of credit decisions and agreement signatures (flushes, never commits)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from credit.decision import Decision, Reason
+from insurance.money import from_fen
+from settlement.credit_service.tables import AgreementSignatureRow, CreditDecisionRow
+
+
+class CreditRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def lock_patient(self, psn_no: str) -> None:
+        """Serialise credit writes for one patient until the transaction ends.
+
+        PostgreSQL: a transaction-scoped advisory lock, so a second writer waits and then reads
+        the first one's decision. SQLite: every write transaction already holds the database
+        write lock (``BEGIN IMMEDIATE``), so there is nothing more to take.
+        """
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                {"key": f"credit:{psn_no}"},
+            )
+
+    # --- decisions ---------------------------------------------------------------------------
+
+    def latest_decision_row(self, psn_no: str) -> CreditDecisionRow | None:
+        query = (
+            select(CreditDecisionRow)
+            .where(CreditDecisionRow.psn_no == psn_no)
+            .order_by(CreditDecisionRow.seq.desc())
+            .limit(1)
+        )
+        return self.session.scalars(query).first()
+
+    def latest_decision(self, psn_no: str) -> Decision | None:
+        row = self.latest_decision_row(psn_no)
+        return None if row is None else to_decision(row)
+
+    def decisions(self, psn_no: str) -> list[Decision]:
+        query = (
+            select(CreditDecisionRow)
+            .where(CreditDecisionRow.psn_no == psn_no)
+            .order_by(CreditDecisionRow.seq)
+        )
+        return [to_decision(row) for row in self.session.scalars(query)]
+
+    def append_decision(
+        self, psn_no: str, decision: Decision, *, decided_at: datetime
+    ) -> CreditDecisionRow:
+        last = self.session.scalar(
+            select(func.max(CreditDecisionRow.seq)).where(CreditDecisionRow.psn_no == psn_no)
+        )
+        row = CreditDecisionRow(
+            psn_no=psn_no,
+            seq=(last or 0) + 1,
+            status=decision.status,
+            line_fen=decision.line_fen,
+            score=decision.score,
+            reasons=[_reason_json(reason) for reason in decision.reasons],
+            inputs=dict(decision.inputs),
+            scorecard_version=decision.scorecard_version,
+            event=decision.event,
+            suspended_until=decision.suspended_until,
+            overdue_unpaid=decision.overdue_unpaid,
+            as_of=decision.as_of,
+            decided_at=decided_at,
+        )
+        self.session.add(row)
+        self.session.flush()
+        return row
+
+    # --- signatures --------------------------------------------------------------------------
+
+    def active_signatures(self, psn_no: str) -> list[AgreementSignatureRow]:
+        query = (
+            select(AgreementSignatureRow)
+            .where(
+                AgreementSignatureRow.psn_no == psn_no, AgreementSignatureRow.revoked_at.is_(None)
+            )
+            .order_by(AgreementSignatureRow.version, AgreementSignatureRow.id)
+        )
+        return list(self.session.scalars(query))
+
+    def add_signature(self, signature: AgreementSignatureRow) -> None:
+        self.session.add(signature)
+        self.session.flush()
+
+
+def _reason_json(reason: Reason) -> dict[str, Any]:
+    return {
+        "code": reason.code,
+        "zh": reason.zh,
+        "en": reason.en,
+        "points_lost": reason.points_lost,
+        "attribute": reason.attribute,
+    }
+
+
+def to_decision(row: CreditDecisionRow) -> Decision:
+    return Decision(
+        status=row.status,  # type: ignore[arg-type]  # only Status values are ever written
+        line=from_fen(row.line_fen),
+        score=row.score,
+        reasons=tuple(Reason(**reason) for reason in row.reasons),
+        scorecard_version=row.scorecard_version,
+        inputs=row.inputs,
+        as_of=row.as_of,
+        event=row.event,
+        suspended_until=row.suspended_until,
+        overdue_unpaid=row.overdue_unpaid,
+    )
