@@ -11,6 +11,8 @@ def load_all_tables() -> MetaData:
     """Import every module that declares tables and return the complete metadata."""
     # Each module registers its tables on Base.metadata when imported.
     import settlement.idempotency
+    import settlement.adapters.sandbox_tables
+    import settlement.credit_service.tables
     import settlement.ledger.tables  # noqa: F401
 
     return Base.metadata
