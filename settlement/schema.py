@@ -10,9 +10,9 @@ from settlement.orm import Base
 def load_all_tables() -> MetaData:
     """Import every module that declares tables and return the complete metadata."""
     # Each module registers its tables on Base.metadata when imported.
-    import settlement.idempotency
     import settlement.adapters.sandbox_tables
     import settlement.credit_service.tables
+    import settlement.idempotency
     import settlement.ledger.tables  # noqa: F401
 
     return Base.metadata
