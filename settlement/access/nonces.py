@@ -1,0 +1,54 @@
+"""The nonce store: a signed request is accepted once; a replay within the window is refused.
+
+The primary key ``(hospital_code, nonce)`` decides races: two requests with the same nonce insert
+at once, and exactly one row (and so one request) wins. Rows older than
+``NONCE_RETENTION_SECONDS`` are purged; by then their timestamp is outside the window anyway.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import cast
+
+from sqlalchemy import String, Table, delete, insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql.dml import Insert
+
+from settlement.access.signing import NONCE_RETENTION_SECONDS
+from settlement.orm import Base, UTCDateTime
+
+
+class RequestNonce(Base):
+    __tablename__ = "request_nonces"
+
+    hospital_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+def record_nonce(session: Session, *, hospital_code: str, nonce: str, now: datetime) -> bool:
+    """Remember the nonce; ``False`` if it was seen before (the caller commits at once)."""
+    values = {"hospital_code": hospital_code, "nonce": nonce, "seen_at": now}
+    table = cast(Table, RequestNonce.__table__)
+    dialect = session.get_bind().dialect.name
+    # INSERT … ON CONFLICT DO NOTHING RETURNING: on PostgreSQL a concurrent insert of the same
+    # key waits for the first to commit and then inserts nothing, so whether a row comes back
+    # tells who won, without an exception spoiling the transaction.
+    statement: Insert
+    if dialect == "postgresql":
+        statement = postgresql_insert(table).values(values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        statement = sqlite_insert(table).values(values).on_conflict_do_nothing()
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        statement = insert(table).values(values)
+    inserted = session.execute(statement.returning(table.c.nonce)).first()
+    return inserted is not None
+
+
+def purge_expired_nonces(session: Session, now: datetime) -> int:
+    """Delete nonces older than the retention window; return how many went."""
+    cutoff = now - timedelta(seconds=NONCE_RETENTION_SECONDS)
+    result = session.execute(delete(RequestNonce).where(RequestNonce.seen_at < cutoff))
+    return int(getattr(result, "rowcount", 0))
