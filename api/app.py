@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routes import health
+from api.routes import admin_hospitals, health
+from api.routes import auth as auth_routes
 from settlement.bootstrap import Container
 
 API_DESCRIPTION = """
@@ -30,4 +31,6 @@ def create_app(container: Container, *, run_scheduler: bool = False) -> FastAPI:
     app.state.run_scheduler = run_scheduler
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(auth_routes.router)
+    app.include_router(admin_hospitals.router)
     return app

@@ -1,0 +1,244 @@
+"""Authentication dependencies: signed HIS requests, patients' bearer tokens, the admin token.
+
+Each surface accepts only its own credentials: a patient token on an HIS call, HIS signature
+headers on a patient call or the admin token anywhere but ``/admin`` all answer 401.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import ContainerDep
+from api.errors import ApiError
+from settlement.access.delivery import CodeSender, default_code_sender
+from settlement.access.directory import PersonDirectory, default_person_directory
+from settlement.access.hospitals import Hospital, get_hospital, hospital_secret
+from settlement.access.nonces import record_nonce
+from settlement.access.signing import (
+    HOSPITAL_HEADER,
+    NONCE_HEADER,
+    NONCE_PATTERN,
+    SIGNATURE_HEADER,
+    SIGNATURE_PATTERN,
+    TIMESTAMP_HEADER,
+    TIMESTAMP_PATTERN,
+    TIMESTAMP_TOLERANCE_SECONDS,
+    canonical_request,
+    signature_matches,
+)
+from settlement.access.tokens import resolve_token
+from settlement.bootstrap import Container
+
+HIS_SIGNATURE_DESCRIPTION = (
+    "Every HIS request carries `X-Shuxin-Hospital` (the hospital code), `X-Shuxin-Timestamp` "
+    "(Unix seconds, within 300 s of the server's clock), `X-Shuxin-Nonce` (16–64 visible "
+    "characters, never reused) and `X-Shuxin-Signature`: the lowercase hex HMAC-SHA256, under the "
+    "hospital's secret, of `METHOD\\nPATH_WITH_QUERY\\nTIMESTAMP\\nNONCE\\nhex(SHA256(body))`, "
+    "PATH_WITH_QUERY being the raw path and query string as sent."
+)
+
+his_scheme = APIKeyHeader(
+    name=HOSPITAL_HEADER,
+    scheme_name="HisSignature",
+    description=HIS_SIGNATURE_DESCRIPTION,
+    auto_error=False,
+)
+patient_scheme = HTTPBearer(
+    scheme_name="PatientToken",
+    description="The `access_token` from `POST /v1/auth/token`.",
+    auto_error=False,
+)
+admin_scheme = HTTPBearer(
+    scheme_name="AdminToken",
+    description="The deployment's administrator token (`SHUXIN_ADMIN_TOKEN`).",
+    auto_error=False,
+)
+
+#: The 401 answers of each surface, for the routes' ``responses=`` (OpenAPI).
+HIS_AUTH_RESPONSES: dict[int | str, dict[str, object]] = {
+    401: {
+        "description": "`unauthenticated` (headers missing or malformed), `unknown_hospital`, "
+        "`bad_signature`, `stale_timestamp`, `nonce_reused`",
+        "content": {
+            "application/json": {
+                "example": {
+                    "error": {"code": "bad_signature", "message": "the signature does not verify"}
+                }
+            }
+        },
+    }
+}
+PATIENT_AUTH_RESPONSES: dict[int | str, dict[str, object]] = {
+    401: {
+        "description": "`unauthenticated`: no bearer token, or it is unknown, expired or revoked",
+        "content": {
+            "application/json": {
+                "example": {
+                    "error": {
+                        "code": "unauthenticated",
+                        "message": "a patient bearer token is required",
+                    }
+                }
+            }
+        },
+    }
+}
+ADMIN_AUTH_RESPONSES: dict[int | str, dict[str, object]] = {
+    401: {
+        "description": "`unauthenticated`: the administrator token is missing or wrong",
+        "content": {
+            "application/json": {
+                "example": {
+                    "error": {
+                        "code": "unauthenticated",
+                        "message": "the administrator token is required",
+                    }
+                }
+            }
+        },
+    }
+}
+
+
+def _raw_path_with_query(request: Request) -> str:
+    """The path and query exactly as the client sent them (still percent-encoded)."""
+    raw = request.scope.get("raw_path")
+    path = raw.decode("latin-1") if isinstance(raw, bytes) and raw else request.url.path
+    query = request.url.query
+    return f"{path}?{query}" if query else path
+
+
+def _verify_and_record_nonce(
+    container: Container,
+    *,
+    code: str,
+    canonical: str,
+    signature: str,
+    nonce: str,
+    now: datetime,
+) -> Hospital:
+    with container.uow() as uow:
+        hospital = get_hospital(uow.session, code)
+        if hospital is None:
+            raise ApiError("unknown_hospital", "no hospital has this code")
+        secret = hospital_secret(hospital, container.settings.secret_key)
+        if not signature_matches(secret, canonical, signature):
+            raise ApiError("bad_signature", "the request signature does not verify")
+        # The nonce is committed in its own short transaction before the route runs, so a
+        # replay is refused even if the first request is still working or later fails.
+        if not record_nonce(uow.session, hospital_code=code, nonce=nonce, now=now):
+            raise ApiError("nonce_reused", "this nonce was seen before")
+        uow.commit()
+    return hospital
+
+
+async def authenticate_hospital(
+    request: Request,
+    container: ContainerDep,
+    hospital_code: Annotated[str | None, Security(his_scheme)],
+) -> Hospital:
+    """The hospital whose secret signed this request; 401 otherwise."""
+    timestamp = request.headers.get(TIMESTAMP_HEADER)
+    nonce = request.headers.get(NONCE_HEADER)
+    signature = request.headers.get(SIGNATURE_HEADER)
+    if not hospital_code or timestamp is None or nonce is None or signature is None:
+        raise ApiError(
+            "unauthenticated",
+            f"signed request headers required: {HOSPITAL_HEADER}, {TIMESTAMP_HEADER}, "
+            f"{NONCE_HEADER}, {SIGNATURE_HEADER}",
+        )
+    if not TIMESTAMP_PATTERN.fullmatch(timestamp):
+        raise ApiError("unauthenticated", f"{TIMESTAMP_HEADER} must be Unix seconds")
+    if not NONCE_PATTERN.fullmatch(nonce):
+        raise ApiError("unauthenticated", f"{NONCE_HEADER} must be 16–64 visible characters")
+    if not SIGNATURE_PATTERN.fullmatch(signature):
+        raise ApiError("bad_signature", f"{SIGNATURE_HEADER} must be 64 lowercase hex digits")
+    now = container.clock.now()
+    if abs(now.timestamp() - int(timestamp)) > TIMESTAMP_TOLERANCE_SECONDS:
+        raise ApiError(
+            "stale_timestamp",
+            f"{TIMESTAMP_HEADER} is more than {TIMESTAMP_TOLERANCE_SECONDS} s from server time",
+            server_time=int(now.timestamp()),
+        )
+    body = await request.body()
+    canonical = canonical_request(
+        request.method, _raw_path_with_query(request), timestamp, nonce, body
+    )
+    hospital = await run_in_threadpool(
+        _verify_and_record_nonce,
+        container,
+        code=hospital_code,
+        canonical=canonical,
+        signature=signature,
+        nonce=nonce,
+        now=now,
+    )
+    request.state.hospital_code = hospital.code
+    return hospital
+
+
+HospitalDep = Annotated[Hospital, Depends(authenticate_hospital)]
+
+
+def authenticate_patient(
+    container: ContainerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(patient_scheme)],
+) -> str:
+    """The ``psn_no`` of the patient whose bearer token this is; 401 otherwise."""
+    if credentials is None or not credentials.credentials:
+        raise ApiError("unauthenticated", "a patient bearer token is required")
+    with container.uow() as uow:
+        psn_no = resolve_token(
+            uow.session, token=credentials.credentials, now=container.clock.now()
+        )
+    if psn_no is None:
+        raise ApiError("unauthenticated", "the bearer token is unknown, expired or revoked")
+    return psn_no
+
+
+PatientDep = Annotated[str, Depends(authenticate_patient)]
+
+
+@dataclass(frozen=True)
+class Administrator:
+    """The caller proved it holds the deployment's administrator token."""
+
+    name: str = "admin"
+
+
+def authenticate_admin(
+    container: ContainerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(admin_scheme)],
+) -> Administrator:
+    """The administrator, if the bearer token is the deployment's admin token; 401 otherwise."""
+    expected = container.settings.admin_token.encode()
+    given = credentials.credentials.encode() if credentials is not None else b""
+    if not expected or not hmac.compare_digest(given, expected):
+        raise ApiError("unauthenticated", "the administrator token is required")
+    return Administrator()
+
+
+AdminDep = Annotated[Administrator, Depends(authenticate_admin)]
+
+
+def get_person_directory() -> PersonDirectory:
+    """Phone → psn_no; override with ``app.dependency_overrides`` to plug another source."""
+    return default_person_directory()
+
+
+PersonDirectoryDep = Annotated[PersonDirectory, Depends(get_person_directory)]
+
+
+def get_code_sender() -> CodeSender:
+    """Where login codes go; override with ``app.dependency_overrides`` (SMS outbox)."""
+    return default_code_sender()
+
+
+CodeSenderDep = Annotated[CodeSender, Depends(get_code_sender)]

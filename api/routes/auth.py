@@ -1,0 +1,203 @@
+"""Patients' login: a one-time code to the phone on file, exchanged for a bearer token."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from api.auth import CodeSenderDep, PersonDirectoryDep
+from api.deps import ContainerDep
+from api.errors import ApiError, error_response
+from settlement.access.otp import CODE_LIFETIME, check_code, request_code
+from settlement.access.tokens import issue_token
+from settlement.errors import ServiceError
+
+router = APIRouter(tags=["patient login"])
+
+Phone = Annotated[
+    str,
+    StringConstraints(pattern=r"^1[0-9]{10}$"),
+    Field(
+        description="Mainland mobile number: 11 digits starting with 1", examples=["13800138000"]
+    ),
+]
+OtpCodeText = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]{6}$"),
+    Field(description="The 6-digit code sent to the phone", examples=["042917"]),
+]
+
+
+class OtpCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"phone": "13800138000"}]}
+    )
+
+    phone: Phone
+
+
+class OtpSent(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"sent": True, "expires_in": 300, "sandbox_code": "042917"}]
+        }
+    )
+
+    sent: bool = Field(description="Always true: the answer never tells whether the phone is known")
+    expires_in: int = Field(description="Seconds the code stays valid")
+    sandbox_code: str | None = Field(
+        default=None, description="The code itself; only in sandbox mode and for a known phone"
+    )
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"phone": "13800138000", "code": "042917"}]},
+    )
+
+    phone: Phone
+    code: OtpCodeText
+
+
+class TokenPublic(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "access_token": "q0D4c0t9m4l2a7Yl3c0Zp7sKkM2xw8Hh1hN5e6R1yVg",
+                    "token_type": "bearer",
+                    "expires_in": 2592000,
+                    "psn_no": "37140000000000000001",
+                }
+            ]
+        }
+    )
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds the token stays valid (30 days)")
+    psn_no: str = Field(description="The insured person the token acts for")
+
+
+RATE_LIMITED_RESPONSE: dict[int | str, dict[str, object]] = {
+    429: {
+        "description": "`rate_limited`: at most 1 code per 60 s and 5 per hour per phone; "
+        "`retry_after` (and the `Retry-After` header) says when to ask again",
+        "content": {
+            "application/json": {
+                "example": {
+                    "error": {
+                        "code": "rate_limited",
+                        "message": "too many codes for this phone; retry in 42 s",
+                        "retry_after": 42,
+                    }
+                }
+            }
+        },
+    }
+}
+INVALID_CODE_RESPONSE: dict[int | str, dict[str, object]] = {
+    401: {
+        "description": "`invalid_code`: wrong, expired, already used, or out of attempts (5 per "
+        "code); `attempts_left` says how many tries this code still has",
+        "content": {
+            "application/json": {
+                "example": {
+                    "error": {
+                        "code": "invalid_code",
+                        "message": "the code is wrong, expired or used",
+                        "attempts_left": 3,
+                    }
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/v1/auth/otp",
+    summary="Send a login code to the phone on file",
+    response_model=OtpSent,
+    response_model_exclude_none=True,
+    responses=RATE_LIMITED_RESPONSE,
+)
+def send_login_code(
+    body: OtpCreate,
+    container: ContainerDep,
+    directory: PersonDirectoryDep,
+    sender: CodeSenderDep,
+) -> OtpSent | JSONResponse:
+    """Send a 6-digit code, valid 5 minutes, to the phone if an insured person has it on file."""
+    with container.uow() as uow:
+        try:
+            issued = request_code(
+                uow.session,
+                phone=body.phone,
+                directory=directory,
+                secret_key=container.settings.secret_key,
+                now=container.clock.now(),
+            )
+        except ServiceError as refusal:
+            if refusal.code != "rate_limited":
+                raise
+            wait = int(refusal.details["retry_after"])
+            return error_response(
+                429,
+                "rate_limited",
+                refusal.message,
+                headers={"Retry-After": str(wait)},
+                retry_after=wait,
+            )
+        if issued.code is not None and issued.psn_no is not None:
+            sender.send_login_code(
+                uow.session,
+                psn_no=issued.psn_no,
+                phone=body.phone,
+                code=issued.code,
+                expires_in=issued.expires_in,
+            )
+        uow.commit()
+    return OtpSent(
+        sent=True,
+        expires_in=int(CODE_LIFETIME.total_seconds()),
+        sandbox_code=issued.code if container.settings.is_sandbox else None,
+    )
+
+
+@router.post(
+    "/v1/auth/token",
+    summary="Exchange a login code for a bearer token",
+    response_model=TokenPublic,
+    responses=INVALID_CODE_RESPONSE,
+)
+def create_token(body: TokenCreate, container: ContainerDep) -> TokenPublic:
+    """Redeem the phone's latest code (once) for a 30-day patient bearer token."""
+    now = container.clock.now()
+    with container.uow() as uow:
+        check = check_code(
+            uow.session,
+            phone=body.phone,
+            code=body.code,
+            secret_key=container.settings.secret_key,
+            now=now,
+        )
+        token = issue_token(uow.session, psn_no=check.psn_no, now=now) if check.psn_no else None
+        # Committed either way: a wrong guess must use up an attempt.
+        uow.commit()
+    if token is None:
+        raise ApiError(
+            "invalid_code",
+            "the code is wrong, expired or used",
+            attempts_left=check.attempts_left,
+        )
+    return TokenPublic(
+        access_token=token.token,
+        token_type="bearer",
+        expires_in=token.expires_in,
+        psn_no=token.psn_no,
+    )
