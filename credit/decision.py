@@ -7,7 +7,7 @@ the same :class:`Decision`, which carries everything needed to show a patient wh
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
@@ -51,9 +51,20 @@ class RepaymentHistory:
     on_time_streak: int = 0
 
     def __post_init__(self) -> None:
-        for name, value in asdict(self).items():
+        for name, value in self.as_dict().items():
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise CreditInputError("invalid_history", f"{name} must be a whole number ≥ 0")
+
+    def as_dict(self) -> dict[str, int]:
+        # Explicit rather than dataclasses.asdict, which deep-copies and dominates scoring time.
+        return {
+            "bills_on_time": self.bills_on_time,
+            "bills_late": self.bills_late,
+            "max_days_late": self.max_days_late,
+            "overdue_unpaid": self.overdue_unpaid,
+            "overdue_count_12m": self.overdue_count_12m,
+            "on_time_streak": self.on_time_streak,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +105,18 @@ class CreditInputs:
 
     def snapshot(self) -> dict[str, Any]:
         """A JSON-ready copy, stored with the decision."""
-        data = asdict(self)
-        data["suspended_until"] = self.suspended_until.isoformat() if self.suspended_until else None
-        return data
+        return {
+            "insutype": self.insutype,
+            "insured_active": self.insured_active,
+            "dishonest": self.dishonest,
+            "rating": self.rating,
+            "contribution_months": self.contribution_months,
+            "psn_type": self.psn_type,
+            "is_adult": self.is_adult,
+            "has_family_manager": self.has_family_manager,
+            "history": self.history.as_dict(),
+            "suspended_until": self.suspended_until.isoformat() if self.suspended_until else None,
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import calendar
 import tomllib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -168,5 +168,5 @@ def apply_event(
         event=event.kind,
         suspended_until=suspended_until,
         overdue_unpaid=history.overdue_unpaid,
-        inputs={**previous.inputs, "history": asdict(history), "event_bill_id": event.bill_id},
+        inputs={**previous.inputs, "history": history.as_dict(), "event_bill_id": event.bill_id},
     )

@@ -9,6 +9,7 @@ refused by name.
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -101,10 +102,11 @@ class Attribute:
     reason_zh: str
     reason_en: str
     better: Better = "higher"
+    #: The points of the best bin, against which a reason's lost points are counted.
+    best_points: int = dataclasses.field(init=False)
 
-    @property
-    def best_points(self) -> int:
-        return max(b.points for b in self.bins)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "best_points", max(b.points for b in self.bins))
 
     def points_for(self, value: object) -> int:
         """The points ``value`` earns. Raises :class:`UnknownValueError` if no bin holds it."""

@@ -1,4 +1,4 @@
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import date
 from decimal import Decimal
 
@@ -166,6 +166,9 @@ def test_the_decision_records_its_inputs_as_plain_values() -> None:
     assert decision.inputs["rating"] == "B"
     assert decision.inputs["history"]["bills_on_time"] == 0
     assert decision.inputs["suspended_until"] == "2026-01-01"
+    # The snapshot is written out by hand for speed: it must still name every field.
+    assert set(decision.inputs) == {f.name for f in fields(CreditInputs)}
+    assert set(decision.inputs["history"]) == {f.name for f in fields(RepaymentHistory)}
 
 
 @pytest.mark.parametrize("rating", ["E", "a", "", "AAA"])
