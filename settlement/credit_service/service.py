@@ -20,10 +20,10 @@ from credit.events import CreditEvent, EventPolicy, apply_event, load_event_poli
 from credit.identity import IdentityError, age_on, names_match, validate_certno
 from credit.scorecard import Scorecard, load_scorecard
 from insurance.money import format_amount
-from settlement.adapters.ports import CreditPlatform, InsurancePlatform
+from settlement.adapters.ports import CreditPlatform, InsurancePlatform, PersonRecord
 from settlement.clock import Clock
 from settlement.credit_service.errors import CreditServiceError
-from settlement.credit_service.repository import CreditRepository
+from settlement.credit_service.repository import CreditRepository, to_decision
 from settlement.credit_service.tables import AgreementSignatureRow
 
 Autopay = Literal["off", "on_close", "before_deadline"]
@@ -133,26 +133,71 @@ def sign_agreement(
     if signatures and latest is not None and latest.status != "not_signed":
         return latest  # re-signing a new version keeps the standing events have shaped
 
-    report = credit.rating(certno)
+    inputs = _score_inputs(
+        person,
+        credit,
+        today=today,
+        history=history,
+        has_family_manager=has_family_manager,
+        suspended_until=latest.suspended_until if latest else None,
+    )
+    decision = decide(inputs, config.scorecard, today=today).with_changes(event="signed")
+    repository.append_decision(psn_no, decision, decided_at=now)
+    return decision
+
+
+def _score_inputs(
+    person: PersonRecord,
+    credit: CreditPlatform,
+    *,
+    today: date,
+    history: RepaymentHistory,
+    has_family_manager: bool,
+    suspended_until: date | None,
+) -> CreditInputs:
+    report = credit.rating(person.certno)
     if report is None:
         raise CreditServiceError(
             "credit_report_unavailable", "the credit platform has no record of this person", 503
         )
-    inputs = CreditInputs(
+    return CreditInputs(
         insutype=person.insutype,
         insured_active=person.insured_active,
         dishonest=report.dishonest,
         rating=report.rating,
         contribution_months=report.contribution_months,
         psn_type=person.psn_type,
-        is_adult=age_on(certno, today) >= ADULT_AGE,
+        is_adult=age_on(person.certno, today) >= ADULT_AGE,
         has_family_manager=has_family_manager,
         history=history,
-        suspended_until=latest.suspended_until if latest else None,
+        suspended_until=suspended_until,
     )
-    decision = decide(inputs, config.scorecard, today=today).with_changes(event="signed")
-    repository.append_decision(psn_no, decision, decided_at=now)
-    return decision
+
+
+def preview_decision(
+    *,
+    config: CreditConfig,
+    clock: Clock,
+    insurance: InsurancePlatform,
+    credit: CreditPlatform,
+    psn_no: str,
+    history: RepaymentHistory,
+    has_family_manager: bool = False,
+) -> Decision:
+    """The decision signing now would give, recorded nowhere (for explaining unsigned patients)."""
+    person = insurance.lookup_person(psn_no)
+    if person is None:
+        raise CreditServiceError("patient_not_found", f"no insured person {psn_no}", 404)
+    today = clock.now().date()
+    inputs = _score_inputs(
+        person,
+        credit,
+        today=today,
+        history=history,
+        has_family_manager=has_family_manager,
+        suspended_until=None,
+    )
+    return decide(inputs, config.scorecard, today=today).with_changes(event="preview")
 
 
 def signature_in_force(session: Session, psn_no: str, current_version: int) -> bool:
@@ -256,24 +301,41 @@ STATUS_TEXT = {
 }
 
 
-def explain(session: Session, psn_no: str, *, today: date | None = None) -> str:
-    """A readable, multi-line account of the patient's latest decision and its reasons."""
+def explain(
+    session: Session,
+    psn_no: str,
+    *,
+    today: date | None = None,
+    preview: Decision | None = None,
+) -> str:
+    """A readable, multi-line account of the patient's latest decision and its reasons.
+
+    Without a recorded decision, ``preview`` (from :func:`preview_decision`) is shown instead, as
+    what signing would give.
+    """
     repository = CreditRepository(session)
     row = repository.latest_decision_row(psn_no)
-    if row is None:
-        return f"{psn_no}: no credit decision (agreement not signed) / 无信用决定（未签约）"
-    decision = repository.latest_decision(psn_no)
+    unsigned = f"{psn_no}: no credit decision (agreement not signed) / 无信用决定（未签约）"
+    if row is None and preview is None:
+        return unsigned
+    decision = to_decision(row) if row is not None else preview
     assert decision is not None
     status = decision.status_on(today) if today else decision.status
     zh, en = STATUS_TEXT[status]
+    if row is None:
+        decided = "  decided / 决定于:   not yet: this is what signing now would give / 签约后预计"
+    else:
+        decided = (
+            f"  decided / 决定于:   {row.decided_at.isoformat()} (event: {decision.event}, "
+            f"decision #{row.seq})"
+        )
     lines = [
-        f"Patient {psn_no}",
+        unsigned if row is None else f"Patient {psn_no}",
         f"  status / 状态:      {status} ({zh} / {en})",
         f"  credit line / 额度: {format_amount(decision.line)} yuan",
         f"  score / 评分:       {'—' if decision.score is None else decision.score}",
         f"  scorecard / 评分卡: version {decision.scorecard_version}",
-        f"  decided / 决定于:   {row.decided_at.isoformat()} (event: {decision.event}, "
-        f"decision #{row.seq})",
+        decided,
     ]
     if decision.suspended_until:
         lines.append(f"  suspended until / 暂停至: {decision.suspended_until.isoformat()}")

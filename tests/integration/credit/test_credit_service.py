@@ -26,6 +26,7 @@ from settlement.credit_service import (
     credit_standing,
     current_decision,
     explain,
+    preview_decision,
     record_event,
     revoke_agreement,
     sign_agreement,
@@ -175,6 +176,40 @@ def test_explain_prints_status_line_score_reasons_and_the_scorecard_version(
     assert "version 2026.1" in text
     assert "按时还款记录较少 / Few bills repaid on time yet" in text
     assert "-30 points" in text
+
+
+def test_every_seeded_demo_patient_can_be_explained_before_and_after_signing(
+    demo_uow: UnitOfWorkFactory, credit_config: CreditConfig, clock: AdjustableClock
+) -> None:
+    with demo_uow() as uow:
+        people = uow.session.scalars(select(SandboxInsuredPerson)).all()
+        texts = {}
+        for person in people:
+            preview = preview_decision(
+                config=credit_config,
+                clock=clock,
+                insurance=SandboxInsurancePlatform(uow.session),
+                credit=SandboxCreditPlatform(uow.session),
+                psn_no=person.psn_no,
+                history=RepaymentHistory(),
+            )
+            texts[person.psn_no] = explain(uow.session, person.psn_no, preview=preview)
+    assert len(texts) == 36
+    assert all("signing now would give" in text and "reasons" in text for text in texts.values())
+    assert "not_employee_insurance" in texts["37140000000000000027"]  # insutype 390
+    assert count(demo_uow, CreditDecisionRow) == 0  # previews are recorded nowhere
+    decision = sign(demo_uow, credit_config, clock)
+    with demo_uow() as uow:
+        preview = preview_decision(
+            config=credit_config,
+            clock=clock,
+            insurance=SandboxInsurancePlatform(uow.session),
+            credit=SandboxCreditPlatform(uow.session),
+            psn_no=ZHANG_WEI["psn_no"],
+            history=RepaymentHistory(),
+        )
+        assert (preview.line, preview.score) == (decision.line, decision.score)
+        assert "decision #1" in explain(uow.session, ZHANG_WEI["psn_no"], preview=preview)
 
 
 def test_revoking_is_refused_while_anything_is_outstanding_and_allowed_after(
