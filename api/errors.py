@@ -7,11 +7,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from insurance.money import MoneyError
+from settlement.credit_service.errors import CreditServiceError
 from settlement.errors import ServiceError
 
 logger = logging.getLogger("shuxin.api")
@@ -100,6 +102,22 @@ def validation_details(errors: list[Any]) -> list[dict[str, str]]:
     ]
 
 
+#: The refusals a use case may raise; anything else is a defect (500).
+Refusal = ServiceError | ApiError | CreditServiceError
+
+
+def refusal_answer(refusal: Refusal) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and envelope for a business or API refusal."""
+    if isinstance(refusal, ApiError):
+        status = refusal.status
+    elif isinstance(refusal, CreditServiceError):
+        status = refusal.status_hint
+    else:
+        status = status_for(refusal.code)
+    details = jsonable_encoder(refusal.details)
+    return status, error_body(refusal.code, refusal.message, **details)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -112,13 +130,13 @@ def install_error_handlers(app: FastAPI) -> None:
             fields=fields,
         )
 
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message, **exc.details)
+    async def _refusal(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ServiceError | ApiError | CreditServiceError)
+        status, body = refusal_answer(exc)
+        return JSONResponse(body, status_code=status)
 
-    @app.exception_handler(ServiceError)
-    async def _service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        return error_response(status_for(exc.code), exc.code, exc.message, **exc.details)
+    for refusal_type in (ServiceError, ApiError, CreditServiceError):
+        app.add_exception_handler(refusal_type, _refusal)
 
     @app.exception_handler(MoneyError)
     async def _money_error(_: Request, exc: MoneyError) -> JSONResponse:

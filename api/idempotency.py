@@ -21,8 +21,9 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
 from api.deps import ContainerDep
-from api.errors import ApiError, error_body, status_for
+from api.errors import ApiError, refusal_answer
 from settlement.bootstrap import Container
+from settlement.credit_service.errors import CreditServiceError
 from settlement.errors import ServiceError
 from settlement.idempotency import IN_PROGRESS, IdempotencyRecord, claim_key, find_record
 from settlement.unit_of_work import UnitOfWork
@@ -77,16 +78,9 @@ class IdempotentWrite:
         savepoint = uow.session.begin_nested()
         try:
             status, payload = action(uow)
-        except ServiceError as refusal:
+        except (ServiceError, ApiError, CreditServiceError) as refusal:
             savepoint.rollback()
-            return status_for(refusal.code), error_body(
-                refusal.code, refusal.message, **jsonable_encoder(refusal.details)
-            )
-        except ApiError as refusal:
-            savepoint.rollback()
-            return refusal.status, error_body(
-                refusal.code, refusal.message, **jsonable_encoder(refusal.details)
-            )
+            return refusal_answer(refusal)
         except BaseException:
             savepoint.rollback()
             raise

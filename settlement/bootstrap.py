@@ -2,40 +2,72 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
+from insurance.policy import PolicyBook, load_policies
+from settlement.adapters.ports import CreditPlatform, InsurancePlatform
+from settlement.adapters.sandbox import SandboxCreditPlatform, SandboxInsurancePlatform
 from settlement.clock import AdjustableClock, Clock, SystemClock
 from settlement.config import Settings
+from settlement.credit_service.service import CreditConfig, load_credit_config
 from settlement.db import make_engine, make_session_factory
+from settlement.scheme import SchemePolicy, load_scheme
 from settlement.unit_of_work import UnitOfWorkFactory
 
 
 @dataclass
 class Container:
-    """Everything a request handler or a scheduled job needs, built once per process."""
+    """Everything a request handler or a scheduled job needs, built once per process.
+
+    The platforms are factories over the caller's session: the sandbox ones read the sandbox
+    tables in the same transaction; a real platform adapter would ignore the session.
+    """
 
     settings: Settings
     engine: Engine
     uow: UnitOfWorkFactory
     clock: Clock
+    insurance_platform: Callable[[Session], InsurancePlatform] = SandboxInsurancePlatform
+    credit_platform: Callable[[Session], CreditPlatform] = SandboxCreditPlatform
 
     @property
     def sandbox_clock(self) -> AdjustableClock | None:
         return self.clock if isinstance(self.clock, AdjustableClock) else None
 
+    @cached_property
+    def policies(self) -> PolicyBook:
+        return load_policies(self.settings.seeds_dir / "policies")
+
+    @cached_property
+    def credit_config(self) -> CreditConfig:
+        return load_credit_config(self.settings.seeds_dir)
+
+    @cached_property
+    def scheme(self) -> SchemePolicy:
+        return load_scheme(self.settings.seeds_dir / "scheme.toml")
+
 
 def bootstrap(
     settings: Settings, *, engine: Engine | None = None, clock: Clock | None = None
 ) -> Container:
-    """Wire the service for ``settings``; tests pass their own engine and clock."""
+    """Wire the service for ``settings``; tests pass their own engine and clock.
+
+    The reference data (policies, scorecard, agreements, scheme) is read here, so a broken seed
+    file stops start-up with its own message instead of failing the first request.
+    """
     engine = engine if engine is not None else make_engine(settings.database_url)
     if clock is None:
         clock = AdjustableClock() if settings.is_sandbox else SystemClock()
-    return Container(
+    container = Container(
         settings=settings,
         engine=engine,
         uow=UnitOfWorkFactory(make_session_factory(engine)),
         clock=clock,
     )
+    _ = container.policies, container.credit_config, container.scheme
+    return container

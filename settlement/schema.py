@@ -11,7 +11,11 @@ def load_all_tables() -> MetaData:
     """Import every module that declares tables and return the complete metadata."""
     # Each module registers its tables on Base.metadata when imported.
     import settlement.access  # noqa: F401
+    import settlement.accumulators
     import settlement.adapters.sandbox_tables
+    import settlement.care.tables
+    import settlement.catalogue_store
+    import settlement.credit_line
     import settlement.credit_service.tables
     import settlement.idempotency
     import settlement.ledger.tables  # noqa: F401

@@ -1,0 +1,120 @@
+"""Domain results turned into the contract's response bodies (money as two-place strings)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from api.schemas.his import (
+    ClosePublic,
+    CreditPublic,
+    FeeBatchPublic,
+    FeePublic,
+    ReasonPublic,
+    SetlInfoPublic,
+    VisitPublic,
+)
+from insurance.money import format_amount, from_fen
+from settlement.care.tables import FeeLine, Visit
+from settlement.care.visits import CloseResult, FeeBatchResult, VisitState
+from settlement.credit_line import CreditSummary
+
+#: Times go out in the scheme's own zone, with the offset, as HIS vendors expect.
+SERVICE_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(SERVICE_ZONE).isoformat(timespec="seconds")
+
+
+def exact(value: Decimal, minimum_places: int = 2) -> str:
+    """A unit price or count as written, with at least ``minimum_places`` places."""
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if -exponent < minimum_places:
+        return f"{value:.{minimum_places}f}"
+    return f"{value:f}"
+
+
+def credit_public(summary: CreditSummary) -> CreditPublic:
+    return CreditPublic(
+        psn_no=summary.psn_no,
+        status=summary.status,  # type: ignore[arg-type]
+        credit_line=format_amount(summary.credit_line),
+        available=format_amount(summary.available),
+        outstanding=format_amount(summary.outstanding),
+        on_hold=format_amount(summary.on_hold),
+        reasons=[ReasonPublic(code=r.code, zh=r.zh, en=r.en) for r in summary.reasons],
+    )
+
+
+def fee_public(line: FeeLine) -> FeePublic:
+    return FeePublic(
+        feedetl_sn=line.feedetl_sn,
+        chrg_bchno=line.chrg_bchno,
+        med_list_codg=line.med_list_codg,
+        item_name=line.item_name,
+        pric=exact(line.pric),
+        cnt=exact(line.cnt, 0),
+        det_item_fee_sumamt=format_amount(from_fen(line.det_item_fee_sumamt_fen)),
+        chrgitm_lv=line.chrgitm_lv,  # type: ignore[arg-type]
+        selfpay_prop=exact(line.selfpay_prop),
+        fulamt_ownpay_amt=format_amount(from_fen(line.fulamt_ownpay_amt_fen)),
+        overlmt_amt=format_amount(from_fen(line.overlmt_amt_fen)),
+        preselfpay_amt=format_amount(from_fen(line.preselfpay_amt_fen)),
+        inscp_scp_amt=format_amount(from_fen(line.inscp_scp_amt_fen)),
+        unlisted=line.unlisted,
+        fee_ocur_time=iso(line.fee_ocur_time),
+        status=line.status,  # type: ignore[arg-type]
+    )
+
+
+def fee_batch_public(result: FeeBatchResult) -> FeeBatchPublic:
+    return FeeBatchPublic(
+        mdtrt_id=result.visit.mdtrt_id,
+        chrg_bchno=result.chrg_bchno,
+        fees=[fee_public(line) for line in result.lines],
+        medfee_sumamt=format_amount(result.medfee_sumamt),
+        available=format_amount(result.available),
+    )
+
+
+def visit_public(state: VisitState) -> VisitPublic:
+    visit: Visit = state.visit
+    return VisitPublic(
+        mdtrt_id=visit.mdtrt_id,
+        ipt_otp_no=visit.ipt_otp_no,
+        psn_no=visit.psn_no,
+        med_type=visit.med_type,
+        dept_code=visit.dept_code,
+        dept_name=visit.dept_name,
+        dr_name=visit.dr_name,
+        begntime=iso(visit.begntime),
+        status=visit.status,  # type: ignore[arg-type]
+        medfee_sumamt=format_amount(state.medfee_sumamt),
+        available=format_amount(state.available),
+        fees=[fee_public(line) for line in visit.fees],
+        bill_id=state.bill.bill_id if state.bill is not None else None,
+        closed_at=iso(visit.closed_at) if visit.closed_at else None,
+    )
+
+
+def setlinfo_public(setlinfo: dict[str, str], setl_id: str | None = None) -> SetlInfoPublic:
+    fields = {name: setlinfo[name] for name in SetlInfoPublic.model_fields if name in setlinfo}
+    if setl_id is not None:
+        fields["setl_id"] = setl_id
+    return SetlInfoPublic(**fields)
+
+
+def close_public(result: CloseResult) -> ClosePublic:
+    bill = result.bill
+    return ClosePublic(
+        mdtrt_id=result.visit.mdtrt_id,
+        bill_id=bill.bill_id,
+        status=bill.status,
+        medfee_sumamt=format_amount(from_fen(bill.medfee_sumamt_fen)),
+        closed_at=iso(bill.closed_at),
+        due_at=iso(bill.due_at),
+        estimate=setlinfo_public(bill.estimate),
+    )

@@ -1,0 +1,220 @@
+"""The HIS calls (``/his/v1``): signed by the hospital, every write idempotent."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
+
+from api.auth import HospitalDep
+from api.deps import ContainerDep, UowDep
+from api.exact_json import ExactJsonRoute
+from api.idempotency import IdempotencyDep
+from api.presenters import (
+    close_public,
+    credit_public,
+    fee_batch_public,
+    setlinfo_public,
+    visit_public,
+)
+from api.schemas.his import (
+    ClosePublic,
+    CreditPublic,
+    FeeBatchCreate,
+    FeeBatchPublic,
+    PresettlePublic,
+    VisitCreate,
+    VisitPublic,
+)
+from api.schemas.types import PsnNo
+from settlement.care import visits
+from settlement.credit_line import credit_summary
+from settlement.unit_of_work import UnitOfWork
+
+router = APIRouter(prefix="/his/v1", tags=["HIS"], route_class=ExactJsonRoute)
+
+MdtrtId = Annotated[str, Path(min_length=1, max_length=40, examples=["MD20261123A1B2C3D4E5F6"])]
+
+
+def errors(*codes: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` listing the error codes a call can answer with."""
+    from api.errors import ERROR_CODES
+
+    by_status: dict[int, list[str]] = {}
+    for code in ("unauthenticated", "bad_signature", "stale_timestamp", "nonce_reused", *codes):
+        by_status.setdefault(ERROR_CODES[code][0], []).append(code)
+    return {
+        status: {
+            "description": "; ".join(f"`{c}`: {ERROR_CODES[c][1]}" for c in listed),
+            "content": {
+                "application/json": {
+                    "example": {"error": {"code": listed[0], "message": ERROR_CODES[listed[0]][1]}}
+                }
+            },
+        }
+        for status, listed in sorted(by_status.items())
+    }
+
+
+@router.get(
+    "/patients/{psn_no}/credit",
+    response_model=CreditPublic,
+    summary="Credit standing of a patient (1101)",
+    responses=errors("patient_not_found", "validation_error"),
+)
+def patient_credit(
+    psn_no: PsnNo, hospital: HospitalDep, container: ContainerDep, uow: UowDep
+) -> CreditPublic:
+    """Status, line, available, outstanding, on hold and the reasons for the line."""
+    with uow:
+        visits.require_person(container, uow.session, psn_no)
+        summary = credit_summary(
+            uow.session, psn_no=psn_no, config=container.credit_config, clock=container.clock
+        )
+        return credit_public(summary)
+
+
+@router.post(
+    "/visits",
+    status_code=201,
+    response_model=VisitPublic,
+    summary="Open a visit (2201)",
+    responses=errors(
+        "patient_not_found",
+        "not_signed",
+        "not_eligible",
+        "credit_frozen",
+        "suspended",
+        "duplicate_visit",
+        "idempotency_key_reused",
+        "validation_error",
+    ),
+)
+def open_visit(
+    body: VisitCreate, hospital: HospitalDep, container: ContainerDep, idem: IdempotencyDep
+) -> JSONResponse:
+    """Open a visit on the patient's credit; `ipt_otp_no` is unique per hospital."""
+    request = visits.VisitRequest(**body.model_dump())
+
+    def action(uow: UnitOfWork) -> tuple[int, VisitPublic]:
+        state = visits.open_visit(uow, container=container, hospital=hospital, request=request)
+        return 201, visit_public(state)
+
+    return idem.run(scope=f"his:{hospital.code}", action=action)
+
+
+@router.get(
+    "/visits/{mdtrt_id}",
+    response_model=VisitPublic,
+    summary="A visit, its lines and totals",
+    responses=errors("not_found"),
+)
+def get_visit(mdtrt_id: MdtrtId, hospital: HospitalDep, uow: UowDep) -> VisitPublic:
+    """The visit with every fee line (held, cancelled, billed, refunded) and its totals."""
+    with uow:
+        return visit_public(visits.get_visit(uow, hospital=hospital, mdtrt_id=mdtrt_id))
+
+
+@router.post(
+    "/visits/{mdtrt_id}/fees",
+    status_code=201,
+    response_model=FeeBatchPublic,
+    summary="Post a charge batch (2204)",
+    responses=errors(
+        "not_found",
+        "insufficient_credit",
+        "visit_closed",
+        "duplicate_fee",
+        "credit_frozen",
+        "amount_mismatch",
+        "idempotency_key_reused",
+        "validation_error",
+    ),
+)
+def post_fees(
+    mdtrt_id: MdtrtId,
+    body: FeeBatchCreate,
+    hospital: HospitalDep,
+    container: ContainerDep,
+    idem: IdempotencyDep,
+) -> JSONResponse:
+    """Price the batch and hold all of it against the credit line, or none of it."""
+    fees = [visits.FeeRequest(**fee.model_dump()) for fee in body.fees]
+
+    def action(uow: UnitOfWork) -> tuple[int, FeeBatchPublic]:
+        result = visits.post_fees(
+            uow,
+            container=container,
+            hospital=hospital,
+            mdtrt_id=mdtrt_id,
+            chrg_bchno=body.chrg_bchno,
+            fees=fees,
+        )
+        return 201, fee_batch_public(result)
+
+    return idem.run(scope=f"his:{hospital.code}", action=action)
+
+
+@router.delete(
+    "/visits/{mdtrt_id}/fees/{feedetl_sn}",
+    response_model=VisitPublic,
+    summary="Cancel a fee line (2205)",
+    responses=errors("not_found", "visit_closed", "idempotency_key_reused"),
+)
+def cancel_fee(
+    mdtrt_id: MdtrtId,
+    feedetl_sn: Annotated[str, Path(min_length=1, max_length=30)],
+    hospital: HospitalDep,
+    container: ContainerDep,
+    idem: IdempotencyDep,
+) -> JSONResponse:
+    """Cancel one line of an open visit, releasing its hold; returns the visit."""
+
+    def action(uow: UnitOfWork) -> tuple[int, VisitPublic]:
+        state = visits.cancel_fee(
+            uow, container=container, hospital=hospital, mdtrt_id=mdtrt_id, feedetl_sn=feedetl_sn
+        )
+        return 200, visit_public(state)
+
+    return idem.run(scope=f"his:{hospital.code}", action=action)
+
+
+@router.post(
+    "/visits/{mdtrt_id}/presettle",
+    response_model=PresettlePublic,
+    summary="Pre-settle (2206): the split as it would be now",
+    responses=errors("not_found", "idempotency_key_reused"),
+)
+def presettle(
+    mdtrt_id: MdtrtId, hospital: HospitalDep, container: ContainerDep, idem: IdempotencyDep
+) -> JSONResponse:
+    """The split of the lines on hold, changing nothing."""
+
+    def action(uow: UnitOfWork) -> tuple[int, PresettlePublic]:
+        settlement = visits.presettle(
+            uow, container=container, hospital=hospital, mdtrt_id=mdtrt_id
+        )
+        return 200, PresettlePublic(
+            mdtrt_id=mdtrt_id, setlinfo=setlinfo_public(settlement.setlinfo.as_dict())
+        )
+
+    return idem.run(scope=f"his:{hospital.code}", action=action)
+
+
+@router.post(
+    "/visits/{mdtrt_id}/close",
+    response_model=ClosePublic,
+    summary="Close the visit into a bill due in 72 hours",
+    responses=errors("not_found", "idempotency_key_reused"),
+)
+def close_visit(
+    mdtrt_id: MdtrtId, hospital: HospitalDep, container: ContainerDep, idem: IdempotencyDep
+) -> JSONResponse:
+    """Post the holds, create the bill with its deadline and estimate; closing twice is harmless."""
+
+    def action(uow: UnitOfWork) -> tuple[int, ClosePublic]:
+        result = visits.close_visit(uow, container=container, hospital=hospital, mdtrt_id=mdtrt_id)
+        return 200, close_public(result)
+
+    return idem.run(scope=f"his:{hospital.code}", action=action)

@@ -1,0 +1,1 @@
+"""Visits, their fee lines and the bills they close into."""

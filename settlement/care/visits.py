@@ -1,0 +1,524 @@
+"""Visit use cases for the HIS: open (2201), charge (2204), cancel (2205), pre-settle (2206), close.
+
+Every function runs inside the caller's unit of work and never commits. Charges are holds in the
+ledger (pending transfers from the patient's line to the hospital), so the line's limit is enforced
+by the ledger under its row locks: concurrent charges can never overspend it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from insurance.errors import InsuranceError
+from insurance.money import ZERO, from_fen, quantize_fen, to_fen
+from insurance.pricing import FeeLine as FeeLineInput
+from insurance.pricing import PricedLine, line_amount, price_lines
+from insurance.split import Settlement, settle
+from settlement import chart
+from settlement.access.hospitals import Hospital
+from settlement.accumulators import accumulators_for
+from settlement.adapters.ports import PersonRecord
+from settlement.bootstrap import Container
+from settlement.care import bill_states
+from settlement.care.tables import Bill, BillEvent, FeeLine, Visit
+from settlement.catalogue_store import catalogue_for
+from settlement.credit_line import line_balances, sync_line
+from settlement.credit_service.service import credit_standing
+from settlement.errors import ServiceError
+from settlement.identifiers import new_id
+from settlement.ledger.errors import ExceedsCredits, LinkedEventFailed
+from settlement.ledger.ledger import TransferRequest, create_transfers, open_account
+from settlement.unit_of_work import UnitOfWork
+
+EMPLOYEE_INSURANCE = "310"
+MAX_BATCH_LINES = 500
+#: The contract's refusal codes for a credit standing that is not ``active``.
+STANDING_REFUSALS = {
+    "not_signed": ("not_signed", "the patient has not signed the current service agreement"),
+    "not_eligible": ("not_eligible", "the patient is not eligible for credit medical care"),
+    "frozen": ("credit_frozen", "the patient's credit line is frozen by an overdue bill"),
+    "suspended": ("suspended", "the patient's credit is suspended"),
+}
+
+
+@dataclass(frozen=True)
+class VisitRequest:
+    ipt_otp_no: str
+    psn_no: str
+    med_type: str
+    dept_code: str
+    dept_name: str
+    dr_name: str
+    begntime: datetime
+
+
+@dataclass(frozen=True)
+class FeeRequest:
+    feedetl_sn: str
+    med_list_codg: str
+    item_name: str
+    pric: Decimal
+    cnt: Decimal
+    det_item_fee_sumamt: Decimal
+    fee_ocur_time: datetime
+
+
+@dataclass(frozen=True)
+class VisitState:
+    """A visit with its lines, its total on hold and the patient's available credit."""
+
+    visit: Visit
+    medfee_sumamt: Decimal
+    available: Decimal
+    bill: Bill | None = None
+
+
+@dataclass(frozen=True)
+class FeeBatchResult:
+    visit: Visit
+    chrg_bchno: str
+    lines: list[FeeLine]
+    medfee_sumamt: Decimal
+    available: Decimal
+
+
+@dataclass(frozen=True)
+class CloseResult:
+    visit: Visit
+    bill: Bill
+
+
+# -- queries -------------------------------------------------------------------------------------
+
+
+def visit_of(session: Session, hospital: Hospital, mdtrt_id: str, *, lock: bool = False) -> Visit:
+    """The hospital's own visit; another hospital's visit is not found, not forbidden."""
+    query = select(Visit).where(Visit.mdtrt_id == mdtrt_id, Visit.hospital_code == hospital.code)
+    if lock:
+        query = query.with_for_update()
+    visit = session.scalars(query).first()
+    if visit is None:
+        raise ServiceError("not_found", f"no visit {mdtrt_id} at this hospital")
+    return visit
+
+
+def bill_of_visit(session: Session, mdtrt_id: str) -> Bill | None:
+    return session.scalars(select(Bill).where(Bill.mdtrt_id == mdtrt_id)).first()
+
+
+def active_lines(visit: Visit) -> list[FeeLine]:
+    return [line for line in visit.fees if line.status in ("held", "billed")]
+
+
+def visit_total(visit: Visit) -> Decimal:
+    return from_fen(sum(line.det_item_fee_sumamt_fen for line in active_lines(visit)))
+
+
+def get_visit(uow: UnitOfWork, *, hospital: Hospital, mdtrt_id: str) -> VisitState:
+    """The visit, its lines and totals."""
+    visit = visit_of(uow.session, hospital, mdtrt_id)
+    return VisitState(
+        visit=visit,
+        medfee_sumamt=visit_total(visit),
+        available=line_balances(uow.session, visit.psn_no).available,
+        bill=bill_of_visit(uow.session, mdtrt_id),
+    )
+
+
+# -- open ----------------------------------------------------------------------------------------
+
+
+def require_person(container: Container, session: Session, psn_no: str) -> PersonRecord:
+    person = container.insurance_platform(session).lookup_person(psn_no)
+    if person is None:
+        raise ServiceError("patient_not_found", f"no insured person {psn_no}")
+    return person
+
+
+def require_active_credit(container: Container, session: Session, person: PersonRecord) -> Decimal:
+    """Refuse unless the person may use credit now; returns their line."""
+    if person.insutype != EMPLOYEE_INSURANCE or not person.insured_active:
+        raise ServiceError(
+            "not_eligible",
+            "credit medical care is for active employee medical insurance (insutype 310)",
+        )
+    standing = credit_standing(
+        session, person.psn_no, config=container.credit_config, clock=container.clock
+    )
+    if standing.status != "active":
+        code, message = STANDING_REFUSALS[standing.status]
+        raise ServiceError(code, message, status=standing.status)
+    return standing.line
+
+
+def open_visit(
+    uow: UnitOfWork, *, container: Container, hospital: Hospital, request: VisitRequest
+) -> VisitState:
+    """Open a visit (2201) for a signed, eligible patient whose line is usable."""
+    session = uow.session
+    person = require_person(container, session, request.psn_no)
+    line = require_active_credit(container, session, person)
+    duplicate = session.scalars(
+        select(Visit.mdtrt_id).where(
+            Visit.hospital_code == hospital.code, Visit.ipt_otp_no == request.ipt_otp_no
+        )
+    ).first()
+    if duplicate is not None:
+        raise ServiceError(
+            "duplicate_visit",
+            f"ipt_otp_no {request.ipt_otp_no} is already visit {duplicate} at this hospital",
+            mdtrt_id=duplicate,
+        )
+    sync_line(session, psn_no=person.psn_no, line=line, clock=container.clock)
+    now = container.clock.now()
+    visit = Visit(
+        mdtrt_id=new_id("MD", now),
+        hospital_code=hospital.code,
+        ipt_otp_no=request.ipt_otp_no,
+        psn_no=person.psn_no,
+        med_type=request.med_type,
+        dept_code=request.dept_code,
+        dept_name=request.dept_name,
+        dr_name=request.dr_name,
+        begntime=request.begntime,
+        status="open",
+        opened_at=now,
+    )
+    session.add(visit)
+    session.flush()
+    return VisitState(
+        visit=visit,
+        medfee_sumamt=ZERO,
+        available=line_balances(session, person.psn_no).available,
+    )
+
+
+# -- charges -------------------------------------------------------------------------------------
+
+
+def local_date(container: Container, moment: datetime) -> date:
+    return moment.astimezone(ZoneInfo(container.settings.timezone)).date()
+
+
+def _check_batch(visit: Visit, fees: Sequence[FeeRequest]) -> None:
+    if not fees:
+        raise ServiceError("validation_error", "a charge batch needs at least one fee line")
+    if len(fees) > MAX_BATCH_LINES:
+        raise ServiceError(
+            "validation_error", f"a charge batch has at most {MAX_BATCH_LINES} lines"
+        )
+    seen = {line.feedetl_sn for line in visit.fees}
+    for index, fee in enumerate(fees):
+        if fee.feedetl_sn in seen:
+            raise ServiceError(
+                "duplicate_fee",
+                f"feedetl_sn {fee.feedetl_sn} is already in visit {visit.mdtrt_id}",
+                feedetl_sn=fee.feedetl_sn,
+                index=index,
+            )
+        seen.add(fee.feedetl_sn)
+        expected = line_amount(fee.pric, fee.cnt)
+        if fee.det_item_fee_sumamt != expected:
+            raise ServiceError(
+                "amount_mismatch",
+                f"fees[{index}].det_item_fee_sumamt is {fee.det_item_fee_sumamt}, but pric × cnt "
+                f"rounded half-up to the fen is {expected}",
+                fields=[
+                    {
+                        "path": f"fees.{index}.det_item_fee_sumamt",
+                        "message": f"expected {expected}",
+                        "type": "amount_mismatch",
+                    }
+                ],
+                expected=f"{expected:.2f}",
+            )
+
+
+def price_batch(
+    container: Container, session: Session, visit: Visit, fees: Sequence[FeeRequest]
+) -> list[PricedLine]:
+    """Price the batch with the insurance policy in force on the visit date."""
+    policy = container.policies.in_force(local_date(container, visit.begntime))
+    catalogue = catalogue_for(session, (fee.med_list_codg for fee in fees))
+    try:
+        inputs = [
+            FeeLineInput(
+                feedetl_sn=fee.feedetl_sn,
+                med_list_codg=fee.med_list_codg,
+                item_name=fee.item_name,
+                pric=fee.pric,
+                cnt=fee.cnt,
+            )
+            for fee in fees
+        ]
+    except InsuranceError as error:
+        raise ServiceError("validation_error", error.message) from None
+    return price_lines(inputs, catalogue, policy)
+
+
+def post_fees(
+    uow: UnitOfWork,
+    *,
+    container: Container,
+    hospital: Hospital,
+    mdtrt_id: str,
+    chrg_bchno: str,
+    fees: Sequence[FeeRequest],
+) -> FeeBatchResult:
+    """Post one charge batch (2204): every line held against the line, or none."""
+    session = uow.session
+    visit = visit_of(session, hospital, mdtrt_id, lock=True)
+    if visit.status != "open":
+        raise ServiceError("visit_closed", f"visit {mdtrt_id} is closed")
+    _check_batch(visit, fees)
+    person = require_person(container, session, visit.psn_no)
+    require_active_credit(container, session, person)
+    priced = price_batch(container, session, visit, fees)
+    requested = sum((line.det_item_fee_sumamt for line in priced), ZERO)
+    holds = [
+        TransferRequest(
+            id=f"hold:{visit.mdtrt_id}:{line.feedetl_sn}",
+            kind="pending",
+            debit_account=chart.patient_line(visit.psn_no),
+            credit_account=chart.hospital_sales(hospital.code),
+            amount=line.det_item_fee_sumamt,
+            code="hold",
+            reference=visit.mdtrt_id,
+        )
+        for line in priced
+        if line.det_item_fee_sumamt > 0
+    ]
+    open_account(session, code=chart.hospital_sales(hospital.code), kind="hospital_sales")
+    try:
+        create_transfers(session, holds, clock=container.clock)
+    except (ExceedsCredits, LinkedEventFailed) as error:
+        cause = error.error if isinstance(error, LinkedEventFailed) else error
+        if not isinstance(cause, ExceedsCredits):
+            raise
+        available = line_balances(session, visit.psn_no).available
+        raise ServiceError(
+            "insufficient_credit",
+            f"the batch needs {requested:.2f} but only {available:.2f} of credit is available",
+            available=f"{available:.2f}",
+            requested=f"{requested:.2f}",
+        ) from None
+    now = container.clock.now()
+    rows = [
+        _fee_row(visit, chrg_bchno, fee, line, now) for fee, line in zip(fees, priced, strict=True)
+    ]
+    session.add_all(rows)
+    session.flush()
+    session.refresh(visit)
+    return FeeBatchResult(
+        visit=visit,
+        chrg_bchno=chrg_bchno,
+        lines=rows,
+        medfee_sumamt=visit_total(visit),
+        available=line_balances(session, visit.psn_no).available,
+    )
+
+
+def _fee_row(
+    visit: Visit, chrg_bchno: str, fee: FeeRequest, line: PricedLine, now: datetime
+) -> FeeLine:
+    return FeeLine(
+        mdtrt_id=visit.mdtrt_id,
+        feedetl_sn=fee.feedetl_sn,
+        chrg_bchno=chrg_bchno,
+        med_list_codg=fee.med_list_codg,
+        item_name=fee.item_name,
+        pric=fee.pric,
+        cnt=fee.cnt,
+        det_item_fee_sumamt_fen=to_fen(line.det_item_fee_sumamt),
+        chrgitm_lv=line.chrgitm_lv,
+        selfpay_prop=line.selfpay_prop,
+        fulamt_ownpay_amt_fen=to_fen(line.fulamt_ownpay_amt),
+        overlmt_amt_fen=to_fen(line.overlmt_amt),
+        preselfpay_amt_fen=to_fen(line.preselfpay_amt),
+        inscp_scp_amt_fen=to_fen(line.inscp_scp_amt),
+        pric_uplmt_amt=line.pric_uplmt_amt,
+        unlisted=line.unlisted,
+        fee_ocur_time=fee.fee_ocur_time,
+        status="held",
+        hold_transfer_id=f"hold:{visit.mdtrt_id}:{fee.feedetl_sn}",
+        posted_at=now,
+    )
+
+
+def cancel_fee(
+    uow: UnitOfWork, *, container: Container, hospital: Hospital, mdtrt_id: str, feedetl_sn: str
+) -> VisitState:
+    """Cancel one line of an open visit (2205), releasing its hold."""
+    session = uow.session
+    visit = visit_of(session, hospital, mdtrt_id, lock=True)
+    if visit.status != "open":
+        raise ServiceError("visit_closed", f"visit {mdtrt_id} is closed")
+    line = next((f for f in visit.fees if f.feedetl_sn == feedetl_sn), None)
+    if line is None or line.status != "held":
+        raise ServiceError("not_found", f"no held fee line {feedetl_sn} in visit {mdtrt_id}")
+    if line.det_item_fee_sumamt_fen > 0:
+        create_transfers(
+            session,
+            [
+                TransferRequest(
+                    id=f"void:{line.hold_transfer_id}",
+                    kind="void_pending",
+                    pending_id=line.hold_transfer_id,
+                    code="hold_cancel",
+                    reference=visit.mdtrt_id,
+                )
+            ],
+            clock=container.clock,
+        )
+    line.status = "cancelled"
+    line.changed_at = container.clock.now()
+    session.flush()
+    return VisitState(
+        visit=visit,
+        medfee_sumamt=visit_total(visit),
+        available=line_balances(session, visit.psn_no).available,
+    )
+
+
+# -- pre-settle and close ------------------------------------------------------------------------
+
+
+def priced_line(row: FeeLine) -> PricedLine:
+    """A stored fee line back as the insurance module's priced line."""
+    return PricedLine(
+        feedetl_sn=row.feedetl_sn,
+        med_list_codg=row.med_list_codg,
+        item_name=row.item_name,
+        pric=row.pric,
+        cnt=row.cnt,
+        det_item_fee_sumamt=from_fen(row.det_item_fee_sumamt_fen),
+        fulamt_ownpay_amt=from_fen(row.fulamt_ownpay_amt_fen),
+        overlmt_amt=from_fen(row.overlmt_amt_fen),
+        preselfpay_amt=from_fen(row.preselfpay_amt_fen),
+        inscp_scp_amt=from_fen(row.inscp_scp_amt_fen),
+        chrgitm_lv=row.chrgitm_lv,
+        selfpay_prop=row.selfpay_prop,
+        pric_uplmt_amt=row.pric_uplmt_amt,
+        unlisted=row.unlisted,
+    )
+
+
+def split_visit(
+    container: Container,
+    session: Session,
+    *,
+    visit: Visit,
+    hospital_level: int,
+    lines: Sequence[FeeLine],
+) -> Settlement:
+    """The split (2206) of ``lines`` as it would be now, with this year's accumulators."""
+    person = require_person(container, session, visit.psn_no)
+    visit_day = local_date(container, visit.begntime)
+    policy = container.policies.in_force(visit_day)
+    accumulators = accumulators_for(
+        session,
+        person=person,
+        policy_year=policy.policy_year(visit_day),
+        current_year=policy.policy_year(local_date(container, container.clock.now())),
+    )
+    return settle(
+        [priced_line(row) for row in lines],
+        policy=policy,
+        hospital_level=hospital_level,
+        psn_type=person.psn_type,
+        accumulators=accumulators,
+        account_balance=quantize_fen(person.balc),
+        visit_date=visit_day,
+    )
+
+
+def presettle(
+    uow: UnitOfWork, *, container: Container, hospital: Hospital, mdtrt_id: str
+) -> Settlement:
+    """The split as it would be now (2206); changes nothing."""
+    visit = visit_of(uow.session, hospital, mdtrt_id)
+    return split_visit(
+        container,
+        uow.session,
+        visit=visit,
+        hospital_level=hospital.level,
+        lines=active_lines(visit),
+    )
+
+
+def close_visit(
+    uow: UnitOfWork,
+    *,
+    container: Container,
+    hospital: Hospital,
+    mdtrt_id: str,
+    closed_by: str = "his",
+) -> CloseResult:
+    """End the visit: post its holds and create the bill due in the repayment window.
+
+    Closing a closed visit returns its bill; an empty visit closes as settled.
+    """
+    session = uow.session
+    visit = visit_of(session, hospital, mdtrt_id, lock=True)
+    existing = bill_of_visit(session, mdtrt_id)
+    if visit.status == "closed" and existing is not None:
+        return CloseResult(visit=visit, bill=existing)
+    now = container.clock.now()
+    held = [line for line in visit.fees if line.status == "held"]
+    posts = [
+        TransferRequest(
+            id=f"post:{line.hold_transfer_id}",
+            kind="post_pending",
+            pending_id=line.hold_transfer_id,
+            code="bill",
+            reference=visit.mdtrt_id,
+        )
+        for line in held
+        if line.det_item_fee_sumamt_fen > 0
+    ]
+    create_transfers(session, posts, clock=container.clock)
+    estimate = split_visit(
+        container, session, visit=visit, hospital_level=hospital.level, lines=held
+    )
+    total_fen = sum(line.det_item_fee_sumamt_fen for line in held)
+    for line in held:
+        line.status = "billed"
+        line.changed_at = now
+    visit.status = "closed"
+    visit.closed_at = now
+    visit.closed_by = closed_by
+    status = bill_states.BILLED if total_fen > 0 else bill_states.SETTLED
+    bill = Bill(
+        bill_id=new_id("BL", now),
+        mdtrt_id=visit.mdtrt_id,
+        hospital_code=hospital.code,
+        psn_no=visit.psn_no,
+        status=status,
+        medfee_sumamt_fen=total_fen,
+        billed_fen=total_fen,
+        closed_at=now,
+        due_at=now + container.scheme.window,
+        settled_at=now if total_fen == 0 else None,
+        estimate=estimate.setlinfo.as_dict(),
+    )
+    session.add(bill)
+    session.add(
+        BillEvent(
+            bill_id=bill.bill_id,
+            kind="closed",
+            from_status=None,
+            to_status=status,
+            amount_fen=total_fen,
+            detail={"closed_by": closed_by},
+            created_at=now,
+        )
+    )
+    session.flush()
+    return CloseResult(visit=visit, bill=bill)

@@ -1,0 +1,76 @@
+"""The catalogue as the service keeps it: seeded from ``seeds/catalogue.csv``, edited by admins."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from insurance.catalogue import Catalogue, CatalogueItem
+from settlement.orm import Base, DecimalText, UTCDateTime
+
+
+class CatalogueItemRow(Base):
+    __tablename__ = "catalogue_items"
+
+    med_list_codg: Mapped[str] = mapped_column(String(50), primary_key=True)
+    item_name: Mapped[str] = mapped_column(String(200))
+    chrgitm_lv: Mapped[str] = mapped_column(String(1))
+    selfpay_prop: Mapped[Decimal | None] = mapped_column(DecimalText, nullable=True)
+    pric_uplmt_amt: Mapped[Decimal | None] = mapped_column(DecimalText, nullable=True)
+    category: Mapped[str] = mapped_column(String(40), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def item(self) -> CatalogueItem:
+        return CatalogueItem(
+            med_list_codg=self.med_list_codg,
+            item_name=self.item_name,
+            chrgitm_lv=self.chrgitm_lv,
+            selfpay_prop=self.selfpay_prop,
+            pric_uplmt_amt=self.pric_uplmt_amt,
+            category=self.category,
+        )
+
+
+def catalogue_for(session: Session, codes: Iterable[str]) -> Catalogue:
+    """The catalogue restricted to ``codes`` (one query); unlisted codes are simply absent."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return Catalogue(())
+    rows = session.scalars(
+        select(CatalogueItemRow).where(CatalogueItemRow.med_list_codg.in_(wanted))
+    ).all()
+    return Catalogue(row.item() for row in rows)
+
+
+def put_item(
+    session: Session, item: CatalogueItem, *, now: datetime
+) -> tuple[CatalogueItemRow, bool]:
+    """Create or replace one item; returns the row and whether it was new."""
+    row = session.get(CatalogueItemRow, item.med_list_codg)
+    created = row is None
+    if row is None:
+        row = CatalogueItemRow(med_list_codg=item.med_list_codg, updated_at=now)
+        session.add(row)
+    row.item_name = item.item_name
+    row.chrgitm_lv = item.chrgitm_lv
+    row.selfpay_prop = item.selfpay_prop
+    row.pric_uplmt_amt = item.pric_uplmt_amt
+    row.category = item.category
+    row.updated_at = now
+    session.flush()
+    return row, created
+
+
+def load_items(session: Session, items: Iterable[CatalogueItem], *, now: datetime) -> int:
+    """Insert the items not yet present (seeding never overwrites an administrator's edit)."""
+    present = set(session.scalars(select(CatalogueItemRow.med_list_codg)).all())
+    added = 0
+    for item in items:
+        if item.med_list_codg not in present:
+            put_item(session, item, now=now)
+            added += 1
+    return added
