@@ -97,7 +97,7 @@ class CreditInputs:
 
     def value_of(self, attribute: str) -> object:
         """The value a scorecard attribute reads."""
-        if attribute in ("credit_rating", "rating"):
+        if attribute == "credit_rating":
             return self.rating
         if attribute in ("psn_type", "contribution_months"):
             return getattr(self, attribute)
