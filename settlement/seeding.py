@@ -1,0 +1,153 @@
+"""Loading ``seeds/`` into the database: the catalogue always, the demo world in sandbox mode.
+
+Every step is idempotent: seeding twice changes nothing, and an administrator's edit of a
+catalogue item is never overwritten.
+"""
+
+from __future__ import annotations
+
+import csv
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from credit.decision import RepaymentHistory
+from insurance.catalogue import load_catalogue
+from settlement.access.hospitals import DEMO_SALT, Hospital, ensure_hospital, hospital_secret
+from settlement.adapters.sandbox_tables import (
+    SandboxInsuredPerson,
+    read_demo_persons,
+    upsert_sandbox_person,
+)
+from settlement.bootstrap import Container
+from settlement.catalogue_store import load_items
+from settlement.credit_line import sync_line
+from settlement.credit_service.errors import CreditServiceError
+from settlement.credit_service.service import current_decision, sign_agreement
+
+
+@dataclass(frozen=True)
+class DemoHospital:
+    code: str
+    name: str
+    level: int
+
+
+def demo_hospitals(seeds_dir: Path) -> list[DemoHospital]:
+    data = tomllib.loads((seeds_dir / "demo" / "hospitals.toml").read_text(encoding="utf-8"))
+    return [
+        DemoHospital(code=str(h["code"]), name=str(h["name"]), level=int(h["level"]))
+        for h in data["hospital"]
+    ]
+
+
+def seed_catalogue(container: Container) -> int:
+    catalogue = load_catalogue(container.settings.seeds_dir / "catalogue.csv")
+    with container.uow() as uow:
+        added = load_items(uow.session, catalogue.values(), now=container.clock.now())
+        uow.commit()
+    return added
+
+
+def seed_demo(container: Container) -> list[str]:
+    """Demo hospitals, insured persons, and signed agreements for the eligible ones."""
+    seeds = container.settings.seeds_dir
+    lines: list[str] = []
+    with container.uow() as uow:
+        for hospital in demo_hospitals(seeds):
+            _, secret = ensure_hospital(
+                uow.session,
+                code=hospital.code,
+                name=hospital.name,
+                level=hospital.level,
+                secret_key=container.settings.secret_key,
+                clock=container.clock,
+                salt=DEMO_SALT,
+            )
+            lines.append(f"  hospital {hospital.code} (level {hospital.level}) secret {secret}")
+        count = _add_missing_persons(uow.session, seeds / "demo" / "insured_persons.csv")
+        uow.commit()
+    lines.append(f"  {count} demo insured persons added")
+    signed = 0
+    for psn_no, certno, name in _demo_signers(seeds / "demo" / "insured_persons.csv"):
+        with container.uow() as uow:
+            if current_decision(uow.session, psn_no) is not None:
+                continue
+            try:
+                decision = sign_agreement(
+                    uow.session,
+                    config=container.credit_config,
+                    clock=container.clock,
+                    insurance=container.insurance_platform(uow.session),
+                    credit=container.credit_platform(uow.session),
+                    psn_no=psn_no,
+                    certno=certno,
+                    psn_name=name,
+                    version=container.credit_config.agreements.current(
+                        container.clock.now().date()
+                    ).version,
+                    accept=True,
+                    autopay="off",
+                    channel="seed",
+                    client_addr="127.0.0.1",
+                    user_agent="shuxin seed",
+                    history=RepaymentHistory(),
+                )
+            except CreditServiceError:
+                continue
+            sync_line(uow.session, psn_no=psn_no, line=decision.line, clock=container.clock)
+            uow.commit()
+            signed += 1
+    lines.append(f"  {signed} demo patients signed the agreement")
+    return lines
+
+
+def _add_missing_persons(session: Session, persons_csv: Path) -> int:
+    """Insert the demo persons not yet present; a person's later changes are kept."""
+    present = set(session.scalars(select(SandboxInsuredPerson.psn_no)).all())
+    added = 0
+    for record in read_demo_persons(persons_csv):
+        if record.person.psn_no not in present:
+            upsert_sandbox_person(session, record)
+            added += 1
+    return added
+
+
+def demo_hospital_secrets(container: Container) -> list[str]:
+    """The demo hospitals present, with their signing secrets (sandbox mode only)."""
+    codes = [hospital.code for hospital in demo_hospitals(container.settings.seeds_dir)]
+    with container.uow() as uow:
+        hospitals = uow.session.scalars(select(Hospital).where(Hospital.code.in_(codes))).all()
+        return [
+            f"  hospital {h.code} (level {h.level}) secret "
+            f"{hospital_secret(h, container.settings.secret_key)}"
+            for h in hospitals
+        ]
+
+
+def _demo_signers(persons_csv: Path) -> list[tuple[str, str, str]]:
+    """Every other demo person has signed already; the rest are left to sign in the app."""
+    with persons_csv.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return [(r["psn_no"], r["certno"], r["psn_name"]) for i, r in enumerate(rows) if i % 3 != 2]
+
+
+def seed_all(container: Container, *, demo: bool) -> list[str]:
+    """Load the catalogue and, when ``demo``, the demo world; returns what it did."""
+    lines = [f"catalogue: {seed_catalogue(container)} items added"]
+    if demo:
+        lines.append("demo data:")
+        lines.extend(seed_demo(container))
+    return lines
+
+
+def seed_demo_if_empty(container: Container) -> list[str]:
+    """On a sandbox start: seed the first time, and always list the demo hospitals' secrets."""
+    with container.uow() as uow:
+        hospitals = uow.session.scalar(select(func.count()).select_from(Hospital)) or 0
+    if hospitals == 0:
+        return ["first start: loading seeds/", *seed_all(container, demo=True)]
+    return ["sandbox demo hospitals:", *demo_hospital_secrets(container)]
