@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
@@ -11,6 +11,7 @@ from api.auth import HospitalDep
 from api.deps import ContainerDep, UowDep
 from api.exact_json import ExactJsonRoute
 from api.idempotency import IdempotencyDep
+from api.openapi import errors
 from api.presenters import (
     close_public,
     credit_public,
@@ -35,26 +36,6 @@ from settlement.unit_of_work import UnitOfWork
 router = APIRouter(prefix="/his/v1", tags=["HIS"], route_class=ExactJsonRoute)
 
 MdtrtId = Annotated[str, Path(min_length=1, max_length=40, examples=["MD20261123A1B2C3D4E5F6"])]
-
-
-def errors(*codes: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` listing the error codes a call can answer with."""
-    from api.errors import ERROR_CODES
-
-    by_status: dict[int, list[str]] = {}
-    for code in ("unauthenticated", "bad_signature", "stale_timestamp", "nonce_reused", *codes):
-        by_status.setdefault(ERROR_CODES[code][0], []).append(code)
-    return {
-        status: {
-            "description": "; ".join(f"`{c}`: {ERROR_CODES[c][1]}" for c in listed),
-            "content": {
-                "application/json": {
-                    "example": {"error": {"code": listed[0], "message": ERROR_CODES[listed[0]][1]}}
-                }
-            },
-        }
-        for status, listed in sorted(by_status.items())
-    }
 
 
 @router.get(
