@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Select, Table, and_, func, select
+from sqlalchemy.orm import Session
 
 from insurance.money import from_fen
 from settlement.ledger.tables import LedgerAccount, LedgerTransfer
@@ -71,44 +73,73 @@ class LedgerReport:
         return len(self.problems) + len(self.ledger_problems)
 
 
-def verify_ledger(session: Session) -> LedgerReport:
-    """Recompute the ledger from its transfers and report every disagreement (read-only)."""
-    accounts = LedgerAccount.__table__
-    transfers = LedgerTransfer.__table__
-    resolution = aliased(LedgerTransfer, name="resolution")
-    report = LedgerReport()
-    report.transfers = session.execute(select(func.count()).select_from(transfers)).scalar_one()
+@dataclass(frozen=True)
+class _Statements:
+    count: Select[int]
+    sums: tuple[tuple[str, Select[int, int]], ...]
+    accounts: Select[Any]
+    mismatched: Select[str, str]
 
-    expected: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(BALANCES, 0))
+
+@cache
+def _statements() -> _Statements:
+    """Built once: constructing these per call costs more than running them on a small ledger."""
+    accounts = cast(Table, LedgerAccount.__table__)
+    transfers = cast(Table, LedgerTransfer.__table__)
+    resolution = transfers.alias("resolution")
     posted = (
         select(transfers.c.debit_account_id, transfers.c.credit_account_id, transfers.c.amount)
         .where(transfers.c.kind.in_(("single_phase", "post_pending")))
-        .subquery()
+        .subquery("posted")
     )
-    # Grouped in the database: verify must stay cheap on a ledger of millions of transfers.
-    for side, column in (("debits", "debit_account_id"), ("credits", "credit_account_id")):
-        rows = session.execute(
-            select(posted.c[column], func.sum(posted.c.amount)).group_by(posted.c[column])
-        )
-        for account_id, total in rows:
-            expected[account_id][f"{side}_posted"] += int(total)
     open_pending = (
         select(transfers.c.debit_account_id, transfers.c.credit_account_id, transfers.c.amount)
-        .outerjoin(resolution, resolution.pending_id == transfers.c.id)
-        .where(and_(transfers.c.kind == "pending", resolution.id.is_(None)))
-        .subquery()
+        .select_from(transfers.outerjoin(resolution, resolution.c.pending_id == transfers.c.id))
+        .where(and_(transfers.c.kind == "pending", resolution.c.id.is_(None)))
+        .subquery("open_pending")
     )
-    for side, column in (("debits", "debit_account_id"), ("credits", "credit_account_id")):
-        rows = session.execute(
-            select(open_pending.c[column], func.sum(open_pending.c.amount)).group_by(
-                open_pending.c[column]
-            )
+    # Grouped in the database: verify must stay cheap on a ledger of millions of transfers.
+    sums = tuple(
+        (
+            f"{side}_{bucket}",
+            select(source.c[column], func.sum(source.c.amount)).group_by(source.c[column]),
         )
-        for account_id, total in rows:
-            expected[account_id][f"{side}_pending"] += int(total)
+        for bucket, source in (("posted", posted), ("pending", open_pending))
+        for side, column in (("debits", "debit_account_id"), ("credits", "credit_account_id"))
+    )
+    pending = transfers.alias("pending")
+    mismatched = (
+        select(transfers.c.id, transfers.c.kind)
+        .select_from(transfers.join(pending, pending.c.id == transfers.c.pending_id))
+        .where(
+            (pending.c.kind != "pending")
+            | (pending.c.debit_account_id != transfers.c.debit_account_id)
+            | (pending.c.credit_account_id != transfers.c.credit_account_id)
+            | ((transfers.c.kind == "post_pending") & (transfers.c.amount > pending.c.amount))
+            | ((transfers.c.kind == "void_pending") & (transfers.c.amount != pending.c.amount))
+        )
+        .order_by(transfers.c.id)
+    )
+    return _Statements(
+        count=select(func.count()).select_from(transfers),
+        sums=sums,
+        accounts=select(accounts).order_by(accounts.c.id),
+        mismatched=mismatched,
+    )
+
+
+def verify_ledger(session: Session) -> LedgerReport:
+    """Recompute the ledger from its transfers and report every disagreement (read-only)."""
+    statements = _statements()
+    report = LedgerReport()
+    report.transfers = session.execute(statements.count).scalar_one()
+    expected: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(BALANCES, 0))
+    for name, statement in statements.sums:
+        for account_id, total in session.execute(statement):
+            expected[account_id][name] += int(total)
 
     report.totals = dict.fromkeys(BALANCES, 0)
-    for row in session.execute(select(accounts).order_by(accounts.c.id)):
+    for row in session.execute(statements.accounts):
         report.accounts += 1
         stored = {name: int(getattr(row, name)) for name in BALANCES}
         for name in BALANCES:
@@ -153,19 +184,7 @@ def verify_ledger(session: Session) -> LedgerReport:
                 f"{kind} is not zero-sum: debits {from_fen(debits)} ≠ credits {from_fen(credits)}"
             )
 
-    pending = aliased(LedgerTransfer, name="pending")
-    mismatched = session.execute(
-        select(transfers.c.id, transfers.c.kind)
-        .join(pending, pending.id == transfers.c.pending_id)
-        .where(
-            (pending.kind != "pending")
-            | (pending.debit_account_id != transfers.c.debit_account_id)
-            | (pending.credit_account_id != transfers.c.credit_account_id)
-            | ((transfers.c.kind == "post_pending") & (transfers.c.amount > pending.amount))
-            | ((transfers.c.kind == "void_pending") & (transfers.c.amount != pending.amount))
-        )
-        .order_by(transfers.c.id)
-    )
+    mismatched = session.execute(statements.mismatched)
     for transfer_id, kind in mismatched:
         report.ledger_problems.append(
             f"{kind} transfer {transfer_id} does not match the pending transfer it resolves"

@@ -1,0 +1,445 @@
+"""A Hypothesis state machine: random ledger histories checked against an in-memory model.
+
+Each step opens accounts, places holds, posts them (whole or part, or too much), voids them,
+reverses posted money, sends linked batches, or retries an earlier request (same content, or other
+content under the same id). The model predicts every outcome independently of the ledger's code;
+after every step the stored balances must equal the model's, ``verify_ledger`` must say balanced
+(recomputed balances, zero-sum pending and posted, limits), and retries must change nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from settlement.clock import AdjustableClock
+from settlement.db import make_engine, make_session_factory
+from settlement.ledger.errors import LedgerError, LinkedEventFailed
+from settlement.ledger.ledger import (
+    ACCOUNTS,
+    TransferRequest,
+    create_transfer,
+    create_transfers,
+    open_account,
+    reverse,
+)
+from settlement.ledger.verify import verify_ledger
+from settlement.unit_of_work import UnitOfWorkFactory
+from tests.integration.ledger.support import snapshot
+
+CENTS = st.integers(min_value=1, max_value=5_000)
+PICK = st.integers(min_value=0, max_value=10_000)
+
+
+@dataclass
+class ModelAccount:
+    limit: str | None  # "debits" (debits ≤ credits), "credits" (credits ≤ debits) or None
+    debits_pending: int = 0
+    debits_posted: int = 0
+    credits_pending: int = 0
+    credits_posted: int = 0
+
+
+@dataclass
+class ModelTransfer:
+    request: TransferRequest
+    kind: str
+    debit: str
+    credit: str
+    amount: int
+
+
+@dataclass
+class Model:
+    """The ledger's rules written out again, plainly, over account codes and integer fen."""
+
+    accounts: dict[str, ModelAccount] = field(default_factory=dict)
+    transfers: dict[str, ModelTransfer] = field(default_factory=dict)
+    resolutions: dict[str, str] = field(default_factory=dict)  # pending id -> post/void kind
+    reversed: set[str] = field(default_factory=set)
+
+    def apply(self, request: TransferRequest) -> str | None:
+        """Apply ``request`` if the ledger should accept it; return the expected error code."""
+        if request.id in self.transfers:
+            return "exists_with_different_content"  # this model never retries through apply
+        if request.kind in ("single_phase", "pending"):
+            assert request.amount is not None
+            amount = int(request.amount * 100)
+            debit, credit = str(request.debit_account), str(request.credit_account)
+            if debit not in self.accounts or credit not in self.accounts:
+                return "account_not_found"
+            if debit == credit:
+                return "accounts_must_be_different"
+            if request.reverses_id is not None:
+                original = self.transfers[request.reverses_id]
+                if original.kind not in ("single_phase", "post_pending"):
+                    return "transfer_not_reversible"
+                if request.reverses_id in self.reversed:
+                    return "already_reversed"
+            d, c = self.accounts[debit], self.accounts[credit]
+            if (
+                d.limit == "debits"
+                and d.debits_pending + d.debits_posted + amount > d.credits_posted
+            ):
+                return "exceeds_credits"
+            if (
+                c.limit == "credits"
+                and c.credits_pending + c.credits_posted + amount > c.debits_posted
+            ):
+                return "exceeds_debits"
+            if request.kind == "pending":
+                d.debits_pending += amount
+                c.credits_pending += amount
+            else:
+                d.debits_posted += amount
+                c.credits_posted += amount
+            if request.reverses_id is not None:
+                self.reversed.add(request.reverses_id)
+        else:
+            assert request.pending_id is not None
+            pending = self.transfers.get(request.pending_id)
+            if pending is None:
+                return "pending_transfer_not_found"
+            if pending.kind != "pending":
+                return "pending_transfer_not_pending"
+            if request.pending_id in self.resolutions:
+                posted = self.resolutions[request.pending_id] == "post_pending"
+                return f"pending_transfer_already_{'posted' if posted else 'voided'}"
+            amount = pending.amount if request.amount is None else int(request.amount * 100)
+            if amount > pending.amount:
+                return "exceeds_pending_transfer_amount"
+            debit, credit = pending.debit, pending.credit
+            d, c = self.accounts[debit], self.accounts[credit]
+            d.debits_pending -= pending.amount
+            c.credits_pending -= pending.amount
+            if request.kind == "post_pending":
+                d.debits_posted += amount
+                c.credits_posted += amount
+            self.resolutions[request.pending_id] = request.kind
+        self.transfers[request.id] = ModelTransfer(request, request.kind, debit, credit, amount)
+        return None
+
+
+def amount_of(cents: int) -> Decimal:
+    return Decimal(cents) / 100
+
+
+class LedgerMachine(RuleBasedStateMachine):
+    def __init__(self, database: Callable[[], Iterator[Engine]]) -> None:
+        super().__init__()
+        self._database = database()
+        engine = next(self._database)
+        self.uow_factory = UnitOfWorkFactory(make_session_factory(engine))
+        self.model = Model()
+        self.counter = 0
+        self.clock = AdjustableClock(frozen_at=datetime(2026, 11, 23, tzinfo=UTC))
+
+    def teardown(self) -> None:
+        self._database.close()
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def next_id(self, prefix: str) -> str:
+        self.counter += 1
+        return f"{prefix}-{self.counter}"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.uow_factory() as uow:
+            yield uow.session
+            uow.commit()
+
+    def pick(self, items: list[str], index: int) -> str:
+        return items[index % len(items)]
+
+    def submit(self, request: TransferRequest) -> None:
+        expected = self.model.apply(request)
+        error: str | None = None
+        try:
+            with self.session() as session:
+                result = create_transfer(session, request, clock=self.clock)
+            assert result.status == "created"
+        except LedgerError as refused:
+            error = refused.code
+        assert error == expected, (request, error, expected)
+
+    def assert_unchanged_by(self, action: Callable[[Session], None]) -> None:
+        with self.session() as session:
+            before = snapshot(session)
+        with self.session() as session:
+            action(session)
+        with self.session() as session:
+            assert snapshot(session) == before
+
+    # -- rules -----------------------------------------------------------------------------------
+
+    @initialize()
+    def open_the_first_accounts(self) -> None:
+        # A funding account, and one account of each limit kind funded from it, so that the
+        # first steps already have money to move.
+        with self.session() as session:
+            for code, limit in (
+                ("funding", None),
+                ("free", None),
+                ("patient", "debits"),
+                ("refunds", "credits"),
+            ):
+                open_account(
+                    session,
+                    code=code,
+                    kind="test",
+                    debits_must_not_exceed_credits=limit == "debits",
+                    credits_must_not_exceed_debits=limit == "credits",
+                )
+                self.model.accounts[code] = ModelAccount(limit=limit)
+        for debit, credit in (("funding", "patient"), ("refunds", "funding")):
+            self.submit(
+                TransferRequest(
+                    id=self.next_id("seed"),
+                    debit_account=debit,
+                    credit_account=credit,
+                    amount=Decimal(100),
+                )
+            )
+
+    @rule(limit=st.sampled_from([None, "debits", "credits"]))
+    def open_an_account(self, limit: str | None) -> None:
+        code = self.next_id("acct")
+        with self.session() as session:
+            account = open_account(
+                session,
+                code=code,
+                kind="test",
+                debits_must_not_exceed_credits=limit == "debits",
+                credits_must_not_exceed_debits=limit == "credits",
+            )
+            assert account.debits_posted == account.credits_posted == 0
+        self.model.accounts[code] = ModelAccount(limit=limit)
+
+    def two_accounts(self, debit: int, credit: int, oddity: int) -> tuple[str, str]:
+        """Two different accounts, but now and then the same one twice or an unknown one."""
+        codes = sorted(self.model.accounts)
+        first = self.pick(codes, debit)
+        if oddity == 0:
+            return first, first
+        if oddity == 1:
+            return first, "nobody"
+        return first, self.pick([code for code in codes if code != first], credit)
+
+    @rule(
+        kind=st.sampled_from(["single_phase", "pending"]),
+        debit=PICK,
+        credit=PICK,
+        cents=CENTS,
+        oddity=st.integers(min_value=0, max_value=15),
+    )
+    def transfer(self, kind: str, debit: int, credit: int, cents: int, oddity: int) -> None:
+        debit_code, credit_code = self.two_accounts(debit, credit, oddity)
+        request = TransferRequest(
+            id=self.next_id(kind),
+            kind=kind,  # type: ignore[arg-type]
+            debit_account=debit_code,
+            credit_account=credit_code,
+            amount=amount_of(cents),
+            code="test",
+        )
+        if oddity in (0, 1):
+            self.assert_unchanged_by(lambda _: self.submit(request))
+        else:
+            self.submit(request)
+
+    def pendings(self) -> list[str]:
+        return sorted(t for t, m in self.model.transfers.items() if m.kind == "pending")
+
+    @precondition(lambda self: self.pendings())
+    @rule(which=PICK, part=st.one_of(st.none(), st.integers(min_value=1, max_value=6_000)))
+    def post(self, which: int, part: int | None) -> None:
+        pending_id = self.pick(self.pendings(), which)
+        amount = None if part is None else amount_of(part)
+        request = TransferRequest(
+            id=self.next_id("post"), kind="post_pending", pending_id=pending_id, amount=amount
+        )
+        self.submit(request)
+
+    @precondition(lambda self: self.pendings())
+    @rule(which=PICK)
+    def void(self, which: int) -> None:
+        pending_id = self.pick(self.pendings(), which)
+        self.submit(
+            TransferRequest(id=self.next_id("void"), kind="void_pending", pending_id=pending_id)
+        )
+
+    @precondition(lambda self: self.model.transfers)
+    @rule(which=PICK)
+    def reverse_a_transfer(self, which: int) -> None:
+        original_id = self.pick(sorted(self.model.transfers), which)
+        original = self.model.transfers[original_id]
+        new_id = self.next_id("reversal")
+        as_request = TransferRequest(
+            id=new_id,
+            debit_account=original.credit,
+            credit_account=original.debit,
+            amount=amount_of(original.amount),
+            code="reversal",
+            reference=original.request.reference,
+            reverses_id=original_id,
+        )
+        expected = self.model.apply(as_request)
+        error: str | None = None
+        try:
+            with self.session() as session:
+                reverse(session, original_id=original_id, new_id=new_id, clock=self.clock)
+        except LedgerError as refused:
+            error = refused.code
+        assert error == expected
+
+    @rule(size=st.integers(min_value=2, max_value=4), picks=st.lists(PICK, min_size=8, max_size=8))
+    def a_linked_batch_succeeds_or_fails_as_one(self, size: int, picks: list[int]) -> None:
+        batch = []
+        for i in range(size):
+            debit, credit = self.two_accounts(picks[2 * i], picks[2 * i + 1], picks[2 * i] % 25)
+            batch.append(
+                TransferRequest(
+                    id=self.next_id("line"),
+                    kind="pending",
+                    debit_account=debit,
+                    credit_account=credit,
+                    amount=amount_of(picks[2 * i + 1] % 3_000 + 1),
+                    code="hold",
+                    reference="batch",
+                )
+            )
+        trial = copy.deepcopy(self.model)
+        # Each request is checked on its own before any is applied, so a malformed one is reported
+        # ahead of an earlier one that the ledger's state would refuse.
+        malformed = [i for i, r in enumerate(batch) if r.debit_account == r.credit_account]
+        failing = (
+            (malformed[0], "accounts_must_be_different")
+            if malformed
+            else next(
+                ((i, code) for i, r in enumerate(batch) if (code := trial.apply(r)) is not None),
+                None,
+            )
+        )
+        with self.session() as session:
+            before = snapshot(session)
+        try:
+            with self.session() as session:
+                results = create_transfers(session, batch, clock=self.clock)
+        except LinkedEventFailed as refused:
+            assert failing == (refused.index, refused.error.code)
+            with self.session() as session:
+                assert snapshot(session) == before
+        else:
+            assert failing is None
+            assert [r.status for r in results] == ["created"] * size
+            self.model = trial
+
+    @precondition(lambda self: self.model.transfers)
+    @rule(which=PICK)
+    def a_retry_with_the_same_content_changes_nothing(self, which: int) -> None:
+        transfer_id = self.pick(sorted(self.model.transfers), which)
+        request = self.model.transfers[transfer_id].request
+
+        def retry(session: Session) -> None:
+            assert create_transfer(session, request, clock=self.clock).status == "exists"
+
+        self.assert_unchanged_by(retry)
+
+    @precondition(lambda self: self.model.transfers)
+    @rule(which=PICK, change=st.sampled_from(["reference", "code", "amount"]))
+    def a_retry_with_other_content_is_refused(self, which: int, change: str) -> None:
+        transfer_id = self.pick(sorted(self.model.transfers), which)
+        request = self.model.transfers[transfer_id].request
+        if change == "amount":
+            cents = self.model.transfers[transfer_id].amount + 1
+            changed = dataclasses.replace(request, amount=amount_of(cents))
+        else:
+            changed = dataclasses.replace(request, **{change: "changed"})
+
+        def retry(session: Session) -> None:
+            try:
+                create_transfer(session, changed, clock=self.clock)
+            except LedgerError as refused:
+                assert refused.code == "exists_with_different_content"
+            else:
+                raise AssertionError("a retry with other content was accepted")
+
+        self.assert_unchanged_by(retry)
+
+    # -- invariants ------------------------------------------------------------------------------
+
+    @invariant()
+    def the_stored_balances_are_the_models(self) -> None:
+        with self.session() as session:
+            rows = session.execute(select(ACCOUNTS)).all()
+        stored = {
+            row.code: (
+                row.debits_pending,
+                row.debits_posted,
+                row.credits_pending,
+                row.credits_posted,
+            )
+            for row in rows
+        }
+        expected = {
+            code: (a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted)
+            for code, a in self.model.accounts.items()
+        }
+        assert stored == expected
+        for row in rows:
+            if row.debits_must_not_exceed_credits:
+                assert row.debits_pending + row.debits_posted <= row.credits_posted
+            if row.credits_must_not_exceed_debits:
+                assert row.credits_pending + row.credits_posted <= row.debits_posted
+        assert sum(s[0] for s in stored.values()) == sum(s[2] for s in stored.values())
+        assert sum(s[1] for s in stored.values()) == sum(s[3] for s in stored.values())
+
+    @invariant()
+    def verify_says_balanced(self) -> None:
+        with self.session() as session:
+            report = verify_ledger(session)
+        assert report.ok, report.render()
+        assert report.transfers == len(self.model.transfers)
+
+
+def test_random_ledger_histories_keep_every_invariant(postgres_database, sqlite_template):
+    def database() -> Iterator[Engine]:
+        if postgres_database is not None:
+            postgres_database.reset()
+            yield postgres_database.engine
+            return
+        engine = make_engine(sqlite_template.fresh_url())
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+    run_state_machine_as_test(
+        lambda: LedgerMachine(database),
+        # Each example is a fresh database and ~30 transactions: 60 examples keep this test
+        # well under half a minute on PostgreSQL even under the "ci" profile.
+        settings=settings(
+            settings.default,
+            max_examples=min(settings.default.max_examples, 60),
+            stateful_step_count=30,
+        ),
+    )
