@@ -85,19 +85,61 @@ def cmd_ledger_verify(_: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def cmd_split(args: argparse.Namespace) -> int:
-    from insurance.whatif import main as whatif
-
-    return whatif(args.rest)
-
-
 def cmd_credit_explain(args: argparse.Namespace) -> int:
-    from settlement.credit_service.service import explain
+    from credit.decision import RepaymentHistory
+    from settlement.credit_service.service import current_decision, explain, preview_decision
 
     container = _container()
     with container.uow() as uow:
-        print(explain(uow.session, args.psn_no))
+        preview = None
+        if current_decision(uow.session, args.psn_no) is None:
+            # Not signed yet: explain the decision signing now would give.
+            preview = preview_decision(
+                config=container.credit_config,
+                clock=container.clock,
+                insurance=container.insurance_platform(uow.session),
+                credit=container.credit_platform(uow.session),
+                psn_no=args.psn_no,
+                history=RepaymentHistory(),
+            )
+        print(explain(uow.session, args.psn_no, preview=preview))
     return 0
+
+
+def cmd_his(args: argparse.Namespace) -> int:
+    import shlex
+    import time
+    import uuid
+
+    import httpx
+
+    from settlement.access.signing import new_nonce, sign_request
+
+    body = args.data.encode() if args.data else b""
+    headers = sign_request(
+        args.secret,
+        args.method.upper(),
+        args.path,
+        body,
+        int(time.time()),
+        new_nonce(),
+        hospital_code=args.hospital,
+    )
+    headers["Content-Type"] = "application/json"
+    if args.method.upper() in ("POST", "DELETE"):
+        headers["Idempotency-Key"] = args.idempotency_key or uuid.uuid4().hex
+    url = args.url.rstrip("/") + args.path
+    if args.curl:
+        parts = ["curl", "-sS", "-X", args.method.upper(), shlex.quote(url)]
+        for name, value in headers.items():
+            parts += ["-H", shlex.quote(f"{name}: {value}")]
+        if body:
+            parts += ["--data-binary", shlex.quote(args.data)]
+        print(" ".join(parts))
+        return 0
+    response = httpx.request(args.method.upper(), url, content=body, headers=headers)
+    print(response.status_code, response.text)
+    return 0 if response.is_success else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -126,9 +168,20 @@ def build_parser() -> argparse.ArgumentParser:
         handler=cmd_ledger_verify
     )
 
-    split = commands.add_parser("split", help="what-if split of a bill file", add_help=False)
-    split.add_argument("rest", nargs=argparse.REMAINDER)
-    split.set_defaults(handler=cmd_split)
+    commands.add_parser(
+        "split", help="what-if split of a bill: shuxin split --bill FILE.json [--policy F] [--json]"
+    )
+
+    his = commands.add_parser("his", help="send (or print as curl) one signed HIS request")
+    his.add_argument("method", help="GET, POST or DELETE")
+    his.add_argument("path", help="path with query, e.g. /his/v1/visits")
+    his.add_argument("--data", default="", help="the JSON body")
+    his.add_argument("--hospital", required=True, help="the hospital code")
+    his.add_argument("--secret", required=True, help="the hospital's signing secret")
+    his.add_argument("--url", default="http://127.0.0.1:8000")
+    his.add_argument("--idempotency-key", default=None)
+    his.add_argument("--curl", action="store_true", help="print a curl command instead")
+    his.set_defaults(handler=cmd_his)
 
     credit = commands.add_parser("credit", help="credit tools")
     credit_commands = credit.add_subparsers(dest="credit_command", required=True)
@@ -140,7 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    args = build_parser().parse_args(argv)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["split"]:
+        # The what-if command parses its own options (argparse's REMAINDER drops leading --flags).
+        from insurance.whatif import main as whatif
+
+        return whatif(arguments[1:])
+    args = build_parser().parse_args(arguments)
     try:
         result: int = args.handler(args)
     except SettingsError as error:

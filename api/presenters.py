@@ -40,7 +40,7 @@ def exact(value: Decimal, minimum_places: int = 2) -> str:
 def credit_public(summary: CreditSummary) -> CreditPublic:
     return CreditPublic(
         psn_no=summary.psn_no,
-        status=summary.status,  # type: ignore[arg-type]
+        status=summary.status,
         credit_line=format_amount(summary.credit_line),
         available=format_amount(summary.available),
         outstanding=format_amount(summary.outstanding),
@@ -58,7 +58,7 @@ def fee_public(line: FeeLine) -> FeePublic:
         pric=exact(line.pric),
         cnt=exact(line.cnt, 0),
         det_item_fee_sumamt=format_amount(from_fen(line.det_item_fee_sumamt_fen)),
-        chrgitm_lv=line.chrgitm_lv,  # type: ignore[arg-type]
+        chrgitm_lv=line.chrgitm_lv,
         selfpay_prop=exact(line.selfpay_prop),
         fulamt_ownpay_amt=format_amount(from_fen(line.fulamt_ownpay_amt_fen)),
         overlmt_amt=format_amount(from_fen(line.overlmt_amt_fen)),
@@ -66,7 +66,7 @@ def fee_public(line: FeeLine) -> FeePublic:
         inscp_scp_amt=format_amount(from_fen(line.inscp_scp_amt_fen)),
         unlisted=line.unlisted,
         fee_ocur_time=iso(line.fee_ocur_time),
-        status=line.status,  # type: ignore[arg-type]
+        status=line.status,
     )
 
 
@@ -91,7 +91,7 @@ def visit_public(state: VisitState) -> VisitPublic:
         dept_name=visit.dept_name,
         dr_name=visit.dr_name,
         begntime=iso(visit.begntime),
-        status=visit.status,  # type: ignore[arg-type]
+        status=visit.status,
         medfee_sumamt=format_amount(state.medfee_sumamt),
         available=format_amount(state.available),
         fees=[fee_public(line) for line in visit.fees],
