@@ -6,7 +6,6 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-
 from typing import TYPE_CHECKING
 
 from settlement.config import SettingsError, load_settings
@@ -25,10 +24,10 @@ def _container() -> Container:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
-    from settlement.seeding import seed_demo_if_empty
 
     from api.app import create_app
     from settlement.migrate import upgrade
+    from settlement.seeding import seed_demo_if_empty
 
     container = _container()
     upgrade(container.engine)
@@ -64,9 +63,8 @@ def cmd_migrate(_: argparse.Namespace) -> int:
 
 
 def cmd_seed(args: argparse.Namespace) -> int:
-    from settlement.seeding import seed_all
-
     from settlement.migrate import upgrade
+    from settlement.seeding import seed_all
 
     container = _container()
     upgrade(container.engine)
