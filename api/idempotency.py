@@ -32,6 +32,10 @@ KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,64}$")
 REPLAY_HEADER = "Idempotent-Replayed"
 
 Action = Callable[[UnitOfWork], tuple[int, Any]]
+#: Turns a successful answer's body into what may be stored (e.g. without a secret).
+Redact = Callable[[Any], Any]
+#: Rebuilds a replayed successful answer from the stored body; may refuse with an ``ApiError``.
+Restore = Callable[[UnitOfWork, int, Any], tuple[int, Any]]
 
 
 def request_fingerprint(method: str, path: str, body: bytes) -> str:
@@ -51,12 +55,24 @@ class IdempotentWrite:
         self.key = key
         self.fingerprint = fingerprint
 
-    def run(self, *, scope: str, action: Action) -> JSONResponse:
+    def run(
+        self,
+        *,
+        scope: str,
+        action: Action,
+        redact: Redact | None = None,
+        restore: Restore | None = None,
+    ) -> JSONResponse:
+        """Run ``action`` once for this key; a retry replays the stored answer.
+
+        ``redact``/``restore`` keep what must never be stored (a secret) out of the record: a
+        successful answer is stored redacted, and a replay is rebuilt by ``restore``.
+        """
         container = self.container
         with container.uow() as uow:
             existing = find_record(uow.session, scope=scope, key=self.key)
             if existing is not None:
-                return self._replay(existing)
+                return self._replay(existing, uow, restore)
             try:
                 record = claim_key(
                     uow.session,
@@ -67,10 +83,11 @@ class IdempotentWrite:
                 )
             except IntegrityError:
                 uow.rollback()
-                return self._replay_after_race(scope)
+                return self._replay_after_race(scope, restore)
             status, body = self._perform(uow, action)
+            stored = redact(body) if redact is not None and _succeeded(status) else body
             record.status_code = status
-            record.response_body = json.dumps(body, ensure_ascii=False)
+            record.response_body = json.dumps(stored, ensure_ascii=False)
             uow.commit()
         return JSONResponse(body, status_code=status)
 
@@ -89,16 +106,18 @@ class IdempotentWrite:
             payload = payload.model_dump(mode="json")
         return status, jsonable_encoder(payload)
 
-    def _replay_after_race(self, scope: str) -> JSONResponse:
+    def _replay_after_race(self, scope: str, restore: Restore | None) -> JSONResponse:
         with self.container.uow() as uow:
             existing = find_record(uow.session, scope=scope, key=self.key)
             if existing is None:
                 raise ApiError(
                     "idempotency_key_in_use", "a request with this Idempotency-Key is still running"
                 )
-            return self._replay(existing)
+            return self._replay(existing, uow, restore)
 
-    def _replay(self, record: IdempotencyRecord) -> JSONResponse:
+    def _replay(
+        self, record: IdempotencyRecord, uow: UnitOfWork, restore: Restore | None
+    ) -> JSONResponse:
         if record.fingerprint != self.fingerprint:
             raise ApiError(
                 "idempotency_key_reused",
@@ -108,11 +127,14 @@ class IdempotentWrite:
             raise ApiError(
                 "idempotency_key_in_use", "a request with this Idempotency-Key is still running"
             )
-        return JSONResponse(
-            json.loads(record.response_body),
-            status_code=record.status_code,
-            headers={REPLAY_HEADER: "true"},
-        )
+        status, body = record.status_code, json.loads(record.response_body)
+        if restore is not None and _succeeded(status):
+            status, body = restore(uow, status, body)
+        return JSONResponse(body, status_code=status, headers={REPLAY_HEADER: "true"})
+
+
+def _succeeded(status: int) -> bool:
+    return 200 <= status < 300
 
 
 async def idempotent_write(

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.auth import ADMIN_AUTH_RESPONSES, AdminDep
 from api.deps import ContainerDep
 from api.errors import ApiError
-from settlement.access.hospitals import create_hospital, rotate_secret
+from api.idempotency import IdempotencyDep, Restore
+from settlement.access.hospitals import (
+    create_hospital,
+    get_hospital,
+    hospital_secret,
+    rotate_secret,
+)
+from settlement.bootstrap import Container
+from settlement.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/admin/v1/hospitals", tags=["administration"])
 
-IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,64}$")
+#: Admin writes share one idempotency scope: there is one administrator token per deployment.
+ADMIN_SCOPE = "admin"
 
 HospitalCode = Annotated[
     str,
@@ -69,29 +78,38 @@ class HospitalSecret(BaseModel):
     secret: str = Field(description="The new signing secret; the old one stopped working")
 
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        description="Required: 1–64 visible ASCII characters, unique per request.",
-    ),
-]
+#: Stored with an admin answer instead of the secret, so a replay can tell if it still holds.
+SECRET_VERSION = "secret_version"
+NOT_STORED = (
+    "A retry with the same `Idempotency-Key` shows the secret again only while it is still the "
+    "current one (the secret itself is never stored); after a rotation the retry is `409 conflict`."
+)
 
 
-def _require_idempotency_key(key: str | None) -> None:
-    # TODO(lead): plug in api/idempotency.py (IdempotencyDep, scope "admin") so a retried
-    # creation or rotation replays the first answer instead of a 409 / a second rotation. Careful:
-    # IdempotentWrite stores the response body, and these bodies carry the plaintext secret, which
-    # must never be stored. Store the answer without "secret" and re-derive it on replay
-    # (settlement.access.hospitals.hospital_secret; refuse the replay if secret_version moved on).
-    # Until then the key is only validated here.
-    if key is None or not IDEMPOTENCY_KEY_PATTERN.fullmatch(key):
-        problem = "is required" if key is None else "must be 1–64 visible characters"
-        raise ApiError(
-            "validation_error",
-            f"header Idempotency-Key {problem}",
-            fields=[{"path": "header.Idempotency-Key", "message": problem, "type": "idempotency"}],
-        )
+def _redact_secret(body: dict[str, Any], version: int) -> dict[str, Any]:
+    stored = {k: v for k, v in body.items() if k != "secret"}
+    stored[SECRET_VERSION] = version
+    return stored
+
+
+def _secret_restorer(container: Container) -> Restore:
+    """Rebuild a replayed answer with the hospital's current secret, if it was not rotated since."""
+
+    def restore(uow: UnitOfWork, status: int, stored: Any) -> tuple[int, Any]:
+        body = dict(stored)
+        version = body.pop(SECRET_VERSION)
+        hospital = get_hospital(uow.session, str(body["code"]))
+        if hospital is None or hospital.secret_version != version:
+            raise ApiError(
+                "conflict",
+                "the secret this request returned has been rotated since; rotate it again "
+                "with a new Idempotency-Key to get a working one",
+                reason="secret_rotated",
+            )
+        body["secret"] = hospital_secret(hospital, container.settings.secret_key)
+        return status, body
+
+    return restore
 
 
 @router.post(
@@ -101,18 +119,22 @@ def _require_idempotency_key(key: str | None) -> None:
     response_model=HospitalCreated,
     responses={
         **ADMIN_AUTH_RESPONSES,
-        409: {"description": "`duplicate_hospital`: a hospital with this code exists"},
+        409: {
+            "description": "`duplicate_hospital`: a hospital with this code exists; "
+            "`idempotency_key_reused`; `conflict`: a retry after the secret was rotated"
+        },
+        422: {"description": "`validation_error`, including a missing `Idempotency-Key`"},
     },
+    description=NOT_STORED,
 )
 def register_hospital(
-    body: HospitalCreate,
-    _: AdminDep,
-    container: ContainerDep,
-    idempotency_key: IdempotencyKey = None,
-) -> HospitalCreated:
+    body: HospitalCreate, _: AdminDep, container: ContainerDep, idem: IdempotencyDep
+) -> JSONResponse:
     """Register a hospital and show its HIS signing secret once."""
-    _require_idempotency_key(idempotency_key)
-    with container.uow() as uow:
+    version = 1
+
+    def action(uow: UnitOfWork) -> tuple[int, HospitalCreated]:
+        nonlocal version
         hospital, secret = create_hospital(
             uow.session,
             code=body.code,
@@ -121,9 +143,16 @@ def register_hospital(
             secret_key=container.settings.secret_key,
             clock=container.clock,
         )
-        uow.commit()
-    return HospitalCreated(
-        code=hospital.code, name=hospital.name, level=hospital.level, secret=secret
+        version = hospital.secret_version
+        return 201, HospitalCreated(
+            code=hospital.code, name=hospital.name, level=hospital.level, secret=secret
+        )
+
+    return idem.run(
+        scope=ADMIN_SCOPE,
+        action=action,
+        redact=lambda answer: _redact_secret(answer, version),
+        restore=_secret_restorer(container),
     )
 
 
@@ -134,19 +163,36 @@ def register_hospital(
     responses={
         **ADMIN_AUTH_RESPONSES,
         404: {"description": "`not_found`: no hospital has this code"},
+        409: {
+            "description": "`idempotency_key_reused`; `conflict`: a retry after the secret was "
+            "rotated again"
+        },
+        422: {"description": "`validation_error`, including a missing `Idempotency-Key`"},
     },
+    description=NOT_STORED,
 )
 def rotate_hospital_secret(
     code: Annotated[str, Path(max_length=32, examples=["H37140200001"])],
     _: AdminDep,
     container: ContainerDep,
-    idempotency_key: IdempotencyKey = None,
-) -> HospitalSecret:
+    idem: IdempotencyDep,
+) -> JSONResponse:
     """Give the hospital a new signing secret; the old one stops working at once."""
-    _require_idempotency_key(idempotency_key)
-    with container.uow() as uow:
+    version = 0
+
+    def action(uow: UnitOfWork) -> tuple[int, HospitalSecret]:
+        nonlocal version
         secret = rotate_secret(
             uow.session, code=code, secret_key=container.settings.secret_key, clock=container.clock
         )
-        uow.commit()
-    return HospitalSecret(code=code, secret=secret)
+        hospital = get_hospital(uow.session, code)
+        assert hospital is not None  # rotate_secret has just locked and changed it
+        version = hospital.secret_version
+        return 200, HospitalSecret(code=code, secret=secret)
+
+    return idem.run(
+        scope=ADMIN_SCOPE,
+        action=action,
+        redact=lambda answer: _redact_secret(answer, version),
+        restore=_secret_restorer(container),
+    )

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from settlement.access.hospitals import Hospital
+from settlement.idempotency import IdempotencyRecord
 from tests.integration.access.conftest import ADMIN_TOKEN, login, signed
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -135,3 +136,82 @@ def test_a_malformed_registration_is_a_validation_error(client, body):
     response = admin_post(client, "/admin/v1/hospitals", body)
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "validation_error"
+
+
+def stored_answers(container) -> list[str]:
+    with container.uow() as uow:
+        return [r.response_body or "" for r in uow.session.scalars(select(IdempotencyRecord))]
+
+
+def test_a_retried_registration_replays_the_first_answer_and_registers_once(client, container):
+    first = register(client)
+    again = register(client)
+    assert again.status_code == 201, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert "secret_version" not in again.json()
+    with container.uow() as uow:
+        assert len(uow.session.scalars(select(Hospital)).all()) == 1
+
+
+def test_a_retried_rotation_replays_the_new_secret_and_rotates_once(client, container):
+    register(client)
+    first = admin_post(client, "/admin/v1/hospitals/H37140200002/secret", key="rotate-1")
+    again = admin_post(client, "/admin/v1/hospitals/H37140200002/secret", key="rotate-1")
+    assert again.status_code == 200, again.text
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    with container.uow() as uow:
+        assert uow.session.get(Hospital, "H37140200002").secret_version == 2
+    probe = signed(
+        client, "GET", "/his/v1/_probe", code="H37140200002", secret=again.json()["secret"]
+    )
+    assert probe.status_code == 200
+
+
+def test_admin_answers_are_stored_without_their_secrets(client, container):
+    created = register(client).json()["secret"]
+    rotated = admin_post(client, "/admin/v1/hospitals/H37140200002/secret", key="k2").json()
+    stored = stored_answers(container)
+    assert len(stored) == 2
+    assert all("H37140200002" in body for body in stored)
+    assert not any(created in body or rotated["secret"] in body for body in stored)
+
+
+def test_a_retry_after_the_secret_was_rotated_since_is_a_conflict(client):
+    register(client)
+    admin_post(client, "/admin/v1/hospitals/H37140200002/secret", key="rotate-1")
+    admin_post(client, "/admin/v1/hospitals/H37140200002/secret", key="rotate-2")
+    for key, path in (
+        ("key-0001", "/admin/v1/hospitals"),
+        ("rotate-1", "/admin/v1/hospitals/H37140200002/secret"),
+    ):
+        body = {"code": "H37140200002", "name": "德州市第二人民医院", "level": 2}
+        stale = admin_post(client, path, body if path.endswith("hospitals") else None, key=key)
+        assert stale.status_code == 409, stale.text
+        assert stale.json()["error"]["code"] == "conflict"
+        assert stale.json()["error"]["reason"] == "secret_rotated"
+        assert "secret" not in stale.json()
+    latest = admin_post(client, "/admin/v1/hospitals/H37140200002/secret", key="rotate-2")
+    assert latest.status_code == 200
+
+
+def test_a_registration_key_reused_for_another_hospital_is_refused(client, container):
+    register(client)
+    other = admin_post(
+        client, "/admin/v1/hospitals", {"code": "H37140200003", "name": "x", "level": 1}
+    )
+    assert other.status_code == 409
+    assert other.json()["error"]["code"] == "idempotency_key_reused"
+    with container.uow() as uow:
+        assert uow.session.get(Hospital, "H37140200003") is None
+
+
+def test_a_refused_registration_is_replayed_as_the_same_refusal(client):
+    register(client)
+    duplicate = {"code": "H37140200002", "name": "x", "level": 1}
+    first = admin_post(client, "/admin/v1/hospitals", duplicate, key="dup")
+    again = admin_post(client, "/admin/v1/hospitals", duplicate, key="dup")
+    assert first.status_code == again.status_code == 409
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
