@@ -45,12 +45,14 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "idempotency_key_in_use": (409, "a request with this idempotency key is still running"),
     "conflict": (409, "the request conflicts with the current state"),
     "outstanding_balance": (409, "there are bills outstanding"),
+    "version_mismatch": (409, "the agreement version is not the one in force"),
     "validation_error": (422, "the request is malformed"),
     "amount_mismatch": (422, "det_item_fee_sumamt is not pric × cnt rounded half-up to the fen"),
     "idempotency_key_missing": (422, "the Idempotency-Key header is required"),
     "identity_mismatch": (422, "the identity does not match the insurance record"),
     "invalid_certno": (422, "the resident ID number is malformed or its check character is wrong"),
     "rate_limited": (429, "too many requests"),
+    "credit_report_unavailable": (503, "the credit platform has no record of this person"),
     "internal_error": (500, "unexpected server error"),
 }
 

@@ -223,14 +223,30 @@ class Service:
     def advance(self, **delta: float) -> datetime:
         return self.clock.advance(timedelta(**delta))
 
+    def login(self, person: PersonRecord) -> dict[str, str]:
+        """Log in as ``person`` through the OTP flow; returns the bearer header."""
+        sent = self.client.post("/v1/auth/otp", json={"phone": person.phone})
+        assert sent.status_code == 200, sent.text
+        code = sent.json()["sandbox_code"]
+        token = self.client.post("/v1/auth/token", json={"phone": person.phone, "code": code})
+        assert token.status_code == 200, token.text
+        return {"Authorization": f"Bearer {token.json()['access_token']}"}
 
-def build_service(engine: Engine, *, catalogue: bool = True) -> Service:
+    @property
+    def admin(self) -> dict[str, str]:
+        """The administrator's bearer header."""
+        return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def build_service(engine: Engine, *, catalogue: bool = True, mode: str = "sandbox") -> Service:
+    """The service over ``engine``; ``mode="production"`` has no sandbox routes (the clock
+    is still the test's movable one)."""
     clock = AdjustableClock(frozen_at=START)
     settings = Settings(
         database_url="sqlite://",
         admin_token=ADMIN_TOKEN,
         secret_key=SECRET_KEY,
-        mode="sandbox",
+        mode=mode,  # type: ignore[arg-type]
     )
     container = bootstrap(settings, engine=engine, clock=clock)
     if catalogue:

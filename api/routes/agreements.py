@@ -1,0 +1,147 @@
+"""The service agreement (``/v1/agreements``): read it, sign it, revoke it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from api.auth import PatientDep
+from api.deps import ContainerDep
+from api.errors import ERROR_CODES, ApiError
+from api.idempotency import IdempotencyDep
+from api.openapi import bearer_errors
+from api.presenters import iso
+from api.schemas.his import ReasonPublic
+from api.schemas.patients import (
+    AgreementPublic,
+    AgreementSign,
+    CreditDecisionPublic,
+    RevocationPublic,
+)
+from insurance.money import format_amount
+from settlement import agreements
+from settlement.credit_service.errors import CreditServiceError
+from settlement.credit_service.service import current_agreement
+from settlement.unit_of_work import UnitOfWork
+
+router = APIRouter(prefix="/v1/agreements", tags=["patients"])
+
+#: The channel recorded with a signature made through this API (the patient's app).
+APP_CHANNEL = "app"
+
+
+def _as_documented(error: CreditServiceError) -> ApiError:
+    """The credit service's refusal, answered with the status the OpenAPI document lists."""
+    status = ERROR_CODES[error.code][0] if error.code in ERROR_CODES else error.status_hint
+    return ApiError(error.code, error.message, status=status, **error.details)
+
+
+@router.get(
+    "/current",
+    response_model=AgreementPublic,
+    summary="The service agreement in force",
+)
+def get_current_agreement(container: ContainerDep) -> AgreementPublic:
+    """The agreement version to sign, its full text, an English summary and its SHA-256."""
+    agreement = current_agreement(config=container.credit_config, clock=container.clock)
+    return AgreementPublic(
+        version=agreement.version,
+        title=agreement.title,
+        text=agreement.text,
+        summary_en=agreement.summary_en,
+        sha256=agreement.sha256,
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=CreditDecisionPublic,
+    summary="Sign the agreement and get a credit decision",
+    responses=bearer_errors(
+        "forbidden",
+        "patient_not_found",
+        "version_mismatch",
+        "idempotency_key_reused",
+        "idempotency_key_in_use",
+        "validation_error",
+        "invalid_certno",
+        "identity_mismatch",
+        "credit_report_unavailable",
+    ),
+)
+def sign(
+    body: AgreementSign,
+    request: Request,
+    psn_no: PatientDep,
+    container: ContainerDep,
+    idem: IdempotencyDep,
+) -> JSONResponse:
+    """Sign the version in force for yourself; identity must match the insurance record."""
+    client_addr = request.client.host if request.client is not None else ""
+    user_agent = request.headers.get("user-agent", "")
+
+    def action(uow: UnitOfWork) -> tuple[int, CreditDecisionPublic]:
+        if body.psn_no != psn_no:
+            raise ApiError("forbidden", "you may sign only for yourself")
+        try:
+            signed = agreements.sign_up(
+                uow.session,
+                container=container,
+                psn_no=body.psn_no,
+                certno=body.certno,
+                psn_name=body.psn_name,
+                version=body.version,
+                autopay=body.autopay,
+                channel=APP_CHANNEL,
+                client_addr=client_addr,
+                user_agent=user_agent,
+            )
+        except CreditServiceError as error:
+            raise _as_documented(error) from None
+        summary, signature = signed.summary, signed.signature
+        return 201, CreditDecisionPublic(
+            psn_no=summary.psn_no,
+            status=summary.status,
+            credit_line=format_amount(summary.credit_line),
+            available=format_amount(summary.available),
+            reasons=[ReasonPublic(code=r.code, zh=r.zh, en=r.en) for r in summary.reasons],
+            scorecard_version=summary.scorecard_version,
+            autopay=signature.autopay,
+            version=signature.version,
+            signed_at=iso(signature.signed_at),
+        )
+
+    return idem.run(scope=f"patient:{psn_no}", action=action)
+
+
+@router.delete(
+    "/current",
+    response_model=RevocationPublic,
+    summary="Revoke the agreement",
+    responses=bearer_errors(
+        "not_signed",
+        "outstanding_balance",
+        "idempotency_key_reused",
+        "idempotency_key_in_use",
+        "validation_error",
+    ),
+)
+def revoke(psn_no: PatientDep, container: ContainerDep, idem: IdempotencyDep) -> JSONResponse:
+    """Revoke your agreement; refused while a bill is unpaid or a visit is open."""
+
+    def action(uow: UnitOfWork) -> tuple[int, RevocationPublic]:
+        try:
+            revoked = agreements.revoke(uow.session, container=container, psn_no=psn_no)
+        except CreditServiceError as error:
+            raise _as_documented(error) from None
+        decision = revoked.decision
+        return 200, RevocationPublic(
+            psn_no=psn_no,
+            status="not_signed",
+            credit_line=format_amount(revoked.granted),
+            revoked_at=iso(revoked.revoked_at),
+            reasons=[ReasonPublic(code=r.code, zh=r.zh, en=r.en) for r in decision.reasons],
+        )
+
+    return idem.run(scope=f"patient:{psn_no}", action=action)
