@@ -21,6 +21,7 @@ from insurance.money import ZERO, from_fen, to_fen
 from settlement import chart
 from settlement.clock import Clock
 from settlement.credit_service.service import CreditConfig, credit_standing
+from settlement.family.standing import frozen_by_family
 from settlement.ledger.ledger import Account, TransferRequest, create_transfers, open_account
 from settlement.orm import Base, FenColumn, UTCDateTime
 
@@ -120,15 +121,27 @@ class CreditSummary:
 
 
 def credit_summary(
-    session: Session, *, psn_no: str, config: CreditConfig, clock: Clock
+    session: Session,
+    *,
+    psn_no: str,
+    config: CreditConfig,
+    clock: Clock,
+    freeze_shared_on_overdue: bool = True,
 ) -> CreditSummary:
-    """The standing now and the ledger's balances; a line that is not usable has nothing available."""
+    """The standing now and the ledger's balances; a line that is not usable has nothing available.
+
+    An active line is shown ``frozen`` while a relative's overdue bill drew on it (family policy,
+    ``[family] freeze_shared_on_overdue``).
+    """
     standing = credit_standing(session, psn_no, config=config, clock=clock)
     balances = line_balances(session, psn_no)
-    usable = standing.status == "active"
+    status = standing.status
+    if status == "active" and freeze_shared_on_overdue and frozen_by_family(session, psn_no):
+        status = "frozen"
+    usable = status == "active"
     return CreditSummary(
         psn_no=psn_no,
-        status=standing.status,
+        status=status,
         credit_line=standing.line,
         available=max(balances.available, ZERO) if usable else ZERO,
         outstanding=balances.outstanding,

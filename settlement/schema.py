@@ -17,6 +17,7 @@ def load_all_tables() -> MetaData:
     import settlement.catalogue_store
     import settlement.credit_line
     import settlement.credit_service.tables
+    import settlement.family.tables
     import settlement.idempotency
     import settlement.ledger.tables  # noqa: F401
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,6 +11,16 @@ from typing import Any
 
 class SchemeConfigError(ValueError):
     """The scheme file is unusable; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class FamilyPolicy:
+    """Family accounts (亲情账号): how many links, and whether overdue shared bills freeze."""
+
+    max_relatives_per_manager: int = 5
+    max_managers_per_relative: int = 2
+    #: A relative's overdue bill that drew on a manager's line freezes the manager's standing.
+    freeze_shared_on_overdue: bool = True
 
 
 @dataclass(frozen=True)
@@ -22,6 +32,7 @@ class SchemePolicy:
     autopay_before: timedelta
     escalate_after: timedelta
     auto_close_at: time
+    family: FamilyPolicy = field(default_factory=FamilyPolicy)
 
 
 def load_scheme(path: Path) -> SchemePolicy:
@@ -39,9 +50,29 @@ def load_scheme(path: Path) -> SchemePolicy:
             autopay_before=timedelta(minutes=int(repayment["autopay_minutes_before"])),
             escalate_after=timedelta(days=int(repayment["escalate_after_days"])),
             auto_close_at=time.fromisoformat(str(visits["auto_close_at"])),
+            family=_family_policy(data.get("family", {})),
         )
     except (OSError, KeyError, ValueError, TypeError) as error:
         raise SchemeConfigError(f"{path}: {type(error).__name__}: {error}") from None
+    family = policy.family
+    if family.max_relatives_per_manager < 1 or family.max_managers_per_relative < 1:
+        raise SchemeConfigError(f"{path}: family limits must be at least 1")
     if window_hours <= 0 or any(h <= 0 or h >= window_hours for h in before):
         raise SchemeConfigError(f"{path}: reminders must fall inside a positive window")
     return policy
+
+
+def _family_policy(section: dict[str, Any]) -> FamilyPolicy:
+    """The ``[family]`` section; a file without one gets the policy defaults."""
+    defaults = FamilyPolicy()
+    return FamilyPolicy(
+        max_relatives_per_manager=int(
+            section.get("max_relatives_per_manager", defaults.max_relatives_per_manager)
+        ),
+        max_managers_per_relative=int(
+            section.get("max_managers_per_relative", defaults.max_managers_per_relative)
+        ),
+        freeze_shared_on_overdue=bool(
+            section.get("freeze_shared_on_overdue", defaults.freeze_shared_on_overdue)
+        ),
+    )

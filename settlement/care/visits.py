@@ -21,7 +21,6 @@ from insurance.money import ZERO, from_fen, quantize_fen, to_fen
 from insurance.pricing import FeeLine as FeeLineInput
 from insurance.pricing import PricedLine, line_amount, price_lines
 from insurance.split import Settlement, settle
-from settlement import chart
 from settlement.access.hospitals import Hospital
 from settlement.accumulators import accumulators_for
 from settlement.adapters.ports import PersonRecord
@@ -32,9 +31,10 @@ from settlement.catalogue_store import catalogue_for
 from settlement.credit_line import line_balances, sync_line
 from settlement.credit_service.service import credit_standing
 from settlement.errors import ServiceError
+from settlement.family import credit as family_credit
+from settlement.family.standing import overdue_shared_bills
 from settlement.identifiers import new_id
-from settlement.ledger.errors import ExceedsCredits, LinkedEventFailed
-from settlement.ledger.ledger import TransferRequest, create_transfers, open_account
+from settlement.ledger.ledger import TransferRequest, create_transfers
 from settlement.unit_of_work import UnitOfWork
 
 EMPLOYEE_INSURANCE = "310"
@@ -155,6 +155,16 @@ def require_active_credit(container: Container, session: Session, person: Person
     if standing.status != "active":
         code, message = STANDING_REFUSALS[standing.status]
         raise ServiceError(code, message, status=standing.status)
+    if container.scheme.family.freeze_shared_on_overdue:
+        overdue = overdue_shared_bills(session, person.psn_no)
+        if overdue:
+            # Family policy: a relative's overdue bill that drew on this line freezes it too.
+            raise ServiceError(
+                "credit_frozen",
+                "the credit line is frozen: a relative's bill that used it is overdue",
+                status="frozen",
+                overdue_shared_bills=overdue,
+            )
     return standing.line
 
 
@@ -196,7 +206,7 @@ def open_visit(
     return VisitState(
         visit=visit,
         medfee_sumamt=ZERO,
-        available=line_balances(session, person.psn_no).available,
+        available=family_credit.combined_available(container, session, person.psn_no),
     )
 
 
@@ -281,34 +291,10 @@ def post_fees(
     person = require_person(container, session, visit.psn_no)
     require_active_credit(container, session, person)
     priced = price_batch(container, session, visit, fees)
-    requested = sum((line.det_item_fee_sumamt for line in priced), ZERO)
-    holds = [
-        TransferRequest(
-            id=f"hold:{visit.mdtrt_id}:{line.feedetl_sn}",
-            kind="pending",
-            debit_account=chart.patient_line(visit.psn_no),
-            credit_account=chart.hospital_sales(hospital.code),
-            amount=line.det_item_fee_sumamt,
-            code="hold",
-            reference=visit.mdtrt_id,
-        )
-        for line in priced
-        if line.det_item_fee_sumamt > 0
-    ]
-    open_account(session, code=chart.hospital_sales(hospital.code), kind="hospital_sales")
-    try:
-        create_transfers(session, holds, clock=container.clock)
-    except (ExceedsCredits, LinkedEventFailed) as error:
-        cause = error.error if isinstance(error, LinkedEventFailed) else error
-        if not isinstance(cause, ExceedsCredits):
-            raise
-        available = line_balances(session, visit.psn_no).available
-        raise ServiceError(
-            "insufficient_credit",
-            f"the batch needs {requested:.2f} but only {available:.2f} of credit is available",
-            available=f"{available:.2f}",
-            requested=f"{requested:.2f}",
-        ) from None
+    # Holds go on the patient's own line first, then on their family managers' lines.
+    family_credit.hold_batch(
+        session, container=container, visit=visit, hospital_code=hospital.code, priced=priced
+    )
     now = container.clock.now()
     rows = [
         _fee_row(visit, chrg_bchno, fee, line, now) for fee, line in zip(fees, priced, strict=True)
@@ -321,7 +307,7 @@ def post_fees(
         chrg_bchno=chrg_bchno,
         lines=rows,
         medfee_sumamt=visit_total(visit),
-        available=line_balances(session, visit.psn_no).available,
+        available=family_credit.combined_available(container, session, visit.psn_no),
     )
 
 
@@ -363,20 +349,21 @@ def cancel_fee(
     line = next((f for f in visit.fees if f.feedetl_sn == feedetl_sn), None)
     if line is None or line.status != "held":
         raise ServiceError("not_found", f"no held fee line {feedetl_sn} in visit {mdtrt_id}")
-    if line.det_item_fee_sumamt_fen > 0:
-        create_transfers(
-            session,
-            [
-                TransferRequest(
-                    id=f"void:{line.hold_transfer_id}",
-                    kind="void_pending",
-                    pending_id=line.hold_transfer_id,
-                    code="hold_cancel",
-                    reference=visit.mdtrt_id,
-                )
-            ],
-            clock=container.clock,
-        )
+    shared = family_credit.shared_holds(session, visit.mdtrt_id).get(line.feedetl_sn, [])
+    create_transfers(
+        session,
+        [
+            TransferRequest(
+                id=f"void:{hold_id}",
+                kind="void_pending",
+                pending_id=hold_id,
+                code="hold_cancel",
+                reference=visit.mdtrt_id,
+            )
+            for hold_id in family_credit.line_hold_ids(line, shared)
+        ],
+        clock=container.clock,
+    )
     line.status = "cancelled"
     line.changed_at = container.clock.now()
     session.flush()
@@ -472,16 +459,17 @@ def close_visit(
         return CloseResult(visit=visit, bill=existing)
     now = container.clock.now()
     held = [line for line in visit.fees if line.status == "held"]
+    shared = family_credit.shared_holds(session, visit.mdtrt_id)
     posts = [
         TransferRequest(
-            id=f"post:{line.hold_transfer_id}",
+            id=f"post:{hold_id}",
             kind="post_pending",
-            pending_id=line.hold_transfer_id,
+            pending_id=hold_id,
             code="bill",
             reference=visit.mdtrt_id,
         )
         for line in held
-        if line.det_item_fee_sumamt_fen > 0
+        for hold_id in family_credit.line_hold_ids(line, shared.get(line.feedetl_sn, []))
     ]
     create_transfers(session, posts, clock=container.clock)
     estimate = split_visit(

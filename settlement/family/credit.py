@@ -1,0 +1,254 @@
+"""Shared credit: a relative's charges draw on their own line first, then on their managers'.
+
+A fee line is held as one pending transfer on the relative's line (``hold:{mdtrt}:{sn}``), or,
+when the relative's available credit runs out, split: the rest goes on the first manager's line
+(``hold:{mdtrt}:{sn}:shared``), then the next (``…:shared:2``), in link order (oldest accepted
+first). The whole batch is one linked ledger batch: every hold or none. Before reading what is
+available, every account the batch touches is locked in ledger id order (PostgreSQL), so two
+charges on the same family at two hospitals queue instead of overspending or deadlocking; the
+ledger's own limit check still refuses any overspend. Each line can only ever use what its own
+account has, so the family's exposure never exceeds the sum of the lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from insurance.money import ZERO, from_fen, to_fen
+from insurance.pricing import PricedLine
+from settlement import chart
+from settlement.bootstrap import Container
+from settlement.care.tables import Bill, FeeLine, Visit
+from settlement.credit_line import line_account, line_balances
+from settlement.credit_service.service import credit_standing
+from settlement.errors import ServiceError
+from settlement.family.standing import frozen_by_family
+from settlement.family.tables import ACTIVE, FamilyLink, SharedHold
+from settlement.ledger.errors import ExceedsCredits, LinkedEventFailed
+from settlement.ledger.ledger import TransferRequest, create_transfers, open_account
+from settlement.ledger.tables import LedgerAccount
+
+EMPLOYEE_INSURANCE = "310"
+
+
+@dataclass
+class _Source:
+    """A line the batch may draw on, and what is left of it as the plan takes from it."""
+
+    psn_no: str
+    link: FamilyLink | None  # None: the patient's own line
+    rank: int
+    left_fen: int
+
+
+def sharing_links(session: Session, relative_psn_no: str) -> list[FamilyLink]:
+    """The relative's active links, in the fixed order their managers' lines are drawn on."""
+    query = (
+        select(FamilyLink)
+        .where(FamilyLink.relative_psn_no == relative_psn_no, FamilyLink.status == ACTIVE)
+        .order_by(FamilyLink.accepted_at, FamilyLink.link_id)
+    )
+    return list(session.scalars(query))
+
+
+def manager_may_share(container: Container, session: Session, manager_psn_no: str) -> bool:
+    """Whether the manager's line may carry a relative's charges now (eligible, active, not
+    frozen by another relative's overdue shared bill)."""
+    person = container.insurance_platform(session).lookup_person(manager_psn_no)
+    if person is None or person.insutype != EMPLOYEE_INSURANCE or not person.insured_active:
+        return False
+    standing = credit_standing(
+        session, manager_psn_no, config=container.credit_config, clock=container.clock
+    )
+    if standing.status != "active":
+        return False
+    return not (
+        container.scheme.family.freeze_shared_on_overdue
+        and frozen_by_family(session, manager_psn_no)
+    )
+
+
+def _usable_links(container: Container, session: Session, psn_no: str) -> list[FamilyLink]:
+    return [
+        link
+        for link in sharing_links(session, psn_no)
+        if manager_may_share(container, session, link.manager_psn_no)
+    ]
+
+
+def combined_available(container: Container, session: Session, psn_no: str) -> Decimal:
+    """The patient's own available credit plus what their sharing managers' lines have left."""
+    own = line_balances(session, psn_no).available
+    links = _usable_links(container, session, psn_no)
+    if not links:
+        return own
+    shared = sum(
+        (max(line_balances(session, link.manager_psn_no).available, ZERO) for link in links),
+        ZERO,
+    )
+    return max(own, ZERO) + shared
+
+
+def lock_lines(session: Session, codes: Sequence[str]) -> None:
+    """Lock the ledger accounts ``codes`` in id order (PostgreSQL; SQLite writers are serial)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        select(LedgerAccount.id)
+        .where(LedgerAccount.code.in_(sorted(set(codes))))
+        .order_by(LedgerAccount.id)
+        .with_for_update()
+    ).all()
+
+
+def shared_hold_id(mdtrt_id: str, feedetl_sn: str, rank: int) -> str:
+    base = f"hold:{mdtrt_id}:{feedetl_sn}:shared"
+    return base if rank == 1 else f"{base}:{rank}"
+
+
+def hold_batch(
+    session: Session,
+    *,
+    container: Container,
+    visit: Visit,
+    hospital_code: str,
+    priced: Sequence[PricedLine],
+) -> None:
+    """Hold every priced line on the patient's line, then the managers' lines; all or none.
+
+    Raises:
+        ServiceError: ``insufficient_credit`` with the combined ``available`` and ``requested``.
+    """
+    sales = chart.hospital_sales(hospital_code)
+    open_account(session, code=sales, kind="hospital_sales")
+    links = _usable_links(container, session, visit.psn_no)
+    line_account(session, visit.psn_no)
+    for link in links:
+        line_account(session, link.manager_psn_no)
+    codes = [sales, chart.patient_line(visit.psn_no)]
+    codes += [chart.patient_line(link.manager_psn_no) for link in links]
+    lock_lines(session, codes)
+    own_available = line_balances(session, visit.psn_no).available
+    sources = [_Source(visit.psn_no, None, 0, max(to_fen(own_available), 0))]
+    for rank, link in enumerate(links, start=1):
+        available = line_balances(session, link.manager_psn_no).available
+        sources.append(_Source(link.manager_psn_no, link, rank, max(to_fen(available), 0)))
+    requested_fen = sum(to_fen(line.det_item_fee_sumamt) for line in priced)
+    total_fen = sum(source.left_fen for source in sources)
+    combined = own_available if not links else from_fen(total_fen)
+    if requested_fen > total_fen:
+        raise _insufficient(from_fen(requested_fen), combined)
+
+    now = container.clock.now()
+    holds: list[TransferRequest] = []
+    shared_rows: list[SharedHold] = []
+    for line in priced:
+        need = to_fen(line.det_item_fee_sumamt)
+        for source in sources:
+            if need == 0:
+                break
+            take = min(need, source.left_fen)
+            if take == 0:
+                continue
+            need -= take
+            source.left_fen -= take
+            if source.link is None:
+                transfer_id = f"hold:{visit.mdtrt_id}:{line.feedetl_sn}"
+            else:
+                transfer_id = shared_hold_id(visit.mdtrt_id, line.feedetl_sn, source.rank)
+                shared_rows.append(
+                    SharedHold(
+                        transfer_id=transfer_id,
+                        mdtrt_id=visit.mdtrt_id,
+                        feedetl_sn=line.feedetl_sn,
+                        relative_psn_no=visit.psn_no,
+                        manager_psn_no=source.psn_no,
+                        link_id=source.link.link_id,
+                        amount_fen=take,
+                        rank=source.rank,
+                        created_at=now,
+                    )
+                )
+            holds.append(
+                TransferRequest(
+                    id=transfer_id,
+                    kind="pending",
+                    debit_account=chart.patient_line(source.psn_no),
+                    credit_account=sales,
+                    amount=from_fen(take),
+                    code="hold" if source.link is None else "hold_shared",
+                    reference=visit.mdtrt_id,
+                )
+            )
+    try:
+        create_transfers(session, holds, clock=container.clock)
+    except (ExceedsCredits, LinkedEventFailed) as error:
+        cause = error.error if isinstance(error, LinkedEventFailed) else error
+        if not isinstance(cause, ExceedsCredits):
+            raise
+        available = combined_available(container, session, visit.psn_no)
+        raise _insufficient(from_fen(requested_fen), available) from None
+    session.add_all(shared_rows)
+    session.flush()
+
+
+def _insufficient(requested: Decimal, available: Decimal) -> ServiceError:
+    return ServiceError(
+        "insufficient_credit",
+        f"the batch needs {requested:.2f} but only {available:.2f} of credit is available",
+        available=f"{available:.2f}",
+        requested=f"{requested:.2f}",
+    )
+
+
+# -- the holds of existing lines -----------------------------------------------------------------
+
+
+def shared_holds(session: Session, mdtrt_id: str) -> dict[str, list[SharedHold]]:
+    """The shared holds of a visit, by ``feedetl_sn``."""
+    rows = session.scalars(
+        select(SharedHold).where(SharedHold.mdtrt_id == mdtrt_id).order_by(SharedHold.rank)
+    )
+    by_line: dict[str, list[SharedHold]] = {}
+    for row in rows:
+        by_line.setdefault(row.feedetl_sn, []).append(row)
+    return by_line
+
+
+def line_hold_ids(line: FeeLine, shared: Sequence[SharedHold]) -> list[str]:
+    """Every pending transfer holding ``line``: its own part (if any), then the shared parts."""
+    own_fen = line.det_item_fee_sumamt_fen - sum(row.amount_fen for row in shared)
+    ids = [line.hold_transfer_id] if own_fen > 0 else []
+    return ids + [row.transfer_id for row in shared]
+
+
+def line_shares(line: FeeLine, shared: Sequence[SharedHold]) -> list[tuple[str, int]]:
+    """Which patient's line carries how many fen of ``line`` (own first); sums to the line."""
+    own_fen = line.det_item_fee_sumamt_fen - sum(row.amount_fen for row in shared)
+    shares = [(line.visit.psn_no, own_fen)] if own_fen > 0 else []
+    return shares + [(row.manager_psn_no, row.amount_fen) for row in shared]
+
+
+def bill_line_shares(
+    session: Session, bill: Bill, *, statuses: Sequence[str] = ("billed",)
+) -> list[tuple[str, Decimal]]:
+    """What a repayment of ``bill`` must credit back to each patient's line (own line first).
+
+    The amounts sum to the bill's lines in ``statuses``; a bill that never drew on a manager has
+    one share, the patient's own. Repayments and refunds credit ``patient:{psn_no}:line`` by
+    these shares so each line gets back exactly what it carried.
+    """
+    visit = session.get_one(Visit, bill.mdtrt_id)
+    shared = shared_holds(session, bill.mdtrt_id)
+    totals: dict[str, int] = {bill.psn_no: 0}
+    for line in visit.fees:
+        if line.status not in statuses:
+            continue
+        for psn_no, fen in line_shares(line, shared.get(line.feedetl_sn, [])):
+            totals[psn_no] = totals.get(psn_no, 0) + fen
+    return [(psn_no, from_fen(fen)) for psn_no, fen in totals.items() if fen > 0]

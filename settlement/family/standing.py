@@ -1,0 +1,39 @@
+"""A manager's standing as the family shapes it: frozen while a relative's shared bill is overdue.
+
+Policy (``[family] freeze_shared_on_overdue``, documented in the README): when a relative's bill
+that drew on a manager's line goes overdue, the manager's standing is treated as ``frozen`` for
+new visits and charges, and the credit summary shows it so, until that bill is paid. The manager's
+own credit decision is not changed: paying the relative's bill lifts the freeze at once.
+
+This module imports only tables, so ``settlement.credit_line`` can import it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from settlement.care import bill_states
+from settlement.care.tables import Bill
+from settlement.family.tables import SharedHold
+
+#: A bill in these states is overdue and unpaid.
+OVERDUE_UNPAID = (bill_states.OVERDUE, bill_states.PAYING_LATE)
+
+
+def overdue_shared_bills(session: Session, manager_psn_no: str) -> list[str]:
+    """The ids of overdue, unpaid bills of relatives that drew on ``manager_psn_no``'s line."""
+    drew = select(SharedHold.mdtrt_id).where(SharedHold.manager_psn_no == manager_psn_no)
+    query = (
+        select(Bill.bill_id)
+        .where(Bill.status.in_(OVERDUE_UNPAID), Bill.mdtrt_id.in_(drew))
+        .order_by(Bill.bill_id)
+    )
+    return list(session.scalars(query))
+
+
+def frozen_by_family(session: Session, manager_psn_no: str) -> bool:
+    """Whether a relative's overdue shared bill freezes ``manager_psn_no`` now."""
+    drew = select(SharedHold.mdtrt_id).where(SharedHold.manager_psn_no == manager_psn_no)
+    query = select(exists().where(Bill.status.in_(OVERDUE_UNPAID), Bill.mdtrt_id.in_(drew)))
+    return bool(session.scalar(query))
