@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routes import admin_hospitals, agreements, health, his, patients
+from api.routes import admin, admin_hospitals, agreements, health, his, patients, sandbox
 from api.routes import auth as auth_routes
 from settlement.bootstrap import Container
 
@@ -33,7 +33,10 @@ def create_app(container: Container, *, run_scheduler: bool = False) -> FastAPI:
     app.include_router(health.router)
     app.include_router(auth_routes.router)
     app.include_router(admin_hospitals.router)
+    app.include_router(admin.router)
     app.include_router(his.router)
     app.include_router(agreements.router)
     app.include_router(patients.router)
+    if container.settings.is_sandbox:
+        app.include_router(sandbox.router)
     return app

@@ -1,0 +1,185 @@
+"""Administration (``/admin/v1``): catalogue items and the daily report, with the admin token."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Path, Query, Response
+
+from api.auth import AdminDep
+from api.deps import ContainerDep, UowDep
+from api.errors import ApiError
+from api.exact_json import ExactJsonRoute
+from api.openapi import bearer_errors
+from api.presenters import exact, iso
+from api.schemas.admin import (
+    CatalogueItemPublic,
+    CatalogueItemPut,
+    DailyReportPublic,
+    HospitalDayPublic,
+    PayerAmountsPublic,
+    SchemeDayPublic,
+)
+from insurance.catalogue import CatalogueItem
+from insurance.money import format_amount
+from settlement.catalogue_store import CatalogueItemRow, put_item
+from settlement.errors import ServiceError
+from settlement.reports import HospitalDay, daily_report
+
+router = APIRouter(prefix="/admin/v1", tags=["administration"], route_class=ExactJsonRoute)
+
+MedListCodg = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=50,
+        pattern=r"^[\x21-\x7e]+$",
+        description="The national catalogue code (visible ASCII, 1–50 characters)",
+        examples=["001102000040000"],
+    ),
+]
+
+
+def item_public(row: CatalogueItemRow) -> CatalogueItemPublic:
+    return CatalogueItemPublic(
+        med_list_codg=row.med_list_codg,
+        item_name=row.item_name,
+        chrgitm_lv=row.chrgitm_lv,
+        selfpay_prop=_plain(row.selfpay_prop),
+        pric_uplmt_amt=exact(row.pric_uplmt_amt) if row.pric_uplmt_amt is not None else None,
+        category=row.category,
+        updated_at=iso(row.updated_at),
+    )
+
+
+def _plain(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:f}"
+
+
+@router.put(
+    "/catalogue/{med_list_codg}",
+    response_model=CatalogueItemPublic,
+    summary="Create or replace a catalogue item",
+    responses={
+        201: {"description": "The item was created", "model": CatalogueItemPublic},
+        **bearer_errors("validation_error"),
+    },
+)
+def put_catalogue_item(
+    med_list_codg: MedListCodg,
+    body: CatalogueItemPut,
+    _: AdminDep,
+    container: ContainerDep,
+    uow: UowDep,
+    response: Response,
+) -> CatalogueItemPublic:
+    """Create (201) or replace (200) an item; a retry changes nothing, so no key is needed."""
+    with uow:
+        existing = uow.session.get(CatalogueItemRow, med_list_codg)
+        category = body.category
+        if category is None:
+            category = existing.category if existing is not None else ""
+        row, created = put_item(
+            uow.session,
+            CatalogueItem(
+                med_list_codg=med_list_codg,
+                item_name=body.item_name,
+                chrgitm_lv=body.chrgitm_lv,
+                selfpay_prop=body.selfpay_prop,
+                pric_uplmt_amt=body.pric_uplmt_amt,
+                category=category,
+            ),
+            now=container.clock.now(),
+        )
+        answer = item_public(row)
+        uow.commit()
+    response.status_code = 201 if created else 200
+    return answer
+
+
+@router.get(
+    "/catalogue/{med_list_codg}",
+    response_model=CatalogueItemPublic,
+    summary="A catalogue item",
+    responses=bearer_errors("not_found", "validation_error"),
+)
+def get_catalogue_item(med_list_codg: MedListCodg, _: AdminDep, uow: UowDep) -> CatalogueItemPublic:
+    """The item as pricing uses it: class, first self-pay share and price cap."""
+    with uow:
+        row = uow.session.get(CatalogueItemRow, med_list_codg)
+        if row is None:
+            raise ServiceError("not_found", f"no catalogue item {med_list_codg}")
+        return item_public(row)
+
+
+def _day_public(row: HospitalDay) -> HospitalDayPublic:
+    rate = row.overdue_rate
+    return HospitalDayPublic(
+        hospital_code=row.hospital_code,
+        hospital_name=row.hospital_name,
+        visits_opened=row.visits_opened,
+        patients_seen=row.patients_seen,
+        bills_closed=row.bills_closed,
+        amounts=PayerAmountsPublic(
+            **{name: format_amount(amount) for name, amount in row.amounts.items()}
+        ),
+        bills_due=row.bills_due,
+        overdue=row.overdue,
+        overdue_rate=None if rate is None else f"{rate:f}",
+    )
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ApiError(
+            "validation_error",
+            f"query.date: {text} is not a calendar date",
+            fields=[{"path": "query.date", "message": "not a calendar date", "type": "date"}],
+        ) from None
+
+
+@router.get(
+    "/reports/daily",
+    response_model=DailyReportPublic,
+    summary="The daily report, per hospital",
+    responses=bearer_errors("not_found", "validation_error"),
+)
+def get_daily_report(
+    _: AdminDep,
+    container: ContainerDep,
+    uow: UowDep,
+    day: Annotated[
+        str,
+        Query(
+            alias="date",
+            pattern=r"^\d{4}-\d{2}-\d{2}$",
+            description="The calendar day (YYYY-MM-DD) in the scheme's time zone",
+            examples=["2026-11-23"],
+        ),
+    ],
+    hospital: Annotated[
+        str | None,
+        Query(max_length=32, description="Only this hospital", examples=["H37140200001"]),
+    ] = None,
+) -> DailyReportPublic:
+    """Sign-ups, credit granted, visits, bills, amounts by payer and the overdue rate of a day."""
+    zone = ZoneInfo(container.settings.timezone)
+    with uow:
+        report = daily_report(uow.session, day=_parse_day(day), zone=zone, hospital_code=hospital)
+    return DailyReportPublic(
+        date=report.day.isoformat(),
+        timezone=report.timezone,
+        scheme=SchemeDayPublic(
+            signed_patients_day=report.signed_patients_day,
+            signed_patients_total=report.signed_patients_total,
+            active_lines=report.active_lines,
+            credit_granted=format_amount(report.credit_granted),
+        ),
+        hospitals=[_day_public(row) for row in report.hospitals],
+        totals=_day_public(report.totals),
+    )
