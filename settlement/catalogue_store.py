@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import String, select
+from sqlalchemy import String, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from insurance.catalogue import Catalogue, CatalogueItem
@@ -68,9 +68,19 @@ def put_item(
 def load_items(session: Session, items: Iterable[CatalogueItem], *, now: datetime) -> int:
     """Insert the items not yet present (seeding never overwrites an administrator's edit)."""
     present = set(session.scalars(select(CatalogueItemRow.med_list_codg)).all())
-    added = 0
-    for item in items:
-        if item.med_list_codg not in present:
-            put_item(session, item, now=now)
-            added += 1
-    return added
+    rows = [
+        {
+            "med_list_codg": item.med_list_codg,
+            "item_name": item.item_name,
+            "chrgitm_lv": item.chrgitm_lv,
+            "selfpay_prop": item.selfpay_prop,
+            "pric_uplmt_amt": item.pric_uplmt_amt,
+            "category": item.category,
+            "updated_at": now,
+        }
+        for item in items
+        if item.med_list_codg not in present
+    ]
+    if rows:
+        session.execute(insert(CatalogueItemRow), rows)
+    return len(rows)

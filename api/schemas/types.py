@@ -92,5 +92,15 @@ Text200 = Annotated[VisibleText, StringConstraints(min_length=1, max_length=200)
 PsnNo = Annotated[
     str, StringConstraints(pattern=r"^[0-9A-Za-z]{6,40}$"), Field(examples=["37140000000000000001"])
 ]
-#: A time with its offset (``2026-11-23T09:30:00+08:00``); a time without one is refused.
-Timestamp = Annotated[AwareDatetime, Field(examples=["2026-11-23T09:30:00+08:00"])]
+
+
+def _iso_text(value: object) -> object:
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 time with its offset, as a string")
+    return value
+
+
+#: A time with its offset (``2026-11-23T09:30:00+08:00``); no offset, or a number: refused.
+Timestamp = Annotated[
+    AwareDatetime, BeforeValidator(_iso_text), Field(examples=["2026-11-23T09:30:00+08:00"])
+]
