@@ -20,7 +20,7 @@ from insurance.errors import InsuranceError
 from insurance.money import ZERO, from_fen, quantize_fen, to_fen
 from insurance.pricing import FeeLine as FeeLineInput
 from insurance.pricing import PricedLine, line_amount, price_lines
-from insurance.split import Settlement, settle
+from insurance.split import RelativeAccount, Settlement, settle
 from settlement.access.hospitals import Hospital
 from settlement.accumulators import accumulators_for
 from settlement.adapters.ports import PersonRecord
@@ -404,8 +404,13 @@ def split_visit(
     visit: Visit,
     hospital_level: int,
     lines: Sequence[FeeLine],
+    relatives: Sequence[RelativeAccount] = (),
 ) -> Settlement:
-    """The split (2206) of ``lines`` as it would be now, with this year's accumulators."""
+    """The split (2206) of ``lines`` as it would be now, with this year's accumulators.
+
+    ``relatives``: a family manager's personal account offered for mutual aid when they pay
+    (``settlement.family.service.mutual_aid_accounts``).
+    """
     person = require_person(container, session, visit.psn_no)
     visit_day = local_date(container, visit.begntime)
     policy = container.policies.in_force(visit_day)
@@ -422,6 +427,7 @@ def split_visit(
         psn_type=person.psn_type,
         accumulators=accumulators,
         account_balance=quantize_fen(person.balc),
+        relatives=relatives,
         visit_date=visit_day,
     )
 
