@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routes import admin, admin_hospitals, agreements, health, his, patients, sandbox
+from api.routes import (
+    admin,
+    admin_hospitals,
+    agreements,
+    health,
+    his,
+    patients,
+    payments,
+    refunds,
+    sandbox,
+    sandbox_scheduler,
+)
 from api.routes import auth as auth_routes
+from api.web import install_web
 from settlement.bootstrap import Container
 
 API_DESCRIPTION = """
@@ -21,11 +36,28 @@ def create_app(container: Container, *, run_scheduler: bool = False) -> FastAPI:
 
     ``run_scheduler`` starts the 72-hour window's sweeps with the app (``shuxin serve``).
     """
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # The sweeps run in APScheduler's thread; they start and stop with the server.
+        scheduler = None
+        if run_scheduler:
+            from settlement.scheduler import Scheduler
+
+            scheduler = Scheduler(container)
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.stop()
+
     app = FastAPI(
         title="Shuxin settlement API",
         version="1.0.0",
         description=API_DESCRIPTION,
         openapi_url="/openapi.json",
+        lifespan=lifespan,
     )
     app.state.container = container
     app.state.run_scheduler = run_scheduler
@@ -37,6 +69,11 @@ def create_app(container: Container, *, run_scheduler: bool = False) -> FastAPI:
     app.include_router(his.router)
     app.include_router(agreements.router)
     app.include_router(patients.router)
+    app.include_router(payments.router)
+    app.include_router(refunds.router)
     if container.settings.is_sandbox:
         app.include_router(sandbox.router)
+        app.include_router(sandbox_scheduler.router)
+        app.include_router(payments.sandbox_router)
+    install_web(app)
     return app

@@ -16,6 +16,12 @@ from settlement.clock import AdjustableClock, Clock, SystemClock
 from settlement.config import Settings
 from settlement.credit_service.service import CreditConfig, load_credit_config
 from settlement.db import make_engine, make_session_factory
+from settlement.messages.adapters import (
+    PushGateway,
+    SandboxPushGateway,
+    SandboxSmsGateway,
+    SmsGateway,
+)
 from settlement.scheme import SchemePolicy, load_scheme
 from settlement.unit_of_work import UnitOfWorkFactory
 
@@ -34,6 +40,8 @@ class Container:
     clock: Clock
     insurance_platform: Callable[[Session], InsurancePlatform] = SandboxInsurancePlatform
     credit_platform: Callable[[Session], CreditPlatform] = SandboxCreditPlatform
+    sms_gateway: Callable[[Session], SmsGateway] = SandboxSmsGateway
+    push_gateway: Callable[[Session], PushGateway] = SandboxPushGateway
 
     @property
     def sandbox_clock(self) -> AdjustableClock | None:

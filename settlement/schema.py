@@ -19,6 +19,8 @@ def load_all_tables() -> MetaData:
     import settlement.credit_service.tables
     import settlement.family.tables
     import settlement.idempotency
-    import settlement.ledger.tables  # noqa: F401
+    import settlement.ledger.tables
+    import settlement.messages.tables
+    import settlement.scheduler.tables  # noqa: F401
 
     return Base.metadata

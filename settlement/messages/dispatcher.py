@@ -1,0 +1,111 @@
+"""The dispatcher: sends pending outbox messages through the SMS and app-push adapters.
+
+Each batch is its own transaction; on PostgreSQL the batch is taken with ``FOR UPDATE SKIP
+LOCKED`` so two dispatchers never send the same row. Delivery is at least once: a crash after the
+gateway accepted a message and before the commit sends it again on the next run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from settlement.messages.tables import FAILED, PUSH, SENT, SMS, OutboxMessage
+
+if TYPE_CHECKING:
+    from settlement.bootstrap import Container
+
+logger = logging.getLogger("shuxin.messages")
+
+#: After this many failed sends a message is marked ``failed`` and left for an operator.
+MAX_SEND_ATTEMPTS = 5
+DISPATCH_BATCH = 200
+
+
+@dataclass(frozen=True)
+class DispatchReport:
+    sent: int
+    retried: int
+    failed: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"sent": self.sent, "retried": self.retried, "failed": self.failed}
+
+
+def _send(container: Container, session: Session, message: OutboxMessage, now: datetime) -> None:
+    if message.channel == SMS:
+        person = container.insurance_platform(session).lookup_person(message.psn_no)
+        if person is None or not person.phone:
+            raise LookupError("no phone on file")
+        container.sms_gateway(session).send_sms(
+            phone=person.phone,
+            psn_no=message.psn_no,
+            kind=message.kind,
+            body=message.body,
+            outbox_id=message.id,
+            now=now,
+        )
+    elif message.channel == PUSH:
+        container.push_gateway(session).send_push(
+            psn_no=message.psn_no,
+            kind=message.kind,
+            body=message.body,
+            link=message.link,
+            outbox_id=message.id,
+            now=now,
+        )
+    else:
+        raise ValueError(f"unknown channel {message.channel}")
+
+
+def dispatch_outbox(
+    container: Container, now: datetime, *, batch_size: int = DISPATCH_BATCH
+) -> DispatchReport:
+    """Send every pending message once (failures stay pending until ``MAX_SEND_ATTEMPTS``)."""
+    sent = retried = failed = 0
+    after_id = 0
+    while True:
+        with container.uow() as uow:
+            session = uow.session
+            query = (
+                select(OutboxMessage)
+                .where(OutboxMessage.status == "pending", OutboxMessage.id > after_id)
+                .order_by(OutboxMessage.id)
+                .limit(batch_size)
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            batch = list(session.scalars(query))
+            if not batch:
+                return DispatchReport(sent, retried, failed)
+            for message in batch:
+                after_id = message.id
+                try:
+                    with session.begin_nested():
+                        _send(container, session, message, now)
+                except Exception as error:  # any gateway failure is retried, never fatal
+                    message.attempts += 1
+                    message.last_error = f"{type(error).__name__}: {error}"[:200]
+                    if message.attempts >= MAX_SEND_ATTEMPTS:
+                        message.status = FAILED
+                        failed += 1
+                    else:
+                        retried += 1
+                    logger.warning(
+                        "outbox message %d (%s to %s) not sent: %s",
+                        message.id,
+                        message.kind,
+                        message.psn_no,
+                        type(error).__name__,
+                    )
+                    continue
+                message.attempts += 1
+                message.status = SENT
+                message.sent_at = now
+                sent += 1
+            uow.commit()

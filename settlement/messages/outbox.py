@@ -1,0 +1,98 @@
+"""Writing the outbox: rows added in the caller's transaction, so a message exists exactly when
+the change that caused it was committed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, insert
+from sqlalchemy.orm import Session
+
+from settlement.clock import Clock
+from settlement.messages.tables import PENDING, SMS, OutboxMessage
+from settlement.messages.templates import Rendered, render_login_code
+
+logger = logging.getLogger("shuxin.messages")
+OUTBOX = cast(Table, OutboxMessage.__table__)
+
+
+def outbox_row(
+    *,
+    kind: str,
+    psn_no: str,
+    channel: str,
+    rendered: Rendered,
+    now: datetime,
+    bill_id: str | None = None,
+) -> dict[str, Any]:
+    """The values of one outbox row, for :func:`enqueue_rows`."""
+    return {
+        "kind": kind,
+        "bill_id": bill_id,
+        "psn_no": psn_no,
+        "channel": channel,
+        "template": rendered.template,
+        "body": rendered.body,
+        "link": rendered.link,
+        "status": PENDING,
+        "attempts": 0,
+        "created_at": now,
+    }
+
+
+def enqueue_rows(session: Session, rows: Iterable[dict[str, Any]]) -> int:
+    """Insert outbox rows in one statement (the caller's transaction); returns how many."""
+    values = list(rows)
+    if values:
+        session.execute(insert(OUTBOX), values)
+    return len(values)
+
+
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    psn_no: str,
+    channel: str,
+    rendered: Rendered,
+    now: datetime,
+    bill_id: str | None = None,
+) -> None:
+    """Queue one message in the caller's transaction."""
+    enqueue_rows(
+        session,
+        [
+            outbox_row(
+                kind=kind,
+                psn_no=psn_no,
+                channel=channel,
+                rendered=rendered,
+                now=now,
+                bill_id=bill_id,
+            )
+        ],
+    )
+
+
+class OutboxCodeSender:
+    """A :class:`~settlement.access.delivery.CodeSender` that queues login codes as SMS."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def send_login_code(
+        self, session: Session, *, psn_no: str, phone: str, code: str, expires_in: int
+    ) -> None:
+        # The dispatcher looks the phone up again from psn_no; it is not stored or logged here.
+        enqueue(
+            session,
+            kind="login_code",
+            psn_no=psn_no,
+            channel=SMS,
+            rendered=render_login_code(code, expires_in),
+            now=self.clock.now(),
+        )
+        logger.info("login code queued for %s", psn_no)

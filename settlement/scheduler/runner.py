@@ -1,0 +1,156 @@
+"""Running the sweeps: once (``run_due``), every interval in the background (``Scheduler``, with
+APScheduler 3.11), or as a process of its own (``run_scheduler_forever``)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from settlement.scheduler.leader import Leadership, leadership_for
+from settlement.scheduler.sweeps import SWEEPS, SweepReport, payments_module
+
+if TYPE_CHECKING:
+    from settlement.bootstrap import Container
+
+logger = logging.getLogger("shuxin.scheduler")
+
+JOB_ID = "shuxin-sweeps"
+
+
+@dataclass
+class RunReport:
+    """Every sweep of one run, by name."""
+
+    now: datetime
+    sweeps: dict[str, SweepReport] = field(default_factory=dict)
+
+    def ids(self, name: str) -> list[str]:
+        return self.sweeps[name].ids
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "now": self.now.isoformat(),
+            "sweeps": {name: report.as_dict() for name, report in self.sweeps.items()},
+        }
+
+
+def deliver_wallet_callbacks(container: Container, *, include_delayed: bool) -> SweepReport:
+    """The sandbox wallets' due callbacks (issue 6 part A), when payments exist."""
+    report = SweepReport("wallet_callbacks")
+    payments = payments_module()
+    if payments is None or not hasattr(payments, "deliver_due_callbacks"):
+        return report
+    delivered = payments.deliver_due_callbacks(container, include_delayed=include_delayed)
+    report.counts["delivered"] = delivered if isinstance(delivered, int) else len(delivered)
+    return report
+
+
+def run_due(
+    container: Container, *, now: datetime | None = None, include_delayed: bool = False
+) -> RunReport:
+    """Run every sweep once for ``now`` (the container's clock by default).
+
+    A sweep that fails is logged and reported; the others still run, and the next run retries.
+    """
+    now = now or container.clock.now()
+    report = RunReport(now=now)
+    for name, sweep in SWEEPS:
+        try:
+            report.sweeps[name] = sweep(container, now)
+        except Exception as error:
+            logger.exception("sweep %s failed", name)
+            report.sweeps[name] = SweepReport(name, error=type(error).__name__)
+    try:
+        report.sweeps["wallet_callbacks"] = deliver_wallet_callbacks(
+            container, include_delayed=include_delayed
+        )
+    except Exception as error:
+        logger.exception("wallet callbacks failed")
+        report.sweeps["wallet_callbacks"] = SweepReport("wallet_callbacks", error=str(error))
+    return report
+
+
+class Scheduler:
+    """Runs :func:`run_due` every ``settings.scheduler_interval_seconds`` while it leads."""
+
+    def __init__(
+        self,
+        container: Container,
+        *,
+        leadership: Leadership | None = None,
+        interval_seconds: float | None = None,
+    ) -> None:
+        self.container = container
+        self.leadership = leadership or leadership_for(container)
+        self.interval_seconds = (
+            interval_seconds
+            if interval_seconds is not None
+            else container.settings.scheduler_interval_seconds
+        )
+        self._tick_lock = threading.Lock()
+        self._background: BackgroundScheduler | None = None
+        self.last_report: RunReport | None = None
+
+    @property
+    def leader_id(self) -> str:
+        return self.leadership.leader_id
+
+    def tick(self) -> RunReport | None:
+        """One beat: lead (or stay a follower) and, when leading, run what is due."""
+        if not self._tick_lock.acquire(blocking=False):
+            return None  # the previous beat is still sweeping
+        try:
+            if not self.leadership.try_lead():
+                return None
+            self.last_report = run_due(self.container)
+            return self.last_report
+        except Exception:
+            logger.exception("scheduler tick failed")
+            return None
+        finally:
+            self._tick_lock.release()
+
+    def start(self) -> None:
+        """Tick now and then every interval, in a background thread."""
+        background = BackgroundScheduler(timezone="UTC")
+        background.add_job(
+            self.tick,
+            "interval",
+            seconds=self.interval_seconds,
+            id=JOB_ID,
+            max_instances=1,
+            coalesce=True,
+        )
+        background.add_job(self.tick, id=f"{JOB_ID}-first")  # no trigger: runs at once
+        background.start()
+        self._background = background
+        logger.info("scheduler %s started, every %s s", self.leader_id, self.interval_seconds)
+
+    def stop(self) -> None:
+        """Stop ticking, wait for a running sweep, and give the lead up."""
+        background, self._background = self._background, None
+        if background is not None:
+            background.shutdown(wait=True)
+        with self._tick_lock:
+            self.leadership.release()
+        logger.info("scheduler %s stopped", self.leader_id)
+
+
+def run_scheduler_forever(container: Container, *, stop: threading.Event | None = None) -> None:
+    """``shuxin scheduler``: run the sweeps until SIGINT or SIGTERM (or ``stop`` is set)."""
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, lambda *_: stop.set())
+    scheduler = Scheduler(container)
+    scheduler.start()
+    try:
+        stop.wait()
+    finally:
+        scheduler.stop()
