@@ -27,9 +27,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any, Literal, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    bindparam,
+    insert,
+    or_,
+    select,
+    union,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -294,10 +306,13 @@ def create_transfers(
                 raise _linked_failure(index, error, len(transfers)) from None
             events.append((request.id, error))
     created_at = clock.now()
+    if len(events) == 1 and isinstance(events[0][1], _Event):
+        # One transfer needs no savepoint: nothing is written until every check has passed.
+        return [_apply_single(session.connection(), events[0][1], created_at=created_at)]
     for attempt in range(1, RACE_ATTEMPTS + 1):
         try:
             with session.begin_nested():
-                return _apply(session, events, created_at=created_at, linked=linked)
+                return _apply(session.connection(), events, created_at=created_at, linked=linked)
         except DBAPIError as error:
             if attempt == RACE_ATTEMPTS or not _retryable(error):
                 raise
@@ -450,46 +465,50 @@ def _parse(request: TransferRequest) -> _Event:
     )
 
 
+def _apply_single(connection: Connection, event: _Event, *, created_at: datetime) -> TransferResult:
+    """One transfer: lock, check in memory, then insert (``ON CONFLICT DO NOTHING``) and update.
+
+    If the id turns out to be taken (a retry, or a concurrent writer of the same id), nothing has
+    been written yet: the stored transfer is read and the request judged against it.
+    """
+    refs = [ref for ref in (event.pending_id, event.reverses_id) if ref]
+    locked = _lock_accounts(connection, [event], refs)
+    # Posts, voids and reversals need their references read after the locks; a plain transfer
+    # reads nothing unless it fails or its insert finds the id taken.
+    look = bool(refs)
+    for _ in range(RACE_ATTEMPTS):
+        known = _load_transfers(connection, [event.id], refs) if look else {}
+        batch = _new_batch(locked, known)
+        try:
+            status, stored = _apply_one(batch, event, created_at=created_at, batch_id=None)
+        except LedgerError:
+            if look:
+                raise
+            look = True  # a retry of a stored transfer is "exists", whatever the balances now
+            continue
+        if status == "created":
+            inserted = connection.execute(_insert_ignoring_conflicts(connection), _row(stored))
+            if inserted.first() is None:  # RETURNING says what rowcount may not on every driver
+                look = True  # a concurrent writer committed this id since: judge against it
+                continue
+            _write_balances(connection, batch)
+        return TransferResult(0, event.id, status, transfer=_transfer(stored))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def _apply(
-    session: Session,
+    connection: Connection,
     items: list[tuple[str, _Event | LedgerError]],
     *,
     created_at: datetime,
     linked: bool,
 ) -> list[TransferResult]:
     events = [item for _, item in items if isinstance(item, _Event)]
-    batch_ids = {event.id for event in events}
-    refs = {ref for event in events for ref in (event.pending_id, event.reverses_id) if ref}
-    # Transfers are immutable, so the ones named by pending_id/reverses_id can be read unlocked.
-    outside_refs = refs - batch_ids
-    referenced = _load_transfers(session, TRANSFERS.c.id.in_(outside_refs)) if outside_refs else {}
-    ids: set[int] = set()
-    codes: set[str] = set()
-    for event in events:
-        for ref in (event.debit, event.credit):
-            if isinstance(ref, int):
-                ids.add(ref)
-            elif ref is not None:
-                codes.add(ref)
-        for ref in (event.pending_id, event.reverses_id):
-            if ref in referenced:
-                ids.update((referenced[ref].debit_account_id, referenced[ref].credit_account_id))
-    accounts = _lock_accounts(session, ids, codes)
-    # After the locks: the batch's own ids and what resolves or reverses its references.
-    condition: ColumnElement[bool] = TRANSFERS.c.id.in_(batch_ids)
-    if refs:
-        condition = or_(
-            condition, TRANSFERS.c.pending_id.in_(refs), TRANSFERS.c.reverses_id.in_(refs)
-        )
-    current = _load_transfers(session, condition)
-    transfers = {**referenced, **current}
-    batch = _Batch(
-        accounts=accounts,
-        ids_by_code={account.code: account.id for account in accounts.values()},
-        transfers=transfers,
-        resolutions={t.pending_id: t for t in transfers.values() if t.pending_id},
-        reversals={t.reverses_id: t for t in transfers.values() if t.reverses_id},
-    )
+    refs = sorted({ref for event in events for ref in (event.pending_id, event.reverses_id) if ref})
+    locked = _lock_accounts(connection, events, refs)
+    # After the locks: the batch's own ids and what its references are, resolve or reverse them.
+    known = _load_transfers(connection, [event.id for event in events], refs)
+    batch = _new_batch(locked, known)
     batch_id = events[0].id if linked and len(items) > 1 else None
     results: list[TransferResult] = []
     for index, (request_id, item) in enumerate(items):
@@ -504,8 +523,21 @@ def _apply(
             results.append(TransferResult(index, item.id, "failed", error=error))
             continue
         results.append(TransferResult(index, item.id, status, transfer=_transfer(stored)))
-    _write(session, batch)
+    if batch.created:
+        connection.execute(insert(TRANSFERS), [_row(stored) for stored in batch.created])
+        _write_balances(connection, batch)
     return results
+
+
+def _new_batch(locked: list[dict[str, Any]], known: dict[str, _Stored]) -> _Batch:
+    accounts = {row["id"]: _AccountState(**row) for row in locked}
+    return _Batch(
+        accounts=accounts,
+        ids_by_code={account.code: account.id for account in accounts.values()},
+        transfers=known,
+        resolutions={t.pending_id: t for t in known.values() if t.pending_id},
+        reversals={t.reverses_id: t for t in known.values() if t.reverses_id},
+    )
 
 
 def _apply_one(
@@ -676,28 +708,101 @@ def _retryable(error: DBAPIError) -> bool:
     return sqlstate in _RETRYABLE_SQLSTATES
 
 
-def _lock_accounts(session: Session, ids: set[int], codes: set[str]) -> dict[int, _AccountState]:
-    if not ids and not codes:
-        return {}
-    conditions: list[ColumnElement[bool]] = []
+_ACCOUNT_STATE_COLUMNS = tuple(ACCOUNTS.c[name] for name in _AccountState.__dataclass_fields__)
+
+
+@cache
+def _lock_statement(by_id: bool, by_code: bool, by_reference: bool) -> Select[Any]:
+    """``SELECT … FOR UPDATE`` of the accounts a batch touches, in id order, built once."""
+    wanted: list[Select[Any]] = []
+    if by_id or by_code:
+        direct: list[ColumnElement[bool]] = []
+        if by_id:
+            direct.append(ACCOUNTS.c.id.in_(bindparam("account_ids", expanding=True)))
+        if by_code:
+            direct.append(ACCOUNTS.c.code.in_(bindparam("account_codes", expanding=True)))
+        wanted.append(select(ACCOUNTS.c.id).where(or_(*direct)))
+    if by_reference:
+        # The accounts of the transfers a post, void or reversal names: transfers are immutable,
+        # so reading them in the same statement as the locks is safe and saves a round trip.
+        for column in (TRANSFERS.c.debit_account_id, TRANSFERS.c.credit_account_id):
+            wanted.append(
+                select(column).where(TRANSFERS.c.id.in_(bindparam("refs", expanding=True)))
+            )
+    ids: Any = wanted[0] if len(wanted) == 1 else union(*wanted)
+    # Rows locked in id order: the fixed lock order that rules out deadlocks between batches.
+    return (
+        select(*_ACCOUNT_STATE_COLUMNS)
+        .where(ACCOUNTS.c.id.in_(ids))
+        .order_by(ACCOUNTS.c.id)
+        .with_for_update(of=ACCOUNTS)
+    )
+
+
+def _lock_accounts(
+    connection: Connection, events: Sequence[_Event], refs: Sequence[str]
+) -> list[dict[str, Any]]:
+    ids: set[int] = set()
+    codes: set[str] = set()
+    for event in events:
+        for ref in (event.debit, event.credit):
+            if isinstance(ref, int):
+                ids.add(ref)
+            elif ref is not None:
+                codes.add(ref)
+    if not ids and not codes and not refs:
+        return []
+    statement = _lock_statement(bool(ids), bool(codes), bool(refs))
+    parameters: dict[str, Any] = {}
     if ids:
-        conditions.append(ACCOUNTS.c.id.in_(ids))
+        parameters["account_ids"] = sorted(ids)
     if codes:
-        conditions.append(ACCOUNTS.c.code.in_(codes))
-    # One statement, rows locked in id order: the fixed lock order that rules out deadlocks.
-    statement = select(ACCOUNTS).where(or_(*conditions)).order_by(ACCOUNTS.c.id).with_for_update()
-    states: dict[int, _AccountState] = {}
-    for row in session.execute(statement):
-        mapping = row._mapping
-        states[row.id] = _AccountState(
-            **{name: mapping[name] for name in _AccountState.__dataclass_fields__}
+        parameters["account_codes"] = sorted(codes)
+    if refs:
+        parameters["refs"] = list(refs)
+    return [dict(row._mapping) for row in connection.execute(statement, parameters)]
+
+
+@cache
+def _transfers_statement(by_reference: bool) -> Select[Any]:
+    condition: ColumnElement[bool] = TRANSFERS.c.id.in_(bindparam("ids", expanding=True))
+    if by_reference:
+        refs: Any = bindparam("refs", expanding=True)
+        condition = or_(
+            condition,
+            TRANSFERS.c.id.in_(refs),
+            TRANSFERS.c.pending_id.in_(refs),
+            TRANSFERS.c.reverses_id.in_(refs),
         )
-    return states
+    return select(*(TRANSFERS.c[name] for name in _Stored.__dataclass_fields__)).where(condition)
 
 
-def _load_transfers(session: Session, condition: ColumnElement[bool]) -> dict[str, _Stored]:
-    rows = session.execute(select(TRANSFERS).where(condition))
-    return {row.id: _Stored.from_row(row._mapping) for row in rows}
+def _load_transfers(
+    connection: Connection, ids: Sequence[str], refs: Sequence[str]
+) -> dict[str, _Stored]:
+    """These ids, the transfers ``refs`` name and those resolving or reversing them."""
+    parameters: dict[str, Any] = {"ids": list(ids)}
+    if refs:
+        parameters["refs"] = list(refs)
+    rows = connection.execute(_transfers_statement(bool(refs)), parameters)
+    return {row.id: _Stored(**row._mapping) for row in rows}
+
+
+@cache
+def _insert_ignoring_conflicts_for(dialect: str) -> Any:
+    if dialect == "postgresql":
+        return postgresql_insert(TRANSFERS).on_conflict_do_nothing().returning(TRANSFERS.c.id)
+    if dialect == "sqlite":
+        return sqlite_insert(TRANSFERS).on_conflict_do_nothing().returning(TRANSFERS.c.id)
+    raise NotImplementedError(f"the ledger runs on SQLite and PostgreSQL, not {dialect}")
+
+
+def _insert_ignoring_conflicts(connection: Connection) -> Any:
+    return _insert_ignoring_conflicts_for(connection.dialect.name)
+
+
+def _row(stored: _Stored) -> dict[str, Any]:
+    return {name: getattr(stored, name) for name in _Stored.__dataclass_fields__}
 
 
 _UPDATE_BALANCES = (
@@ -712,15 +817,9 @@ _UPDATE_BALANCES = (
 )
 
 
-def _write(session: Session, batch: _Batch) -> None:
-    if not batch.created:
-        return
-    session.execute(
-        insert(TRANSFERS),
-        [{name: getattr(t, name) for name in _Stored.__dataclass_fields__} for t in batch.created],
-    )
+def _write_balances(connection: Connection, batch: _Batch) -> None:
     # The rows are locked by this transaction, so writing the new values is safe.
-    session.execute(
+    connection.execute(
         _UPDATE_BALANCES,
         [
             {
