@@ -12,6 +12,7 @@ from api.routes import (
     admin,
     admin_hospitals,
     agreements,
+    family,
     health,
     his,
     patients,
@@ -69,6 +70,8 @@ def create_app(container: Container, *, run_scheduler: bool = False) -> FastAPI:
     app.include_router(his.router)
     app.include_router(agreements.router)
     app.include_router(patients.router)
+    app.include_router(family.router)
+    app.include_router(family.his_router)
     app.include_router(payments.router)
     app.include_router(refunds.router)
     if container.settings.is_sandbox:

@@ -46,6 +46,8 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "idempotency_key_in_use": (409, "a request with this idempotency key is still running"),
     "conflict": (409, "the request conflicts with the current state"),
     "outstanding_balance": (409, "there are bills outstanding"),
+    "family_link_exists": (409, "an invitation or link to this person already exists"),
+    "family_limit_reached": (409, "a family limit of the policy is reached"),
     "version_mismatch": (409, "the agreement version is not the one in force"),
     "validation_error": (422, "the request is malformed"),
     "unknown_fee_line": (422, "the feedetl_sn is not a billed line of this bill"),

@@ -21,6 +21,7 @@ from api.schemas.patients import (
 from insurance.money import format_amount, from_fen
 from settlement.care.bills import BillDetail, BillView, patient_bill, patient_bills
 from settlement.credit_line import credit_summary
+from settlement.family.service import bill_owner_for
 
 router = APIRouter(tags=["patients"])
 
@@ -107,10 +108,12 @@ def my_bills(
 @router.get(
     "/v1/bills/{bill_id}",
     response_model=BillPublic,
-    summary="One of my bills, with its lines and history",
+    summary="One of my bills (or a relative's I manage), with its lines and history",
     responses=bearer_errors("not_found", "validation_error"),
 )
 def get_bill(bill_id: BillId, psn_no: PatientDep, uow: UowDep) -> BillPublic:
     """The bill with its fee lines, the estimate, the visit's department and doctor, its events."""
     with uow:
-        return bill_public(patient_bill(uow.session, psn_no=psn_no, bill_id=bill_id))
+        # A family manager may open a relative's bill (settlement.family.service).
+        owner = bill_owner_for(uow.session, viewer_psn_no=psn_no, bill_id=bill_id)
+        return bill_public(patient_bill(uow.session, psn_no=owner, bill_id=bill_id))
