@@ -178,6 +178,7 @@ class World:
     hospitals: list[SeededHospital]
     patients: list[tuple[str, Any]]  # (psn_no, line as Decimal)
     settings: dict[str, str]
+    container: Any = field(repr=False, default=None)  # the seeding Container, wall clock
 
 
 def seed_world(engine: Engine, *, hospitals: Sequence[str], patients: int) -> World:
@@ -204,6 +205,7 @@ def seed_world(engine: Engine, *, hospitals: Sequence[str], patients: int) -> Wo
         seeded,
         people,
         {"SHUXIN_SECRET_KEY": SECRET_KEY, "SHUXIN_ADMIN_TOKEN": ADMIN_TOKEN},
+        container,
     )
 
 
