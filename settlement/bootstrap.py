@@ -22,6 +22,7 @@ from settlement.messages.adapters import (
     SandboxSmsGateway,
     SmsGateway,
 )
+from settlement.payments.wallets import SandboxWallet, WalletFactory
 from settlement.scheme import SchemePolicy, load_scheme
 from settlement.unit_of_work import UnitOfWorkFactory
 
@@ -40,6 +41,8 @@ class Container:
     clock: Clock
     insurance_platform: Callable[[Session], InsurancePlatform] = SandboxInsurancePlatform
     credit_platform: Callable[[Session], CreditPlatform] = SandboxCreditPlatform
+    #: Wallet providers by name ("wechat", "alipay"), bound to the caller's session.
+    wallets: WalletFactory = SandboxWallet
     sms_gateway: Callable[[Session], SmsGateway] = SandboxSmsGateway
     push_gateway: Callable[[Session], PushGateway] = SandboxPushGateway
 

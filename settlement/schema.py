@@ -21,6 +21,7 @@ def load_all_tables() -> MetaData:
     import settlement.idempotency
     import settlement.ledger.tables
     import settlement.messages.tables
+    import settlement.payments.tables
     import settlement.scheduler.tables  # noqa: F401
 
     return Base.metadata

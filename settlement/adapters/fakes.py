@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from decimal import Decimal
+
 from settlement.adapters.ports import CreditReport, OverdueReport, PersonRecord
 
 
@@ -14,6 +17,17 @@ class InMemoryInsurancePlatform:
 
     def lookup_person(self, psn_no: str) -> PersonRecord | None:
         return self.people.get(psn_no)
+
+    def debit_personal_account(self, psn_no: str, amount: Decimal) -> Decimal:
+        return self.credit_personal_account(psn_no, -amount)
+
+    def credit_personal_account(self, psn_no: str, amount: Decimal) -> Decimal:
+        person = self.people[psn_no]
+        balance = person.balc + amount
+        if balance < 0:
+            raise ValueError(f"the personal account of {psn_no} holds less than {-amount}")
+        self.people[psn_no] = replace(person, balc=balance)
+        return balance
 
 
 class InMemoryCreditPlatform:

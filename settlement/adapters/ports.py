@@ -60,6 +60,14 @@ class InsurancePlatform(Protocol):
         """The person's record (national 1101), or ``None`` if the platform does not know them."""
         ...
 
+    def debit_personal_account(self, psn_no: str, amount: Decimal) -> Decimal:
+        """Take ``amount`` from the personal account (a settlement); returns the balance after."""
+        ...
+
+    def credit_personal_account(self, psn_no: str, amount: Decimal) -> Decimal:
+        """Give ``amount`` back to the personal account (a reversal); returns the balance after."""
+        ...
+
 
 class CreditPlatform(Protocol):
     def rating(self, certno: str) -> CreditReport | None:

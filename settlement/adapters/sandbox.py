@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from insurance.money import to_fen
+from insurance.money import from_fen, to_fen
 from settlement.adapters.ports import CreditReport, OverdueReport, PersonRecord
 from settlement.adapters.sandbox_tables import SandboxCreditReportRow, SandboxInsuredPerson
+from settlement.errors import ServiceError
 
 
 class SandboxInsurancePlatform:
@@ -19,6 +22,23 @@ class SandboxInsurancePlatform:
     def lookup_person(self, psn_no: str) -> PersonRecord | None:
         row = self.session.get(SandboxInsuredPerson, psn_no)
         return None if row is None else row.person()
+
+    def debit_personal_account(self, psn_no: str, amount: Decimal) -> Decimal:
+        return self._move(psn_no, -to_fen(amount))
+
+    def credit_personal_account(self, psn_no: str, amount: Decimal) -> Decimal:
+        return self._move(psn_no, to_fen(amount))
+
+    def _move(self, psn_no: str, delta_fen: int) -> Decimal:
+        row = self.session.get(SandboxInsuredPerson, psn_no, with_for_update=True)
+        if row is None:
+            raise ServiceError("patient_not_found", f"no insured person {psn_no}")
+        if row.balc_fen + delta_fen < 0:
+            short = from_fen(-delta_fen)
+            raise ServiceError("conflict", f"the account of {psn_no} holds less than {short}")
+        row.balc_fen += delta_fen
+        self.session.flush()
+        return from_fen(row.balc_fen)
 
 
 class SandboxCreditPlatform:

@@ -1,0 +1,62 @@
+"""A patient's repayment record (``RepaymentHistory``) computed from their bills.
+
+The credit rules read it when an event is recorded; it is derived, never stored, so it cannot
+drift from the bills:
+
+- a bill counts once it has something to pay (``billed_fen > 0``);
+- *on time*: settled and never overdue; *late*: settled after going overdue (days late counted
+  in whole days after ``due_at``);
+- *overdue unpaid*: overdue now (``overdue`` or ``paying_late``);
+- the on-time streak counts on-time settlements after the latest moment a bill went overdue.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from credit.decision import RepaymentHistory
+from settlement.care import bill_states
+from settlement.care.tables import Bill
+
+YEAR = timedelta(days=365)
+
+
+def repayment_history(session: Session, *, psn_no: str, now: datetime) -> RepaymentHistory:
+    """This scheme's record of ``psn_no``'s bills as of ``now`` (see the module docstring)."""
+    rows = session.execute(
+        select(Bill.status, Bill.due_at, Bill.settled_at, Bill.overdue_at).where(
+            Bill.psn_no == psn_no, Bill.billed_fen > 0
+        )
+    ).all()
+    on_time: list[datetime] = []
+    late = 0
+    max_days_late = 0
+    overdue_unpaid = 0
+    overdue_12m = 0
+    last_overdue: datetime | None = None
+    for status, due_at, settled_at, overdue_at in rows:
+        if overdue_at is not None:
+            last_overdue = overdue_at if last_overdue is None else max(last_overdue, overdue_at)
+            if overdue_at > now - YEAR:
+                overdue_12m += 1
+        if status in (bill_states.OVERDUE, bill_states.PAYING_LATE):
+            overdue_unpaid += 1
+        if settled_at is None:
+            continue
+        if overdue_at is None:
+            on_time.append(settled_at)
+        else:
+            late += 1
+            max_days_late = max(max_days_late, (settled_at - due_at).days, 0)
+    streak = sum(1 for moment in on_time if last_overdue is None or moment > last_overdue)
+    return RepaymentHistory(
+        bills_on_time=len(on_time),
+        bills_late=late,
+        max_days_late=max_days_late,
+        overdue_unpaid=overdue_unpaid,
+        overdue_count_12m=overdue_12m,
+        on_time_streak=streak,
+    )
