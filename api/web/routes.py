@@ -25,7 +25,7 @@ from api.errors import ApiError
 from api.web import session as cookies
 from api.web.client import ApiAnswer, ApiClient
 from api.web.i18n import local_time, pick_language, translate, yuan
-from api.web.views import Profile, bill_view, load_messages, load_profile
+from api.web.views import Profile, agreement_html, bill_view, load_messages, load_profile
 from credit.identity import mask_phone
 from settlement.bootstrap import Container
 
@@ -56,6 +56,7 @@ def build_templates() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["yuan"] = yuan
+    env.filters["agreement_html"] = agreement_html
     return env
 
 
@@ -466,3 +467,161 @@ async def messages_page(request: Request) -> Response:
         return to_login(ctx)
     messages = await run_in_threadpool(load_messages, ctx.container, ctx.psn_no)
     return render(ctx, "messages.html", messages=messages)
+
+
+# -- family ----------------------------------------------------------------------------------------
+
+
+@router.get("/family")
+async def family_page(request: Request) -> Response:
+    ctx = await web_context(request)
+    if not ctx.psn_no:
+        return to_login(ctx)
+    return await _family(ctx, error=request.query_params.get("error"), notice=None)
+
+
+async def _family(
+    ctx: WebContext, *, error: str | None, notice: str | None, status: int = 200
+) -> Response:
+    members = await ctx.api.get("/v1/family/members")
+    invitations = await ctx.api.get("/v1/family/invitations")
+    if members.status == 404 and not members.error_code:
+        # The family routes are not part of this deployment.
+        return render(ctx, "family.html", status=status, available=False)
+    return render(
+        ctx,
+        "family.html",
+        status=status,
+        available=True,
+        relatives=(members.body or {}).get("relatives", []) if members.ok else [],
+        managers=(members.body or {}).get("managers", []) if members.ok else [],
+        invitations=(invitations.body or {}).get("invitations", []) if invitations.ok else [],
+        relations=RELATIONS,
+        error=error,
+        notice=notice,
+        idempotency_key=secrets.token_urlsafe(24),
+    )
+
+
+@router.post("/family/invite")
+async def invite_relative(request: Request) -> Response:
+    ctx = await web_context(request)
+    form = await read_form(ctx)
+    if form is None:
+        return csrf_refused(ctx)
+    if not ctx.psn_no:
+        return to_login(ctx)
+    relation = form.get("relation", "")
+    body = {
+        "psn_no": form.get("psn_no", "").strip(),
+        "certno": form.get("certno", "").strip().upper(),
+        "relation": relation if relation in RELATIONS else "other",
+    }
+    key = form.get("idempotency_key") or secrets.token_urlsafe(24)
+    answer = await ctx.api.post("/v1/family/invitations", body, idempotency_key=key)
+    if not answer.ok:
+        return await _family(ctx, error=error_text(ctx, answer), notice=None, status=answer.status)
+    return await _family(ctx, error=None, notice=ctx.t("invited_ok"))
+
+
+@router.post("/family/invitations/{invitation_id}/accept")
+async def accept_invitation(request: Request, invitation_id: str) -> Response:
+    ctx = await web_context(request)
+    form = await read_form(ctx)
+    if form is None:
+        return csrf_refused(ctx)
+    if not ctx.psn_no:
+        return to_login(ctx)
+    answer = await ctx.api.post(
+        f"/v1/family/invitations/{quote(invitation_id, safe='')}/accept",
+        {},
+        idempotency_key=form.get("idempotency_key") or secrets.token_urlsafe(24),
+    )
+    if not answer.ok:
+        return await _family(ctx, error=error_text(ctx, answer), notice=None, status=answer.status)
+    return await _family(ctx, error=None, notice=ctx.t("accepted_ok"))
+
+
+async def _relative(ctx: WebContext, psn_no: str) -> dict[str, Any] | None:
+    """The relative as the manager's member list shows them; ``None`` if not managed."""
+    members = await ctx.api.get("/v1/family/members")
+    if not members.ok:
+        return None
+    for member in members.body.get("relatives", []):
+        if member.get("psn_no") == psn_no and member.get("status") == "active":
+            return dict(member)
+    return None
+
+
+@router.get("/family/{psn_no}")
+async def relative_page(request: Request, psn_no: str) -> Response:
+    ctx = await web_context(request)
+    if not ctx.psn_no:
+        return to_login(ctx)
+    member = quote(psn_no, safe="")
+    credit = await ctx.api.get(f"/v1/family/members/{member}/credit")
+    bills = await ctx.api.get(f"/v1/family/members/{member}/bills")
+    relative = await _relative(ctx, psn_no)
+    if not credit.ok or not bills.ok or relative is None:
+        return not_found(ctx)
+    return render(
+        ctx,
+        "relative.html",
+        relative=relative,
+        credit=credit.body,
+        bills=[bill_view(b, ctx) for b in bills.body.get("bills", [])],
+        link_prefix=f"/app/family/{member}/bills/",
+    )
+
+
+async def _relative_bill(ctx: WebContext, psn_no: str, bill_id: str) -> dict[str, Any] | None:
+    """A managed relative's bill: in full if the API shows it to managers, else its summary."""
+    answer = await ctx.api.get(f"/v1/bills/{quote(bill_id, safe='')}")
+    if answer.ok and answer.body.get("psn_no", psn_no) == psn_no:
+        listed = await ctx.api.get(f"/v1/family/members/{quote(psn_no, safe='')}/bills")
+        ids = {b["bill_id"] for b in listed.body.get("bills", [])} if listed.ok else set()
+        return dict(answer.body) if bill_id in ids else None
+    listed = await ctx.api.get(f"/v1/family/members/{quote(psn_no, safe='')}/bills")
+    if not listed.ok:
+        return None
+    for bill in listed.body.get("bills", []):
+        if bill.get("bill_id") == bill_id:
+            return dict(bill)
+    return None
+
+
+@router.get("/family/{psn_no}/bills/{bill_id}")
+async def relative_bill_page(request: Request, psn_no: str, bill_id: str) -> Response:
+    ctx = await web_context(request)
+    if not ctx.psn_no:
+        return to_login(ctx)
+    bill = await _relative_bill(ctx, psn_no, bill_id)
+    relative = await _relative(ctx, psn_no)
+    if bill is None or relative is None:
+        return not_found(ctx)
+    here = f"/app/family/{quote(psn_no, safe='')}/bills/{quote(bill_id, safe='')}"
+    return render(
+        ctx,
+        "bill.html",
+        bill=bill_view(bill, ctx),
+        heading=ctx.t("relative_bills", name=relative.get("psn_name", "")),
+        wallets=WALLETS,
+        idempotency_key=secrets.token_urlsafe(24),
+        error=request.query_params.get("error"),
+        just_paid=request.query_params.get("paid") == "1",
+        back_link=f"/app/family/{quote(psn_no, safe='')}",
+        back_after_pay=here,
+        status_url=f"{here}/status",
+    )
+
+
+@router.get("/family/{psn_no}/bills/{bill_id}/status")
+async def relative_bill_status(request: Request, psn_no: str, bill_id: str) -> Response:
+    ctx = await web_context(request)
+    if not ctx.psn_no:
+        return ctx.finish(JSONResponse({"status": None}, status_code=401))
+    bill = await _relative_bill(ctx, psn_no, bill_id)
+    if bill is None:
+        return ctx.finish(JSONResponse({"status": None}, status_code=404))
+    status = str(bill["status"])
+    return ctx.finish(JSONResponse({"status": status, "label": ctx.t(f"bill_{status}")}))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from credit.identity import mask_certno, mask_phone
@@ -20,6 +22,7 @@ SETTLED = frozenset({"settled", "settled_late"})
 #: Messages the patient does not need to read again.
 HIDDEN_MESSAGE_KINDS = ("login_code",)
 MESSAGES_SHOWN = 50
+LIST_MARK = re.compile(r"^(\d+\.|[-*])\s+")
 
 
 class Speaker(Protocol):
@@ -144,3 +147,26 @@ def load_messages(container: Container, psn_no: str) -> list[dict[str, str]]:
             }
             for row in rows
         ]
+
+
+def agreement_html(text: str) -> Markup:
+    """The agreement's Markdown as simple HTML: headings, numbered or bulleted lines, paragraphs.
+
+    Every piece of text is escaped; only the structure is ours.
+    """
+    parts: list[str] = []
+    for block in text.strip().split("\n\n"):
+        lines = [line.strip() for line in block.splitlines() if line.strip()]
+        if not lines:
+            continue
+        heading = re.match(r"^(#{1,3})\s+(.*)$", lines[0])
+        if heading and len(lines) == 1:
+            level = len(heading.group(1)) + 1
+            parts.append(f"<h{level}>{escape(heading.group(2))}</h{level}>")
+        elif all(LIST_MARK.match(line) for line in lines):
+            items = "".join(f"<li>{escape(LIST_MARK.sub('', line))}</li>" for line in lines)
+            tag = "ol" if lines[0][0].isdigit() else "ul"
+            parts.append(f"<{tag}>{items}</{tag}>")
+        else:
+            parts.append("<p>" + "<br>".join(str(escape(line)) for line in lines) + "</p>")
+    return Markup("\n".join(parts))  # noqa: S704 - every text piece above is escaped
