@@ -213,7 +213,9 @@ def test_someone_elses_bill_is_not_found_exactly_like_a_bill_that_does_not_exist
     assert theirs.json()["error"]["message"].replace(bill_id, "X") == missing.json()["error"][
         "message"
     ].replace("BL20261123000000000000", "X")
-    assert service.client.get(f"/v1/bills/{bill_id}", headers=service.login(other)).status_code == 200
+    assert (
+        service.client.get(f"/v1/bills/{bill_id}", headers=service.login(other)).status_code == 200
+    )
 
 
 def test_an_over_long_bill_id_is_a_validation_error(service):
