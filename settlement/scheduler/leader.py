@@ -69,6 +69,9 @@ class AdvisoryLockLeadership:
                 logger.warning("%s lost its lock connection; no longer leading", self.leader_id)
                 self._discard()
         connection = self.container.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        # Out of the pool: closing (or losing) this object ends the session and so frees the
+        # lock, instead of handing a connection that holds it to another request.
+        connection.detach()
         try:
             got = bool(connection.execute(_TRY_LOCK, {"name": LOCK_NAME}).scalar())
         except Exception:
@@ -85,7 +88,6 @@ class AdvisoryLockLeadership:
     def _discard(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
-            # Never hand a connection that may hold the lock back to the pool.
             connection.invalidate()
             connection.close()
 

@@ -41,7 +41,10 @@ def test_overdue_records_one_credit_event_and_tells_the_patient_once(service, hi
     assert actions(service, "overdue") == [(bill_id, "overdue", "done")]
     assert count(service, CreditDecisionRow.id, CreditDecisionRow.event == "bill_overdue") == 1
     told = outbox(service, kind="overdue")
-    assert {(m.psn_no, m.channel) for m in told} == {(person.psn_no, "sms"), (person.psn_no, "push")}
+    assert {(m.psn_no, m.channel) for m in told} == {
+        (person.psn_no, "sms"),
+        (person.psn_no, "push"),
+    }
     assert len(told) == 2
 
 
