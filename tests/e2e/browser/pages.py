@@ -45,8 +45,15 @@ def log_in(page: Any, base_url: str, phone: str) -> None:
 
 
 def shoot(page: Any, folder: Path, name: str) -> Path:
+    """The whole page at 360 px wide; the window grows to the page's height for the capture so
+    the sticky tab bar sits at the end instead of over the content (as a full-page capture
+    would draw it)."""
     path = folder / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    size = page.viewport_size
+    height = page.evaluate("document.documentElement.scrollHeight")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], height)})
+    page.screenshot(path=str(path))
+    page.set_viewport_size(size)
     return path
 
 
