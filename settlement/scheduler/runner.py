@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from settlement.payments.service import deliver_due_callbacks
 from settlement.scheduler.leader import Leadership, leadership_for
-from settlement.scheduler.sweeps import SWEEPS, SweepReport, payments_module
+from settlement.scheduler.sweeps import SWEEPS, SweepReport
 
 if TYPE_CHECKING:
     from settlement.bootstrap import Container
@@ -41,13 +42,11 @@ class RunReport:
 
 
 def deliver_wallet_callbacks(container: Container, *, include_delayed: bool) -> SweepReport:
-    """The sandbox wallets' due callbacks (issue 6 part A), when payments exist."""
+    """The sandbox wallet's queued callbacks (a real provider calls ``/v1/wallets/…/notify``)."""
+    outcomes = deliver_due_callbacks(container, include_delayed=include_delayed)
     report = SweepReport("wallet_callbacks")
-    payments = payments_module()
-    if payments is None or not hasattr(payments, "deliver_due_callbacks"):
-        return report
-    delivered = payments.deliver_due_callbacks(container, include_delayed=include_delayed)
-    report.counts["delivered"] = delivered if isinstance(delivered, int) else len(delivered)
+    for outcome in outcomes:
+        report.counts[outcome.outcome] = report.counts.get(outcome.outcome, 0) + 1
     return report
 
 

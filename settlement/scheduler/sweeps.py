@@ -9,12 +9,10 @@ scheduler was down. Each batch is its own transaction; on PostgreSQL batches are
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -39,6 +37,8 @@ from settlement.errors import ServiceError
 from settlement.idempotency import purge_expired_keys
 from settlement.messages.dispatcher import dispatch_outbox
 from settlement.messages.notices import notify_bills
+from settlement.payments.service import start_payment, wallet_for
+from settlement.payments.tables import PROVIDERS
 from settlement.scheduler.actions import claim_actions, skip_locked
 from settlement.scheduler.tables import FAILED, SKIPPED, ScheduledAction
 
@@ -220,16 +220,6 @@ def sweep_escalation(container: Container, now: datetime) -> SweepReport:
 # -- auto-pay ------------------------------------------------------------------------------------
 
 
-def payments_module() -> ModuleType | None:
-    """``settlement.payments`` (issue 6 part A), or ``None`` while it does not exist."""
-    try:
-        return importlib.import_module("settlement.payments")
-    except ModuleNotFoundError as error:
-        if error.name not in ("settlement.payments",):
-            raise
-        return None
-
-
 def _autopay_choice(session: Session, psn_nos: set[str]) -> dict[str, str]:
     """Each patient's ``autopay`` in their newest signature still in force."""
     rows = session.execute(
@@ -281,32 +271,25 @@ def autopay_candidates(container: Container, session: Session, now: datetime) ->
 def sweep_autopay(container: Container, now: datetime) -> SweepReport:
     """Start the withholding payment (无感支付) of bills whose patient authorised it, once each."""
     report = SweepReport(AUTOPAY)
-    payments = payments_module()
-    if payments is None:
-        return report
     with container.uow() as uow:
         candidates = autopay_candidates(container, uow.session, now)
     for candidate in candidates:
-        outcome = _autopay_one(container, payments, candidate, now)
+        outcome = _autopay_one(container, candidate, now)
         report.counts[outcome] = report.counts.get(outcome, 0) + 1
         if outcome == "started":
             report.ids.append(candidate.bill_id)
     return report
 
 
-def withholding_provider(
-    container: Container, payments: ModuleType, session: Session, psn_no: str
-) -> str | None:
+def withholding_provider(container: Container, session: Session, psn_no: str) -> str | None:
     """The wallet provider holding the patient's withholding agreement, if any."""
-    from settlement.payments.tables import PROVIDERS
-
     for provider in PROVIDERS:
-        if payments.service.wallet_for(container, session, provider).has_agreement(psn_no):
+        if wallet_for(container, session, provider).has_agreement(psn_no):
             return str(provider)
     return None
 
 
-def _autopay_one(container: Container, payments: ModuleType, bill: DueBill, now: datetime) -> str:
+def _autopay_one(container: Container, bill: DueBill, now: datetime) -> str:
     with container.uow() as uow:
         session = uow.session
         locked = skip_locked(
@@ -317,7 +300,7 @@ def _autopay_one(container: Container, payments: ModuleType, bill: DueBill, now:
         status = session.scalars(locked).first()
         if status != bill_states.BILLED:
             return "busy"
-        provider = withholding_provider(container, payments, session, bill.psn_no)
+        provider = withholding_provider(container, session, bill.psn_no)
         if provider is None:
             claim_actions(
                 session,
@@ -332,7 +315,7 @@ def _autopay_one(container: Container, payments: ModuleType, bill: DueBill, now:
         if not claim_actions(session, bill_ids=[bill.bill_id], kind=AUTOPAY, now=now):
             return "busy"
         try:
-            payments.start_payment(
+            start_payment(
                 uow,
                 container=container,
                 bill_id=bill.bill_id,
