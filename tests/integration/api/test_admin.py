@@ -113,37 +113,36 @@ def test_a_json_number_share_is_taken_exactly(service):
     assert stored(service, NEW_CODE).selfpay_prop == Decimal("0.1")
 
 
-@pytest.mark.parametrize(
-    ("change", "path"),
-    [
-        ({"chrgitm_lv": "A", "selfpay_prop": "0.1"}, "selfpay_prop"),
-        ({"chrgitm_lv": "C", "selfpay_prop": "0"}, "selfpay_prop"),
-        ({"selfpay_prop": "1.01"}, "selfpay_prop"),
-        ({"selfpay_prop": "-0.1"}, "selfpay_prop"),
-        ({"selfpay_prop": "0.12345"}, "selfpay_prop"),
-        ({"selfpay_prop": 0.12345}, "selfpay_prop"),
-        ({"selfpay_prop": [0.1]}, "selfpay_prop"),
-        ({"pric_uplmt_amt": "1.1234567"}, "pric_uplmt_amt"),
-        ({"pric_uplmt_amt": "-1"}, "pric_uplmt_amt"),
-        ({"pric_uplmt_amt": "10000000"}, "pric_uplmt_amt"),
-        ({"pric_uplmt_amt": {"v": "1"}}, "pric_uplmt_amt"),
-        ({"pric_uplmt_amt": "many"}, "pric_uplmt_amt"),
-        ({"chrgitm_lv": "D"}, "chrgitm_lv"),
-        ({"chrgitm_lv": ["B"]}, "chrgitm_lv"),
-        ({"item_name": "药" * 201}, "item_name"),
-        ({"item_name": ""}, "item_name"),
-        ({"item_name": 12}, "item_name"),
-        ({"category": "类" * 41}, "category"),
-        ({"price": "1"}, "price"),
-    ],
-)
-def test_bad_items_are_422_with_the_field_path_and_write_nothing(service, change, path):
-    body = {"item_name": "乙类药", "chrgitm_lv": "B", **change}
-    response = put(service, NEW_CODE, body)
-    assert response.status_code == 422, response.text
-    error = response.json()["error"]
-    assert error["code"] == "validation_error"
-    assert path in [field["path"] for field in error["fields"]]
+BAD_ITEMS = [
+    ({"chrgitm_lv": "A", "selfpay_prop": "0.1"}, "selfpay_prop"),
+    ({"chrgitm_lv": "C", "selfpay_prop": "0"}, "selfpay_prop"),
+    ({"selfpay_prop": "1.01"}, "selfpay_prop"),
+    ({"selfpay_prop": "-0.1"}, "selfpay_prop"),
+    ({"selfpay_prop": "0.12345"}, "selfpay_prop"),
+    ({"selfpay_prop": 0.12345}, "selfpay_prop"),
+    ({"selfpay_prop": [0.1]}, "selfpay_prop"),
+    ({"pric_uplmt_amt": "1.1234567"}, "pric_uplmt_amt"),
+    ({"pric_uplmt_amt": "-1"}, "pric_uplmt_amt"),
+    ({"pric_uplmt_amt": "10000000"}, "pric_uplmt_amt"),
+    ({"pric_uplmt_amt": {"v": "1"}}, "pric_uplmt_amt"),
+    ({"pric_uplmt_amt": "many"}, "pric_uplmt_amt"),
+    ({"chrgitm_lv": "D"}, "chrgitm_lv"),
+    ({"chrgitm_lv": ["B"]}, "chrgitm_lv"),
+    ({"item_name": "药" * 201}, "item_name"),
+    ({"item_name": ""}, "item_name"),
+    ({"item_name": 12}, "item_name"),
+    ({"category": "类" * 41}, "category"),
+    ({"price": "1"}, "price"),
+]
+
+
+def test_bad_items_are_422_with_the_field_path_and_write_nothing(service):
+    for change, path in BAD_ITEMS:
+        response = put(service, NEW_CODE, {"item_name": "乙类药", "chrgitm_lv": "B", **change})
+        assert response.status_code == 422, (change, response.text)
+        error = response.json()["error"]
+        assert error["code"] == "validation_error", change
+        assert path in [field["path"] for field in error["fields"]], change
     assert stored(service, NEW_CODE) is None
 
 
@@ -337,23 +336,20 @@ def test_an_unknown_hospital_is_not_found(service):
     assert response.json()["error"]["code"] == "not_found"
 
 
-@pytest.mark.parametrize(
-    "query",
-    [
+def test_a_bad_date_or_hospital_is_a_validation_error(service):
+    for query in [
         "",
         "date=2026-02-30",
         "date=yesterday",
         "date=2026-1-5",
         "date=20261123",
         "date=2026-11-23&hospital=" + "H" * 33,
-    ],
-)
-def test_a_bad_date_or_hospital_is_a_validation_error(service, query):
-    response = service.client.get(f"/admin/v1/reports/daily?{query}", headers=service.admin)
-    assert response.status_code == 422
-    error = response.json()["error"]
-    assert error["code"] == "validation_error"
-    assert error["fields"][0]["path"].startswith("query.")
+    ]:
+        response = service.client.get(f"/admin/v1/reports/daily?{query}", headers=service.admin)
+        assert response.status_code == 422, query
+        error = response.json()["error"]
+        assert error["code"] == "validation_error", query
+        assert error["fields"][0]["path"].startswith("query."), query
 
 
 def test_no_number_in_the_report_is_a_float(service, day_one):

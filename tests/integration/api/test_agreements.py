@@ -166,16 +166,18 @@ def test_signing_for_someone_else_is_forbidden_and_writes_nothing(service):
     assert signature_count(service) == 0
 
 
-@pytest.mark.parametrize(
-    "certno",
-    ["37140219800501001", "3714021980050100133", "37140219800501001A", "371402198013010013"],
-)
-def test_a_malformed_identity_number_is_invalid_certno(service, certno):
+def test_a_malformed_identity_number_is_invalid_certno(service):
     person = service.add_person()
     headers = service.login(person)
-    response = post_sign(service, headers, sign_body(person, certno=certno))
-    assert response.status_code == 422
-    assert response.json()["error"]["code"] == "invalid_certno"
+    for certno in (
+        "37140219800501001",
+        "3714021980050100133",
+        "37140219800501001A",
+        "371402198013010013",
+    ):
+        response = post_sign(service, headers, sign_body(person, certno=certno))
+        assert response.status_code == 422, certno
+        assert response.json()["error"]["code"] == "invalid_certno", certno
     assert signature_count(service) == 0
 
 
@@ -241,31 +243,31 @@ def test_without_a_credit_report_signing_answers_503(service):
     assert signature_count(service) == 0
 
 
-@pytest.mark.parametrize(
-    ("change", "path"),
-    [
-        ({"extra": 1}, "extra"),
-        ({"accept": False}, "accept"),
-        ({"accept": "true"}, "accept"),
-        ({"autopay": "always"}, "autopay"),
-        ({"version": "1"}, "version"),
-        ({"version": 0}, "version"),
-        ({"version": {"v": 1}}, "version"),
-        ({"psn_name": "名" * 51}, "psn_name"),
-        ({"psn_name": ["张三"]}, "psn_name"),
-        ({"certno": "3" * 33}, "certno"),
-        ({"certno": 371402198005010013}, "certno"),
-        ({"psn_no": "x"}, "psn_no"),
-    ],
-)
-def test_bad_input_is_422_with_the_field_path_and_writes_nothing(service, change, path):
+BAD_SIGN_BODIES = [
+    ({"extra": 1}, "extra"),
+    ({"accept": False}, "accept"),
+    ({"accept": "true"}, "accept"),
+    ({"autopay": "always"}, "autopay"),
+    ({"version": "1"}, "version"),
+    ({"version": 0}, "version"),
+    ({"version": {"v": 1}}, "version"),
+    ({"psn_name": "名" * 51}, "psn_name"),
+    ({"psn_name": ["张三"]}, "psn_name"),
+    ({"certno": "3" * 33}, "certno"),
+    ({"certno": 371402198005010013}, "certno"),
+    ({"psn_no": "x"}, "psn_no"),
+]
+
+
+def test_bad_input_is_422_with_the_field_path_and_writes_nothing(service):
     person = service.add_person()
     headers = service.login(person)
-    response = post_sign(service, headers, sign_body(person, **change))
-    assert response.status_code == 422, response.text
-    error = response.json()["error"]
-    assert error["code"] == "validation_error"
-    assert path in [field["path"] for field in error["fields"]]
+    for change, path in BAD_SIGN_BODIES:
+        response = post_sign(service, headers, sign_body(person, **change))
+        assert response.status_code == 422, (change, response.text)
+        error = response.json()["error"]
+        assert error["code"] == "validation_error", change
+        assert path in [field["path"] for field in error["fields"]], change
     assert signature_count(service) == 0
 
 
