@@ -127,7 +127,7 @@ def test_a_refund_after_settlement_gives_every_source_back_exactly_what_it_paid(
 
 
 def test_a_full_refund_leaves_balances_and_accumulators_as_before_the_visit(service, his):
-    person, line, before_visit, bill_id, drug, advice = story(service, his)
+    person, _line, before_visit, bill_id, drug, advice = story(service, his)
     pay(service, login(service, person), bill_id)
     assert snapshot(service, person.psn_no).balc == 0
 
