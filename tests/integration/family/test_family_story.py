@@ -200,9 +200,12 @@ def test_a_charge_beyond_the_relatives_line_draws_on_the_managers_line(service: 
     assert refused_end.status_code == 409
     pay(family, bill_id, family.manager_auth)
     assert Decimal(credit(service, family.manager_auth)["available"]) == manager_before
-    assert family.delete(
-        f"/v1/family/members/{family.relative.psn_no}", family.manager_auth
-    ).status_code == 200
+    assert (
+        family.delete(
+            f"/v1/family/members/{family.relative.psn_no}", family.manager_auth
+        ).status_code
+        == 200
+    )
 
 
 def test_cancelling_a_split_line_releases_both_lines(service: Service) -> None:
