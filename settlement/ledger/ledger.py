@@ -27,28 +27,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from functools import cache
 from typing import Any, Literal, cast
 
 from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Select,
     Table,
-    bindparam,
     insert,
-    or_,
     select,
-    union,
-    update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from insurance.money import MoneyError, from_fen, parse_amount, to_fen
 from settlement.clock import Clock
+from settlement.ledger._sql import LedgerSql, sql_for
 from settlement.ledger.errors import (
     AccountNotFound,
     AccountsMustBeDifferent,
@@ -82,10 +75,8 @@ TRANSFERS = cast(Table, LedgerTransfer.__table__)
 MAX_ID_LENGTH = 128
 MAX_ACCOUNT_CODE_LENGTH = 120
 MAX_CODE_LENGTH = 32
-#: How often a batch is re-run after losing a race on a transfer id or a deadlock.
+#: How often a transfer or batch is judged again after losing a race on a transfer id.
 RACE_ATTEMPTS = 5
-#: PostgreSQL SQLSTATEs worth re-running the batch for: unique violation, deadlock.
-_RETRYABLE_SQLSTATES = frozenset({"23505", "40P01"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -308,15 +299,15 @@ def create_transfers(
     created_at = clock.now()
     if len(events) == 1 and isinstance(events[0][1], _Event):
         # One transfer needs no savepoint: nothing is written until every check has passed.
-        return [_apply_single(session.connection(), events[0][1], created_at=created_at)]
-    for attempt in range(1, RACE_ATTEMPTS + 1):
+        return [_apply_single(sql_for(session.connection()), events[0][1], created_at=created_at)]
+    for _ in range(RACE_ATTEMPTS):
         try:
             with session.begin_nested():
-                return _apply(session.connection(), events, created_at=created_at, linked=linked)
-        except DBAPIError as error:
-            if attempt == RACE_ATTEMPTS or not _retryable(error):
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+                sql = sql_for(session.connection())
+                return _apply(sql, events, created_at=created_at, linked=linked)
+        except _LostRace:
+            continue  # the savepoint is rolled back; run the batch again, seeing the winner's
+    raise AssertionError(f"lost {RACE_ATTEMPTS} races in a row on the same transfer ids")
 
 
 def reverse(
@@ -465,19 +456,19 @@ def _parse(request: TransferRequest) -> _Event:
     )
 
 
-def _apply_single(connection: Connection, event: _Event, *, created_at: datetime) -> TransferResult:
+def _apply_single(sql: LedgerSql, event: _Event, *, created_at: datetime) -> TransferResult:
     """One transfer: lock, check in memory, then insert (``ON CONFLICT DO NOTHING``) and update.
 
     If the id turns out to be taken (a retry, or a concurrent writer of the same id), nothing has
     been written yet: the stored transfer is read and the request judged against it.
     """
     refs = [ref for ref in (event.pending_id, event.reverses_id) if ref]
-    locked = _lock_accounts(connection, [event], refs)
+    locked = _lock_accounts(sql, [event], refs)
     # Posts, voids and reversals need their references read after the locks; a plain transfer
     # reads nothing unless it fails or its insert finds the id taken.
     look = bool(refs)
     for _ in range(RACE_ATTEMPTS):
-        known = _load_transfers(connection, [event.id], refs) if look else {}
+        known = _load_transfers(sql, [event.id], refs) if look else {}
         batch = _new_batch(locked, known)
         try:
             status, stored = _apply_one(batch, event, created_at=created_at, batch_id=None)
@@ -487,17 +478,16 @@ def _apply_single(connection: Connection, event: _Event, *, created_at: datetime
             look = True  # a retry of a stored transfer is "exists", whatever the balances now
             continue
         if status == "created":
-            inserted = connection.execute(_insert_ignoring_conflicts(connection), _row(stored))
-            if inserted.first() is None:  # RETURNING says what rowcount may not on every driver
+            if sql.insert_transfers([_row(stored)]) != 1:
                 look = True  # a concurrent writer committed this id since: judge against it
                 continue
-            _write_balances(connection, batch)
+            _write_balances(sql, batch)
         return TransferResult(0, event.id, status, transfer=_transfer(stored))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _apply(
-    connection: Connection,
+    sql: LedgerSql,
     items: list[tuple[str, _Event | LedgerError]],
     *,
     created_at: datetime,
@@ -505,9 +495,9 @@ def _apply(
 ) -> list[TransferResult]:
     events = [item for _, item in items if isinstance(item, _Event)]
     refs = sorted({ref for event in events for ref in (event.pending_id, event.reverses_id) if ref})
-    locked = _lock_accounts(connection, events, refs)
+    locked = _lock_accounts(sql, events, refs)
     # After the locks: the batch's own ids and what its references are, resolve or reverse them.
-    known = _load_transfers(connection, [event.id for event in events], refs)
+    known = _load_transfers(sql, [event.id for event in events], refs)
     batch = _new_batch(locked, known)
     batch_id = events[0].id if linked and len(items) > 1 else None
     results: list[TransferResult] = []
@@ -524,8 +514,9 @@ def _apply(
             continue
         results.append(TransferResult(index, item.id, status, transfer=_transfer(stored)))
     if batch.created:
-        connection.execute(insert(TRANSFERS), [_row(stored) for stored in batch.created])
-        _write_balances(connection, batch)
+        if sql.insert_transfers([_row(stored) for stored in batch.created]) != len(batch.created):
+            raise _LostRace  # an id taken since the batch looked: the caller rolls back and retries
+        _write_balances(sql, batch)
     return results
 
 
@@ -703,44 +694,12 @@ def _linked_failure(index: int, error: LedgerError, size: int) -> LedgerError:
     return error if size == 1 else LinkedEventFailed(index, error)
 
 
-def _retryable(error: DBAPIError) -> bool:
-    sqlstate = getattr(error.orig, "sqlstate", None)
-    return sqlstate in _RETRYABLE_SQLSTATES
-
-
-_ACCOUNT_STATE_COLUMNS = tuple(ACCOUNTS.c[name] for name in _AccountState.__dataclass_fields__)
-
-
-@cache
-def _lock_statement(by_id: bool, by_code: bool, by_reference: bool) -> Select[Any]:
-    """``SELECT … FOR UPDATE`` of the accounts a batch touches, in id order, built once."""
-    wanted: list[Select[Any]] = []
-    if by_id or by_code:
-        direct: list[ColumnElement[bool]] = []
-        if by_id:
-            direct.append(ACCOUNTS.c.id.in_(bindparam("account_ids", expanding=True)))
-        if by_code:
-            direct.append(ACCOUNTS.c.code.in_(bindparam("account_codes", expanding=True)))
-        wanted.append(select(ACCOUNTS.c.id).where(or_(*direct)))
-    if by_reference:
-        # The accounts of the transfers a post, void or reversal names: transfers are immutable,
-        # so reading them in the same statement as the locks is safe and saves a round trip.
-        for column in (TRANSFERS.c.debit_account_id, TRANSFERS.c.credit_account_id):
-            wanted.append(
-                select(column).where(TRANSFERS.c.id.in_(bindparam("refs", expanding=True)))
-            )
-    ids: Any = wanted[0] if len(wanted) == 1 else union(*wanted)
-    # Rows locked in id order: the fixed lock order that rules out deadlocks between batches.
-    return (
-        select(*_ACCOUNT_STATE_COLUMNS)
-        .where(ACCOUNTS.c.id.in_(ids))
-        .order_by(ACCOUNTS.c.id)
-        .with_for_update(of=ACCOUNTS)
-    )
+class _LostRace(Exception):
+    """A concurrent writer committed one of the batch's ids after the batch looked."""
 
 
 def _lock_accounts(
-    connection: Connection, events: Sequence[_Event], refs: Sequence[str]
+    sql: LedgerSql, events: Sequence[_Event], refs: Sequence[str]
 ) -> list[dict[str, Any]]:
     ids: set[int] = set()
     codes: set[str] = set()
@@ -752,85 +711,31 @@ def _lock_accounts(
                 codes.add(ref)
     if not ids and not codes and not refs:
         return []
-    statement = _lock_statement(bool(ids), bool(codes), bool(refs))
-    parameters: dict[str, Any] = {}
-    if ids:
-        parameters["account_ids"] = sorted(ids)
-    if codes:
-        parameters["account_codes"] = sorted(codes)
-    if refs:
-        parameters["refs"] = list(refs)
-    return [dict(row._mapping) for row in connection.execute(statement, parameters)]
+    # One statement, rows locked in id order: the fixed lock order that rules out deadlocks.
+    return sql.lock_accounts(sorted(ids), sorted(codes), refs)
 
 
-@cache
-def _transfers_statement(by_reference: bool) -> Select[Any]:
-    condition: ColumnElement[bool] = TRANSFERS.c.id.in_(bindparam("ids", expanding=True))
-    if by_reference:
-        refs: Any = bindparam("refs", expanding=True)
-        condition = or_(
-            condition,
-            TRANSFERS.c.id.in_(refs),
-            TRANSFERS.c.pending_id.in_(refs),
-            TRANSFERS.c.reverses_id.in_(refs),
-        )
-    return select(*(TRANSFERS.c[name] for name in _Stored.__dataclass_fields__)).where(condition)
-
-
-def _load_transfers(
-    connection: Connection, ids: Sequence[str], refs: Sequence[str]
-) -> dict[str, _Stored]:
-    """These ids, the transfers ``refs`` name and those resolving or reversing them."""
-    parameters: dict[str, Any] = {"ids": list(ids)}
-    if refs:
-        parameters["refs"] = list(refs)
-    rows = connection.execute(_transfers_statement(bool(refs)), parameters)
-    return {row.id: _Stored(**row._mapping) for row in rows}
-
-
-@cache
-def _insert_ignoring_conflicts_for(dialect: str) -> Any:
-    if dialect == "postgresql":
-        return postgresql_insert(TRANSFERS).on_conflict_do_nothing().returning(TRANSFERS.c.id)
-    if dialect == "sqlite":
-        return sqlite_insert(TRANSFERS).on_conflict_do_nothing().returning(TRANSFERS.c.id)
-    raise NotImplementedError(f"the ledger runs on SQLite and PostgreSQL, not {dialect}")
-
-
-def _insert_ignoring_conflicts(connection: Connection) -> Any:
-    return _insert_ignoring_conflicts_for(connection.dialect.name)
+def _load_transfers(sql: LedgerSql, ids: Sequence[str], refs: Sequence[str]) -> dict[str, _Stored]:
+    return {row["id"]: _Stored(**row) for row in sql.load_transfers(ids, refs)}
 
 
 def _row(stored: _Stored) -> dict[str, Any]:
     return {name: getattr(stored, name) for name in _Stored.__dataclass_fields__}
 
 
-_UPDATE_BALANCES = (
-    update(ACCOUNTS)
-    .where(ACCOUNTS.c.id == bindparam("account_id"))
-    .values(
-        debits_pending=bindparam("new_debits_pending"),
-        debits_posted=bindparam("new_debits_posted"),
-        credits_pending=bindparam("new_credits_pending"),
-        credits_posted=bindparam("new_credits_posted"),
-    )
-)
-
-
-def _write_balances(connection: Connection, batch: _Batch) -> None:
+def _write_balances(sql: LedgerSql, batch: _Batch) -> None:
     # The rows are locked by this transaction, so writing the new values is safe.
-    connection.execute(
-        _UPDATE_BALANCES,
+    sql.update_balances(
         [
-            {
-                "account_id": account.id,
-                "new_debits_pending": account.debits_pending,
-                "new_debits_posted": account.debits_posted,
-                "new_credits_pending": account.credits_pending,
-                "new_credits_posted": account.credits_posted,
-            }
+            (
+                account.id,
+                account.debits_pending,
+                account.debits_posted,
+                account.credits_pending,
+                account.credits_posted,
+            )
             for account in (batch.accounts[i] for i in sorted(batch.touched))
-        ],
+        ]
     )
 
 
