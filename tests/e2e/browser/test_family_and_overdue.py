@@ -92,6 +92,7 @@ def test_a_bill_left_unpaid_past_the_deadline_shows_as_overdue_with_a_notice(
     page.get_by_role("link", name="消息").click()
     messages = page.get_by_test_id("messages").inner_text()
     assert re.search("逾期", messages), messages
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360, "nothing wider than 360"
     shoot(page, screenshots, "21-messages")
 
     page.goto(f"{base}/app/bills/{bill_id}")
