@@ -8,14 +8,20 @@ from zoneinfo import ZoneInfo
 
 from api.schemas.his import (
     ClosePublic,
+    CountAmount,
     CreditPublic,
     FeeBatchPublic,
     FeePublic,
+    PayerAmounts,
     ReasonPublic,
+    ReconciliationPublic,
+    RefundedDay,
     SetlInfoPublic,
+    SettledDay,
     VisitPublic,
 )
 from insurance.money import format_amount, from_fen
+from settlement.care.reconciliation import PAYERS, DayReport
 from settlement.care.tables import FeeLine, Visit
 from settlement.care.visits import CloseResult, FeeBatchResult, VisitState
 from settlement.credit_line import CreditSummary
@@ -117,4 +123,38 @@ def close_public(result: CloseResult) -> ClosePublic:
         closed_at=iso(bill.closed_at),
         due_at=iso(bill.due_at),
         estimate=setlinfo_public(bill.estimate),
+    )
+
+
+def reconciliation_public(report: DayReport) -> ReconciliationPublic:
+    def amount(fen: int) -> str:
+        return format_amount(from_fen(fen))
+
+    def payers(sums: dict[str, int]) -> PayerAmounts:
+        return PayerAmounts(**{name: amount(sums[name]) for name in PAYERS})
+
+    return ReconciliationPublic(
+        hospital_code=report.hospital_code,
+        date=report.day.isoformat(),
+        timezone=report.timezone,
+        bills_closed=CountAmount(
+            count=report.bills_closed.count, amount=amount(report.bills_closed.fen)
+        ),
+        settlements=SettledDay(
+            count=report.settlements.count,
+            medfee_sumamt=amount(report.settled_amounts["medfee_sumamt"]),
+            **payers(report.settled_amounts).model_dump(),
+        ),
+        refunds=RefundedDay(
+            count=report.refunds.count,
+            medfee_sumamt=amount(report.refunds.fen),
+            returned=payers(report.returned_amounts),
+        ),
+        outstanding=CountAmount(
+            count=report.outstanding.count, amount=amount(report.outstanding.fen)
+        ),
+        overdue=CountAmount(count=report.overdue.count, amount=amount(report.overdue.fen)),
+        ledger={name: amount(fen) for name, fen in report.ledger.items()},
+        balanced=report.balanced,
+        mismatches=report.mismatches,
     )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
 from api.auth import HospitalDep
@@ -16,6 +17,7 @@ from api.presenters import (
     close_public,
     credit_public,
     fee_batch_public,
+    reconciliation_public,
     setlinfo_public,
     visit_public,
 )
@@ -25,11 +27,13 @@ from api.schemas.his import (
     FeeBatchCreate,
     FeeBatchPublic,
     PresettlePublic,
+    ReconciliationPublic,
     VisitCreate,
     VisitPublic,
 )
 from api.schemas.types import PsnNo
 from settlement.care import visits
+from settlement.care.reconciliation import reconcile_day
 from settlement.credit_line import credit_summary
 from settlement.unit_of_work import UnitOfWork
 
@@ -199,3 +203,28 @@ def close_visit(
         return 200, close_public(result)
 
     return idem.run(scope=f"his:{hospital.code}", action=action)
+
+
+@router.get(
+    "/reconciliation",
+    response_model=ReconciliationPublic,
+    summary="The hospital's day, reconciled with the ledger (3201)",
+    responses=errors("validation_error"),
+)
+def reconciliation(
+    hospital: HospitalDep,
+    container: ContainerDep,
+    uow: UowDep,
+    date: Annotated[
+        dt.date, Query(description="the local day, YYYY-MM-DD", examples=["2026-11-23"])
+    ],
+) -> ReconciliationPublic:
+    """Counts and sums of the calling hospital's day, each also recomputed from the ledger."""
+    with uow:
+        report = reconcile_day(
+            uow.session,
+            hospital_code=hospital.code,
+            day=date,
+            zone=container.settings.timezone,
+        )
+        return reconciliation_public(report)
