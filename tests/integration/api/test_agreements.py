@@ -384,3 +384,14 @@ def test_revoking_without_a_signature_is_not_signed(service):
 def test_revoking_needs_a_patient_token(service):
     response = service.client.delete("/v1/agreements/current", headers={"Idempotency-Key": "k"})
     assert response.status_code == 401
+
+
+def test_a_patient_outside_employee_insurance_signs_but_gets_no_credit(service):
+    person = service.add_person(insutype="390")
+    headers = service.login(person)
+    response = post_sign(service, headers, sign_body(person))
+    assert response.status_code == 201
+    body = response.json()
+    assert body["status"] == "not_eligible"
+    assert body["credit_line"] == body["available"] == "0.00"
+    assert "not_employee_insurance" in [r["code"] for r in body["reasons"]]

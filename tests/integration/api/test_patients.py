@@ -223,3 +223,40 @@ def test_an_over_long_bill_id_is_a_validation_error(service):
     response = service.client.get(f"/v1/bills/{'B' * 41}", headers=service.login(person))
     assert response.status_code == 422
     assert response.json()["error"]["fields"][0]["path"] == "path.bill_id"
+
+
+def test_the_openapi_document_lists_each_patient_and_admin_calls_error_codes(service):
+    paths = service.client.get("/openapi.json").json()["paths"]
+    expected = {
+        ("post", "/v1/agreements"): {
+            "401": ["unauthenticated"],
+            "403": ["forbidden"],
+            "404": ["patient_not_found"],
+            "409": ["version_mismatch", "idempotency_key_reused"],
+            "422": ["validation_error", "invalid_certno", "identity_mismatch"],
+            "503": ["credit_report_unavailable"],
+        },
+        ("delete", "/v1/agreements/current"): {
+            "401": ["unauthenticated"],
+            "403": ["not_signed"],
+            "409": ["outstanding_balance"],
+        },
+        ("get", "/v1/me/credit"): {"401": ["unauthenticated"]},
+        ("get", "/v1/me/bills"): {"401": ["unauthenticated"], "422": ["validation_error"]},
+        ("get", "/v1/bills/{bill_id}"): {"401": ["unauthenticated"], "404": ["not_found"]},
+        ("put", "/admin/v1/catalogue/{med_list_codg}"): {
+            "401": ["unauthenticated"],
+            "422": ["validation_error"],
+        },
+        ("get", "/admin/v1/catalogue/{med_list_codg}"): {"404": ["not_found"]},
+        ("get", "/admin/v1/reports/daily"): {"401": ["unauthenticated"], "404": ["not_found"]},
+    }
+    for (method, path), by_status in expected.items():
+        operation = paths[path][method]
+        assert operation["summary"] and operation["description"], path
+        for status, codes in by_status.items():
+            description = operation["responses"][status]["description"]
+            for code in codes:
+                assert f"`{code}`" in description, (path, status, code)
+        success = next(s for s in operation["responses"] if s.startswith("2"))
+        assert operation["responses"][success]["content"]["application/json"]["schema"], path
