@@ -62,12 +62,23 @@ class LedgerSql:
         """Transfers with these ids or ``refs``, and those resolving or reversing ``refs``."""
         raise NotImplementedError
 
-    def insert_transfers(self, rows: Sequence[dict[str, Any]]) -> int:
-        """Insert, skipping rows whose id (or pending_id, reverses_id) is taken; count inserted."""
-        raise NotImplementedError
+    def lock_and_load(
+        self, ids: Sequence[int], codes: Sequence[str], refs: Sequence[str], load: Sequence[str]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """:meth:`lock_accounts`, then (after the locks) :meth:`load_transfers` of ``load``."""
+        return self.lock_accounts(ids, codes, refs), self.load_transfers(load, refs)
 
-    def update_balances(self, accounts: Sequence[tuple[int, int, int, int, int]]) -> None:
-        """Write (id, debits_pending, debits_posted, credits_pending, credits_posted) rows."""
+    def write(
+        self,
+        rows: Sequence[dict[str, Any]],
+        balances: Sequence[tuple[int, int, int, int, int]],
+    ) -> bool:
+        """Insert the transfers and, only if none of their ids was taken, write the balances.
+
+        ``balances`` rows are (id, debits_pending, debits_posted, credits_pending,
+        credits_posted). Returns whether every transfer was inserted; when not, no balance was
+        written (but some transfers may have been: multi-row callers roll back a savepoint).
+        """
         raise NotImplementedError
 
 
@@ -84,7 +95,6 @@ class PostgresSql(LedgerSql):
         f"SELECT {_TRANSFERS} FROM ledger_transfers WHERE id = ANY(%(ids)s::text[])"
         " OR pending_id = ANY(%(refs)s::text[]) OR reverses_id = ANY(%(refs)s::text[])"
     )
-    UPDATE = f"UPDATE ledger_accounts SET {_SET_BALANCES.format('%s')} WHERE id = %s"
 
     def lock_accounts(
         self, ids: Sequence[int], codes: Sequence[str], refs: Sequence[str]
@@ -94,20 +104,39 @@ class PostgresSql(LedgerSql):
 
     def load_transfers(self, ids: Sequence[str], refs: Sequence[str]) -> list[dict[str, Any]]:
         self.cursor.execute(self.LOAD, {"ids": [*ids, *refs], "refs": list(refs)})
-        rows = [dict(zip(TRANSFER_COLUMNS, row, strict=True)) for row in self.cursor.fetchall()]
+        return self._transfers(self.cursor.fetchall())
+
+    def lock_and_load(
+        self, ids: Sequence[int], codes: Sequence[str], refs: Sequence[str], load: Sequence[str]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        # Both statements go out in one pipeline (one network round trip); the server still runs
+        # the load after the locks are granted, so it sees what the lock holders committed.
+        connection = self.cursor.connection
+        with connection.pipeline():
+            lock = connection.cursor()
+            lock.execute(self.LOCK, {"ids": list(ids), "codes": list(codes), "refs": list(refs)})
+            load_cursor = connection.cursor()
+            load_cursor.execute(self.LOAD, {"ids": [*load, *refs], "refs": list(refs)})
+        accounts = [dict(zip(ACCOUNT_COLUMNS, row, strict=True)) for row in lock.fetchall()]
+        return accounts, self._transfers(load_cursor.fetchall())
+
+    def _transfers(self, fetched: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+        rows = [dict(zip(TRANSFER_COLUMNS, row, strict=True)) for row in fetched]
         for row in rows:
             row["created_at"] = row["created_at"].astimezone(UTC)
         return rows
 
-    def insert_transfers(self, rows: Sequence[dict[str, Any]]) -> int:
-        self.cursor.execute(
-            _insert_sql(len(rows), "%s"),
-            [row[name] for row in rows for name in TRANSFER_COLUMNS],
-        )
-        return len(self.cursor.fetchall())
-
-    def update_balances(self, accounts: Sequence[tuple[int, int, int, int, int]]) -> None:
-        self.cursor.executemany(self.UPDATE, [(*balances, id_) for id_, *balances in accounts])
+    def write(
+        self,
+        rows: Sequence[dict[str, Any]],
+        balances: Sequence[tuple[int, int, int, int, int]],
+    ) -> bool:
+        # One statement: the insert and the balance update travel together, and the update only
+        # happens when every row was inserted.
+        values = [row[name] for row in rows for name in TRANSFER_COLUMNS]
+        values += [value for account in balances for value in account]
+        self.cursor.execute(_postgres_write_sql(len(rows), len(balances)), values)
+        return len(self.cursor.fetchall()) == len(balances)
 
 
 class SqliteSql(LedgerSql):
@@ -139,21 +168,24 @@ class SqliteSql(LedgerSql):
             row["created_at"] = datetime.fromisoformat(row["created_at"]).replace(tzinfo=UTC)
         return rows
 
-    def insert_transfers(self, rows: Sequence[dict[str, Any]]) -> int:
+    def write(
+        self,
+        rows: Sequence[dict[str, Any]],
+        balances: Sequence[tuple[int, int, int, int, int]],
+    ) -> bool:
         values = []
         for row in rows:
             for name in TRANSFER_COLUMNS:
                 value = row[name]
                 if name == "created_at":  # stored as SQLAlchemy stores it: naive UTC text
-                    value = (
-                        value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-                    )
+                    value = value.astimezone(UTC).replace(tzinfo=None)
+                    value = value.isoformat(" ", "microseconds")
                 values.append(value)
-        self.cursor.execute(_insert_sql(len(rows), "?"), values)
-        return len(self.cursor.fetchall())
-
-    def update_balances(self, accounts: Sequence[tuple[int, int, int, int, int]]) -> None:
-        self.cursor.executemany(self.UPDATE, [(*balances, id_) for id_, *balances in accounts])
+        self.cursor.execute(_insert_sql(len(rows)), values)
+        if len(self.cursor.fetchall()) != len(rows):
+            return False
+        self.cursor.executemany(self.UPDATE, [(*rest, id_) for id_, *rest in balances])
+        return True
 
 
 def sql_for(connection: Any) -> LedgerSql:
@@ -167,12 +199,29 @@ def sql_for(connection: Any) -> LedgerSql:
     raise NotImplementedError(f"the ledger runs on SQLite and PostgreSQL, not {dialect}")
 
 
+def _rows(count: int, width: int, mark: str) -> str:
+    return ", ".join(["(" + ", ".join([mark] * width) + ")"] * count)
+
+
 @cache
-def _insert_sql(count: int, mark: str) -> str:
-    row = "(" + ", ".join([mark] * len(TRANSFER_COLUMNS)) + ")"
+def _insert_sql(count: int) -> str:
     return (
-        f"INSERT INTO ledger_transfers ({_TRANSFERS}) VALUES {', '.join([row] * count)}"
-        " ON CONFLICT DO NOTHING RETURNING id"
+        f"INSERT INTO ledger_transfers ({_TRANSFERS})"
+        f" VALUES {_rows(count, len(TRANSFER_COLUMNS), '?')} ON CONFLICT DO NOTHING RETURNING id"
+    )
+
+
+@cache
+def _postgres_write_sql(transfers: int, accounts: int) -> str:
+    return (
+        f"WITH inserted AS (INSERT INTO ledger_transfers ({_TRANSFERS})"
+        f" VALUES {_rows(transfers, len(TRANSFER_COLUMNS), '%s')}"
+        " ON CONFLICT DO NOTHING RETURNING id),"
+        " counted AS (SELECT count(*) AS n FROM inserted)"
+        " UPDATE ledger_accounts AS a SET debits_pending = v.dp, debits_posted = v.dpo,"
+        " credits_pending = v.cp, credits_posted = v.cpo"
+        f" FROM (VALUES {_rows(accounts, 5, '%s::bigint')}) AS v (id, dp, dpo, cp, cpo), counted"
+        f" WHERE a.id = v.id AND counted.n = {transfers:d} RETURNING a.id"
     )
 
 

@@ -463,25 +463,24 @@ def _apply_single(sql: LedgerSql, event: _Event, *, created_at: datetime) -> Tra
     been written yet: the stored transfer is read and the request judged against it.
     """
     refs = [ref for ref in (event.pending_id, event.reverses_id) if ref]
-    locked = _lock_accounts(sql, [event], refs)
-    # Posts, voids and reversals need their references read after the locks; a plain transfer
-    # reads nothing unless it fails or its insert finds the id taken.
+    # Posts, voids and reversals read their references after the locks; a plain transfer reads
+    # nothing unless it fails or its insert finds the id taken.
     look = bool(refs)
+    locked, known = _lock_accounts(sql, [event], refs, [event.id] if look else None)
     for _ in range(RACE_ATTEMPTS):
-        known = _load_transfers(sql, [event.id], refs) if look else {}
         batch = _new_batch(locked, known)
         try:
             status, stored = _apply_one(batch, event, created_at=created_at, batch_id=None)
         except LedgerError:
             if look:
                 raise
-            look = True  # a retry of a stored transfer is "exists", whatever the balances now
+            # A retry of a stored transfer is "exists", whatever the balances say now.
+            look, known = True, _load_transfers(sql, [event.id], refs)
             continue
-        if status == "created":
-            if sql.insert_transfers([_row(stored)]) != 1:
-                look = True  # a concurrent writer committed this id since: judge against it
-                continue
-            _write_balances(sql, batch)
+        if status == "created" and not sql.write([_row(stored)], _balances(batch)):
+            # A concurrent writer committed this id since: judge the request against it.
+            look, known = True, _load_transfers(sql, [event.id], refs)
+            continue
         return TransferResult(0, event.id, status, transfer=_transfer(stored))
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -495,9 +494,8 @@ def _apply(
 ) -> list[TransferResult]:
     events = [item for _, item in items if isinstance(item, _Event)]
     refs = sorted({ref for event in events for ref in (event.pending_id, event.reverses_id) if ref})
-    locked = _lock_accounts(sql, events, refs)
     # After the locks: the batch's own ids and what its references are, resolve or reverse them.
-    known = _load_transfers(sql, [event.id for event in events], refs)
+    locked, known = _lock_accounts(sql, events, refs, [event.id for event in events])
     batch = _new_batch(locked, known)
     batch_id = events[0].id if linked and len(items) > 1 else None
     results: list[TransferResult] = []
@@ -513,10 +511,8 @@ def _apply(
             results.append(TransferResult(index, item.id, "failed", error=error))
             continue
         results.append(TransferResult(index, item.id, status, transfer=_transfer(stored)))
-    if batch.created:
-        if sql.insert_transfers([_row(stored) for stored in batch.created]) != len(batch.created):
-            raise _LostRace  # an id taken since the batch looked: the caller rolls back and retries
-        _write_balances(sql, batch)
+    if batch.created and not sql.write([_row(t) for t in batch.created], _balances(batch)):
+        raise _LostRace  # an id taken since the batch looked: the caller rolls back and retries
     return results
 
 
@@ -699,8 +695,9 @@ class _LostRace(Exception):
 
 
 def _lock_accounts(
-    sql: LedgerSql, events: Sequence[_Event], refs: Sequence[str]
-) -> list[dict[str, Any]]:
+    sql: LedgerSql, events: Sequence[_Event], refs: Sequence[str], load: Sequence[str] | None
+) -> tuple[list[dict[str, Any]], dict[str, _Stored]]:
+    """Lock the accounts the events touch, in id order; then read the transfers in ``load``."""
     ids: set[int] = set()
     codes: set[str] = set()
     for event in events:
@@ -709,10 +706,10 @@ def _lock_accounts(
                 ids.add(ref)
             elif ref is not None:
                 codes.add(ref)
-    if not ids and not codes and not refs:
-        return []
-    # One statement, rows locked in id order: the fixed lock order that rules out deadlocks.
-    return sql.lock_accounts(sorted(ids), sorted(codes), refs)
+    if load is None:
+        return sql.lock_accounts(sorted(ids), sorted(codes), refs), {}
+    accounts, transfers = sql.lock_and_load(sorted(ids), sorted(codes), refs, load)
+    return accounts, {row["id"]: _Stored(**row) for row in transfers}
 
 
 def _load_transfers(sql: LedgerSql, ids: Sequence[str], refs: Sequence[str]) -> dict[str, _Stored]:
@@ -723,20 +720,18 @@ def _row(stored: _Stored) -> dict[str, Any]:
     return {name: getattr(stored, name) for name in _Stored.__dataclass_fields__}
 
 
-def _write_balances(sql: LedgerSql, batch: _Batch) -> None:
-    # The rows are locked by this transaction, so writing the new values is safe.
-    sql.update_balances(
-        [
-            (
-                account.id,
-                account.debits_pending,
-                account.debits_posted,
-                account.credits_pending,
-                account.credits_posted,
-            )
-            for account in (batch.accounts[i] for i in sorted(batch.touched))
-        ]
-    )
+def _balances(batch: _Batch) -> list[tuple[int, int, int, int, int]]:
+    """The touched accounts' new balances; their rows are locked, so plain values are safe."""
+    return [
+        (
+            account.id,
+            account.debits_pending,
+            account.debits_posted,
+            account.credits_pending,
+            account.credits_posted,
+        )
+        for account in (batch.accounts[i] for i in sorted(batch.touched))
+    ]
 
 
 def _account(row: Any) -> Account:
