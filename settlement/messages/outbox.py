@@ -44,7 +44,7 @@ def outbox_row(
 
 
 def enqueue_rows(session: Session, rows: Iterable[dict[str, Any]]) -> int:
-    """Insert outbox rows in one statement (the caller's transaction); returns how many."""
+    """Insert outbox rows in one executemany (the caller's transaction); returns how many."""
     values = list(rows)
     if values:
         session.execute(insert(OUTBOX), values)
