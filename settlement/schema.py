@@ -10,7 +10,7 @@ from settlement.orm import Base
 def load_all_tables() -> MetaData:
     """Import every module that declares tables and return the complete metadata."""
     # Each module registers its tables on Base.metadata when imported.
-    import settlement.access  # noqa: F401
+    import settlement.access
     import settlement.accumulators
     import settlement.adapters.sandbox_tables
     import settlement.care.tables

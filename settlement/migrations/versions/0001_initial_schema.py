@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 06:05:28.830260
+Create Date: 2026-11-23 06:34:14.169724
 """
 from alembic import op
 import sqlalchemy as sa
@@ -84,6 +84,45 @@ def upgrade() -> None:
     sa.Column('updated_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('psn_no', name=op.f('pk_credit_lines'))
     )
+    op.create_table('family_links',
+    sa.Column('link_id', sa.String(length=40), nullable=False),
+    sa.Column('manager_psn_no', sa.String(length=40), nullable=False),
+    sa.Column('relative_psn_no', sa.String(length=40), nullable=False),
+    sa.Column('relation', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('invited_by_psn_no', sa.String(length=40), nullable=False),
+    sa.Column('certno_checked', sa.Boolean(), nullable=False),
+    sa.Column('invited_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('accepted_via', sa.String(length=16), nullable=True),
+    sa.Column('accepted_hospital_code', sa.String(length=40), nullable=True),
+    sa.Column('accepted_staff_id', sa.String(length=64), nullable=True),
+    sa.Column('accepted_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('proxy_signed_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ended_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ended_by_psn_no', sa.String(length=40), nullable=True),
+    sa.PrimaryKeyConstraint('link_id', name=op.f('pk_family_links'))
+    )
+    with op.batch_alter_table('family_links', schema=None) as batch_op:
+        batch_op.create_index('ix_family_links_manager_status', ['manager_psn_no', 'status'], unique=False)
+        batch_op.create_index('ix_family_links_relative_status', ['relative_psn_no', 'status'], unique=False)
+        batch_op.create_index('uq_family_links_live_pair', ['manager_psn_no', 'relative_psn_no'], unique=True, sqlite_where=sa.text("status IN ('invited', 'active')"), postgresql_where=sa.text("status IN ('invited', 'active')"))
+
+    op.create_table('family_shared_holds',
+    sa.Column('transfer_id', sa.String(length=128), nullable=False),
+    sa.Column('mdtrt_id', sa.String(length=40), nullable=False),
+    sa.Column('feedetl_sn', sa.String(length=64), nullable=False),
+    sa.Column('relative_psn_no', sa.String(length=40), nullable=False),
+    sa.Column('manager_psn_no', sa.String(length=40), nullable=False),
+    sa.Column('link_id', sa.String(length=40), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('rank', sa.Integer(), nullable=False),
+    sa.Column('created_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('transfer_id', name=op.f('pk_family_shared_holds'))
+    )
+    with op.batch_alter_table('family_shared_holds', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_family_shared_holds_manager_psn_no'), ['manager_psn_no'], unique=False)
+        batch_op.create_index('ix_family_shared_holds_visit_line', ['mdtrt_id', 'feedetl_sn'], unique=False)
+
     op.create_table('hospitals',
     sa.Column('code', sa.String(length=32), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -146,6 +185,27 @@ def upgrade() -> None:
     with op.batch_alter_table('otp_codes', schema=None) as batch_op:
         batch_op.create_index('ix_otp_codes_phone_digest_created_at', ['phone_digest', 'created_at'], unique=False)
 
+    op.create_table('outbox',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('bill_id', sa.String(length=40), nullable=True),
+    sa.Column('psn_no', sa.String(length=40), nullable=False),
+    sa.Column('channel', sa.String(length=8), nullable=False),
+    sa.Column('template', sa.String(length=40), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('link', sa.String(length=200), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.String(length=200), nullable=True),
+    sa.Column('created_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
+    )
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_bill_id'), ['bill_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_psn_no'), ['psn_no'], unique=False)
+        batch_op.create_index('ix_outbox_status_id', ['status', 'id'], unique=False)
+
     op.create_table('request_nonces',
     sa.Column('hospital_code', sa.String(length=32), nullable=False),
     sa.Column('nonce', sa.String(length=64), nullable=False),
@@ -188,6 +248,97 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('sandbox_insured_persons', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sandbox_insured_persons_certno'), ['certno'], unique=False)
+
+    op.create_table('sandbox_messages',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('outbox_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('channel', sa.String(length=8), nullable=False),
+    sa.Column('psn_no', sa.String(length=40), nullable=False),
+    sa.Column('address', sa.String(length=40), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('link', sa.String(length=200), nullable=True),
+    sa.Column('sent_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sandbox_messages'))
+    )
+    with op.batch_alter_table('sandbox_messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sandbox_messages_psn_no'), ['psn_no'], unique=False)
+
+    op.create_table('sandbox_wallet_agreements',
+    sa.Column('provider', sa.String(length=16), nullable=False),
+    sa.Column('psn_no', sa.String(length=40), nullable=False),
+    sa.Column('signed_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('provider', 'psn_no', name=op.f('pk_sandbox_wallet_agreements'))
+    )
+    op.create_table('sandbox_wallet_behaviours',
+    sa.Column('provider', sa.String(length=16), nullable=False),
+    sa.Column('next', sa.String(length=16), nullable=False),
+    sa.Column('repeat', sa.Boolean(), nullable=False),
+    sa.Column('updated_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('provider', name=op.f('pk_sandbox_wallet_behaviours'))
+    )
+    op.create_table('sandbox_wallet_callbacks',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('provider', sa.String(length=16), nullable=False),
+    sa.Column('order_id', sa.String(length=40), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('signature', sa.String(length=64), nullable=False),
+    sa.Column('delayed', sa.Boolean(), nullable=False),
+    sa.Column('created_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('outcome', sa.String(length=24), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sandbox_wallet_callbacks'))
+    )
+    with op.batch_alter_table('sandbox_wallet_callbacks', schema=None) as batch_op:
+        batch_op.create_index('ix_sandbox_wallet_callbacks_due', ['delivered_at', 'delayed'], unique=False)
+
+    op.create_table('sandbox_wallet_orders',
+    sa.Column('order_id', sa.String(length=40), nullable=False),
+    sa.Column('provider', sa.String(length=16), nullable=False),
+    sa.Column('provider_ref', sa.String(length=64), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('description', sa.String(length=200), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('provider_txn_id', sa.String(length=64), nullable=False),
+    sa.Column('withholding', sa.Boolean(), nullable=False),
+    sa.Column('created_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('order_id', name=op.f('pk_sandbox_wallet_orders'))
+    )
+    op.create_table('sandbox_wallet_refunds',
+    sa.Column('refund_id', sa.String(length=64), nullable=False),
+    sa.Column('provider', sa.String(length=16), nullable=False),
+    sa.Column('order_id', sa.String(length=40), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('created_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('refund_id', name=op.f('pk_sandbox_wallet_refunds'))
+    )
+    with op.batch_alter_table('sandbox_wallet_refunds', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sandbox_wallet_refunds_order_id'), ['order_id'], unique=False)
+
+    op.create_table('scheduler_leases',
+    sa.Column('name', sa.String(length=40), nullable=False),
+    sa.Column('leader_id', sa.String(length=100), nullable=False),
+    sa.Column('expires_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('renewed_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_scheduler_leases'))
+    )
+    op.create_table('wallet_callback_log',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('provider', sa.String(length=16), nullable=False),
+    sa.Column('order_id', sa.String(length=40), nullable=True),
+    sa.Column('seq', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=True),
+    sa.Column('amount', sa.String(length=32), nullable=True),
+    sa.Column('signature_ok', sa.Boolean(), nullable=False),
+    sa.Column('outcome', sa.String(length=24), nullable=False),
+    sa.Column('detail', sa.String(length=300), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('received_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_wallet_callback_log'))
+    )
+    with op.batch_alter_table('wallet_callback_log', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_wallet_callback_log_order_id'), ['order_id'], unique=False)
 
     op.create_table('ledger_transfers',
     sa.Column('id', sa.String(length=128), nullable=False),
@@ -308,6 +459,75 @@ def upgrade() -> None:
     with op.batch_alter_table('bill_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_bill_events_bill_id'), ['bill_id'], unique=False)
 
+    op.create_table('bill_settlements',
+    sa.Column('setl_id', sa.String(length=40), nullable=False),
+    sa.Column('bill_id', sa.String(length=40), nullable=False),
+    sa.Column('psn_no', sa.String(length=40), nullable=False),
+    sa.Column('payer_psn_no', sa.String(length=40), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('provider', sa.String(length=16), nullable=True),
+    sa.Column('order_id', sa.String(length=40), nullable=True),
+    sa.Column('setlinfo', sa.JSON(), nullable=False),
+    sa.Column('medfee_sumamt_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('hifp_pay_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('acct_own_pay_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('acct_mulaid_pay_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('psn_cash_pay_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('lines', sa.JSON(), nullable=False),
+    sa.Column('hospital_level', sa.Integer(), nullable=False),
+    sa.Column('psn_type', sa.String(length=6), nullable=False),
+    sa.Column('visit_date', sa.Date(), nullable=False),
+    sa.Column('policy_year', sa.Integer(), nullable=False),
+    sa.Column('deductible_before_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('hifp_paid_before_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('balance_before_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('transfers', sa.JSON(), nullable=False),
+    sa.Column('replaces_setl_id', sa.String(length=40), nullable=True),
+    sa.Column('created_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('posted_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('voided_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reversed_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['bill_id'], ['bills.bill_id'], name=op.f('fk_bill_settlements_bill_id_bills')),
+    sa.PrimaryKeyConstraint('setl_id', name=op.f('pk_bill_settlements'))
+    )
+    with op.batch_alter_table('bill_settlements', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_bill_settlements_bill_id'), ['bill_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_bill_settlements_psn_no'), ['psn_no'], unique=False)
+        batch_op.create_index('uq_bill_settlements_live_bill', ['bill_id'], unique=True, sqlite_where=sa.text("status IN ('pending', 'posted')"), postgresql_where=sa.text("status IN ('pending', 'posted')"))
+
+    op.create_table('scheduled_actions',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('bill_id', sa.String(length=40), nullable=False),
+    sa.Column('kind', sa.String(length=24), nullable=False),
+    sa.Column('outcome', sa.String(length=16), nullable=False),
+    sa.Column('detail', sa.String(length=200), nullable=True),
+    sa.Column('done_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['bill_id'], ['bills.bill_id'], name=op.f('fk_scheduled_actions_bill_id_bills')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_scheduled_actions')),
+    sa.UniqueConstraint('bill_id', 'kind', name='uq_scheduled_actions_bill_kind')
+    )
+    op.create_table('wallet_orders',
+    sa.Column('order_id', sa.String(length=40), nullable=False),
+    sa.Column('provider', sa.String(length=16), nullable=False),
+    sa.Column('bill_id', sa.String(length=40), nullable=False),
+    sa.Column('setl_id', sa.String(length=40), nullable=False),
+    sa.Column('psn_no', sa.String(length=40), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('provider_ref', sa.String(length=64), nullable=False),
+    sa.Column('provider_txn_id', sa.String(length=64), nullable=True),
+    sa.Column('last_seq', sa.Integer(), nullable=False),
+    sa.Column('refunded_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('created_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['bill_id'], ['bills.bill_id'], name=op.f('fk_wallet_orders_bill_id_bills')),
+    sa.ForeignKeyConstraint(['setl_id'], ['bill_settlements.setl_id'], name=op.f('fk_wallet_orders_setl_id_bill_settlements')),
+    sa.PrimaryKeyConstraint('order_id', name=op.f('pk_wallet_orders'))
+    )
+    with op.batch_alter_table('wallet_orders', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_wallet_orders_bill_id'), ['bill_id'], unique=False)
+
     # ### end Alembic commands ###
     # Transfers are append-only: the same triggers the model installs on create_all.
     install_immutability_triggers(op.get_bind())
@@ -315,6 +535,17 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('wallet_orders', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_wallet_orders_bill_id'))
+
+    op.drop_table('wallet_orders')
+    op.drop_table('scheduled_actions')
+    with op.batch_alter_table('bill_settlements', schema=None) as batch_op:
+        batch_op.drop_index('uq_bill_settlements_live_bill', sqlite_where=sa.text("status IN ('pending', 'posted')"), postgresql_where=sa.text("status IN ('pending', 'posted')"))
+        batch_op.drop_index(batch_op.f('ix_bill_settlements_psn_no'))
+        batch_op.drop_index(batch_op.f('ix_bill_settlements_bill_id'))
+
+    op.drop_table('bill_settlements')
     with op.batch_alter_table('bill_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_bill_events_bill_id'))
 
@@ -339,6 +570,26 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ledger_transfers_batch_id'))
 
     op.drop_table('ledger_transfers')
+    with op.batch_alter_table('wallet_callback_log', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_wallet_callback_log_order_id'))
+
+    op.drop_table('wallet_callback_log')
+    op.drop_table('scheduler_leases')
+    with op.batch_alter_table('sandbox_wallet_refunds', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sandbox_wallet_refunds_order_id'))
+
+    op.drop_table('sandbox_wallet_refunds')
+    op.drop_table('sandbox_wallet_orders')
+    with op.batch_alter_table('sandbox_wallet_callbacks', schema=None) as batch_op:
+        batch_op.drop_index('ix_sandbox_wallet_callbacks_due')
+
+    op.drop_table('sandbox_wallet_callbacks')
+    op.drop_table('sandbox_wallet_behaviours')
+    op.drop_table('sandbox_wallet_agreements')
+    with op.batch_alter_table('sandbox_messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sandbox_messages_psn_no'))
+
+    op.drop_table('sandbox_messages')
     with op.batch_alter_table('sandbox_insured_persons', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sandbox_insured_persons_certno'))
 
@@ -351,6 +602,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_request_nonces_seen_at'))
 
     op.drop_table('request_nonces')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_status_id')
+        batch_op.drop_index(batch_op.f('ix_outbox_psn_no'))
+        batch_op.drop_index(batch_op.f('ix_outbox_bill_id'))
+
+    op.drop_table('outbox')
     with op.batch_alter_table('otp_codes', schema=None) as batch_op:
         batch_op.drop_index('ix_otp_codes_phone_digest_created_at')
 
@@ -362,6 +619,17 @@ def downgrade() -> None:
 
     op.drop_table('idempotency_records')
     op.drop_table('hospitals')
+    with op.batch_alter_table('family_shared_holds', schema=None) as batch_op:
+        batch_op.drop_index('ix_family_shared_holds_visit_line')
+        batch_op.drop_index(batch_op.f('ix_family_shared_holds_manager_psn_no'))
+
+    op.drop_table('family_shared_holds')
+    with op.batch_alter_table('family_links', schema=None) as batch_op:
+        batch_op.drop_index('uq_family_links_live_pair', sqlite_where=sa.text("status IN ('invited', 'active')"), postgresql_where=sa.text("status IN ('invited', 'active')"))
+        batch_op.drop_index('ix_family_links_relative_status')
+        batch_op.drop_index('ix_family_links_manager_status')
+
+    op.drop_table('family_links')
     op.drop_table('credit_lines')
     with op.batch_alter_table('credit_decisions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_credit_decisions_psn_no'))
