@@ -83,13 +83,23 @@ class LedgerSql:
 
 
 class PostgresSql(LedgerSql):
+    # No join or IN-subquery under FOR UPDATE: when a locked row was updated meanwhile,
+    # PostgreSQL re-checks the WHERE clause on the new row version, and a re-check through a
+    # join can drop the row. A plain condition (and an ARRAY(...) init-plan, evaluated once)
+    # re-checks reliably.
     LOCK = (
-        f"SELECT {_ACCOUNTS} FROM ledger_accounts WHERE id IN ("
-        " SELECT id FROM ledger_accounts WHERE id = ANY(%(ids)s::bigint[])"
-        " OR code = ANY(%(codes)s::text[])"
-        " UNION ALL SELECT debit_account_id FROM ledger_transfers WHERE id = ANY(%(refs)s::text[])"
-        " UNION ALL SELECT credit_account_id FROM ledger_transfers WHERE id = ANY(%(refs)s::text[])"
-        ") ORDER BY id FOR UPDATE"
+        f"SELECT {_ACCOUNTS} FROM ledger_accounts"
+        " WHERE id = ANY(%(ids)s::bigint[]) OR code = ANY(%(codes)s::text[])"
+        " ORDER BY id FOR UPDATE"
+    )
+    LOCK_WITH_REFERENCES = (
+        f"SELECT {_ACCOUNTS} FROM ledger_accounts"
+        " WHERE id = ANY(%(ids)s::bigint[]) OR code = ANY(%(codes)s::text[])"
+        " OR id = ANY(ARRAY("
+        "SELECT debit_account_id FROM ledger_transfers WHERE id = ANY(%(refs)s::text[])"
+        " UNION ALL"
+        " SELECT credit_account_id FROM ledger_transfers WHERE id = ANY(%(refs)s::text[])))"
+        " ORDER BY id FOR UPDATE"
     )
     LOAD = (
         f"SELECT {_TRANSFERS} FROM ledger_transfers WHERE id = ANY(%(ids)s::text[])"
@@ -99,7 +109,8 @@ class PostgresSql(LedgerSql):
     def lock_accounts(
         self, ids: Sequence[int], codes: Sequence[str], refs: Sequence[str]
     ) -> list[dict[str, Any]]:
-        self.cursor.execute(self.LOCK, {"ids": list(ids), "codes": list(codes), "refs": list(refs)})
+        statement = self.LOCK_WITH_REFERENCES if refs else self.LOCK
+        self.cursor.execute(statement, {"ids": list(ids), "codes": list(codes), "refs": list(refs)})
         return [dict(zip(ACCOUNT_COLUMNS, row, strict=True)) for row in self.cursor.fetchall()]
 
     def load_transfers(self, ids: Sequence[str], refs: Sequence[str]) -> list[dict[str, Any]]:
@@ -114,7 +125,10 @@ class PostgresSql(LedgerSql):
         connection = self.cursor.connection
         with connection.pipeline():
             lock = connection.cursor()
-            lock.execute(self.LOCK, {"ids": list(ids), "codes": list(codes), "refs": list(refs)})
+            lock.execute(
+                self.LOCK_WITH_REFERENCES if refs else self.LOCK,
+                {"ids": list(ids), "codes": list(codes), "refs": list(refs)},
+            )
             load_cursor = connection.cursor()
             load_cursor.execute(self.LOAD, {"ids": [*load, *refs], "refs": list(refs)})
         accounts = [dict(zip(ACCOUNT_COLUMNS, row, strict=True)) for row in lock.fetchall()]
