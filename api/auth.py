@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ContainerDep
 from api.errors import ApiError
-from settlement.access.delivery import CodeSender, default_code_sender
+from settlement.access.delivery import CodeSender
 from settlement.access.directory import PersonDirectory, default_person_directory
 from settlement.access.hospitals import Hospital, get_hospital, hospital_secret
 from settlement.access.nonces import record_nonce
@@ -35,6 +35,7 @@ from settlement.access.signing import (
 )
 from settlement.access.tokens import resolve_token
 from settlement.bootstrap import Container
+from settlement.messages.outbox import OutboxCodeSender
 
 HIS_SIGNATURE_DESCRIPTION = (
     "Every HIS request carries `X-Shuxin-Hospital` (the hospital code), `X-Shuxin-Timestamp` "
@@ -236,9 +237,9 @@ def get_person_directory() -> PersonDirectory:
 PersonDirectoryDep = Annotated[PersonDirectory, Depends(get_person_directory)]
 
 
-def get_code_sender() -> CodeSender:
-    """Where login codes go; override with ``app.dependency_overrides`` (SMS outbox)."""
-    return default_code_sender()
+def get_code_sender(container: ContainerDep) -> CodeSender:
+    """Login codes go out by SMS through the message outbox, committed with the code."""
+    return OutboxCodeSender(container.clock)
 
 
 CodeSenderDep = Annotated[CodeSender, Depends(get_code_sender)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, BackgroundTasks
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -14,6 +14,7 @@ from api.errors import ApiError, error_response
 from settlement.access.otp import CODE_LIFETIME, check_code, request_code
 from settlement.access.tokens import issue_token
 from settlement.errors import ServiceError
+from settlement.messages.dispatcher import dispatch_outbox
 
 router = APIRouter(tags=["patient login"])
 
@@ -131,6 +132,7 @@ def send_login_code(
     container: ContainerDep,
     directory: PersonDirectoryDep,
     sender: CodeSenderDep,
+    background: BackgroundTasks,
 ) -> OtpSent | JSONResponse:
     """Send a 6-digit code, valid 5 minutes, to the phone if an insured person has it on file."""
     with container.uow() as uow:
@@ -162,6 +164,8 @@ def send_login_code(
                 expires_in=issued.expires_in,
             )
         uow.commit()
+    # Send at once rather than at the next scheduler tick; the outbox keeps it if this fails.
+    background.add_task(dispatch_outbox, container, container.clock.now())
     return OtpSent(
         sent=True,
         expires_in=int(CODE_LIFETIME.total_seconds()),

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from settlement.access.delivery import LoggingCodeSender
 from settlement.access.directory import mask_phone
 from settlement.access.hospitals import derive_secret
 from settlement.access.otp import code_hash, new_code, phone_digest
@@ -101,17 +99,3 @@ def test_code_and_phone_digests_hide_the_values_and_need_the_key():
 def test_a_masked_phone_keeps_only_the_first_three_and_last_four_digits():
     assert mask_phone("13800138000") == "138****8000"
     assert mask_phone("123") == "***"
-
-
-def test_the_logging_sender_logs_neither_the_phone_nor_the_code(caplog):
-    with caplog.at_level(logging.INFO, logger="shuxin.access"):
-        LoggingCodeSender().send_login_code(
-            None,
-            psn_no="P1",
-            phone="13800138000",
-            code="424242",
-            expires_in=300,  # type: ignore[arg-type]
-        )
-    assert "138****8000" in caplog.text
-    assert "13800138000" not in caplog.text
-    assert "424242" not in caplog.text
