@@ -84,9 +84,9 @@ class LedgerSql:
 
 class PostgresSql(LedgerSql):
     # No join or IN-subquery under FOR UPDATE: when a locked row was updated meanwhile,
-    # PostgreSQL re-checks the WHERE clause on the new row version, and a re-check through a
-    # join can drop the row. A plain condition (and an ARRAY(...) init-plan, evaluated once)
-    # re-checks reliably.
+    # PostgreSQL re-checks the WHERE clause on the new row version, and with an IN-subquery
+    # form the benchmark saw accounts go missing from the result. A plain condition (and an
+    # ARRAY(...) init-plan, evaluated once per statement) re-checks only the row itself.
     LOCK = (
         f"SELECT {_ACCOUNTS} FROM ledger_accounts"
         " WHERE id = ANY(%(ids)s::bigint[]) OR code = ANY(%(codes)s::text[])"

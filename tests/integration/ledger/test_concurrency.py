@@ -198,3 +198,48 @@ def test_one_hold_posted_by_many_threads_under_different_ids_is_posted_once(
     with uow_factory() as uow:
         assert get_account(uow.session, "patient").debits_pending == Decimal(0)
         assert verify_ledger(uow.session).ok
+
+
+@pytest.mark.postgres
+def test_writers_holding_and_posting_across_shared_accounts_all_succeed(
+    postgres_only, engine, uow_factory, clock
+):
+    # Locked rows that another writer updated meanwhile are re-checked by PostgreSQL; the lock
+    # statement must still return every one of them (a join under FOR UPDATE may drop them).
+    with uow_factory() as uow:
+        open_account(uow.session, code="issuer", kind="issuer")
+        for hospital in range(3):
+            open_account(uow.session, code=f"hospital:{hospital}", kind="hospital")
+        for writer in range(8):
+            open_account(
+                uow.session,
+                code=f"patient:{writer}",
+                kind="credit",
+                debits_must_not_exceed_credits=True,
+            )
+            create_transfer(
+                uow.session,
+                move(f"grant:{writer}", "issuer", f"patient:{writer}", "1000.00"),
+                clock=clock,
+            )
+        uow.commit()
+
+    def work(writer: int, factory: UnitOfWorkFactory) -> str:
+        for n in range(25):
+            with factory() as uow:
+                hospital = f"hospital:{(writer + n) % 3}"
+                create_transfer(
+                    uow.session,
+                    hold(f"h{writer}-{n}", f"patient:{writer}", hospital, "1.00"),
+                    clock=clock,
+                )
+                create_transfer(uow.session, post(f"p{writer}-{n}", f"h{writer}-{n}"), clock=clock)
+                uow.commit()
+        return "done"
+
+    assert race(engine, 8, work) == {"done": 8}
+    with uow_factory() as uow:
+        assert transfer_count(uow.session) == 8 + 8 * 25 * 2
+        report = verify_ledger(uow.session)
+        assert report.ok, report.render()
+        assert report.totals["credits_posted"] == 8 * 100_000 + 8 * 25 * 100
