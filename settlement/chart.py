@@ -2,8 +2,14 @@
 
 - ``patient:{psn_no}:line`` (limited: debits must not exceed credits) is the patient's credit line.
   Granting the line credits it from ``scheme:credit``; a charge holds (pending debit) against it, to
-  the hospital's ``hospital:{code}:sales``; closing the visit posts the holds; repayment credits it
+  the visit's ``visit:{mdtrt_id}:sales``; closing the visit posts the holds; repayment credits it
   back from the payers. So its available debit is exactly the credit the patient may still use.
+- ``visit:{mdtrt_id}:sales`` (unlimited) receives one visit's charges. It is per visit, not per
+  hospital, on purpose: every hold writes the balances of the account it credits under a row lock
+  held until commit, so one shared account per hospital made all charges at a hospital queue
+  behind each other. The visit row is locked by every charge anyway, so a per-visit account adds
+  no waiting. A hospital's sales are the transfers whose ``reference`` is one of its visits (that
+  is how reconciliation sums them), never an account balance.
 - ``fund:pool`` (the pooled fund), ``patient:{psn_no}:insurance_account`` (the personal account)
   and ``wallet:{provider}`` (a wallet provider's clearing account) are where repayments come from.
 """
@@ -12,6 +18,8 @@ from __future__ import annotations
 
 SCHEME_CREDIT = "scheme:credit"
 POOLED_FUND = "fund:pool"
+#: The ``kind`` of a visit's sales account.
+VISIT_SALES_KIND = "visit_sales"
 
 
 def patient_line(psn_no: str) -> str:
@@ -22,8 +30,8 @@ def patient_insurance_account(psn_no: str) -> str:
     return f"patient:{psn_no}:insurance_account"
 
 
-def hospital_sales(hospital_code: str) -> str:
-    return f"hospital:{hospital_code}:sales"
+def visit_sales(mdtrt_id: str) -> str:
+    return f"visit:{mdtrt_id}:sales"
 
 
 def wallet_clearing(provider: str) -> str:

@@ -1,8 +1,8 @@
 """Visit use cases for the HIS: open (2201), charge (2204), cancel (2205), pre-settle (2206), close.
 
 Every function runs inside the caller's unit of work and never commits. Charges are holds in the
-ledger (pending transfers from the patient's line to the hospital), so the line's limit is enforced
-by the ledger under its row locks: concurrent charges can never overspend it.
+ledger (pending transfers from the patient's line to the visit's sales account), so the line's
+limit is enforced by the ledger under its row locks: concurrent charges can never overspend it.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, exists, func, insert, select
+from sqlalchemy.orm import Session, lazyload
 
 from insurance.errors import InsuranceError
 from insurance.money import ZERO, from_fen, quantize_fen, to_fen
@@ -113,8 +114,13 @@ def bill_of_visit(session: Session, mdtrt_id: str) -> Bill | None:
     return session.scalars(select(Bill).where(Bill.mdtrt_id == mdtrt_id)).first()
 
 
+#: Lines that count in a visit's total.
+ACTIVE_STATUSES = ("held", "billed")
+FEE_LINES = cast(Table, FeeLine.__table__)
+
+
 def active_lines(visit: Visit) -> list[FeeLine]:
-    return [line for line in visit.fees if line.status in ("held", "billed")]
+    return [line for line in visit.fees if line.status in ACTIVE_STATUSES]
 
 
 def visit_total(visit: Visit) -> Decimal:
@@ -203,6 +209,8 @@ def open_visit(
     )
     session.add(visit)
     session.flush()
+    # The visit's own sales account, opened once here so a charge never has to.
+    family_credit.open_visit_sales(session, visit.mdtrt_id)
     return VisitState(
         visit=visit,
         medfee_sumamt=ZERO,
@@ -217,19 +225,23 @@ def local_date(container: Container, moment: datetime) -> date:
     return moment.astimezone(ZoneInfo(container.settings.timezone)).date()
 
 
-def _check_batch(visit: Visit, fees: Sequence[FeeRequest]) -> None:
+def _check_batch(mdtrt_id: str, fees: Sequence[FeeRequest], existing: set[str]) -> None:
+    """Refuse an empty or oversized batch, a repeated ``feedetl_sn`` and a wrong line amount.
+
+    ``existing``: the batch's ``feedetl_sn`` values already in the visit.
+    """
     if not fees:
         raise ServiceError("validation_error", "a charge batch needs at least one fee line")
     if len(fees) > MAX_BATCH_LINES:
         raise ServiceError(
             "validation_error", f"a charge batch has at most {MAX_BATCH_LINES} lines"
         )
-    seen = {line.feedetl_sn for line in visit.fees}
+    seen = set(existing)
     for index, fee in enumerate(fees):
         if fee.feedetl_sn in seen:
             raise ServiceError(
                 "duplicate_fee",
-                f"feedetl_sn {fee.feedetl_sn} is already in visit {visit.mdtrt_id}",
+                f"feedetl_sn {fee.feedetl_sn} is already in visit {mdtrt_id}",
                 feedetl_sn=fee.feedetl_sn,
                 index=index,
             )
@@ -249,6 +261,40 @@ def _check_batch(visit: Visit, fees: Sequence[FeeRequest]) -> None:
                 ],
                 expected=f"{expected:.2f}",
             )
+
+
+def _visit_for_charge(
+    session: Session, hospital: Hospital, mdtrt_id: str, sns: Sequence[str]
+) -> tuple[Visit, int, set[str]]:
+    """Lock the hospital's visit and, in the same statement, read its active total (fen) and
+    whether any of ``sns`` is already in it; the existing ones are only listed when there are
+    some. The visit's lines are not loaded: a long visit would cost a row object per line."""
+    active = (
+        select(func.coalesce(func.sum(FeeLine.det_item_fee_sumamt_fen), 0))
+        .where(FeeLine.mdtrt_id == mdtrt_id, FeeLine.status.in_(ACTIVE_STATUSES))
+        .scalar_subquery()
+    )
+    repeated = exists().where(FeeLine.mdtrt_id == mdtrt_id, FeeLine.feedetl_sn.in_(list(sns)))
+    query = (
+        select(Visit, active, repeated)
+        .where(Visit.mdtrt_id == mdtrt_id, Visit.hospital_code == hospital.code)
+        .options(lazyload(Visit.fees))
+        .with_for_update(of=Visit)
+    )
+    row = session.execute(query).first()
+    if row is None:
+        raise ServiceError("not_found", f"no visit {mdtrt_id} at this hospital")
+    visit, total_fen, any_repeated = row
+    existing: set[str] = set()
+    if any_repeated:
+        existing = set(
+            session.scalars(
+                select(FeeLine.feedetl_sn).where(
+                    FeeLine.mdtrt_id == mdtrt_id, FeeLine.feedetl_sn.in_(list(sns))
+                )
+            )
+        )
+    return visit, int(total_fen), existing
 
 
 def price_batch(
@@ -284,58 +330,58 @@ def post_fees(
 ) -> FeeBatchResult:
     """Post one charge batch (2204): every line held against the line, or none."""
     session = uow.session
-    visit = visit_of(session, hospital, mdtrt_id, lock=True)
+    visit, total_fen, existing = _visit_for_charge(
+        session, hospital, mdtrt_id, [fee.feedetl_sn for fee in fees]
+    )
     if visit.status != "open":
         raise ServiceError("visit_closed", f"visit {mdtrt_id} is closed")
-    _check_batch(visit, fees)
+    _check_batch(mdtrt_id, fees, existing)
     person = require_person(container, session, visit.psn_no)
     require_active_credit(container, session, person)
     priced = price_batch(container, session, visit, fees)
     # Holds go on the patient's own line first, then on their family managers' lines.
-    family_credit.hold_batch(
-        session, container=container, visit=visit, hospital_code=hospital.code, priced=priced
-    )
+    available = family_credit.hold_batch(session, container=container, visit=visit, priced=priced)
     now = container.clock.now()
     rows = [
-        _fee_row(visit, chrg_bchno, fee, line, now) for fee, line in zip(fees, priced, strict=True)
+        _fee_values(visit, chrg_bchno, fee, line, now)
+        for fee, line in zip(fees, priced, strict=True)
     ]
-    session.add_all(rows)
-    session.flush()
-    session.refresh(visit)
+    # One multi-row INSERT; the answer is built from what is known, not read back.
+    session.execute(insert(FEE_LINES), rows)
     return FeeBatchResult(
         visit=visit,
         chrg_bchno=chrg_bchno,
-        lines=rows,
-        medfee_sumamt=visit_total(visit),
-        available=family_credit.combined_available(container, session, visit.psn_no),
+        lines=[FeeLine(**row) for row in rows],
+        medfee_sumamt=from_fen(total_fen + sum(row["det_item_fee_sumamt_fen"] for row in rows)),
+        available=available,
     )
 
 
-def _fee_row(
+def _fee_values(
     visit: Visit, chrg_bchno: str, fee: FeeRequest, line: PricedLine, now: datetime
-) -> FeeLine:
-    return FeeLine(
-        mdtrt_id=visit.mdtrt_id,
-        feedetl_sn=fee.feedetl_sn,
-        chrg_bchno=chrg_bchno,
-        med_list_codg=fee.med_list_codg,
-        item_name=fee.item_name,
-        pric=fee.pric,
-        cnt=fee.cnt,
-        det_item_fee_sumamt_fen=to_fen(line.det_item_fee_sumamt),
-        chrgitm_lv=line.chrgitm_lv,
-        selfpay_prop=line.selfpay_prop,
-        fulamt_ownpay_amt_fen=to_fen(line.fulamt_ownpay_amt),
-        overlmt_amt_fen=to_fen(line.overlmt_amt),
-        preselfpay_amt_fen=to_fen(line.preselfpay_amt),
-        inscp_scp_amt_fen=to_fen(line.inscp_scp_amt),
-        pric_uplmt_amt=line.pric_uplmt_amt,
-        unlisted=line.unlisted,
-        fee_ocur_time=fee.fee_ocur_time,
-        status="held",
-        hold_transfer_id=f"hold:{visit.mdtrt_id}:{fee.feedetl_sn}",
-        posted_at=now,
-    )
+) -> dict[str, Any]:
+    return {
+        "mdtrt_id": visit.mdtrt_id,
+        "feedetl_sn": fee.feedetl_sn,
+        "chrg_bchno": chrg_bchno,
+        "med_list_codg": fee.med_list_codg,
+        "item_name": fee.item_name,
+        "pric": fee.pric,
+        "cnt": fee.cnt,
+        "det_item_fee_sumamt_fen": to_fen(line.det_item_fee_sumamt),
+        "chrgitm_lv": line.chrgitm_lv,
+        "selfpay_prop": line.selfpay_prop,
+        "fulamt_ownpay_amt_fen": to_fen(line.fulamt_ownpay_amt),
+        "overlmt_amt_fen": to_fen(line.overlmt_amt),
+        "preselfpay_amt_fen": to_fen(line.preselfpay_amt),
+        "inscp_scp_amt_fen": to_fen(line.inscp_scp_amt),
+        "pric_uplmt_amt": line.pric_uplmt_amt,
+        "unlisted": line.unlisted,
+        "fee_ocur_time": fee.fee_ocur_time,
+        "status": "held",
+        "hold_transfer_id": f"hold:{visit.mdtrt_id}:{fee.feedetl_sn}",
+        "posted_at": now,
+    }
 
 
 def cancel_fee(

@@ -3,11 +3,13 @@
 A fee line is held as one pending transfer on the relative's line (``hold:{mdtrt}:{sn}``), or,
 when the relative's available credit runs out, split: the rest goes on the first manager's line
 (``hold:{mdtrt}:{sn}:shared``), then the next (``…:shared:2``), in link order (oldest accepted
-first). The whole batch is one linked ledger batch: every hold or none. Before reading what is
-available, every account the batch touches is locked in ledger id order (PostgreSQL), so two
-charges on the same family at two hospitals queue instead of overspending or deadlocking; the
-ledger's own limit check still refuses any overspend. Each line can only ever use what its own
-account has, so the family's exposure never exceeds the sum of the lines.
+first). The whole batch is one linked ledger batch: every hold or none. When the patient has
+sharing managers, every account the batch touches is locked in ledger id order (PostgreSQL) before
+reading what is available, so two charges on the same family at two hospitals queue instead of
+overspending or deadlocking; without managers nothing needs planning and the ledger alone checks
+the limit under its lock. The ledger's own limit check always refuses any overspend. Each line
+can only ever use what its own account has, so the family's exposure never exceeds the sum of the
+lines. Holds credit the visit's own sales account (``settlement.chart``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from settlement.credit_service.service import credit_standing
 from settlement.errors import ServiceError
 from settlement.family.standing import frozen_by_family
 from settlement.family.tables import ACTIVE, FamilyLink, SharedHold
-from settlement.ledger.errors import ExceedsCredits, LinkedEventFailed
+from settlement.ledger.errors import AccountNotFound, ExceedsCredits, LinkedEventFailed
 from settlement.ledger.ledger import TransferRequest, create_transfers, open_account
 from settlement.ledger.tables import LedgerAccount
 
@@ -94,16 +96,30 @@ def combined_available(container: Container, session: Session, psn_no: str) -> D
     return max(own, ZERO) + shared
 
 
-def lock_lines(session: Session, codes: Sequence[str]) -> None:
-    """Lock the ledger accounts ``codes`` in id order (PostgreSQL; SQLite writers are serial)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    session.execute(
-        select(LedgerAccount.id)
+def lock_lines(session: Session, codes: Sequence[str]) -> dict[str, int]:
+    """Lock the ledger accounts ``codes`` in id order (PostgreSQL; SQLite writers are serial) and
+    return what each may still debit, in fen, by code. One statement: the lock and the read."""
+    available = (
+        LedgerAccount.credits_posted - LedgerAccount.debits_posted - LedgerAccount.debits_pending
+    )
+    query = (
+        select(LedgerAccount.code, available)
         .where(LedgerAccount.code.in_(sorted(set(codes))))
         .order_by(LedgerAccount.id)
-        .with_for_update()
-    ).all()
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # FOR UPDATE without joins: PostgreSQL re-checks only the row itself after a wait.
+        query = query.with_for_update()
+    return {code: int(fen) for code, fen in session.execute(query)}
+
+
+def lines_available(session: Session, codes: Sequence[str]) -> dict[str, int]:
+    """What each line account in ``codes`` may still debit, in fen (one read, no lock)."""
+    available = (
+        LedgerAccount.credits_posted - LedgerAccount.debits_posted - LedgerAccount.debits_pending
+    )
+    query = select(LedgerAccount.code, available).where(LedgerAccount.code.in_(set(codes)))
+    return {code: int(fen) for code, fen in session.execute(query)}
 
 
 def shared_hold_id(mdtrt_id: str, feedetl_sn: str, rank: int) -> str:
@@ -111,38 +127,112 @@ def shared_hold_id(mdtrt_id: str, feedetl_sn: str, rank: int) -> str:
     return base if rank == 1 else f"{base}:{rank}"
 
 
+def open_visit_sales(session: Session, mdtrt_id: str) -> None:
+    """Open the visit's sales account (when the visit opens; see :mod:`settlement.chart`)."""
+    open_account(session, code=chart.visit_sales(mdtrt_id), kind=chart.VISIT_SALES_KIND)
+
+
 def hold_batch(
     session: Session,
     *,
     container: Container,
     visit: Visit,
-    hospital_code: str,
     priced: Sequence[PricedLine],
-) -> None:
+) -> Decimal:
     """Hold every priced line on the patient's line, then the managers' lines; all or none.
+
+    Returns the combined available credit after the holds (:func:`combined_available`).
 
     Raises:
         ServiceError: ``insufficient_credit`` with the combined ``available`` and ``requested``.
     """
-    sales = chart.hospital_sales(hospital_code)
-    open_account(session, code=sales, kind="hospital_sales")
     links = _usable_links(container, session, visit.psn_no)
-    line_account(session, visit.psn_no)
-    for link in links:
-        line_account(session, link.manager_psn_no)
+    sales = chart.visit_sales(visit.mdtrt_id)
+    own = chart.patient_line(visit.psn_no)
+    manager_lines = [chart.patient_line(link.manager_psn_no) for link in links]
+    requested_fen = sum(to_fen(line.det_item_fee_sumamt) for line in priced)
+    if links:
+        holds, shared_rows = _plan_shared(
+            session, container=container, visit=visit, links=links, priced=priced
+        )
+    else:
+        # No family: every line on the patient's own line. Nothing needs reading first: the
+        # ledger checks the limit under its row lock and refuses the whole batch if it is short.
+        holds = [
+            TransferRequest(
+                id=f"hold:{visit.mdtrt_id}:{line.feedetl_sn}",
+                kind="pending",
+                debit_account=own,
+                credit_account=sales,
+                amount=line.det_item_fee_sumamt,
+                code="hold",
+                reference=visit.mdtrt_id,
+            )
+            for line in priced
+        ]
+        shared_rows = []
+    try:
+        _create_holds(session, container=container, visit=visit, holds=holds)
+    except (ExceedsCredits, LinkedEventFailed) as error:
+        cause = error.error if isinstance(error, LinkedEventFailed) else error
+        if not isinstance(cause, ExceedsCredits):
+            raise
+        available = combined_available(container, session, visit.psn_no)
+        raise _insufficient(from_fen(requested_fen), available) from None
+    if shared_rows:
+        session.add_all(shared_rows)
+        session.flush()
+    left = lines_available(session, [own, *manager_lines])
+    own_left = from_fen(left.get(own, 0))
+    if not links:
+        return own_left
+    shared_left = sum(max(left.get(code, 0), 0) for code in manager_lines)
+    return max(own_left, ZERO) + from_fen(shared_left)
+
+
+def _create_holds(
+    session: Session, *, container: Container, visit: Visit, holds: list[TransferRequest]
+) -> None:
+    try:
+        create_transfers(session, holds, clock=container.clock)
+    except (AccountNotFound, LinkedEventFailed) as error:
+        cause = error.error if isinstance(error, LinkedEventFailed) else error
+        if not isinstance(cause, AccountNotFound):
+            raise
+        # A visit opened before visits had their own sales account: open it, then hold.
+        open_visit_sales(session, visit.mdtrt_id)
+        line_account(session, visit.psn_no)
+        create_transfers(session, holds, clock=container.clock)
+
+
+def _plan_shared(
+    session: Session,
+    *,
+    container: Container,
+    visit: Visit,
+    links: Sequence[FamilyLink],
+    priced: Sequence[PricedLine],
+) -> tuple[list[TransferRequest], list[SharedHold]]:
+    """Split the batch over the patient's line, then the managers' lines, under their locks."""
+    sales = chart.visit_sales(visit.mdtrt_id)
     codes = [sales, chart.patient_line(visit.psn_no)]
     codes += [chart.patient_line(link.manager_psn_no) for link in links]
-    lock_lines(session, codes)
-    own_available = line_balances(session, visit.psn_no).available
-    sources = [_Source(visit.psn_no, None, 0, max(to_fen(own_available), 0))]
+    available = lock_lines(session, codes)
+    if len(available) < len(set(codes)):
+        open_visit_sales(session, visit.mdtrt_id)
+        line_account(session, visit.psn_no)
+        for link in links:
+            line_account(session, link.manager_psn_no)
+        available = lock_lines(session, codes)
+    own_fen = available[chart.patient_line(visit.psn_no)]
+    sources = [_Source(visit.psn_no, None, 0, max(own_fen, 0))]
     for rank, link in enumerate(links, start=1):
-        available = line_balances(session, link.manager_psn_no).available
-        sources.append(_Source(link.manager_psn_no, link, rank, max(to_fen(available), 0)))
+        fen = available[chart.patient_line(link.manager_psn_no)]
+        sources.append(_Source(link.manager_psn_no, link, rank, max(fen, 0)))
     requested_fen = sum(to_fen(line.det_item_fee_sumamt) for line in priced)
     total_fen = sum(source.left_fen for source in sources)
-    combined = own_available if not links else from_fen(total_fen)
     if requested_fen > total_fen:
-        raise _insufficient(from_fen(requested_fen), combined)
+        raise _insufficient(from_fen(requested_fen), from_fen(total_fen))
 
     now = container.clock.now()
     holds: list[TransferRequest] = []
@@ -185,16 +275,7 @@ def hold_batch(
                     reference=visit.mdtrt_id,
                 )
             )
-    try:
-        create_transfers(session, holds, clock=container.clock)
-    except (ExceedsCredits, LinkedEventFailed) as error:
-        cause = error.error if isinstance(error, LinkedEventFailed) else error
-        if not isinstance(cause, ExceedsCredits):
-            raise
-        available = combined_available(container, session, visit.psn_no)
-        raise _insufficient(from_fen(requested_fen), available) from None
-    session.add_all(shared_rows)
-    session.flush()
+    return holds, shared_rows
 
 
 def _insufficient(requested: Decimal, available: Decimal) -> ServiceError:
