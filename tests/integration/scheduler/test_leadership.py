@@ -51,7 +51,8 @@ def test_on_postgresql_a_second_scheduler_leads_only_when_the_first_connection_d
         assert first.try_lead()  # still alive, still leading
         pid = first.connection.execute(text("SELECT pg_backend_pid()")).scalar()
         with engine.connect() as killer:
-            killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            # The timeout makes it wait until the backend is gone and its lock released.
+            killer.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
         assert second.try_lead()
         assert not first.try_lead()  # notices its connection is gone, and does not lead
         second.release()
