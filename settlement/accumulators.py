@@ -26,7 +26,7 @@ class AccumulatorRow(Base):
 def accumulators_for(
     session: Session, *, person: PersonRecord, policy_year: int, current_year: int
 ) -> Accumulators:
-    """What the person has used in ``policy_year``; the platform's year-to-date seeds the current year."""
+    """Used in ``policy_year``; the platform's year-to-date seeds the current year."""
     row = session.get(AccumulatorRow, (person.psn_no, policy_year))
     if row is not None:
         return Accumulators(

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from credit.decision import Decision
 from insurance.money import ZERO, format_amount, to_fen
 from settlement.bootstrap import Container
-from settlement.care.bills import repayment_history
+from settlement.care.history import repayment_history
 from settlement.care.tables import Visit
 from settlement.credit_line import CreditSummary, credit_summary, line_balances, sync_line
 from settlement.credit_service.service import revoke_agreement, sign_agreement
@@ -52,8 +52,12 @@ def sign_up(
     channel: str,
     client_addr: str,
     user_agent: str,
+    proxy_by_psn_no: str | None = None,
 ) -> SignUp:
-    """Sign the agreement in force, then grant the decided line in the ledger."""
+    """Sign the agreement in force, then grant the decided line in the ledger.
+
+    ``proxy_by_psn_no``: a family manager signing for a relative (recorded as proxy signing).
+    """
     clock = container.clock
     decision = sign_agreement(
         session,
@@ -71,6 +75,8 @@ def sign_up(
         client_addr=client_addr[:64],
         user_agent=user_agent[:400],
         history=repayment_history(session, psn_no=psn_no, now=clock.now()),
+        has_family_manager=proxy_by_psn_no is not None,
+        proxy_by_psn_no=proxy_by_psn_no,
     )
     sync_line(session, psn_no=psn_no, line=decision.line, clock=clock)
     signature = session.scalars(
@@ -83,7 +89,13 @@ def sign_up(
         .order_by(AgreementSignatureRow.id.desc())
         .limit(1)
     ).one()
-    summary = credit_summary(session, psn_no=psn_no, config=container.credit_config, clock=clock)
+    summary = credit_summary(
+        session,
+        psn_no=psn_no,
+        config=container.credit_config,
+        clock=clock,
+        freeze_shared_on_overdue=container.scheme.family.freeze_shared_on_overdue,
+    )
     return SignUp(decision=decision, summary=summary, signature=signature)
 
 

@@ -35,6 +35,8 @@ ALLOWED: dict[str, frozenset[str]] = {
 #: The patient still owes money on a bill in these states.
 UNPAID = frozenset({BILLED, PAYING, OVERDUE, PAYING_LATE})
 PAID = frozenset({SETTLED, SETTLED_LATE})
+#: Past the deadline and still unpaid (a payment may be under way).
+OVERDUE_UNPAID = frozenset({OVERDUE, PAYING_LATE})
 
 
 def check_transition(current: str, target: str) -> None:

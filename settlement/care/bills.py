@@ -1,4 +1,4 @@
-"""Read-side queries over bills: a patient's list, one bill with its lines, and their history.
+"""Read-side queries over bills: a patient's list, and one bill with its lines and events.
 
 Nothing here writes. A patient only ever reaches their own bills: another person's bill is
 ``not_found``, so the answer does not reveal that it exists.
@@ -8,23 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from credit.decision import RepaymentHistory
 from settlement.access.hospitals import Hospital
-from settlement.care import bill_states
 from settlement.care.tables import Bill, BillEvent, FeeLine, Visit
 from settlement.errors import ServiceError
 
 #: Lines that belong to a bill: billed at close, possibly refunded since (cancelled lines never).
 BILL_LINE_STATUSES = ("billed", "refunded")
-#: Paid after going overdue; and overdue, still unpaid.
-_LATE = frozenset({bill_states.SETTLED_LATE})
-_OVERDUE_NOW = frozenset({bill_states.OVERDUE, bill_states.PAYING_LATE})
-_YEAR = timedelta(days=365)
 
 
 @dataclass(frozen=True)
@@ -79,37 +72,4 @@ def patient_bill(session: Session, *, psn_no: str, bill_id: str) -> BillDetail:
         visit=visit,
         lines=[line for line in visit.fees if line.status in BILL_LINE_STATUSES],
         events=events,
-    )
-
-
-def repayment_history(session: Session, *, psn_no: str, now: datetime) -> RepaymentHistory:
-    """This scheme's record of the patient's bills, as the scorecard reads it."""
-    bills = session.scalars(
-        select(Bill)
-        .where(Bill.psn_no == psn_no, Bill.billed_fen > 0)
-        .order_by(Bill.closed_at, Bill.bill_id)
-    ).all()
-    on_time = late = max_days_late = overdue_unpaid = overdue_12m = streak = 0
-    for bill in bills:
-        went_overdue = bill.overdue_at is not None or bill.status in _LATE | _OVERDUE_NOW
-        if went_overdue and (bill.overdue_at or bill.due_at) >= now - _YEAR:
-            overdue_12m += 1
-        if bill.status in _OVERDUE_NOW:
-            overdue_unpaid += 1
-            streak = 0
-        elif bill.status in _LATE:
-            late += 1
-            streak = 0
-            if bill.settled_at is not None:
-                max_days_late = max(max_days_late, (bill.settled_at - bill.due_at).days)
-        elif bill.status == bill_states.SETTLED:
-            on_time += 1
-            streak += 1
-    return RepaymentHistory(
-        bills_on_time=on_time,
-        bills_late=late,
-        max_days_late=max_days_late,
-        overdue_unpaid=overdue_unpaid,
-        overdue_count_12m=overdue_12m,
-        on_time_streak=streak,
     )

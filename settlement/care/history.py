@@ -12,6 +12,7 @@ drift from the bills:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -26,23 +27,39 @@ YEAR = timedelta(days=365)
 
 def repayment_history(session: Session, *, psn_no: str, now: datetime) -> RepaymentHistory:
     """This scheme's record of ``psn_no``'s bills as of ``now`` (see the module docstring)."""
-    rows = session.execute(
-        select(Bill.status, Bill.due_at, Bill.settled_at, Bill.overdue_at).where(
-            Bill.psn_no == psn_no, Bill.billed_fen > 0
+    return repayment_histories(session, [psn_no], now=now)[psn_no]
+
+
+def repayment_histories(
+    session: Session, psn_nos: Iterable[str], *, now: datetime
+) -> dict[str, RepaymentHistory]:
+    """:func:`repayment_history` for many patients in one query (the overdue sweep's batches)."""
+    wanted = sorted(set(psn_nos))
+    rows: dict[str, list[BillRecord]] = {psn_no: [] for psn_no in wanted}
+    for psn_no, status, due_at, settled_at, overdue_at in session.execute(
+        select(Bill.psn_no, Bill.status, Bill.due_at, Bill.settled_at, Bill.overdue_at).where(
+            Bill.psn_no.in_(wanted), Bill.billed_fen > 0
         )
-    ).all()
+    ):
+        rows[psn_no].append((status, due_at, settled_at, overdue_at))
+    return {psn_no: history_of(bills, now) for psn_no, bills in rows.items()}
+
+
+#: A bill as the history reads it: status, due_at, settled_at, overdue_at.
+BillRecord = tuple[str, datetime, datetime | None, datetime | None]
+
+
+def history_of(bills: Sequence[BillRecord], now: datetime) -> RepaymentHistory:
+    """The rules of the module docstring over one patient's bills."""
     on_time: list[datetime] = []
-    late = 0
-    max_days_late = 0
-    overdue_unpaid = 0
-    overdue_12m = 0
+    late = max_days_late = overdue_unpaid = overdue_12m = 0
     last_overdue: datetime | None = None
-    for status, due_at, settled_at, overdue_at in rows:
+    for status, due_at, settled_at, overdue_at in bills:
         if overdue_at is not None:
             last_overdue = overdue_at if last_overdue is None else max(last_overdue, overdue_at)
             if overdue_at > now - YEAR:
                 overdue_12m += 1
-        if status in (bill_states.OVERDUE, bill_states.PAYING_LATE):
+        if status in bill_states.OVERDUE_UNPAID:
             overdue_unpaid += 1
         if settled_at is None:
             continue

@@ -9,20 +9,21 @@ with set-based statements, because a sweep may meet a hundred thousand of them a
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, and_, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from credit.decision import Decision, RepaymentHistory
+from credit.decision import Decision
 from credit.events import BillOverdue, apply_event
 from insurance.money import from_fen
 from settlement.adapters.ports import OverdueReport
 from settlement.care import bill_states
+from settlement.care.history import repayment_histories
 from settlement.care.tables import Bill, BillEvent
 from settlement.credit_service.repository import to_decision
 from settlement.credit_service.tables import CreditDecisionRow
@@ -36,9 +37,6 @@ logger = logging.getLogger("shuxin.overdue")
 BILLS = cast(Table, Bill.__table__)
 BILL_EVENTS = cast(Table, BillEvent.__table__)
 DECISIONS = cast(Table, CreditDecisionRow.__table__)
-YEAR = timedelta(days=365)
-#: Overdue bills still unpaid.
-OVERDUE_UNPAID = (bill_states.OVERDUE, bill_states.PAYING_LATE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,57 +191,6 @@ def escalate_overdue(
 
 
 # -- the credit side, for a whole batch ----------------------------------------------------------
-
-
-def repayment_histories(
-    session: Session, psn_nos: Iterable[str], *, now: datetime
-) -> dict[str, RepaymentHistory]:
-    """:func:`settlement.care.history.repayment_history` for many patients in one query.
-
-    The same rules (a test holds the two equal); one round trip instead of one per patient.
-    """
-    wanted = sorted(set(psn_nos))
-    rows: dict[str, list[tuple[str, datetime, datetime | None, datetime | None]]] = {
-        psn_no: [] for psn_no in wanted
-    }
-    for psn_no, status, due_at, settled_at, overdue_at in session.execute(
-        select(Bill.psn_no, Bill.status, Bill.due_at, Bill.settled_at, Bill.overdue_at).where(
-            Bill.psn_no.in_(wanted), Bill.billed_fen > 0
-        )
-    ):
-        rows[psn_no].append((status, due_at, settled_at, overdue_at))
-    return {psn_no: _history(bills, now) for psn_no, bills in rows.items()}
-
-
-def _history(
-    bills: Sequence[tuple[str, datetime, datetime | None, datetime | None]], now: datetime
-) -> RepaymentHistory:
-    on_time: list[datetime] = []
-    late = max_days_late = overdue_unpaid = overdue_12m = 0
-    last_overdue: datetime | None = None
-    for status, due_at, settled_at, overdue_at in bills:
-        if overdue_at is not None:
-            last_overdue = overdue_at if last_overdue is None else max(last_overdue, overdue_at)
-            if overdue_at > now - YEAR:
-                overdue_12m += 1
-        if status in OVERDUE_UNPAID:
-            overdue_unpaid += 1
-        if settled_at is None:
-            continue
-        if overdue_at is None:
-            on_time.append(settled_at)
-        else:
-            late += 1
-            max_days_late = max(max_days_late, (settled_at - due_at).days, 0)
-    streak = sum(1 for moment in on_time if last_overdue is None or moment > last_overdue)
-    return RepaymentHistory(
-        bills_on_time=len(on_time),
-        bills_late=late,
-        max_days_late=max_days_late,
-        overdue_unpaid=overdue_unpaid,
-        overdue_count_12m=overdue_12m,
-        on_time_streak=streak,
-    )
 
 
 def freeze_lines(

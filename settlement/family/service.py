@@ -17,12 +17,12 @@ from credit.decision import Decision
 from credit.identity import IdentityError, validate_certno
 from insurance.money import quantize_fen
 from insurance.split import RelativeAccount
+from settlement.agreements import sign_up
 from settlement.bootstrap import Container
 from settlement.care import bill_states
-from settlement.care.bills import repayment_history
 from settlement.care.tables import Bill, FeeLine, Visit
-from settlement.credit_line import CreditSummary, credit_summary, sync_line
-from settlement.credit_service.service import credit_standing, sign_agreement
+from settlement.credit_line import CreditSummary
+from settlement.credit_service.service import credit_standing
 from settlement.credit_service.tables import AgreementSignatureRow
 from settlement.errors import ServiceError
 from settlement.family.tables import (
@@ -397,44 +397,21 @@ def proxy_sign(
 ) -> ProxySignUp:
     """A manager signs the agreement for a relative whose acceptance of the link is the basis."""
     link = require_managed(session, manager_psn_no=manager_psn_no, relative_psn_no=psn_no)
-    clock = container.clock
-    decision = sign_agreement(
+    signed = sign_up(
         session,
-        config=container.credit_config,
-        clock=clock,
-        insurance=container.insurance_platform(session),
-        credit=container.credit_platform(session),
+        container=container,
         psn_no=psn_no,
         certno=certno,
         psn_name=psn_name,
         version=version,
-        accept=True,
         autopay=autopay,
         channel=PROXY_CHANNEL,
-        client_addr=client_addr[:64],
-        user_agent=user_agent[:400],
-        history=repayment_history(session, psn_no=psn_no, now=clock.now()),
-        has_family_manager=True,
+        client_addr=client_addr,
+        user_agent=user_agent,
         proxy_by_psn_no=manager_psn_no,
     )
-    sync_line(session, psn_no=psn_no, line=decision.line, clock=clock)
-    signature = session.scalars(
-        select(AgreementSignatureRow)
-        .where(
-            AgreementSignatureRow.psn_no == psn_no,
-            AgreementSignatureRow.version == version,
-            AgreementSignatureRow.revoked_at.is_(None),
-        )
-        .order_by(AgreementSignatureRow.id.desc())
-        .limit(1)
-    ).one()
-    link.proxy_signed_at = clock.now()
+    link.proxy_signed_at = container.clock.now()
     session.flush()
-    summary = credit_summary(
-        session,
-        psn_no=psn_no,
-        config=container.credit_config,
-        clock=clock,
-        freeze_shared_on_overdue=container.scheme.family.freeze_shared_on_overdue,
+    return ProxySignUp(
+        decision=signed.decision, summary=signed.summary, signature=signed.signature, link=link
     )
-    return ProxySignUp(decision=decision, summary=summary, signature=signature, link=link)

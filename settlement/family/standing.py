@@ -18,7 +18,6 @@ from settlement.care.tables import Bill
 from settlement.family.tables import SharedHold
 
 #: A bill in these states is overdue and unpaid.
-OVERDUE_UNPAID = (bill_states.OVERDUE, bill_states.PAYING_LATE)
 
 
 def overdue_shared_bills(session: Session, manager_psn_no: str) -> list[str]:
@@ -26,7 +25,7 @@ def overdue_shared_bills(session: Session, manager_psn_no: str) -> list[str]:
     drew = select(SharedHold.mdtrt_id).where(SharedHold.manager_psn_no == manager_psn_no)
     query = (
         select(Bill.bill_id)
-        .where(Bill.status.in_(OVERDUE_UNPAID), Bill.mdtrt_id.in_(drew))
+        .where(Bill.status.in_(bill_states.OVERDUE_UNPAID), Bill.mdtrt_id.in_(drew))
         .order_by(Bill.bill_id)
     )
     return list(session.scalars(query))
@@ -35,5 +34,7 @@ def overdue_shared_bills(session: Session, manager_psn_no: str) -> list[str]:
 def frozen_by_family(session: Session, manager_psn_no: str) -> bool:
     """Whether a relative's overdue shared bill freezes ``manager_psn_no`` now."""
     drew = select(SharedHold.mdtrt_id).where(SharedHold.manager_psn_no == manager_psn_no)
-    query = select(exists().where(Bill.status.in_(OVERDUE_UNPAID), Bill.mdtrt_id.in_(drew)))
+    query = select(
+        exists().where(Bill.status.in_(bill_states.OVERDUE_UNPAID), Bill.mdtrt_id.in_(drew))
+    )
     return bool(session.scalar(query))

@@ -25,7 +25,6 @@ from settlement.access.otp import purge_expired_codes
 from settlement.care import bill_states
 from settlement.care.overdue import (
     DUE_BILL_COLUMNS,
-    OVERDUE_UNPAID,
     DueBill,
     due_bill,
     escalate_overdue,
@@ -194,7 +193,7 @@ def sweep_escalation(container: Container, now: datetime) -> SweepReport:
             query = (
                 select(*DUE_BILL_COLUMNS)
                 .where(
-                    Bill.status.in_(OVERDUE_UNPAID),
+                    Bill.status.in_(bill_states.OVERDUE_UNPAID),
                     Bill.overdue_at <= now - after,
                     _not_done(ESCALATE),
                 )

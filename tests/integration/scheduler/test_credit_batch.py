@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from credit.events import BillOverdue
-from settlement.care.history import repayment_history
-from settlement.care.overdue import DUE_BILL_COLUMNS, due_bill, freeze_lines, repayment_histories
+from settlement.care.history import repayment_histories, repayment_history
+from settlement.care.overdue import DUE_BILL_COLUMNS, due_bill, freeze_lines
 from settlement.care.tables import Bill
 from settlement.credit_service.repository import CreditRepository
 from settlement.credit_service.service import record_event
