@@ -55,7 +55,7 @@ def line_account(session: Session, psn_no: str) -> Account:
 
 
 def line_balances(session: Session, psn_no: str) -> LineBalances:
-    """Granted, outstanding (billed, unpaid), on hold (open visits) and available, from the ledger."""
+    """Granted, outstanding (billed, unpaid), on hold (open visits) and available credit."""
     account = line_account(session, psn_no)
     row = session.get(CreditLineRow, psn_no)
     granted = from_fen(row.granted_fen) if row is not None else ZERO
