@@ -117,7 +117,10 @@ def refusal_answer(refusal: Refusal) -> tuple[int, dict[str, Any]]:
     if isinstance(refusal, ApiError):
         status = refusal.status
     elif isinstance(refusal, CreditServiceError):
-        status = refusal.status_hint
+        # The documented status wins; the hint covers codes the document does not list.
+        status = (
+            ERROR_CODES[refusal.code][0] if refusal.code in ERROR_CODES else refusal.status_hint
+        )
     else:
         status = status_for(refusal.code)
     details = jsonable_encoder(refusal.details)

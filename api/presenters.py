@@ -20,7 +20,9 @@ from api.schemas.his import (
     SettledDay,
     VisitPublic,
 )
+from api.schemas.patients import CreditDecisionPublic
 from insurance.money import format_amount, from_fen
+from settlement.agreements import SignUp
 from settlement.care.reconciliation import PAYERS, DayReport
 from settlement.care.tables import FeeLine, Visit
 from settlement.care.visits import CloseResult, FeeBatchResult, VisitState
@@ -157,4 +159,20 @@ def reconciliation_public(report: DayReport) -> ReconciliationPublic:
         ledger={name: amount(fen) for name, fen in report.ledger.items()},
         balanced=report.balanced,
         mismatches=report.mismatches,
+    )
+
+
+def signed_up_public(signed: SignUp) -> CreditDecisionPublic:
+    """The answer to signing the agreement (for oneself or, as a manager, for a relative)."""
+    summary, signature = signed.summary, signed.signature
+    return CreditDecisionPublic(
+        psn_no=summary.psn_no,
+        status=summary.status,
+        credit_line=format_amount(summary.credit_line),
+        available=format_amount(summary.available),
+        reasons=[ReasonPublic(code=r.code, zh=r.zh, en=r.en) for r in summary.reasons],
+        scorecard_version=summary.scorecard_version,
+        autopay=signature.autopay,
+        version=signature.version,
+        signed_at=iso(signature.signed_at),
     )

@@ -7,10 +7,10 @@ from fastapi.responses import JSONResponse
 
 from api.auth import PatientDep
 from api.deps import ContainerDep
-from api.errors import ERROR_CODES, ApiError
+from api.errors import ApiError
 from api.idempotency import IdempotencyDep
 from api.openapi import bearer_errors
-from api.presenters import iso
+from api.presenters import iso, signed_up_public
 from api.schemas.his import ReasonPublic
 from api.schemas.patients import (
     AgreementPublic,
@@ -20,7 +20,6 @@ from api.schemas.patients import (
 )
 from insurance.money import format_amount
 from settlement import agreements
-from settlement.credit_service.errors import CreditServiceError
 from settlement.credit_service.service import current_agreement
 from settlement.unit_of_work import UnitOfWork
 
@@ -28,12 +27,6 @@ router = APIRouter(prefix="/v1/agreements", tags=["patients"])
 
 #: The channel recorded with a signature made through this API (the patient's app).
 APP_CHANNEL = "app"
-
-
-def _as_documented(error: CreditServiceError) -> ApiError:
-    """The credit service's refusal, answered with the status the OpenAPI document lists."""
-    status = ERROR_CODES[error.code][0] if error.code in ERROR_CODES else error.status_hint
-    return ApiError(error.code, error.message, status=status, **error.details)
 
 
 @router.get(
@@ -84,33 +77,19 @@ def sign(
     def action(uow: UnitOfWork) -> tuple[int, CreditDecisionPublic]:
         if body.psn_no != psn_no:
             raise ApiError("forbidden", "you may sign only for yourself")
-        try:
-            signed = agreements.sign_up(
-                uow.session,
-                container=container,
-                psn_no=body.psn_no,
-                certno=body.certno,
-                psn_name=body.psn_name,
-                version=body.version,
-                autopay=body.autopay,
-                channel=APP_CHANNEL,
-                client_addr=client_addr,
-                user_agent=user_agent,
-            )
-        except CreditServiceError as error:
-            raise _as_documented(error) from None
-        summary, signature = signed.summary, signed.signature
-        return 201, CreditDecisionPublic(
-            psn_no=summary.psn_no,
-            status=summary.status,
-            credit_line=format_amount(summary.credit_line),
-            available=format_amount(summary.available),
-            reasons=[ReasonPublic(code=r.code, zh=r.zh, en=r.en) for r in summary.reasons],
-            scorecard_version=summary.scorecard_version,
-            autopay=signature.autopay,
-            version=signature.version,
-            signed_at=iso(signature.signed_at),
+        signed = agreements.sign_up(
+            uow.session,
+            container=container,
+            psn_no=body.psn_no,
+            certno=body.certno,
+            psn_name=body.psn_name,
+            version=body.version,
+            autopay=body.autopay,
+            channel=APP_CHANNEL,
+            client_addr=client_addr,
+            user_agent=user_agent,
         )
+        return 201, signed_up_public(signed)
 
     return idem.run(scope=f"patient:{psn_no}", action=action)
 
@@ -131,10 +110,7 @@ def revoke(psn_no: PatientDep, container: ContainerDep, idem: IdempotencyDep) ->
     """Revoke your agreement; refused while a bill is unpaid or a visit is open."""
 
     def action(uow: UnitOfWork) -> tuple[int, RevocationPublic]:
-        try:
-            revoked = agreements.revoke(uow.session, container=container, psn_no=psn_no)
-        except CreditServiceError as error:
-            raise _as_documented(error) from None
+        revoked = agreements.revoke(uow.session, container=container, psn_no=psn_no)
         decision = revoked.decision
         return 200, RevocationPublic(
             psn_no=psn_no,

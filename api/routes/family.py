@@ -13,8 +13,7 @@ from api.deps import ContainerDep, UowDep
 from api.exact_json import ExactJsonRoute
 from api.idempotency import IdempotencyDep
 from api.openapi import bearer_errors, errors
-from api.presenters import credit_public, iso
-from api.routes.agreements import _as_documented
+from api.presenters import credit_public, iso, signed_up_public
 from api.routes.patients import bill_summary_public
 from api.schemas.family import (
     CounterConfirmation,
@@ -25,14 +24,12 @@ from api.schemas.family import (
     FamilyMembersPublic,
     ProxyAgreementSign,
 )
-from api.schemas.his import CreditPublic, ReasonPublic
+from api.schemas.his import CreditPublic
 from api.schemas.patients import BillListPublic, BillStatus, CreditDecisionPublic
 from credit.identity import mask_certno
-from insurance.money import format_amount
 from settlement.bootstrap import Container
 from settlement.care.bills import patient_bills
 from settlement.credit_line import credit_summary
-from settlement.credit_service.errors import CreditServiceError
 from settlement.family import service as family
 from settlement.family.tables import FamilyLink
 from settlement.unit_of_work import UnitOfWork
@@ -264,33 +261,19 @@ def proxy_sign(
     user_agent = request.headers.get("user-agent", "")
 
     def action(uow: UnitOfWork) -> tuple[int, CreditDecisionPublic]:
-        try:
-            signed = family.proxy_sign(
-                uow.session,
-                container=container,
-                manager_psn_no=manager,
-                psn_no=psn_no,
-                certno=body.certno,
-                psn_name=body.psn_name,
-                version=body.version,
-                autopay=body.autopay,
-                client_addr=client_addr,
-                user_agent=user_agent,
-            )
-        except CreditServiceError as error:
-            raise _as_documented(error) from None
-        summary, signature = signed.summary, signed.signature
-        return 201, CreditDecisionPublic(
-            psn_no=summary.psn_no,
-            status=summary.status,
-            credit_line=format_amount(summary.credit_line),
-            available=format_amount(summary.available),
-            reasons=[ReasonPublic(code=r.code, zh=r.zh, en=r.en) for r in summary.reasons],
-            scorecard_version=summary.scorecard_version,
-            autopay=signature.autopay,
-            version=signature.version,
-            signed_at=iso(signature.signed_at),
+        signed = family.proxy_sign(
+            uow.session,
+            container=container,
+            manager_psn_no=manager,
+            psn_no=psn_no,
+            certno=body.certno,
+            psn_name=body.psn_name,
+            version=body.version,
+            autopay=body.autopay,
+            client_addr=client_addr,
+            user_agent=user_agent,
         )
+        return 201, signed_up_public(signed)
 
     return idem.run(scope=f"patient:{manager}", action=action)
 

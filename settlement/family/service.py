@@ -13,17 +13,14 @@ from datetime import datetime
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from credit.decision import Decision
 from credit.identity import IdentityError, validate_certno
 from insurance.money import quantize_fen
 from insurance.split import RelativeAccount
-from settlement.agreements import sign_up
+from settlement.agreements import SignUp, sign_up
 from settlement.bootstrap import Container
 from settlement.care import bill_states
 from settlement.care.tables import Bill, FeeLine, Visit
-from settlement.credit_line import CreditSummary
 from settlement.credit_service.service import credit_standing
-from settlement.credit_service.tables import AgreementSignatureRow
 from settlement.errors import ServiceError
 from settlement.family.tables import (
     ACCEPTED_AT_COUNTER,
@@ -51,10 +48,9 @@ class Members:
 
 
 @dataclass(frozen=True)
-class ProxySignUp:
-    decision: Decision
-    summary: CreditSummary
-    signature: AgreementSignatureRow
+class ProxySignUp(SignUp):
+    """A sign-up by a manager for a relative, with the link that is its basis."""
+
     link: FamilyLink
 
 
