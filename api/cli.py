@@ -6,11 +6,13 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from settlement.config import SettingsError, load_settings
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from settlement.bootstrap import Container
 
 
@@ -22,6 +24,21 @@ def _container() -> Container:
     return bootstrap(settings)
 
 
+#: The uvicorn settings of ``shuxin serve`` (``tests/e2e/server.py`` serves with the same).
+UVICORN_OPTIONS: dict[str, Any] = {"log_level": "info"}
+
+
+def build_worker_app() -> FastAPI:
+    """The app of one ``shuxin serve --workers N`` worker process (a uvicorn factory).
+
+    Each worker builds its own container from the environment; the parent has already migrated
+    the database, and runs the scheduler itself, so a worker serves requests only.
+    """
+    from api.app import create_app
+
+    return create_app(_container(), run_scheduler=False)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -30,18 +47,45 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from settlement.seeding import seed_demo_if_empty
 
     container = _container()
+    if args.workers > 1 and container.settings.is_sandbox:
+        # The sandbox clock (POST /sandbox/v1/clock/advance) lives in one process's memory.
+        raise SettingsError("--workers above 1 needs SHUXIN_MODE=production: the sandbox clock")
     upgrade(container.engine)
     if container.settings.is_sandbox:
         for line in seed_demo_if_empty(container):
             print(line)
-    app = create_app(container, run_scheduler=not args.no_scheduler)
     print(
         f"Shuxin ({container.settings.mode}) on {container.engine.url.render_as_string()}\n"
         f"  API      http://{args.host}:{args.port}/docs\n"
         f"  patients http://{args.host}:{args.port}/app/",
         flush=True,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    if args.workers <= 1:
+        app = create_app(container, run_scheduler=not args.no_scheduler)
+        uvicorn.run(app, host=args.host, port=args.port, **UVICORN_OPTIONS)
+        return 0
+    # Several worker processes: uvicorn imports the app factory in each. The scheduler runs once,
+    # here in the supervising process (it is leader-elected, so a separate `shuxin scheduler`
+    # next to it would be harmless too, only idle).
+    scheduler = None
+    if not args.no_scheduler:
+        from settlement.scheduler import Scheduler
+
+        scheduler = Scheduler(container)
+        scheduler.start()
+    container.engine.dispose()  # the workers open their own connections
+    try:
+        uvicorn.run(
+            "api.cli:build_worker_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            **UVICORN_OPTIONS,
+        )
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
     return 0
 
 
@@ -148,6 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-scheduler", action="store_true", help="API only")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="API worker processes (production mode); the scheduler still runs once, in the "
+        "supervising process",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     commands.add_parser("scheduler", help="run the scheduler alone").set_defaults(

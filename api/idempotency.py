@@ -18,14 +18,19 @@ from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
 
 from api.deps import ContainerDep
 from api.errors import ApiError, refusal_answer
 from settlement.bootstrap import Container
 from settlement.credit_service.errors import CreditServiceError
 from settlement.errors import ServiceError
-from settlement.idempotency import IN_PROGRESS, IdempotencyRecord, claim_key, find_record
+from settlement.idempotency import (
+    IN_PROGRESS,
+    IdempotencyRecord,
+    find_record,
+    store_answer,
+    try_claim_key,
+)
 from settlement.unit_of_work import UnitOfWork
 
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,64}$")
@@ -70,24 +75,31 @@ class IdempotentWrite:
         """
         container = self.container
         with container.uow() as uow:
-            existing = find_record(uow.session, scope=scope, key=self.key)
-            if existing is not None:
+            # Claim first (one statement): the common case, a new key, costs no read.
+            claimed = try_claim_key(
+                uow.session,
+                scope=scope,
+                key=self.key,
+                fingerprint=self.fingerprint,
+                now=container.clock.now(),
+            )
+            if not claimed:
+                existing = find_record(uow.session, scope=scope, key=self.key)
+                if existing is None:  # claimed by a request that has not committed yet
+                    raise ApiError(
+                        "idempotency_key_in_use",
+                        "a request with this Idempotency-Key is still running",
+                    )
                 return self._replay(existing, uow, restore)
-            try:
-                record = claim_key(
-                    uow.session,
-                    scope=scope,
-                    key=self.key,
-                    fingerprint=self.fingerprint,
-                    now=container.clock.now(),
-                )
-            except IntegrityError:
-                uow.rollback()
-                return self._replay_after_race(scope, restore)
             status, body = self._perform(uow, action)
             stored = redact(body) if redact is not None and _succeeded(status) else body
-            record.status_code = status
-            record.response_body = json.dumps(stored, ensure_ascii=False)
+            store_answer(
+                uow.session,
+                scope=scope,
+                key=self.key,
+                status_code=status,
+                body=json.dumps(stored, ensure_ascii=False),
+            )
             uow.commit()
         return JSONResponse(body, status_code=status)
 
@@ -105,15 +117,6 @@ class IdempotentWrite:
         if isinstance(payload, BaseModel):
             payload = payload.model_dump(mode="json")
         return status, jsonable_encoder(payload)
-
-    def _replay_after_race(self, scope: str, restore: Restore | None) -> JSONResponse:
-        with self.container.uow() as uow:
-            existing = find_record(uow.session, scope=scope, key=self.key)
-            if existing is None:
-                raise ApiError(
-                    "idempotency_key_in_use", "a request with this Idempotency-Key is still running"
-                )
-            return self._replay(existing, uow, restore)
 
     def _replay(
         self, record: IdempotencyRecord, uow: UnitOfWork, restore: Restore | None

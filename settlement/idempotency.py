@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import Integer, String, Text, delete, select
+from sqlalchemy import Integer, String, Table, Text, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql.dml import Insert
 
 from settlement.orm import Base, UTCDateTime
 
@@ -45,6 +49,46 @@ def claim_key(
     session.add(record)
     session.flush()
     return record
+
+
+def try_claim_key(
+    session: Session, *, scope: str, key: str, fingerprint: str, now: datetime
+) -> bool:
+    """Insert the key as in progress unless it exists; ``False`` when it was taken.
+
+    One statement, no exception: ``INSERT … ON CONFLICT DO NOTHING``. On PostgreSQL a claim of a
+    key a concurrent transaction has just claimed waits for that transaction to end, then inserts
+    nothing if it committed (so the caller replays its answer) or claims the key if it rolled back.
+    """
+    table = cast(Table, IdempotencyRecord.__table__)
+    values = {
+        "scope": scope,
+        "key": key,
+        "fingerprint": fingerprint,
+        "status_code": IN_PROGRESS,
+        "response_body": None,
+        "created_at": now,
+        "expires_at": now + KEY_RETENTION,
+    }
+    dialect = session.get_bind().dialect.name
+    statement: Insert
+    if dialect == "postgresql":
+        statement = postgresql_insert(table).values(values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        statement = sqlite_insert(table).values(values).on_conflict_do_nothing()
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        statement = insert(table).values(values)
+    return session.execute(statement.returning(table.c.key)).first() is not None
+
+
+def store_answer(session: Session, *, scope: str, key: str, status_code: int, body: str) -> None:
+    """Record the answer of a claimed key (one UPDATE, no ORM object)."""
+    table = cast(Table, IdempotencyRecord.__table__)
+    session.execute(
+        update(table)
+        .where(table.c.scope == scope, table.c.key == key)
+        .values(status_code=status_code, response_body=body)
+    )
 
 
 def purge_expired_keys(session: Session, *, now: datetime) -> int:

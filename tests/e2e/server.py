@@ -36,8 +36,6 @@ from sqlalchemy import Engine
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 60
-#: The uvicorn settings of ``shuxin serve`` (api/cli.py), so what is measured is what runs.
-UVICORN_OPTIONS: dict[str, Any] = {"log_level": "info"}
 
 
 def free_port() -> int:
@@ -307,6 +305,9 @@ def build_bare_app() -> FastAPI:
 
 def main(argv: Sequence[str] | None = None) -> int:
     import uvicorn
+
+    # The uvicorn settings of ``shuxin serve``, so what is measured is what runs.
+    from api.cli import UVICORN_OPTIONS
 
     parser = argparse.ArgumentParser(prog="python -m tests.e2e.server")
     parser.add_argument("--port", type=int, required=True)
