@@ -14,6 +14,12 @@ back through the provider's refund. In the ledger, one linked batch writes, in t
 reversals of the refunded lines' charges, the new settlement's transfers and the reversals of
 the old settlement's transfers: the patient's line gains before it gives, so its limit holds at
 every step, and its net change is zero (the bill was already repaid).
+
+Mutual aid (a family manager's personal account paid part of a relative's bill) is re-split too:
+the manager's account is offered again (``settlement.family.service.mutual_aid_accounts``), the
+reversal gives it back what it paid, and the new settlement takes what it still pays, so the
+manager's account is credited exactly what mutual aid no longer pays, and its ledger account
+``patient:{manager}:insurance_account`` gets the same back.
 """
 
 from __future__ import annotations
@@ -24,12 +30,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from insurance.errors import InsuranceError
 from insurance.money import ZERO, from_fen, quantize_fen, to_fen
 from insurance.refund import resettle
-from insurance.split import Accumulators, Settlement, settle
+from insurance.split import Accumulators, RelativeAccount, Settlement, settle
 from settlement import chart
 from settlement.access.hospitals import Hospital
 from settlement.accumulators import accumulators_for, store_accumulators
@@ -39,8 +46,16 @@ from settlement.care.tables import Bill, FeeLine, Visit
 from settlement.care.visits import local_date, priced_line, require_person, split_visit
 from settlement.errors import ServiceError
 from settlement.family.credit import line_hold_ids, line_shares, shared_holds
+from settlement.family.service import mutual_aid_accounts
+from settlement.family.tables import FamilyLink
 from settlement.identifiers import new_id
-from settlement.ledger.ledger import TransferRequest, create_transfers, get_transfer, reverse
+from settlement.ledger.ledger import (
+    TransferRequest,
+    create_transfers,
+    get_transfer,
+    open_account,
+    reverse,
+)
 from settlement.payments.service import (
     change_status,
     live_settlement,
@@ -201,6 +216,7 @@ def rebuild_settlement(
                 from_fen(record.hifp_paid_before_fen),
             ),
             account_balance=from_fen(record.balance_before_fen),
+            relatives=_paid_mutual_aid(session, record),
             visit_date=record.visit_date,
         )
     except InsuranceError as error:
@@ -210,6 +226,51 @@ def rebuild_settlement(
             "conflict", f"settlement {record.setl_id} no longer rebuilds from its inputs"
         )
     return rebuilt
+
+
+def _payer_relation(session: Session, record: BillSettlement) -> str | None:
+    """The relation the payer declared for the patient on their latest link (ended or not)."""
+    return session.scalars(
+        select(FamilyLink.relation)
+        .where(
+            FamilyLink.manager_psn_no == record.payer_psn_no,
+            FamilyLink.relative_psn_no == record.psn_no,
+        )
+        .order_by(FamilyLink.invited_at.desc(), FamilyLink.link_id.desc())
+    ).first()
+
+
+def _paid_mutual_aid(session: Session, record: BillSettlement) -> list[RelativeAccount]:
+    """The payer's account as the settlement used it: offering exactly what it paid rebuilds the
+    same split (the account paid ``min(what was left, its balance)``, which was that amount)."""
+    if not record.acct_mulaid_pay_fen:
+        return []
+    relation = _payer_relation(session, record)
+    if relation is None:
+        raise ServiceError("conflict", f"settlement {record.setl_id}: no family link of the payer")
+    return [RelativeAccount(record.payer_psn_no, relation, from_fen(record.acct_mulaid_pay_fen))]
+
+
+def _mutual_aid_now(
+    session: Session, container: Container, bill: Bill, record: BillSettlement
+) -> list[RelativeAccount]:
+    """The payer's account offered to the re-settlement, at its balance now.
+
+    While the link is active this is what a payment now would offer. If the link has ended since
+    the payment, the account that paid is still offered under the relation it paid under: the
+    re-settlement only redistributes money that account already gave, it never asks for more
+    than it gave back first, so the wallet is never charged for the link's ending.
+    """
+    offered = mutual_aid_accounts(
+        session, container=container, payer_psn_no=record.payer_psn_no, bill=bill
+    )
+    if offered or not record.acct_mulaid_pay_fen:
+        return offered
+    relation = _payer_relation(session, record)
+    person = container.insurance_platform(session).lookup_person(record.payer_psn_no)
+    if relation is None or person is None:
+        return []
+    return [RelativeAccount(record.payer_psn_no, relation, quantize_fen(person.balc))]
 
 
 def _mdtrt_of(session: Session, record: BillSettlement) -> str:
@@ -230,7 +291,8 @@ def _after_settlement(
     record = live_settlement(session, bill.bill_id)
     if record is None or record.status != "posted":
         raise ServiceError("conflict", f"bill {bill.bill_id} has no posted settlement to reverse")
-    lock_person(session, bill.psn_no)
+    for psn_no in sorted({bill.psn_no, record.payer_psn_no}):
+        lock_person(session, psn_no)  # both accounts, in psn_no order as payments lock them
     original = rebuild_settlement(container, session, record)
     person = require_person(container, session, bill.psn_no)
     policy = original.policy
@@ -245,21 +307,28 @@ def _after_settlement(
         refunded=[line.feedetl_sn for line in chosen],
         accumulators=accumulators,
         account_balance=quantize_fen(person.balc),
+        relatives=_mutual_aid_now(session, container, bill, record),
     )
     new = result.settlement
     old_pay = {
         "hifp": original.setlinfo.hifp_pay,
         "acct": original.acct_own_pay,
+        "mulaid": original.setlinfo.acct_mulaid_pay,
         "cash": original.setlinfo.psn_cash_pay,
     }
     new_pay = {
         "hifp": new.setlinfo.hifp_pay,
         "acct": new.acct_own_pay,
+        "mulaid": new.setlinfo.acct_mulaid_pay,
         "cash": new.setlinfo.psn_cash_pay,
     }
     if new_pay["cash"] > old_pay["cash"]:
         raise ServiceError("conflict", "the re-settlement would take more from the wallet")
     accounts = source_accounts(session, bill.psn_no, record.provider)
+    if old_pay["mulaid"] > 0 or new_pay["mulaid"] > 0:
+        # Mutual aid came from (and goes back to) the manager's own personal account.
+        accounts["mulaid"] = chart.patient_insurance_account(record.payer_psn_no)
+        open_account(session, code=accounts["mulaid"], kind="insurance_account")
     chosen_sns = {line.feedetl_sn for line in chosen}
     remaining = [sn for sn in record.lines if sn not in chosen_sns]
     new_setl_id = new_id("ST", now) if remaining else None
@@ -314,6 +383,12 @@ def _after_settlement(
         platform.credit_personal_account(bill.psn_no, account_net)
     elif account_net < 0:
         platform.debit_personal_account(bill.psn_no, -account_net)
+    # The manager's account: exactly what mutual aid no longer pays.
+    mulaid_net = old_pay["mulaid"] - new_pay["mulaid"]
+    if mulaid_net > 0:
+        platform.credit_personal_account(record.payer_psn_no, mulaid_net)
+    elif mulaid_net < 0:
+        platform.debit_personal_account(record.payer_psn_no, -mulaid_net)
     store_accumulators(session, psn_no=bill.psn_no, accumulators=new.accumulators, now=now)
     wallet_refund_id = _refund_wallet(
         session, container, record, old_pay["cash"] - new_pay["cash"], now
