@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tests.harness import Service
-from tests.integration.family.support import Family, make_family
+from tests.integration.family.support import Family, charge, close, credit, make_family
 from tests.integration.payments.support import (
     AMOXICILLIN,
     HEALTH_ADVICE,
@@ -126,3 +126,55 @@ def test_a_full_refund_at_once_after_mutual_aid_restores_every_account(service: 
     assert snapshot(service, manager) == manager_before
     assert_ledger_balanced(service)
     reconciliation_balanced(family)
+
+
+def test_a_refund_before_settlement_gives_each_line_back_its_share(service: Service) -> None:
+    family = make_family(service)
+    own = D(credit(service, family.relative_auth)["available"])
+    manager_before = D(credit(service, family.manager_auth)["available"])
+    opened = family.his.open_visit(family.relative.psn_no)
+    mdtrt_id = opened.json()["mdtrt_id"]
+    # The first line fits the relative's line; the second needs 150.00 of the manager's.
+    charged = family.his.charge(
+        mdtrt_id, ("UNLISTED-ITEM", f"{own - 50:.2f}", "1"), ("UNLISTED-ITEM", "200.00", "1")
+    )
+    assert charged.status_code == 201, charged.text
+    _first, split = (fee["feedetl_sn"] for fee in charged.json()["fees"])
+    bill_id = close(family.his, mdtrt_id)["bill_id"]
+    assert D(credit(service, family.manager_auth)["available"]) == manager_before - 150
+
+    body = refund(family, bill_id, split)
+
+    assert body["status"] == "billed"
+    assert body["refund_amount"] == "200.00"
+    assert body["returned"]["credit_line"] == "200.00"
+    assert D(credit(service, family.manager_auth)["available"]) == manager_before
+    assert D(credit(service, family.relative_auth)["available"]) == 50
+    # The manager's line no longer carries anything of the relative's: the link may end.
+    assert snapshot(service, family.manager.psn_no).outstanding == 0
+    assert_ledger_balanced(service)
+
+    # Paying what remains repays the relative's line only; then everything is back.
+    pay_as_manager(family, bill_id)
+    assert D(credit(service, family.relative_auth)["available"]) == own
+    assert D(credit(service, family.manager_auth)["available"]) == manager_before
+    ended = family.delete(f"/v1/family/members/{family.relative.psn_no}", family.manager_auth)
+    assert ended.status_code == 200, ended.text
+    assert_ledger_balanced(service)
+    reconciliation_balanced(family)
+
+
+def test_a_whole_refund_of_a_shared_bill_frees_both_lines(service: Service) -> None:
+    family = make_family(service)
+    own = D(credit(service, family.relative_auth)["available"])
+    manager_before = D(credit(service, family.manager_auth)["available"])
+    mdtrt_id, charged = charge(family.his, family.relative.psn_no, f"{own + 75:.2f}")
+    sn = charged.json()["fees"][0]["feedetl_sn"]
+    bill_id = close(family.his, mdtrt_id)["bill_id"]
+
+    body = refund(family, bill_id, sn)
+
+    assert body["status"] == "refunded"
+    assert D(credit(service, family.relative_auth)["available"]) == own
+    assert D(credit(service, family.manager_auth)["available"]) == manager_before
+    assert_ledger_balanced(service)
