@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from credit.events import OverdueBillRepaid
 from insurance.errors import InsuranceError
 from insurance.money import ZERO, from_fen, quantize_fen, to_fen
 from insurance.refund import resettle
@@ -42,8 +43,11 @@ from settlement.access.hospitals import Hospital
 from settlement.accumulators import accumulators_for, store_accumulators
 from settlement.bootstrap import Container
 from settlement.care import bill_states
+from settlement.care.history import repayment_history
 from settlement.care.tables import Bill, FeeLine, Visit
 from settlement.care.visits import local_date, priced_line, require_person, split_visit
+from settlement.credit_line import sync_line
+from settlement.credit_service.service import current_decision, record_event
 from settlement.errors import ServiceError
 from settlement.family.credit import line_hold_ids, line_shares, shared_holds
 from settlement.family.service import mutual_aid_accounts
@@ -177,11 +181,14 @@ def _before_settlement(
     )
     bill.estimate = estimate.setlinfo.as_dict()
     target = bill.status if remaining else bill_states.REFUNDED
+    was_overdue = bill.status == bill_states.OVERDUE
     detail = {"feedetl_sn": [line.feedetl_sn for line in chosen], "reason": reason}
     change_status(
         session, bill, target, kind="refund", now=now, amount_fen=amount_fen, detail=detail
     )
     session.flush()
+    if was_overdue and target == bill_states.REFUNDED:
+        _overdue_debt_gone(session, container, bill)
     return RefundResult(
         bill=bill,
         refunded=tuple(line.feedetl_sn for line in chosen),
@@ -190,6 +197,31 @@ def _before_settlement(
         setl_id=None,
         returned=Returned(credit_line=from_fen(amount_fen)),
     )
+
+
+def _overdue_debt_gone(session: Session, container: Container, bill: Bill) -> None:
+    """An overdue bill refunded whole leaves nothing owed: record the credit event that lifts
+    the freeze, then move the ledger's line to the new decision.
+
+    Why ``OverdueBillRepaid``: of the credit rules' three events it is the one that says "an
+    overdue debt no longer stands". The patient did miss the deadline (the bill stays counted as
+    overdue in the repayment history, as a repayment after the deadline would), so the rules
+    treat it like an overdue bill settled late: unfrozen, at the lower line the policy gives
+    after an overdue bill. ``BillRepaidOnTime`` would reward a deadline that was missed, and
+    recording nothing would leave the line frozen with nothing owed. The status itself comes
+    from the history, where a refunded bill is no longer overdue and unpaid.
+    """
+    if current_decision(session, bill.psn_no) is None:
+        return
+    decision = record_event(
+        session,
+        config=container.credit_config,
+        clock=container.clock,
+        psn_no=bill.psn_no,
+        event=OverdueBillRepaid(bill.bill_id),
+        history=repayment_history(session, psn_no=bill.psn_no, now=container.clock.now()),
+    )
+    sync_line(session, psn_no=bill.psn_no, line=decision.line, clock=container.clock)
 
 
 def rebuild_settlement(

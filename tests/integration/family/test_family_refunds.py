@@ -178,3 +178,54 @@ def test_a_whole_refund_of_a_shared_bill_frees_both_lines(service: Service) -> N
     assert D(credit(service, family.relative_auth)["available"]) == own
     assert D(credit(service, family.manager_auth)["available"]) == manager_before
     assert_ledger_balanced(service)
+
+
+def test_an_overdue_bill_refunded_whole_lifts_the_freeze_and_a_new_visit_is_accepted(
+    service: Service,
+) -> None:
+    family = make_family(service)
+    own = D(credit(service, family.relative_auth)["available"])
+    mdtrt_id, charged = charge(family.his, family.relative.psn_no, f"{own + 5:.2f}")
+    sn = charged.json()["fees"][0]["feedetl_sn"]
+    bill_id = close(family.his, mdtrt_id)["bill_id"]
+    assert service.client.post("/sandbox/v1/clock/advance", json={"hours": 73}).status_code == 200
+    assert service.client.post("/sandbox/v1/scheduler/run").status_code == 200
+    assert credit(service, family.relative_auth)["status"] == "frozen"
+    assert credit(service, family.manager_auth)["status"] == "frozen"  # the shared bill
+    refused = family.his.open_visit(family.relative.psn_no)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "credit_frozen"
+
+    body = refund(family, bill_id, sn)
+
+    assert body["status"] == "refunded"
+    after = credit(service, family.relative_auth)
+    assert after["status"] == "active"
+    assert after["outstanding"] == "0.00"
+    assert D(after["available"]) == D(after["credit_line"]) > 0
+    assert credit(service, family.manager_auth)["status"] == "active"
+    for psn_no in (family.relative.psn_no, family.manager.psn_no):
+        opened = family.his.open_visit(psn_no)
+        assert opened.status_code == 201, opened.text
+    mdtrt_id, charged = charge(family.his, family.relative.psn_no, "12.00")
+    assert charged.status_code == 201, charged.text
+    assert_ledger_balanced(service)
+
+
+def test_a_partial_refund_of_an_overdue_bill_keeps_the_freeze(service: Service) -> None:
+    family = make_family(service)
+    opened = family.his.open_visit(family.relative.psn_no)
+    mdtrt_id = opened.json()["mdtrt_id"]
+    charged = family.his.charge(
+        mdtrt_id, ("UNLISTED-ITEM", "20.00", "1"), ("UNLISTED-ITEM", "30.00", "1")
+    )
+    first = charged.json()["fees"][0]["feedetl_sn"]
+    bill_id = close(family.his, mdtrt_id)["bill_id"]
+    service.client.post("/sandbox/v1/clock/advance", json={"hours": 73})
+    service.client.post("/sandbox/v1/scheduler/run")
+
+    body = refund(family, bill_id, first)
+
+    assert body["status"] == "overdue"
+    assert credit(service, family.relative_auth)["status"] == "frozen"
+    assert family.his.open_visit(family.relative.psn_no).status_code == 403
