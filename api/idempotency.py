@@ -92,16 +92,15 @@ class IdempotentWrite:
                     )
                 return self._replay(existing, uow, restore)
             status, body = self._perform(uow, action)
-            stored = redact(body) if redact is not None and _succeeded(status) else body
+            # Encoded once: the same bytes are stored and sent (unless redacted for storage).
+            rendered = stored = _render(body)
+            if redact is not None and _succeeded(status):
+                stored = _render(redact(body))
             store_answer(
-                uow.session,
-                scope=scope,
-                key=self.key,
-                status_code=status,
-                body=json.dumps(stored, ensure_ascii=False),
+                uow.session, scope=scope, key=self.key, status_code=status, body=stored.decode()
             )
             uow.commit()
-        return JSONResponse(body, status_code=status)
+        return _RenderedJSONResponse(rendered, status_code=status)
 
     def _perform(self, uow: UnitOfWork, action: Action) -> tuple[int, Any]:
         savepoint = uow.session.begin_nested()
@@ -115,7 +114,7 @@ class IdempotentWrite:
             raise
         savepoint.commit()
         if isinstance(payload, BaseModel):
-            payload = payload.model_dump(mode="json")
+            return status, payload.model_dump(mode="json")  # already JSON-ready
         return status, jsonable_encoder(payload)
 
     def _replay(
@@ -134,6 +133,20 @@ class IdempotentWrite:
         if restore is not None and _succeeded(status):
             status, body = restore(uow, status, body)
         return JSONResponse(body, status_code=status, headers={REPLAY_HEADER: "true"})
+
+
+def _render(body: Any) -> bytes:
+    """JSON exactly as :class:`JSONResponse` renders it."""
+    return json.dumps(
+        body, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+    ).encode("utf-8")
+
+
+class _RenderedJSONResponse(JSONResponse):
+    """A JSON response whose body was rendered already (by :func:`_render`)."""
+
+    def render(self, content: Any) -> bytes:
+        return content if isinstance(content, bytes) else super().render(content)
 
 
 def _succeeded(status: int) -> bool:

@@ -141,7 +141,8 @@ def hold_batch(
 ) -> Decimal:
     """Hold every priced line on the patient's line, then the managers' lines; all or none.
 
-    Returns the combined available credit after the holds (:func:`combined_available`).
+    The caller holds the visit's row lock (the hold ids derive from it). Returns the combined
+    available credit after the holds (:func:`combined_available`).
 
     Raises:
         ServiceError: ``insufficient_credit`` with the combined ``available`` and ``requested``.
@@ -193,8 +194,10 @@ def hold_batch(
 def _create_holds(
     session: Session, *, container: Container, visit: Visit, holds: list[TransferRequest]
 ) -> None:
+    # The hold ids derive from the visit and its lines, and the caller holds the visit's row
+    # lock (``post_fees``), so no concurrent writer can take them: no savepoint is needed.
     try:
-        create_transfers(session, holds, clock=container.clock)
+        create_transfers(session, holds, clock=container.clock, ids_locked=True)
     except (AccountNotFound, LinkedEventFailed) as error:
         cause = error.error if isinstance(error, LinkedEventFailed) else error
         if not isinstance(cause, AccountNotFound):
@@ -202,7 +205,7 @@ def _create_holds(
         # A visit opened before visits had their own sales account: open it, then hold.
         open_visit_sales(session, visit.mdtrt_id)
         line_account(session, visit.psn_no)
-        create_transfers(session, holds, clock=container.clock)
+        create_transfers(session, holds, clock=container.clock, ids_locked=True)
 
 
 def _plan_shared(
