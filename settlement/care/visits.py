@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, exists, func, insert, select
+from sqlalchemy import Select, String, Table, bindparam, exists, func, insert, select
 from sqlalchemy.orm import Session, lazyload
 
 from insurance.errors import InsuranceError
@@ -263,25 +263,39 @@ def _check_batch(mdtrt_id: str, fees: Sequence[FeeRequest], existing: set[str]) 
             )
 
 
+def _visit_for_charge_statement() -> Select[Visit, int, bool]:
+    """Built once (its cache key too): the visit locked, its active total, repeated lines."""
+    mdtrt_id = bindparam("mdtrt_id", type_=String())
+    hospital_code = bindparam("hospital_code", type_=String())
+    active = (
+        select(func.coalesce(func.sum(FeeLine.det_item_fee_sumamt_fen), 0))
+        .where(FeeLine.mdtrt_id == mdtrt_id, FeeLine.status.in_(ACTIVE_STATUSES))
+        .scalar_subquery()
+    )
+    repeated = exists().where(
+        FeeLine.mdtrt_id == mdtrt_id, FeeLine.feedetl_sn.in_(bindparam("sns", expanding=True))
+    )
+    return (
+        select(Visit, active, repeated)
+        .where(Visit.mdtrt_id == mdtrt_id, Visit.hospital_code == hospital_code)
+        .options(lazyload(Visit.fees))
+        .with_for_update(of=Visit)
+    )
+
+
+_VISIT_FOR_CHARGE = _visit_for_charge_statement()
+
+
 def _visit_for_charge(
     session: Session, hospital: Hospital, mdtrt_id: str, sns: Sequence[str]
 ) -> tuple[Visit, int, set[str]]:
     """Lock the hospital's visit and, in the same statement, read its active total (fen) and
     whether any of ``sns`` is already in it; the existing ones are only listed when there are
     some. The visit's lines are not loaded: a long visit would cost a row object per line."""
-    active = (
-        select(func.coalesce(func.sum(FeeLine.det_item_fee_sumamt_fen), 0))
-        .where(FeeLine.mdtrt_id == mdtrt_id, FeeLine.status.in_(ACTIVE_STATUSES))
-        .scalar_subquery()
-    )
-    repeated = exists().where(FeeLine.mdtrt_id == mdtrt_id, FeeLine.feedetl_sn.in_(list(sns)))
-    query = (
-        select(Visit, active, repeated)
-        .where(Visit.mdtrt_id == mdtrt_id, Visit.hospital_code == hospital.code)
-        .options(lazyload(Visit.fees))
-        .with_for_update(of=Visit)
-    )
-    row = session.execute(query).first()
+    row = session.execute(
+        _VISIT_FOR_CHARGE,
+        {"mdtrt_id": mdtrt_id, "hospital_code": hospital.code, "sns": list(sns)},
+    ).first()
     if row is None:
         raise ServiceError("not_found", f"no visit {mdtrt_id} at this hospital")
     visit, total_fen, any_repeated = row
