@@ -24,6 +24,14 @@ class FamilyPolicy:
 
 
 @dataclass(frozen=True)
+class PaymentsPolicy:
+    """Wallet payments: when to stop waiting for a provider's callback and ask it instead."""
+
+    #: A wallet order pending this long without a callback is queried from its provider.
+    query_pending_after: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
 class SchemePolicy:
     version: str
     window: timedelta
@@ -33,6 +41,7 @@ class SchemePolicy:
     escalate_after: timedelta
     auto_close_at: time
     family: FamilyPolicy = field(default_factory=FamilyPolicy)
+    payments: PaymentsPolicy = field(default_factory=PaymentsPolicy)
 
 
 def load_scheme(path: Path) -> SchemePolicy:
@@ -51,12 +60,15 @@ def load_scheme(path: Path) -> SchemePolicy:
             escalate_after=timedelta(days=int(repayment["escalate_after_days"])),
             auto_close_at=time.fromisoformat(str(visits["auto_close_at"])),
             family=_family_policy(data.get("family", {})),
+            payments=_payments_policy(data.get("payments", {})),
         )
     except (OSError, KeyError, ValueError, TypeError) as error:
         raise SchemeConfigError(f"{path}: {type(error).__name__}: {error}") from None
     family = policy.family
     if family.max_relatives_per_manager < 1 or family.max_managers_per_relative < 1:
         raise SchemeConfigError(f"{path}: family limits must be at least 1")
+    if policy.payments.query_pending_after <= timedelta(0):
+        raise SchemeConfigError(f"{path}: payments.query_pending_after_minutes must be positive")
     if window_hours <= 0 or any(h <= 0 or h >= window_hours for h in before):
         raise SchemeConfigError(f"{path}: reminders must fall inside a positive window")
     return policy
@@ -76,3 +88,10 @@ def _family_policy(section: dict[str, Any]) -> FamilyPolicy:
             section.get("freeze_shared_on_overdue", defaults.freeze_shared_on_overdue)
         ),
     )
+
+
+def _payments_policy(section: dict[str, Any]) -> PaymentsPolicy:
+    """The ``[payments]`` section; a file without one gets the policy defaults."""
+    default = PaymentsPolicy().query_pending_after
+    minutes = section.get("query_pending_after_minutes", default.total_seconds() // 60)
+    return PaymentsPolicy(query_pending_after=timedelta(minutes=int(minutes)))

@@ -610,18 +610,46 @@ def receive_callback(
         if same:
             return answer("duplicate", 200, f"order {order_id} is already {order.status}")
         return answer("ignored", 200, f"order {order_id} is already {order.status}: kept")
+    apply_order_outcome(
+        session,
+        container,
+        bill,
+        order,
+        succeeded=status == "SUCCESS",
+        provider_txn_id=txn,
+        seq=seq,
+        now=now,
+    )
+    return answer("applied", 200, f"order {order_id} {order.status}")
+
+
+def apply_order_outcome(
+    session: Session,
+    container: Container,
+    bill: Bill,
+    order: WalletOrder,
+    *,
+    succeeded: bool,
+    provider_txn_id: str,
+    seq: int,
+    now: datetime,
+) -> None:
+    """Confirm or fail a pending order's settlement, as the provider reported it.
+
+    The one path for a callback and for the answer to a query (``settlement.payments.pending``);
+    the caller holds the bill's and the order's row locks and has checked the order is pending.
+    """
     record = session.get(BillSettlement, order.setl_id, with_for_update=True)
     assert record is not None and record.status == "pending"
-    if status == "SUCCESS":
+    if succeeded:
         _confirm(session, container, bill, record, now=now)
         order.status = "succeeded"
     else:
         _fail(session, container, bill, record, now=now)
         order.status = "failed"
-    order.provider_txn_id = txn
+    order.provider_txn_id = provider_txn_id
     order.last_seq = seq
     order.updated_at = now
-    return answer("applied", 200, f"order {order_id} {order.status}")
 
 
 def _text(value: object, limit: int) -> str | None:
@@ -680,6 +708,7 @@ __all__ = [
     "CallbackOutcome",
     "PaymentResult",
     "WalletPayment",
+    "apply_order_outcome",
     "confirm_payment",
     "deliver_due_callbacks",
     "fail_payment",

@@ -36,6 +36,7 @@ from settlement.errors import ServiceError
 from settlement.idempotency import purge_expired_keys
 from settlement.messages.dispatcher import dispatch_outbox
 from settlement.messages.notices import notify_bills
+from settlement.payments.pending import sweep_pending_orders
 from settlement.payments.service import start_payment, wallet_for
 from settlement.payments.tables import PROVIDERS
 from settlement.scheduler.actions import claim_actions, skip_locked
@@ -424,6 +425,7 @@ def sweep_outbox(container: Container, now: datetime) -> SweepReport:
 SWEEPS: tuple[tuple[str, Sweep], ...] = (
     ("auto_close", sweep_auto_close),
     ("autopay", sweep_autopay),
+    ("wallet_orders", sweep_pending_orders),
     ("reminders", sweep_reminders),
     ("overdue", sweep_overdue),
     ("escalate", sweep_escalation),
