@@ -76,3 +76,6 @@ class ApiClient:
 
     async def post(self, path: str, json: Any, *, idempotency_key: str | None = None) -> ApiAnswer:
         return await self.call("POST", path, json=json, idempotency_key=idempotency_key)
+
+    async def delete(self, path: str, *, idempotency_key: str | None = None) -> ApiAnswer:
+        return await self.call("DELETE", path, idempotency_key=idempotency_key)

@@ -334,6 +334,7 @@ async def home(request: Request) -> Response:
         credit=credit.body if credit.ok else None,
         bills=[bill_view(b, ctx) for b in (bills.body or {}).get("bills", [])] if bills.ok else [],
         signed=request.query_params.get("signed") == "1",
+        revoked=request.query_params.get("revoked") == "1",
     )
 
 
@@ -395,6 +396,41 @@ async def sign_agreement(request: Request) -> Response:
             ctx, error=error_text(ctx, answer), values=values, status=answer.status
         )
     return redirect(ctx, "/app/?signed=1")
+
+
+@router.get("/agreement/revoke")
+async def revoke_page(request: Request) -> Response:
+    ctx = await web_context(request)
+    if not ctx.psn_no:
+        return to_login(ctx)
+    return await _revoke(ctx, error=None)
+
+
+async def _revoke(ctx: WebContext, *, error: str | None, status: int = 200) -> Response:
+    credit = await ctx.api.get("/v1/me/credit")
+    return render(
+        ctx,
+        "revoke.html",
+        status=status,
+        credit=credit.body if credit.ok else None,
+        error=error,
+        idempotency_key=secrets.token_urlsafe(24),
+    )
+
+
+@router.post("/agreement/revoke")
+async def revoke_agreement(request: Request) -> Response:
+    ctx = await web_context(request)
+    form = await read_form(ctx)
+    if form is None:
+        return csrf_refused(ctx)
+    if not ctx.psn_no:
+        return to_login(ctx)
+    key = form.get("idempotency_key") or secrets.token_urlsafe(24)
+    answer = await ctx.api.delete("/v1/agreements/current", idempotency_key=key)
+    if not answer.ok:
+        return await _revoke(ctx, error=error_text(ctx, answer), status=answer.status)
+    return redirect(ctx, "/app/?revoked=1")
 
 
 # -- bills and paying ------------------------------------------------------------------------------
@@ -542,6 +578,156 @@ async def accept_invitation(request: Request, invitation_id: str) -> Response:
     return await _family(ctx, error=None, notice=ctx.t("accepted_ok"))
 
 
+@router.post("/family/invitations/{invitation_id}/decline")
+async def decline_invitation(request: Request, invitation_id: str) -> Response:
+    ctx = await web_context(request)
+    form = await read_form(ctx)
+    if form is None:
+        return csrf_refused(ctx)
+    if not ctx.psn_no:
+        return to_login(ctx)
+    # Declining is ending the invited link from the relative's side (the same API call).
+    invitations = await ctx.api.get("/v1/family/invitations")
+    manager = next(
+        (
+            str(invitation["manager_psn_no"])
+            for invitation in (invitations.body or {}).get("invitations", [])
+            if invitations.ok and invitation.get("invitation_id") == invitation_id
+        ),
+        None,
+    )
+    if manager is None:
+        return not_found(ctx)
+    answer = await ctx.api.delete(
+        f"/v1/family/members/{quote(manager, safe='')}",
+        idempotency_key=form.get("idempotency_key") or secrets.token_urlsafe(24),
+    )
+    if not answer.ok:
+        return await _family(ctx, error=error_text(ctx, answer), notice=None, status=answer.status)
+    return await _family(ctx, error=None, notice=ctx.t("declined_ok"))
+
+
+async def _linked(ctx: WebContext, psn_no: str) -> tuple[dict[str, Any], str] | None:
+    """A live link of the caller with ``psn_no``: the member as listed, and the caller's side
+    (``manager`` when ``psn_no`` is their relative, ``relative`` when it is their manager)."""
+    members = await ctx.api.get("/v1/family/members")
+    if not members.ok:
+        return None
+    for side, listed in (("manager", "relatives"), ("relative", "managers")):
+        for member in members.body.get(listed, []):
+            if member.get("psn_no") == psn_no and member.get("status") in ("active", "invited"):
+                return dict(member), side
+    return None
+
+
+@router.get("/family/{psn_no}/end")
+async def end_link_page(request: Request, psn_no: str) -> Response:
+    ctx = await web_context(request)
+    if not ctx.psn_no:
+        return to_login(ctx)
+    return await _end_link(ctx, psn_no, error=None)
+
+
+async def _end_link(
+    ctx: WebContext, psn_no: str, *, error: str | None, status: int = 200
+) -> Response:
+    linked = await _linked(ctx, psn_no)
+    if linked is None:
+        return not_found(ctx)
+    member, side = linked
+    return render(
+        ctx,
+        "end_link.html",
+        status=status,
+        member=member,
+        side=side,
+        error=error,
+        idempotency_key=secrets.token_urlsafe(24),
+    )
+
+
+@router.post("/family/{psn_no}/end")
+async def end_link(request: Request, psn_no: str) -> Response:
+    ctx = await web_context(request)
+    form = await read_form(ctx)
+    if form is None:
+        return csrf_refused(ctx)
+    if not ctx.psn_no:
+        return to_login(ctx)
+    answer = await ctx.api.delete(
+        f"/v1/family/members/{quote(psn_no, safe='')}",
+        idempotency_key=form.get("idempotency_key") or secrets.token_urlsafe(24),
+    )
+    if not answer.ok:
+        if answer.status == 404:
+            return not_found(ctx)
+        return await _end_link(ctx, psn_no, error=error_text(ctx, answer), status=answer.status)
+    return await _family(ctx, error=None, notice=ctx.t("end_ok"))
+
+
+@router.get("/family/{psn_no}/agreement")
+async def proxy_agreement_page(request: Request, psn_no: str) -> Response:
+    ctx = await web_context(request)
+    if not ctx.psn_no:
+        return to_login(ctx)
+    return await _proxy_agreement(ctx, psn_no, error=None, values={})
+
+
+async def _proxy_agreement(
+    ctx: WebContext, psn_no: str, *, error: str | None, values: dict[str, str], status: int = 200
+) -> Response:
+    relative = await _relative(ctx, psn_no)
+    if relative is None:
+        return not_found(ctx)
+    agreement = await ctx.api.get("/v1/agreements/current")
+    credit = await ctx.api.get(f"/v1/family/members/{quote(psn_no, safe='')}/credit")
+    return render(
+        ctx,
+        "proxy_agreement.html",
+        status=status,
+        relative=relative,
+        agreement=agreement.body,
+        credit=credit.body if credit.ok else None,
+        autopay_choices=AUTOPAY_CHOICES,
+        error=error,
+        values=values,
+        idempotency_key=secrets.token_urlsafe(24),
+    )
+
+
+@router.post("/family/{psn_no}/agreement")
+async def proxy_sign(request: Request, psn_no: str) -> Response:
+    ctx = await web_context(request)
+    form = await read_form(ctx)
+    if form is None:
+        return csrf_refused(ctx)
+    if not ctx.psn_no:
+        return to_login(ctx)
+    values = {
+        "psn_name": form.get("psn_name", "").strip(),
+        "autopay": form.get("autopay", "off"),
+    }
+    version = form.get("version", "")
+    body = {
+        "certno": form.get("certno", "").strip().upper(),
+        "psn_name": values["psn_name"],
+        "version": int(version) if version.isdigit() else 0,
+        "accept": form.get("accept") == "yes",
+        "autopay": values["autopay"] if values["autopay"] in AUTOPAY_CHOICES else "off",
+    }
+    member = quote(psn_no, safe="")
+    key = form.get("idempotency_key") or secrets.token_urlsafe(24)
+    answer = await ctx.api.post(f"/v1/family/members/{member}/agreement", body, idempotency_key=key)
+    if not answer.ok:
+        if answer.status == 404:
+            return not_found(ctx)
+        # The relative's ID number is not echoed back into the form.
+        return await _proxy_agreement(
+            ctx, psn_no, error=error_text(ctx, answer), values=values, status=answer.status
+        )
+    return redirect(ctx, f"/app/family/{member}?signed=1")
+
+
 async def _relative(ctx: WebContext, psn_no: str) -> dict[str, Any] | None:
     """The relative as the manager's member list shows them; ``None`` if not managed."""
     members = await ctx.api.get("/v1/family/members")
@@ -571,6 +757,7 @@ async def relative_page(request: Request, psn_no: str) -> Response:
         credit=credit.body,
         bills=[bill_view(b, ctx) for b in bills.body.get("bills", [])],
         link_prefix=f"/app/family/{member}/bills/",
+        signed=request.query_params.get("signed") == "1",
     )
 
 

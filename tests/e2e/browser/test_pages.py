@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -189,3 +190,143 @@ def test_every_string_has_chinese_and_english() -> None:
     for key, (zh, en) in STRINGS.items():
         assert zh and en, key
         assert re.findall(r"{\w+}", zh) == re.findall(r"{\w+}", en), key
+
+
+# -- family and agreement screens: proxy signing, declining, ending a link, revoking -------------
+
+
+def bearer(service: Service, person: Any) -> dict[str, str]:
+    """An API bearer header issued directly (the page logs in by SMS; codes are rate limited)."""
+    from tests.integration.payments.support import login
+
+    return login(service, person)
+
+
+def family_pair(service: Service, *, sign_relative: bool = True) -> tuple[Any, Any, Any]:
+    """A signed manager and a relative linked through the API; the manager's page client."""
+    from tests.integration.family.support import link
+
+    manager, _ = service.enrol()
+    relative = service.add_person(balc="0.00")
+    if sign_relative:
+        service.sign(relative)
+    link(service, bearer(service, manager), relative, bearer(service, relative))
+    return manager, relative, log_in(service, manager.phone)
+
+
+def test_a_manager_signs_the_agreement_for_a_relative_on_the_proxy_form(service: Service) -> None:
+    _, relative, client = family_pair(service, sign_relative=False)
+    overview = client.get(f"/app/family/{relative.psn_no}").text
+    assert f'href="/app/family/{relative.psn_no}/agreement"' in overview
+    page = client.get(f"/app/family/{relative.psn_no}/agreement")
+    assert page.status_code == 200 and 'data-testid="proxy-sign-form"' in page.text
+    version = re.search(r'name="version" value="(\d+)"', page.text)
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page.text)
+    assert version and key
+    form = {
+        "version": version.group(1),
+        "idempotency_key": key.group(1),
+        "psn_name": relative.psn_name,
+        "certno": relative.certno,
+        "autopay": "off",
+        "accept": "yes",
+    }
+    path = f"/app/family/{relative.psn_no}/agreement"
+    assert client.post(path, data=form, follow_redirects=False).status_code == 403
+    mistake = {**form, "csrf": csrf_of(page.text), "certno": "1" * 18, "idempotency_key": "k-1"}
+    wrong = client.post(path, data=mistake)
+    assert wrong.status_code == 422 and "1" * 18 not in wrong.text
+
+    signed = client.post(path, data={**form, "csrf": csrf_of(page.text)})
+
+    assert signed.status_code == 200 and signed.url.path == f"/app/family/{relative.psn_no}"
+    assert "已为" in signed.text and "签约" in signed.text
+    relatives_credit = service.client.get("/v1/me/credit", headers=bearer(service, relative))
+    assert relatives_credit.json()["status"] == "active"
+    # Someone who does not manage the relative gets nothing.
+    stranger, _ = service.enrol()
+    assert log_in(service, stranger.phone).get(path).status_code == 404
+
+
+def test_a_relative_declines_an_invitation_on_the_family_page(service: Service) -> None:
+    from tests.integration.family.support import invite
+
+    manager, _ = service.enrol()
+    relative = service.add_person()
+    invitation = invite(service, bearer(service, manager), relative).json()["invitation_id"]
+    client = log_in(service, relative.phone)
+    page = client.get("/app/family").text
+    action = f"/app/family/invitations/{invitation}/decline"
+    assert f'action="{action}"' in page
+    assert client.post(action, data={}, follow_redirects=False).status_code == 403
+
+    declined = client.post(action, data={"csrf": csrf_of(page)})
+
+    assert declined.status_code == 200 and "已拒绝邀请" in declined.text
+    listed = service.client.get("/v1/family/invitations", headers=bearer(service, relative))
+    assert listed.json()["invitations"] == []
+    assert client.post(action, data={"csrf": csrf_of(page)}).status_code == 404
+
+
+def test_ending_a_link_asks_first_and_is_refused_while_the_relative_uses_the_managers_credit(
+    service: Service,
+) -> None:
+    manager, relative, client = family_pair(service)
+    his = service.add_hospital("H1")
+    own = service.client.get("/v1/me/credit", headers=bearer(service, relative)).json()
+    mdtrt_id = his.open_visit(relative.psn_no).json()["mdtrt_id"]
+    over = f"{Decimal(own['available']) + 10:.2f}"  # beyond the relative's own line
+    assert his.charge(mdtrt_id, ("UNLISTED-ITEM", over, "1")).status_code == 201
+    page = client.get(f"/app/family/{relative.psn_no}/end")
+    assert page.status_code == 200 and 'data-testid="end-link-button"' in page.text
+    action = f"/app/family/{relative.psn_no}/end"
+    assert client.post(action, data={}, follow_redirects=False).status_code == 403
+
+    refused = client.post(action, data={"csrf": csrf_of(page.text)})
+
+    assert refused.status_code == 409 and "请先结清" in refused.text
+    assert his.delete(f"/his/v1/visits/{mdtrt_id}/fees/{his_fee(service, mdtrt_id)}").is_success
+    ended = client.post(action, data={"csrf": csrf_of(page.text)})
+    assert ended.status_code == 200 and "已解除关联" in ended.text
+    members = service.client.get("/v1/family/members", headers=bearer(service, manager)).json()
+    assert members["relatives"] == []
+    # The relative's side of the link is gone too; a stranger's end page is not found.
+    assert (
+        log_in(service, relative.phone).get(f"/app/family/{manager.psn_no}/end").status_code == 404
+    )
+
+
+def his_fee(service: Service, mdtrt_id: str) -> str:
+    visit = service.hospitals["H1"].get(f"/his/v1/visits/{mdtrt_id}").json()
+    return str(visit["fees"][0]["feedetl_sn"])
+
+
+def test_a_patient_revokes_their_own_agreement_only_with_nothing_owed(service: Service) -> None:
+    person, _ = service.enrol()
+    client = log_in(service, person.phone)
+    assert 'href="/app/agreement/revoke"' in client.get("/app/agreement").text
+    bill_id = billed(service, person.psn_no)
+    page = client.get("/app/agreement/revoke")
+    assert page.status_code == 200 and 'data-testid="revoke-button"' in page.text
+    assert client.post("/app/agreement/revoke", data={}, follow_redirects=False).status_code == 403
+
+    refused = client.post("/app/agreement/revoke", data={"csrf": csrf_of(page.text)})
+
+    assert refused.status_code == 409 and "请先结清" in refused.text
+    csrf = csrf_of(client.get(f"/app/bills/{bill_id}").text)
+    client.post(f"/app/bills/{bill_id}/pay", data={"csrf": csrf, "wallet": "wechat"})
+    assert client.get(f"/app/bills/{bill_id}/status").json()["status"] == "settled"
+    revoked = client.post("/app/agreement/revoke", data={"csrf": csrf_of(page.text)})
+    assert revoked.status_code == 200 and revoked.url.query == b"revoked=1"
+    assert "服务协议已解除" in revoked.text
+    credit = service.client.get("/v1/me/credit", headers=bearer(service, person)).json()
+    assert credit["status"] == "not_signed"
+
+
+def test_a_manager_following_a_reminder_link_sees_the_relatives_bill(service: Service) -> None:
+    _, relative, client = family_pair(service)
+    bill_id = billed(service, relative.psn_no)
+    page = client.get(f"/app/bills/{bill_id}")
+    assert page.status_code == 200, page.text
+    assert "¥30.00" in page.text and 'data-testid="pay-button"' in page.text
+    assert client.get(f"/app/bills/{bill_id}/status").json()["status"] == "billed"
