@@ -99,3 +99,76 @@ def test_a_bill_left_unpaid_past_the_deadline_shows_as_overdue_with_a_notice(
     page.get_by_test_id("pay-button").click()
     page.get_by_test_id("payment-settled").wait_for()
     assert "已结清（逾期）" in page.get_by_test_id("bill-status").inner_text()
+
+
+#: 李娜 (signed at seeding) and her mother 李秀英, who has not signed.
+LI_NA_PHONE = "13383663157"
+LI_XIUYING = {
+    "psn_no": "37140000000000000003",
+    "certno": "371424195111202722",
+    "name": "李秀英",
+    "phone": "13735538959",
+}
+
+
+def test_a_parent_declines_then_accepts_the_manager_signs_for_her_ends_the_link_and_revokes(
+    demo_server: DemoServer, browser: Any, phone_page: Any, screenshots: Path
+) -> None:
+    base = demo_server.base_url
+    manager = phone_page.new_page()
+    log_in(manager, base, LI_NA_PHONE)
+
+    def invite() -> None:
+        manager.goto(f"{base}/app/family")
+        form = manager.get_by_test_id("invite-form")
+        form.get_by_label("亲属医保个人编号").fill(LI_XIUYING["psn_no"])
+        form.get_by_label("身份证号").fill(LI_XIUYING["certno"])
+        form.get_by_label("父母").check()
+        form.get_by_role("button", name="发送邀请").click()
+        assert "邀请已发送" in manager.get_by_test_id("notice").inner_text()
+
+    invite()
+    parent_context = browser.new_context(viewport={"width": 360, "height": 780})
+    try:
+        parent = parent_context.new_page()
+        log_in(parent, base, LI_XIUYING["phone"])
+        parent.goto(f"{base}/app/family")
+        shoot(parent, screenshots, "15-family-invitation-decline")
+        parent.get_by_test_id("decline-invitation").click()
+        assert "已拒绝邀请" in parent.get_by_test_id("notice").inner_text()
+        invite()
+        parent.goto(f"{base}/app/family")
+        parent.get_by_test_id("accept-invitation").click()
+        assert "已同意" in parent.get_by_test_id("notice").inner_text()
+    finally:
+        parent_context.close()
+
+    # The manager signs the agreement for her mother, who has not signed.
+    manager.goto(f"{base}/app/family/{LI_XIUYING['psn_no']}")
+    manager.get_by_test_id("go-proxy-sign").click()
+    form = manager.get_by_test_id("proxy-sign-form")
+    form.get_by_label("亲属姓名").fill(LI_XIUYING["name"])
+    form.get_by_label("亲属身份证号").fill(LI_XIUYING["certno"])
+    form.get_by_role("checkbox").check()
+    assert manager.evaluate("document.documentElement.scrollWidth") <= 360
+    shoot(manager, screenshots, "16-family-proxy-sign")
+    form.get_by_role("button", name="代为签署").click()
+    assert "已为" in manager.get_by_test_id("notice").inner_text()
+    assert manager.get_by_test_id("go-proxy-sign").count() == 0
+    assert LI_XIUYING["certno"] not in manager.content()
+
+    # Ending the link asks first.
+    manager.goto(f"{base}/app/family")
+    manager.get_by_test_id("relative").get_by_test_id("end-link").click()
+    shoot(manager, screenshots, "17-family-end-link")
+    manager.get_by_test_id("end-link-button").click()
+    assert "已解除关联" in manager.get_by_test_id("notice").inner_text()
+
+    # Revoking her own agreement, with nothing owed.
+    manager.goto(f"{base}/app/agreement")
+    manager.get_by_test_id("go-revoke").click()
+    shoot(manager, screenshots, "18-agreement-revoke")
+    manager.get_by_test_id("revoke-button").click()
+    manager.wait_for_url(f"{base}/app/?revoked=1")
+    assert "服务协议已解除" in manager.get_by_test_id("notice").inner_text()
+    assert manager.get_by_test_id("go-sign").count() == 1
