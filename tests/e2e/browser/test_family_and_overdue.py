@@ -53,7 +53,7 @@ def test_a_manager_invites_a_parent_who_accepts_and_the_manager_pays_the_parents
 
     bill_id = charge_and_close(demo_server, ZHANG_JIANGUO["psn_no"], number="WEB-FAM-1")
     manager.goto(f"{base}/app/family")
-    manager.get_by_test_id("relative").get_by_role("link").click()
+    manager.get_by_test_id("relative").get_by_role("link", name=re.compile("的账单")).click()
     assert manager.get_by_test_id("credit").count() == 1
     bill = manager.locator(f'[data-bill-id="{bill_id}"]')
     assert "¥80.00" in bill.inner_text()
