@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from credit.decision import RepaymentHistory
 from settlement.care import bill_states
 from settlement.care.tables import Bill
+from settlement.db import among
 
 YEAR = timedelta(days=365)
 
@@ -38,7 +39,7 @@ def repayment_histories(
     rows: dict[str, list[BillRecord]] = {psn_no: [] for psn_no in wanted}
     for psn_no, status, due_at, settled_at, overdue_at in session.execute(
         select(Bill.psn_no, Bill.status, Bill.due_at, Bill.settled_at, Bill.overdue_at).where(
-            Bill.psn_no.in_(wanted), Bill.billed_fen > 0
+            among(session, Bill.psn_no, wanted), Bill.billed_fen > 0
         )
     ):
         rows[psn_no].append((status, due_at, settled_at, overdue_at))

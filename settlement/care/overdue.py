@@ -15,10 +15,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, and_, func, insert, select, text, update
+from sqlalchemy import Table, and_, func, select, text, update
 from sqlalchemy.orm import Session
 
-from credit.decision import Decision
+from credit.decision import Decision, Reason
 from credit.events import BillOverdue, apply_event
 from insurance.money import from_fen
 from settlement.adapters.ports import OverdueReport
@@ -27,6 +27,7 @@ from settlement.care.history import repayment_histories
 from settlement.care.tables import Bill, BillEvent
 from settlement.credit_service.repository import to_decision
 from settlement.credit_service.tables import CreditDecisionRow
+from settlement.db import among, insert_rows
 from settlement.messages.notices import notify_bills
 
 if TYPE_CHECKING:
@@ -89,17 +90,12 @@ def mark_overdue(
     ids = [bill.bill_id for bill in bills]
     if not ids:
         return []
-    result = session.execute(
-        update(BILLS)
-        .where(BILLS.c.bill_id.in_(ids), BILLS.c.status == bill_states.BILLED)
-        .values(status=bill_states.OVERDUE, overdue_at=now, version=BILLS.c.version + 1)
-    )
-    changed = int(getattr(result, "rowcount", 0))
-    if changed != len(ids):
-        # The rows were locked and re-read by the caller; anything else is a bug, not a race.
-        raise RuntimeError(f"{len(ids) - changed} of {len(ids)} bills were not billed any more")
-    session.execute(
-        insert(BILL_EVENTS),
+    # The events go in before the update: their foreign-key checks then find the bills' rows
+    # already locked FOR UPDATE by this transaction and take no lock of their own; after the
+    # update they would lock each new row version, one more write per bill.
+    insert_rows(
+        session,
+        BILL_EVENTS,
         [
             {
                 "bill_id": bill.bill_id,
@@ -113,29 +109,25 @@ def mark_overdue(
             for bill in bills
         ],
     )
+    result = session.execute(
+        update(BILLS)
+        .where(among(session, BILLS.c.bill_id, ids), BILLS.c.status == bill_states.BILLED)
+        .values(status=bill_states.OVERDUE, overdue_at=now, version=BILLS.c.version + 1)
+    )
+    changed = int(getattr(result, "rowcount", 0))
+    if changed != len(ids):
+        # The rows were locked and re-read by the caller; anything else is a bug, not a race.
+        raise RuntimeError(f"{len(ids) - changed} of {len(ids)} bills were not billed any more")
     freeze_lines(session, container=container, bills=bills, now=now)
     notify_bills(
         session,
         container=container,
-        bills=[_as_overdue(bill, now) for bill in bills],
+        bills=bills,  # a notice reads the id, patient, amount and deadline, none of which moved
         kind="overdue",
         template="overdue",
         now=now,
     )
     return ids
-
-
-def _as_overdue(bill: DueBill, now: datetime) -> DueBill:
-    return DueBill(
-        bill.bill_id,
-        bill.psn_no,
-        bill.hospital_code,
-        bill_states.OVERDUE,
-        bill.amount_fen,
-        bill.closed_at,
-        bill.due_at,
-        now,
-    )
 
 
 def escalate_overdue(
@@ -218,25 +210,28 @@ def freeze_lines(
             {"keys": patients},
         )
     latest_seq = (
-        select(CreditDecisionRow.psn_no, func.max(CreditDecisionRow.seq).label("seq"))
-        .where(CreditDecisionRow.psn_no.in_(patients))
-        .group_by(CreditDecisionRow.psn_no)
+        select(DECISIONS.c.psn_no, func.max(DECISIONS.c.seq).label("seq"))
+        .where(among(session, DECISIONS.c.psn_no, patients))
+        .group_by(DECISIONS.c.psn_no)
         .subquery()
     )
+    # Plain rows, not ORM objects: identity-mapping thousands of decisions costs more than the
+    # rest of the batch. They carry the same attributes, which is all ``to_decision`` reads.
     latest = {
-        row.psn_no: row
-        for row in session.scalars(
-            select(CreditDecisionRow).join(
+        row.psn_no: cast(CreditDecisionRow, row)
+        for row in session.execute(
+            select(*(DECISIONS.c[name] for name in DECISION_READ)).join(
                 latest_seq,
                 and_(
-                    CreditDecisionRow.psn_no == latest_seq.c.psn_no,
-                    CreditDecisionRow.seq == latest_seq.c.seq,
+                    DECISIONS.c.psn_no == latest_seq.c.psn_no, DECISIONS.c.seq == latest_seq.c.seq
                 ),
             )
-        )
+        ).all()
     }
     histories = repayment_histories(session, patients, now=now)
     policy = container.credit_config.policy
+    today = now.date()
+    reason_rows: dict[tuple[Reason, ...], list[dict[str, Any]]] = {}
     values: list[dict[str, Any]] = []
     for psn_no in patients:
         row = latest.get(psn_no)
@@ -250,34 +245,59 @@ def freeze_lines(
                 BillOverdue(bill.bill_id),
                 policy=policy,
                 history=histories[psn_no],
-                today=now.date(),
+                today=today,
             )
             seq += 1
-            values.append(_decision_row(psn_no, seq, decision, now))
-    if values:
-        session.execute(insert(DECISIONS), values)
-    return len(values)
+            reasons = reason_rows.get(decision.reasons)
+            if reasons is None:
+                reasons = reason_rows[decision.reasons] = [_reason_row(r) for r in decision.reasons]
+            values.append(_decision_row(psn_no, seq, decision, reasons, now))
+    return insert_rows(session, DECISIONS, values)
 
 
-def _decision_row(psn_no: str, seq: int, decision: Decision, now: datetime) -> dict[str, Any]:
-    """The columns ``CreditRepository.append_decision`` writes."""
+#: What ``to_decision`` reads, and the ``seq`` the next decision follows.
+DECISION_READ = (
+    "psn_no",
+    "seq",
+    "status",
+    "line_fen",
+    "score",
+    "reasons",
+    "inputs",
+    "scorecard_version",
+    "event",
+    "suspended_until",
+    "overdue_unpaid",
+    "as_of",
+)
+
+
+def _reason_row(reason: Reason) -> dict[str, Any]:
+    return {
+        "code": reason.code,
+        "zh": reason.zh,
+        "en": reason.en,
+        "points_lost": reason.points_lost,
+        "attribute": reason.attribute,
+    }
+
+
+def _decision_row(
+    psn_no: str, seq: int, decision: Decision, reasons: list[dict[str, Any]], now: datetime
+) -> dict[str, Any]:
+    """The columns ``CreditRepository.append_decision`` writes (``reasons`` already as rows).
+
+    The reason rows are shared by every decision of a batch with the same reasons, which
+    :func:`settlement.db.insert_rows` then serialises once.
+    """
     return {
         "psn_no": psn_no,
         "seq": seq,
         "status": decision.status,
         "line_fen": decision.line_fen,
         "score": decision.score,
-        "reasons": [
-            {
-                "code": reason.code,
-                "zh": reason.zh,
-                "en": reason.en,
-                "points_lost": reason.points_lost,
-                "attribute": reason.attribute,
-            }
-            for reason in decision.reasons
-        ],
-        "inputs": dict(decision.inputs),
+        "reasons": reasons,
+        "inputs": decision.inputs,
         "scorecard_version": decision.scorecard_version,
         "event": decision.event,
         "suspended_until": decision.suspended_until,

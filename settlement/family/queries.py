@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from settlement.db import among
 from settlement.family.tables import ACTIVE, FamilyLink
 
 
@@ -17,7 +18,7 @@ def managers_by_relative(session: Session, psn_nos: Iterable[str]) -> dict[str, 
         return {}
     query = (
         select(FamilyLink.relative_psn_no, FamilyLink.manager_psn_no)
-        .where(FamilyLink.relative_psn_no.in_(wanted), FamilyLink.status == ACTIVE)
+        .where(among(session, FamilyLink.relative_psn_no, wanted), FamilyLink.status == ACTIVE)
         .order_by(FamilyLink.accepted_at, FamilyLink.link_id)
     )
     found: dict[str, list[str]] = {}

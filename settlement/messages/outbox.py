@@ -8,10 +8,11 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from settlement.clock import Clock
+from settlement.db import insert_rows
 from settlement.messages.tables import PENDING, SMS, OutboxMessage
 from settlement.messages.templates import Rendered, render_login_code
 
@@ -44,11 +45,8 @@ def outbox_row(
 
 
 def enqueue_rows(session: Session, rows: Iterable[dict[str, Any]]) -> int:
-    """Insert outbox rows in one executemany (the caller's transaction); returns how many."""
-    values = list(rows)
-    if values:
-        session.execute(insert(OUTBOX), values)
-    return len(values)
+    """Insert outbox rows in one statement (the caller's transaction); returns how many."""
+    return insert_rows(session, OUTBOX, list(rows))
 
 
 def enqueue(

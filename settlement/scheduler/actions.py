@@ -6,15 +6,21 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Select, Table
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy import Select, Table, bindparam, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from settlement.orm import UTCDateTime
 from settlement.scheduler.tables import DONE, ScheduledAction
 
 ACTIONS = cast(Table, ScheduledAction.__table__)
 SelectT = TypeVar("SelectT", bound=Select[Any])
+
+CLAIM_POSTGRESQL = text(
+    "INSERT INTO scheduled_actions (bill_id, kind, outcome, detail, done_at) "
+    "SELECT bill_id, :kind, :outcome, :detail, :now FROM unnest(CAST(:ids AS text[])) AS bill_id "
+    "ON CONFLICT (bill_id, kind) DO NOTHING RETURNING bill_id"
+).bindparams(bindparam("now", type_=UTCDateTime()))
 
 
 def claim_actions(
@@ -31,19 +37,25 @@ def claim_actions(
     ``INSERT … ON CONFLICT DO NOTHING RETURNING``: a concurrent claim of the same pair waits for
     the first transaction and then inserts nothing, so only the winner acts.
     """
+    wanted = list(dict.fromkeys(bill_ids))
+    if not wanted:
+        return set()
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement and one array for the whole batch, however large.
+        return set(
+            session.scalars(
+                CLAIM_POSTGRESQL,
+                {"ids": wanted, "kind": kind, "outcome": outcome, "detail": detail, "now": now},
+            )
+        )
     rows = [
         {"bill_id": bill_id, "kind": kind, "outcome": outcome, "detail": detail, "done_at": now}
-        for bill_id in dict.fromkeys(bill_ids)
+        for bill_id in wanted
     ]
-    if not rows:
-        return set()
-    insert = (
-        postgresql_insert(ACTIONS)
-        if session.get_bind().dialect.name == "postgresql"
-        else sqlite_insert(ACTIONS)
-    )
-    statement = insert.on_conflict_do_nothing(index_elements=["bill_id", "kind"]).returning(
-        ACTIONS.c.bill_id
+    statement = (
+        sqlite_insert(ACTIONS)
+        .on_conflict_do_nothing(index_elements=["bill_id", "kind"])
+        .returning(ACTIONS.c.bill_id)
     )
     return set(session.scalars(statement, rows))
 

@@ -5,12 +5,15 @@ throwaway schema, then times, in the same run:
 
 - the baseline: a bare ``UPDATE bills SET status='overdue', overdue_at=… WHERE …`` of those rows
   (committed, then undone and vacuumed, untimed);
-- ``sweep_overdue``: per batch of 500, ``SELECT … FOR UPDATE SKIP LOCKED``, the
-  ``scheduled_actions`` claim, the bill update, a ``bill_events`` row, a credit event
-  (``record_event``: a new frozen decision) and two outbox rows (SMS and push) per bill, one
-  commit per batch.
+- ``sweep_overdue``: per batch (``settlement.scheduler.sweeps.BATCH_SIZE`` bills),
+  ``SELECT … FOR UPDATE SKIP LOCKED``, the ``scheduled_actions`` claim, a ``bill_events`` row,
+  the bill update, a credit event (what ``record_event`` writes: a new frozen decision) and two
+  outbox rows (SMS and push) per bill, one commit per batch. On PostgreSQL each of those is one
+  statement per batch (arrays and ``COPY``), see ``settlement.db.insert_rows``.
 
-Printed: the medians over ``--runs`` and the ratio. Target: ≤ 10 × the bare UPDATE.
+Printed: the medians over ``--runs`` and the ratio. Target: ≤ 10 × the bare UPDATE. Both sides
+write through the same server, so a loaded machine moves both, but not equally: compare ratios
+from runs on a quiet machine.
 """
 
 from __future__ import annotations
@@ -153,7 +156,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench overdue", description=__doc__)
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL URL")
     parser.add_argument("--bills", type=int, default=100_000, help="due bills to sweep")
-    parser.add_argument("--runs", type=int, default=1, help="runs (median)")
+    parser.add_argument("--runs", type=int, default=3, help="runs (median)")
     args = parser.parse_args(argv)
     if args.bills < 1 or args.runs < 1:
         parser.error("--bills and --runs must be at least 1")
@@ -161,8 +164,9 @@ def main(argv: list[str]) -> int:
     results = [one_run(args.postgres, args.bills) for _ in range(args.runs)]
     baseline = statistics.median(r[0] for r in results)
     swept = statistics.median(r[1] for r in results)
+    ratios = statistics.median(r[1] / r[0] for r in results)
     print(
         f"median: bare UPDATE {baseline:.2f} s, overdue sweep {swept:.2f} s, "
-        f"ratio {swept / baseline:.1f} (target ≤ 10)"
+        f"ratio of medians {swept / baseline:.1f}, median ratio {ratios:.1f} (target ≤ 10)"
     )
     return 0
