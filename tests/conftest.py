@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from settlement.db import make_engine, make_session_factory
+from settlement.ledger.verify import verify_ledger
 from settlement.unit_of_work import UnitOfWorkFactory
 from tests.database import (
     REQUIRE_POSTGRES_ENV,
@@ -54,16 +56,28 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
 
 @pytest.fixture
 def engine(
-    postgres_database: PostgresTestDatabase | None, sqlite_template: SqliteTemplate
+    request: pytest.FixtureRequest,
+    postgres_database: PostgresTestDatabase | None,
+    sqlite_template: SqliteTemplate,
 ) -> Iterator[Engine]:
-    """A database with every table and no rows, private to this test."""
+    """A database with every table and no rows, private to this test.
+
+    After the test, the ledger must still verify (``shuxin ledger verify``): whatever a test did
+    through the code, every balance equals its transfers. Tests that corrupt the ledger on purpose
+    say so with ``@pytest.mark.ledger_tampered``.
+    """
     if postgres_database is not None:
         postgres_database.reset()
-        yield postgres_database.engine
-        return
-    engine = make_engine(sqlite_template.fresh_url())
+        engine = postgres_database.engine
+    else:
+        engine = make_engine(sqlite_template.fresh_url())
     yield engine
-    engine.dispose()
+    if request.node.get_closest_marker("ledger_tampered") is None:
+        with engine.connect() as connection:
+            report = verify_ledger(Session(connection))
+        assert report.ok, f"the ledger does not verify after this test:\n{report.render()}"
+    if postgres_database is None:
+        engine.dispose()
 
 
 @pytest.fixture

@@ -317,6 +317,7 @@ def test_the_ledger_never_updates_or_deletes_a_transfer(ledger, clock, engine):
     assert not [s for s in touching if s.startswith(("UPDATE", "DELETE"))]
 
 
+@pytest.mark.ledger_tampered
 def test_verify_says_balanced_after_a_workload_and_names_a_tampered_account(ledger, clock):
     with ledger() as uow:
         create_transfer(uow.session, hold("h1", "patient", "hospital", "30.00"), clock=clock)
