@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -47,9 +48,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("shuxin.scheduler")
 
-#: Bills per batch transaction. Bigger batches mean fewer round trips and commits; the overdue
-#: sweep takes one advisory lock per patient in its batch, and PostgreSQL's lock table holds
-#: ``max_locks_per_transaction`` (64) × ``max_connections`` locks in all, so stay well below that.
+#: Bills per batch transaction. Bigger batches mean fewer round trips and commits; but the overdue
+#: sweep takes one advisory lock per patient in a batch, and PostgreSQL's lock table holds
+#: ``max_locks_per_transaction`` (64) × ``max_connections`` (100) locks in all: keep
+#: ``BATCH_SIZE × OVERDUE_WORKERS`` well below that.
 BATCH_SIZE = 2000
 AUTOPAY = "autopay"
 OVERDUE = "overdue"
@@ -164,13 +166,32 @@ def sweep_reminders(container: Container, now: datetime) -> SweepReport:
 # -- overdue and escalation ----------------------------------------------------------------------
 
 
+#: Transactions that share the overdue sweep on PostgreSQL (``SKIP LOCKED`` hands them different
+#: batches). Two keep both the server and this process busy: while one batch's rows are computed
+#: here, the other's are written. SQLite serialises writers, so it sweeps with one.
+OVERDUE_WORKERS = 2
+
+
 def sweep_overdue(container: Container, now: datetime) -> SweepReport:
     """Unpaid bills at ``due_at`` become overdue (line frozen, people told), once each.
 
     A bill with a payment in flight (``paying``) is left to its payment: if it fails, the bill is
     ``billed`` again and the next sweep makes it overdue.
     """
-    report = SweepReport(OVERDUE)
+    workers = OVERDUE_WORKERS if container.engine.dialect.name == "postgresql" else 1
+    if workers == 1:
+        done = _overdue_batches(container, now)
+    else:
+        with ThreadPoolExecutor(workers, thread_name_prefix="overdue-sweep") as pool:
+            shares = list(pool.map(lambda _: _overdue_batches(container, now), range(workers)))
+        done = [bill for share in shares for bill in share]
+    done.sort(key=lambda bill: (bill.due_at, bill.bill_id))
+    return SweepReport(OVERDUE, ids=[bill.bill_id for bill in done])
+
+
+def _overdue_batches(container: Container, now: datetime) -> list[DueBill]:
+    """One worker's part of :func:`sweep_overdue`: batches until none is left to take."""
+    done: list[DueBill] = []
     while True:
         with container.uow() as uow:
             session = uow.session
@@ -179,18 +200,14 @@ def sweep_overdue(container: Container, now: datetime) -> SweepReport:
             )
             batch = _by_due_at(session, query)
             if not batch:
-                return report
+                return done
             claimed = claim_actions(
                 session, bill_ids=[b.bill_id for b in batch], kind=OVERDUE, now=now
             )
-            ids = mark_overdue(
-                session,
-                container=container,
-                bills=[b for b in batch if b.bill_id in claimed],
-                now=now,
-            )
+            bills = [b for b in batch if b.bill_id in claimed]
+            mark_overdue(session, container=container, bills=bills, now=now)
             uow.commit()
-        report.ids.extend(ids)
+        done.extend(bills)
 
 
 def sweep_escalation(container: Container, now: datetime) -> SweepReport:

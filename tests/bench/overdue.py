@@ -9,7 +9,8 @@ throwaway schema, then times, in the same run:
   ``SELECT … FOR UPDATE SKIP LOCKED``, the ``scheduled_actions`` claim, a ``bill_events`` row,
   the bill update, a credit event (what ``record_event`` writes: a new frozen decision) and two
   outbox rows (SMS and push) per bill, one commit per batch. On PostgreSQL each of those is one
-  statement per batch (arrays and ``COPY``), see ``settlement.db.insert_rows``.
+  statement per batch (arrays and ``COPY``, see ``settlement.db.insert_rows``), and
+  ``OVERDUE_WORKERS`` transactions share the batches.
 
 Printed: the medians over ``--runs`` and the ratio. Target: ≤ 10 × the bare UPDATE. Both sides
 write through the same server, so a loaded machine moves both, but not equally: compare ratios
