@@ -83,7 +83,7 @@ class Scheduler:
         container: Container,
         *,
         leadership: Leadership | None = None,
-        interval_seconds: float | None = None,
+        interval_seconds: int | None = None,
     ) -> None:
         self.container = container
         self.leadership = leadership or leadership_for(container)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import sys
 import time
 import uuid
@@ -113,7 +114,9 @@ def test_shuxin_scheduler_runs_the_sweeps_next_to_an_api_without_one(tmp_path: P
     )
     with api:
         bill_id = close_a_bill(api.base_url, (tmp_path / "serve.log").read_text())
-        time.sleep(2.5)  # two intervals: nothing sweeps yet
+        # The API alone leads no scheduler (none ever took the lease) and sent nothing.
+        with sqlite3.connect(tmp_path / "shuxin.db") as db:
+            assert db.execute("SELECT count(*) FROM scheduler_leases").fetchone() == (0,)
         listed = httpx.get(f"{api.base_url}/sandbox/v1/messages", params={"psn_no": PATIENT})
         assert listed.json() == []
         log = (tmp_path / "scheduler.log").open("w")

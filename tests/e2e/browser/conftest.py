@@ -47,12 +47,12 @@ needs_chromium = pytest.mark.skipif(
 def browser() -> Iterator[Any]:
     if CHROMIUM is None:
         pytest.fail(f"{REQUIRE_BROWSER_ENV} is set but no chromium is on PATH")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if os.environ.get(REQUIRE_BROWSER_ENV):
-            pytest.fail("playwright is not installed: pip install -e '.[test]'")
-        pytest.skip("playwright is not installed: pip install -e '.[test]'")
+    if os.environ.get(REQUIRE_BROWSER_ENV):
+        from playwright.sync_api import sync_playwright  # required: an ImportError fails the run
+    else:
+        sync_playwright = pytest.importorskip(
+            "playwright.sync_api", reason="playwright is not installed: pip install -e '.[test]'"
+        ).sync_playwright
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
