@@ -142,7 +142,7 @@ def measure(operations: list[Callable[[int], None]], seconds: float) -> float:
         thread.start()
     barrier.wait()
     started = time.perf_counter()
-    time.sleep(seconds)
+    stop.wait(seconds)  # the run's length; the writers stop when it is set
     stop.set()
     for thread in threads:
         thread.join()
