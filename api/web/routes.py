@@ -209,6 +209,16 @@ def csrf_refused(ctx: WebContext) -> Response:
     return render(ctx, "error.html", status=403, message=ctx.t("csrf_failed"))
 
 
+async def signed_in_form(ctx: WebContext) -> dict[str, str] | Response:
+    """A signed-in patient's form, or the answer refusing it (bad CSRF token, then no login)."""
+    form = await read_form(ctx)
+    if form is None:
+        return csrf_refused(ctx)
+    if not ctx.psn_no:
+        return to_login(ctx)
+    return form
+
+
 def error_text(ctx: WebContext, answer: ApiAnswer) -> str:
     code = answer.error_code
     details = answer.error
@@ -370,11 +380,9 @@ async def _agreement(
 @router.post("/agreement")
 async def sign_agreement(request: Request) -> Response:
     ctx = await web_context(request)
-    form = await read_form(ctx)
-    if form is None:
-        return csrf_refused(ctx)
-    if not ctx.psn_no:
-        return to_login(ctx)
+    form = await signed_in_form(ctx)
+    if isinstance(form, Response):
+        return form
     values = {
         "psn_name": form.get("psn_name", "").strip(),
         "autopay": form.get("autopay", "off"),
@@ -421,11 +429,9 @@ async def _revoke(ctx: WebContext, *, error: str | None, status: int = 200) -> R
 @router.post("/agreement/revoke")
 async def revoke_agreement(request: Request) -> Response:
     ctx = await web_context(request)
-    form = await read_form(ctx)
-    if form is None:
-        return csrf_refused(ctx)
-    if not ctx.psn_no:
-        return to_login(ctx)
+    form = await signed_in_form(ctx)
+    if isinstance(form, Response):
+        return form
     key = form.get("idempotency_key") or secrets.token_urlsafe(24)
     answer = await ctx.api.delete("/v1/agreements/current", idempotency_key=key)
     if not answer.ok:
@@ -472,11 +478,9 @@ async def bill_status(request: Request, bill_id: str) -> Response:
 @router.post("/bills/{bill_id}/pay")
 async def pay_bill(request: Request, bill_id: str) -> Response:
     ctx = await web_context(request)
-    form = await read_form(ctx)
-    if form is None:
-        return csrf_refused(ctx)
-    if not ctx.psn_no:
-        return to_login(ctx)
+    form = await signed_in_form(ctx)
+    if isinstance(form, Response):
+        return form
     wallet = form.get("wallet", "wechat")
     key = form.get("idempotency_key") or secrets.token_urlsafe(24)
     answer = await ctx.api.post(
@@ -542,11 +546,9 @@ async def _family(
 @router.post("/family/invite")
 async def invite_relative(request: Request) -> Response:
     ctx = await web_context(request)
-    form = await read_form(ctx)
-    if form is None:
-        return csrf_refused(ctx)
-    if not ctx.psn_no:
-        return to_login(ctx)
+    form = await signed_in_form(ctx)
+    if isinstance(form, Response):
+        return form
     relation = form.get("relation", "")
     body = {
         "psn_no": form.get("psn_no", "").strip(),
@@ -563,11 +565,9 @@ async def invite_relative(request: Request) -> Response:
 @router.post("/family/invitations/{invitation_id}/accept")
 async def accept_invitation(request: Request, invitation_id: str) -> Response:
     ctx = await web_context(request)
-    form = await read_form(ctx)
-    if form is None:
-        return csrf_refused(ctx)
-    if not ctx.psn_no:
-        return to_login(ctx)
+    form = await signed_in_form(ctx)
+    if isinstance(form, Response):
+        return form
     answer = await ctx.api.post(
         f"/v1/family/invitations/{quote(invitation_id, safe='')}/accept",
         {},
@@ -581,11 +581,9 @@ async def accept_invitation(request: Request, invitation_id: str) -> Response:
 @router.post("/family/invitations/{invitation_id}/decline")
 async def decline_invitation(request: Request, invitation_id: str) -> Response:
     ctx = await web_context(request)
-    form = await read_form(ctx)
-    if form is None:
-        return csrf_refused(ctx)
-    if not ctx.psn_no:
-        return to_login(ctx)
+    form = await signed_in_form(ctx)
+    if isinstance(form, Response):
+        return form
     # Declining is ending the invited link from the relative's side (the same API call).
     invitations = await ctx.api.get("/v1/family/invitations")
     manager = next(
@@ -649,11 +647,9 @@ async def _end_link(
 @router.post("/family/{psn_no}/end")
 async def end_link(request: Request, psn_no: str) -> Response:
     ctx = await web_context(request)
-    form = await read_form(ctx)
-    if form is None:
-        return csrf_refused(ctx)
-    if not ctx.psn_no:
-        return to_login(ctx)
+    form = await signed_in_form(ctx)
+    if isinstance(form, Response):
+        return form
     answer = await ctx.api.delete(
         f"/v1/family/members/{quote(psn_no, safe='')}",
         idempotency_key=form.get("idempotency_key") or secrets.token_urlsafe(24),
@@ -698,11 +694,9 @@ async def _proxy_agreement(
 @router.post("/family/{psn_no}/agreement")
 async def proxy_sign(request: Request, psn_no: str) -> Response:
     ctx = await web_context(request)
-    form = await read_form(ctx)
-    if form is None:
-        return csrf_refused(ctx)
-    if not ctx.psn_no:
-        return to_login(ctx)
+    form = await signed_in_form(ctx)
+    if isinstance(form, Response):
+        return form
     values = {
         "psn_name": form.get("psn_name", "").strip(),
         "autopay": form.get("autopay", "off"),
