@@ -245,13 +245,18 @@ def _marks(count: int) -> str:
 
 @cache
 def _sqlite_lock_sql(ids: int, codes: int, refs: int) -> str:
-    return (
-        f"SELECT {_ACCOUNTS} FROM ledger_accounts WHERE id IN ("
-        f" SELECT id FROM ledger_accounts WHERE id IN ({_marks(ids)}) OR code IN ({_marks(codes)})"
-        f" UNION ALL SELECT debit_account_id FROM ledger_transfers WHERE id IN ({_marks(refs)})"
-        f" UNION ALL SELECT credit_account_id FROM ledger_transfers WHERE id IN ({_marks(refs)})"
-        ") ORDER BY id"
-    )
+    # One arm per kind of name, and only for the kinds given: SQLite answers an OR of ``id`` and
+    # ``code`` (or an empty IN list) with a scan of every account, each arm alone with an index.
+    arms = []
+    if ids:
+        arms.append(f"SELECT id FROM ledger_accounts WHERE id IN ({_marks(ids)})")
+    if codes:
+        arms.append(f"SELECT id FROM ledger_accounts WHERE code IN ({_marks(codes)})")
+    if refs:
+        arms.append(f"SELECT debit_account_id FROM ledger_transfers WHERE id IN ({_marks(refs)})")
+        arms.append(f"SELECT credit_account_id FROM ledger_transfers WHERE id IN ({_marks(refs)})")
+    names = " UNION ALL ".join(arms) or "SELECT NULL WHERE 0"
+    return f"SELECT {_ACCOUNTS} FROM ledger_accounts WHERE id IN ({names}) ORDER BY id"
 
 
 @cache

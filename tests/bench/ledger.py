@@ -7,6 +7,14 @@ Every writer is a thread with its own connection and its own patient; the writer
 operation taking the next one in turn, so writers meet on the same rows now and then.
 ``--hospitals 1`` makes one hot row that every operation locks, the worst case.
 
+Before the writers start, the ledger is given a history, as a live one has and as ``pgbench -i``
+gives its own tables: ``--history-accounts`` other patients' accounts (default 20,000) and
+``--history-transfers`` transfers to them (default 100,000), then ``ANALYZE`` on PostgreSQL, as
+``pgbench -i`` ends with a vacuum. On empty, never-analysed tables the server caches plans made
+for a handful of rows (a sequential scan of ``ledger_transfers`` for the post's lookups and
+foreign-key checks), and those scans grow with every transfer of the run until autovacuum's
+next analyse, a minute later, replaces them: a five-second run then measures that minute.
+
 Baselines, measured in the same run at the same writer count:
 
 - PostgreSQL: ``pgbench`` TPC-B-like (scale 1: one branch row) in a scratch database
@@ -50,11 +58,76 @@ WRITER_COUNTS = (1, 8)
 # -- the ledger workload ---------------------------------------------------------------------------
 
 
-def prepare_ledger(engine: Engine, writers: int, hospitals: int) -> UnitOfWorkFactory:
+def add_history(engine: Engine, accounts: int, transfers: int) -> None:
+    """``accounts`` other credit accounts and ``transfers`` grants to them, balances to match.
+
+    Written in set-based SQL (a ledger's worth of ``create_transfers`` calls would take minutes);
+    the balances are recomputed from the transfers, so ``shuxin ledger verify`` would pass.
+    """
+    if accounts < 1 or transfers < 1:
+        return
+    series = (
+        "generate_series(1, :n) AS g(i)"
+        if engine.dialect.name == "postgresql"
+        else "(WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < :n)"
+        " SELECT i FROM s) AS g"
+    )
+    zeros = "0, 0, 0, 0"
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO ledger_accounts (code, kind, debits_must_not_exceed_credits,"
+                " credits_must_not_exceed_debits, debits_pending, debits_posted,"
+                f" credits_pending, credits_posted) SELECT 'history:' || g.i, 'credit',"
+                f" true, false, {zeros} FROM {series}"
+            ),
+            {"n": accounts},
+        )
+        first = connection.execute(
+            text("SELECT min(id) FROM ledger_accounts WHERE code LIKE 'history:%'")
+        ).scalar_one()
+        issuer = connection.execute(
+            text("SELECT id FROM ledger_accounts WHERE code = 'issuer'")
+        ).scalar_one()
+        connection.execute(
+            text(
+                "INSERT INTO ledger_transfers (id, kind, debit_account_id, credit_account_id,"
+                " amount, code, created_at) SELECT 'history:' || g.i, 'single_phase', :issuer,"
+                " :first + (g.i % :accounts), 100, 'grant', CURRENT_TIMESTAMP FROM " + series
+            ),
+            {"n": transfers, "issuer": issuer, "first": first, "accounts": accounts},
+        )
+        for side, column in (("debit", "debits_posted"), ("credit", "credits_posted")):
+            connection.execute(
+                text(
+                    f"UPDATE ledger_accounts SET {column} = {column} + coalesce((SELECT"
+                    f" sum(amount) FROM ledger_transfers t WHERE t.{side}_account_id ="
+                    " ledger_accounts.id AND t.id LIKE 'history:%'), 0)"
+                    " WHERE id = :issuer OR code LIKE 'history:%'"
+                ),
+                {"issuer": issuer},
+            )
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("ANALYZE ledger_accounts"))
+            connection.execute(text("ANALYZE ledger_transfers"))
+
+
+def prepare_ledger(
+    engine: Engine,
+    writers: int,
+    hospitals: int,
+    *,
+    history_accounts: int = 0,
+    history_transfers: int = 0,
+) -> UnitOfWorkFactory:
     factory = UnitOfWorkFactory(make_session_factory(engine))
     clock = SystemClock()
     with factory() as uow:
         open_account(uow.session, code="issuer", kind="issuer")
+        uow.commit()
+    add_history(engine, history_accounts, history_transfers)
+    with factory() as uow:
         for hospital in range(hospitals):
             open_account(uow.session, code=f"hospital:{hospital}", kind="hospital")
         for writer in range(writers):
@@ -276,32 +349,40 @@ def report(
     )
 
 
-def run_sqlite(folder: Path, seconds: float, runs: int, hospitals: int) -> list[str]:
+def measure_ledger(engine: Engine, writers: int, args: argparse.Namespace) -> float:
+    factory = prepare_ledger(
+        engine,
+        writers,
+        args.hospitals,
+        history_accounts=args.history_accounts,
+        history_transfers=args.history_transfers,
+    )
+    operations = [ledger_operation(factory, w, args.hospitals) for w in range(writers)]
+    return measure(operations, args.seconds)
+
+
+def run_sqlite(folder: Path, args: argparse.Namespace) -> list[str]:
     lines = []
     for writers in WRITER_COUNTS:
         ledger, baseline = [], []
-        for _ in range(runs):
+        for _ in range(args.runs):
             with sqlite_engine(folder) as engine:
-                factory = prepare_ledger(engine, writers, hospitals)
-                operations = [ledger_operation(factory, w, hospitals) for w in range(writers)]
-                ledger.append(measure(operations, seconds))
-            baseline.append(sqlite_baseline(folder, writers, seconds))
+                ledger.append(measure_ledger(engine, writers, args))
+            baseline.append(sqlite_baseline(folder, writers, args.seconds))
         lines.append(report("SQLite", writers, ledger, baseline, "INSERT+COMMIT"))
         print(lines[-1], flush=True)
     return lines
 
 
-def run_postgres(url: str, seconds: float, runs: int, hospitals: int) -> list[str]:
+def run_postgres(args: argparse.Namespace) -> list[str]:
     lines = []
-    with pgbench_database(url) as arguments:
+    with pgbench_database(args.postgres) as arguments:
         for writers in WRITER_COUNTS:
             ledger, baseline = [], []
-            for _ in range(runs):
-                with postgres_engine(url) as engine:
-                    factory = prepare_ledger(engine, writers, hospitals)
-                    operations = [ledger_operation(factory, w, hospitals) for w in range(writers)]
-                    ledger.append(measure(operations, seconds))
-                baseline.append(pgbench_tps(arguments, writers, seconds))
+            for _ in range(args.runs):
+                with postgres_engine(args.postgres) as engine:
+                    ledger.append(measure_ledger(engine, writers, args))
+                baseline.append(pgbench_tps(arguments, writers, args.seconds))
             lines.append(report("PostgreSQL", writers, ledger, baseline, "pgbench"))
             print(lines[-1], flush=True)
     return lines
@@ -313,24 +394,33 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL URL")
     parser.add_argument("--hospitals", type=int, default=17, help="hospital accounts shared")
+    parser.add_argument(
+        "--history-accounts", type=int, default=20_000, help="accounts the ledger starts with"
+    )
+    parser.add_argument(
+        "--history-transfers", type=int, default=100_000, help="transfers it starts with"
+    )
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.hospitals < 1:
         parser.error("--runs and --hospitals must be at least 1")
+    if args.history_accounts < 0 or args.history_transfers < 0:
+        parser.error("--history-accounts and --history-transfers cannot be negative")
     print(
         f"ledger benchmark: {args.runs} run(s) of {args.seconds:g} s per figure, medians; "
-        f"{args.hospitals} hospital account(s)"
+        f"{args.hospitals} hospital account(s); a history of {args.history_accounts} accounts and "
+        f"{args.history_transfers} transfers"
     )
     if not args.no_sqlite:
         folder = Path(tempfile.mkdtemp(prefix="shuxin-bench-"))
         try:
-            run_sqlite(folder, args.seconds, args.runs, args.hospitals)
+            run_sqlite(folder, args)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     if not args.no_postgres:
         if shutil.which("pgbench") is None:
             print("pgbench is not installed: cannot measure the PostgreSQL baseline")
             return 1
-        run_postgres(args.postgres, args.seconds, args.runs, args.hospitals)
+        run_postgres(args)
     return 0

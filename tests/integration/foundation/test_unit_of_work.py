@@ -46,3 +46,33 @@ def test_sqlite_connections_have_foreign_keys_and_wal(engine):
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+@pytest.mark.postgres
+def test_after_the_server_drops_every_connection_one_use_fails_and_the_next_works(postgres_only):
+    """No pre-ping (a round trip per checkout): a dead pooled connection fails its first
+    statement, SQLAlchemy then empties the pool, and the caller's retry gets a fresh one."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    engine = postgres_only.make_engine(pool_size=3, max_overflow=0)
+    try:
+        held = [engine.connect() for _ in range(3)]  # three live connections in the pool
+        pids = [c.execute(text("SELECT pg_backend_pid()")).scalar() for c in held]
+        for connection in held:
+            connection.close()
+        with postgres_only.engine.connect() as killer:
+            for pid in pids:
+                killer.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+        with pytest.raises(DBAPIError) as failure, engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        assert failure.value.connection_invalidated
+        # Every pooled connection was replaced, not only the one that failed: three at once work.
+        fresh = [engine.connect() for _ in range(3)]
+        try:
+            assert [c.execute(text("SELECT 1")).scalar() for c in fresh] == [1, 1, 1]
+        finally:
+            for connection in fresh:
+                connection.close()
+    finally:
+        engine.dispose()

@@ -10,7 +10,9 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
 from settlement.clock import AdjustableClock
+from settlement.db import make_engine
 from settlement.ledger import errors
+from settlement.ledger._sql import _sqlite_lock_sql
 from settlement.ledger.ledger import (
     TransferRequest,
     balances,
@@ -24,6 +26,7 @@ from settlement.ledger.ledger import (
 )
 from settlement.ledger.verify import verify_ledger
 from settlement.unit_of_work import UnitOfWorkFactory
+from tests.database import SqliteTemplate
 from tests.integration.ledger.support import hold, ledger_snapshot, move, post, void
 
 D = Decimal
@@ -347,3 +350,27 @@ def test_verify_says_balanced_after_a_workload_and_names_a_tampered_account(ledg
     assert [p.code for p in report.problems] == ["hospital"]
     assert any("posted is not zero-sum" in p for p in report.ledger_problems)
     assert "NOT BALANCED" in report.render() and "hospital" in report.render()
+
+
+@pytest.mark.parametrize(
+    ("ids", "codes", "refs"), [(0, 2, 0), (2, 0, 0), (1, 1, 0), (0, 0, 1), (0, 2, 2)]
+)
+def test_sqlite_lock_reads_accounts_through_indexes_only(
+    sqlite_template: SqliteTemplate, ids: int, codes: int, refs: int
+) -> None:
+    """A lock must not cost a pass over every account or transfer: a ledger grows to millions.
+
+    On SQLite in both passes: the statement is SQLite's (PostgreSQL plans by its statistics).
+    """
+    engine = make_engine(sqlite_template.fresh_url())
+    values = [1] * ids + ["code"] * codes + ["ref"] * (2 * refs)
+    try:
+        with engine.connect() as connection:
+            plan = connection.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {_sqlite_lock_sql(ids, codes, refs)}", tuple(values)
+            )
+            steps = [row[3] for row in plan]
+    finally:
+        engine.dispose()
+    assert steps, "no plan"
+    assert not [step for step in steps if step.startswith("SCAN")], steps
