@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 ACCOUNT_COLUMNS = (
     "id",
@@ -83,38 +83,24 @@ class LedgerSql:
 
 
 class PostgresSql(LedgerSql):
-    # No join or IN-subquery under FOR UPDATE: when a locked row was updated meanwhile,
-    # PostgreSQL re-checks the WHERE clause on the new row version, and with an IN-subquery
-    # form the benchmark saw accounts go missing from the result. A plain condition (and an
-    # ARRAY(...) init-plan, evaluated once per statement) re-checks only the row itself.
-    LOCK = (
-        f"SELECT {_ACCOUNTS} FROM ledger_accounts"
-        " WHERE id = ANY(%(ids)s::bigint[]) OR code = ANY(%(codes)s::text[])"
-        " ORDER BY id FOR UPDATE"
-    )
-    LOCK_WITH_REFERENCES = (
-        f"SELECT {_ACCOUNTS} FROM ledger_accounts"
-        " WHERE id = ANY(%(ids)s::bigint[]) OR code = ANY(%(codes)s::text[])"
-        " OR id = ANY(ARRAY("
-        "SELECT debit_account_id FROM ledger_transfers WHERE id = ANY(%(refs)s::text[])"
-        " UNION ALL"
-        " SELECT credit_account_id FROM ledger_transfers WHERE id = ANY(%(refs)s::text[])))"
-        " ORDER BY id FOR UPDATE"
-    )
-    LOAD = (
-        f"SELECT {_TRANSFERS} FROM ledger_transfers WHERE id = ANY(%(ids)s::text[])"
-        " OR pending_id = ANY(%(refs)s::text[]) OR reverses_id = ANY(%(refs)s::text[])"
-    )
+    """PostgreSQL: row locks in id order, one placeholder per value (:func:`_postgres_lock_sql`)."""
+
+    def __init__(self, cursor: Any) -> None:
+        super().__init__(cursor)
+        self._second: Any = None
 
     def lock_accounts(
         self, ids: Sequence[int], codes: Sequence[str], refs: Sequence[str]
     ) -> list[dict[str, Any]]:
-        statement = self.LOCK_WITH_REFERENCES if refs else self.LOCK
-        self.cursor.execute(statement, {"ids": list(ids), "codes": list(codes), "refs": list(refs)})
+        self.cursor.execute(
+            _postgres_lock_sql(len(ids), len(codes), len(refs)), [*ids, *codes, *refs, *refs]
+        )
         return [dict(zip(ACCOUNT_COLUMNS, row, strict=True)) for row in self.cursor.fetchall()]
 
     def load_transfers(self, ids: Sequence[str], refs: Sequence[str]) -> list[dict[str, Any]]:
-        self.cursor.execute(self.LOAD, {"ids": [*ids, *refs], "refs": list(refs)})
+        self.cursor.execute(
+            _load_sql(len(ids) + len(refs), len(refs), "%s"), [*ids, *refs, *refs, *refs]
+        )
         return self._transfers(self.cursor.fetchall())
 
     def lock_and_load(
@@ -123,16 +109,23 @@ class PostgresSql(LedgerSql):
         # Both statements go out in one pipeline (one network round trip); the server still runs
         # the load after the locks are granted, so it sees what the lock holders committed.
         connection = self.cursor.connection
+        lock, load_cursor = self.cursor, self._second_cursor()
         with connection.pipeline():
-            lock = connection.cursor()
             lock.execute(
-                self.LOCK_WITH_REFERENCES if refs else self.LOCK,
-                {"ids": list(ids), "codes": list(codes), "refs": list(refs)},
+                _postgres_lock_sql(len(ids), len(codes), len(refs)), [*ids, *codes, *refs, *refs]
             )
-            load_cursor = connection.cursor()
-            load_cursor.execute(self.LOAD, {"ids": [*load, *refs], "refs": list(refs)})
+            load_cursor.execute(
+                _load_sql(len(load) + len(refs), len(refs), "%s"),
+                [*load, *refs, *refs, *refs],
+            )
         accounts = [dict(zip(ACCOUNT_COLUMNS, row, strict=True)) for row in lock.fetchall()]
         return accounts, self._transfers(load_cursor.fetchall())
+
+    def _second_cursor(self) -> Any:
+        # A pipeline's two statements each need their own cursor to keep their own results.
+        if self._second is None:
+            self._second = self.cursor.connection.cursor()
+        return self._second
 
     def _transfers(self, fetched: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
         rows = [dict(zip(TRANSFER_COLUMNS, row, strict=True)) for row in fetched]
@@ -175,7 +168,7 @@ class SqliteSql(LedgerSql):
 
     def load_transfers(self, ids: Sequence[str], refs: Sequence[str]) -> list[dict[str, Any]]:
         self.cursor.execute(
-            _sqlite_load_sql(len(ids) + len(refs), len(refs)), [*ids, *refs, *refs, *refs]
+            _load_sql(len(ids) + len(refs), len(refs), "?"), [*ids, *refs, *refs, *refs]
         )
         rows = [dict(zip(TRANSFER_COLUMNS, row, strict=True)) for row in self.cursor.fetchall()]
         for row in rows:
@@ -203,14 +196,26 @@ class SqliteSql(LedgerSql):
 
 
 def sql_for(connection: Any) -> LedgerSql:
-    """The statements for the SQLAlchemy ``connection``'s backend, on its driver cursor."""
-    cursor = connection.connection.cursor()
-    dialect = connection.dialect.name
-    if dialect == "postgresql":
-        return PostgresSql(cursor)
-    if dialect == "sqlite":
-        return SqliteSql(cursor)
-    raise NotImplementedError(f"the ledger runs on SQLite and PostgreSQL, not {dialect}")
+    """The statements for the SQLAlchemy ``connection``'s backend, on its driver cursor.
+
+    Kept in the pooled connection's ``info`` (which SQLAlchemy clears when it replaces the
+    driver connection), so the cursor is made once per connection, not once per call.
+    """
+    pooled = connection.connection
+    sql = pooled.info.get(_SQL_KEY)
+    if sql is None:
+        dialect = connection.dialect.name
+        if dialect == "postgresql":
+            sql = PostgresSql(pooled.cursor())
+        elif dialect == "sqlite":
+            sql = SqliteSql(pooled.cursor())
+        else:
+            raise NotImplementedError(f"the ledger runs on SQLite and PostgreSQL, not {dialect}")
+        pooled.info[_SQL_KEY] = sql
+    return cast(LedgerSql, sql)
+
+
+_SQL_KEY = "shuxin.ledger_sql"
 
 
 def _rows(count: int, width: int, mark: str) -> str:
@@ -239,8 +244,47 @@ def _postgres_write_sql(transfers: int, accounts: int) -> str:
     )
 
 
-def _marks(count: int) -> str:
-    return ", ".join(["?"] * count)
+def _marks(count: int, mark: str = "?") -> str:
+    return ", ".join([mark] * count)
+
+
+@cache
+def _postgres_lock_sql(ids: int, codes: int, refs: int) -> str:
+    """Lock the accounts named by id, by code, or as the accounts of the transfers ``refs``.
+
+    Scalars, not arrays: the driver dumps a list parameter at several times a scalar's cost,
+    and this runs twice per hold-and-post. The statement is cached per shape (so is the
+    server's prepared plan). No join or IN-subquery under FOR UPDATE: when a locked row was
+    updated meanwhile, PostgreSQL re-checks the WHERE clause on the new row version, and with
+    an IN-subquery form the benchmark saw accounts go missing from the result. Plain conditions
+    (and an ARRAY(...) init-plan, evaluated once per statement) re-check only the row itself.
+    """
+    conditions = []
+    if ids:
+        conditions.append(f"id IN ({_marks(ids, '%s')})")
+    if codes:
+        conditions.append(f"code IN ({_marks(codes, '%s')})")
+    if refs:
+        conditions.append(
+            "id = ANY(ARRAY("
+            f"SELECT debit_account_id FROM ledger_transfers WHERE id IN ({_marks(refs, '%s')})"
+            " UNION ALL"
+            f" SELECT credit_account_id FROM ledger_transfers WHERE id IN ({_marks(refs, '%s')})))"
+        )
+    where = " OR ".join(conditions) or "false"
+    return f"SELECT {_ACCOUNTS} FROM ledger_accounts WHERE {where} ORDER BY id FOR UPDATE"
+
+
+@cache
+def _load_sql(ids: int, refs: int, mark: str) -> str:
+    """Transfers by id, and those resolving or reversing ``refs``; ``mark`` is the driver's."""
+    conditions = []
+    if ids:
+        conditions.append(f"id IN ({_marks(ids, mark)})")
+    if refs:
+        conditions.append(f"pending_id IN ({_marks(refs, mark)})")
+        conditions.append(f"reverses_id IN ({_marks(refs, mark)})")
+    return f"SELECT {_TRANSFERS} FROM ledger_transfers WHERE {' OR '.join(conditions) or 'false'}"
 
 
 @cache
@@ -257,11 +301,3 @@ def _sqlite_lock_sql(ids: int, codes: int, refs: int) -> str:
         arms.append(f"SELECT credit_account_id FROM ledger_transfers WHERE id IN ({_marks(refs)})")
     names = " UNION ALL ".join(arms) or "SELECT NULL WHERE 0"
     return f"SELECT {_ACCOUNTS} FROM ledger_accounts WHERE id IN ({names}) ORDER BY id"
-
-
-@cache
-def _sqlite_load_sql(ids: int, refs: int) -> str:
-    return (
-        f"SELECT {_TRANSFERS} FROM ledger_transfers WHERE id IN ({_marks(ids)})"
-        f" OR pending_id IN ({_marks(refs)}) OR reverses_id IN ({_marks(refs)})"
-    )
