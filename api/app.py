@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
@@ -40,6 +41,8 @@ def create_app(container: Container, *, run_scheduler: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Sync routes run in this event loop's thread pool; its size is a setting.
+        to_thread.current_default_thread_limiter().total_tokens = container.settings.api_threads
         # The sweeps run in APScheduler's thread; they start and stop with the server.
         scheduler = None
         if run_scheduler:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Values that are fine on a laptop and must never reach production.
@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     seeds_dir: Path = Path(__file__).resolve().parent.parent / "seeds"
     scheduler_interval_seconds: int = 60
+    #: Requests one API process works on at once (its thread pool). The work is Python under one
+    #: lock (the GIL) plus database round trips, so a few threads keep the process busy; dozens
+    #: only queue on that lock and spend the CPU switching between themselves.
+    api_threads: int = Field(default=8, ge=1, le=64)
 
     @field_validator("database_url")
     @classmethod

@@ -182,3 +182,25 @@ def test_the_same_key_sent_concurrently_executes_once(engine, postgres_only):
     assert [a.status_code for a in answers] == [201] * 8
     assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in answers) == 7
     assert rows(engine) == 1
+
+
+def test_sync_routes_run_on_as_many_threads_as_the_setting_allows(engine):
+    from anyio import to_thread
+
+    container = bootstrap(Settings(database_url="sqlite://", api_threads=3), engine=engine)
+    app = create_app(container)
+
+    @app.get("/probe-threads")
+    async def probe_threads() -> dict[str, float]:
+        # Read in the serving event loop, whose pool runs the sync routes.
+        return {"tokens": to_thread.current_default_thread_limiter().total_tokens}
+
+    with TestClient(app) as client:  # the lifespan sizes the pool
+        assert client.get("/probe-threads").json() == {"tokens": 3}
+
+
+def test_the_thread_pool_setting_is_bounded():
+    with pytest.raises(ValueError, match="api_threads"):
+        Settings(api_threads=0)
+    with pytest.raises(ValueError, match="api_threads"):
+        Settings(api_threads=65)
