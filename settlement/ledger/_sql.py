@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, cast
 
+from psycopg import RawCursor
+
 ACCOUNT_COLUMNS = (
     "id",
     "code",
@@ -99,7 +101,7 @@ class PostgresSql(LedgerSql):
 
     def load_transfers(self, ids: Sequence[str], refs: Sequence[str]) -> list[dict[str, Any]]:
         self.cursor.execute(
-            _load_sql(len(ids) + len(refs), len(refs), "%s"), [*ids, *refs, *refs, *refs]
+            _postgres_load_sql(len(ids) + len(refs), len(refs)), [*ids, *refs, *refs, *refs]
         )
         return self._transfers(self.cursor.fetchall())
 
@@ -115,7 +117,7 @@ class PostgresSql(LedgerSql):
                 _postgres_lock_sql(len(ids), len(codes), len(refs)), [*ids, *codes, *refs, *refs]
             )
             load_cursor.execute(
-                _load_sql(len(load) + len(refs), len(refs), "%s"),
+                _postgres_load_sql(len(load) + len(refs), len(refs)),
                 [*load, *refs, *refs, *refs],
             )
         accounts = [dict(zip(ACCOUNT_COLUMNS, row, strict=True)) for row in lock.fetchall()]
@@ -124,7 +126,7 @@ class PostgresSql(LedgerSql):
     def _second_cursor(self) -> Any:
         # A pipeline's two statements each need their own cursor to keep their own results.
         if self._second is None:
-            self._second = self.cursor.connection.cursor()
+            self._second = RawCursor(self.cursor.connection)
         return self._second
 
     def _transfers(self, fetched: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
@@ -206,7 +208,7 @@ def sql_for(connection: Any) -> LedgerSql:
     if sql is None:
         dialect = connection.dialect.name
         if dialect == "postgresql":
-            sql = PostgresSql(pooled.cursor())
+            sql = PostgresSql(RawCursor(pooled.driver_connection))
         elif dialect == "sqlite":
             sql = SqliteSql(pooled.cursor())
         else:
@@ -232,7 +234,7 @@ def _insert_sql(count: int) -> str:
 
 @cache
 def _postgres_write_sql(transfers: int, accounts: int) -> str:
-    return (
+    return _numbered(
         f"WITH inserted AS (INSERT INTO ledger_transfers ({_TRANSFERS})"
         f" VALUES {_rows(transfers, len(TRANSFER_COLUMNS), '%s')}"
         " ON CONFLICT DO NOTHING RETURNING id),"
@@ -272,7 +274,27 @@ def _postgres_lock_sql(ids: int, codes: int, refs: int) -> str:
             f" SELECT credit_account_id FROM ledger_transfers WHERE id IN ({_marks(refs, '%s')})))"
         )
     where = " OR ".join(conditions) or "false"
-    return f"SELECT {_ACCOUNTS} FROM ledger_accounts WHERE {where} ORDER BY id FOR UPDATE"
+    return _numbered(
+        f"SELECT {_ACCOUNTS} FROM ledger_accounts WHERE {where} ORDER BY id FOR UPDATE"
+    )
+
+
+@cache
+def _postgres_load_sql(ids: int, refs: int) -> str:
+    return _numbered(_load_sql(ids, refs, "%s"))
+
+
+def _numbered(statement: str) -> str:
+    """``%s`` marks as PostgreSQL's own ``$1, $2, …``, which a raw cursor sends as they are.
+
+    psycopg parses a ``%s`` statement on every call once it has more than 50 parameters (a
+    write of a few transfers has more), and a raw cursor skips that parse altogether.
+    """
+    parts = statement.split("%s")
+    return "".join(
+        part + (f"${index}" if index < len(parts) else "")
+        for index, part in enumerate(parts, start=1)
+    )
 
 
 @cache
