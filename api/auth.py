@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -133,12 +133,14 @@ def _hospital_for_nonce(session: Session, code: str) -> Hospital | None:
     """
     if session.get_bind().dialect.name != "postgresql":
         return get_hospital(session, code)
-    row = session.execute(
-        select(Hospital, func.set_config("synchronous_commit", "off", True)).where(
-            Hospital.code == code
-        )
-    ).first()
+    row = session.execute(_HOSPITAL_WITH_ASYNC_COMMIT, {"code": code}).first()
     return None if row is None else row[0]
+
+
+#: Built once: every signed request runs it.
+_HOSPITAL_WITH_ASYNC_COMMIT = select(
+    Hospital, func.set_config("synchronous_commit", "off", True)
+).where(Hospital.code == bindparam("code"))
 
 
 def _verify_and_record_nonce(

@@ -25,7 +25,7 @@ from insurance.money import format_amount, from_fen
 from settlement.agreements import SignUp
 from settlement.care.reconciliation import PAYERS, DayReport
 from settlement.care.tables import FeeLine, Visit
-from settlement.care.visits import CloseResult, FeeBatchResult, VisitState
+from settlement.care.visits import CloseResult, FeeBatchResult, PostedFeeLine, VisitState
 from settlement.credit_line import CreditSummary
 
 #: Times go out in the scheme's own zone, with the offset, as HIS vendors expect.
@@ -57,7 +57,7 @@ def credit_public(summary: CreditSummary) -> CreditPublic:
     )
 
 
-def fee_public(line: FeeLine) -> FeePublic:
+def fee_public(line: FeeLine | PostedFeeLine) -> FeePublic:
     return FeePublic(
         feedetl_sn=line.feedetl_sn,
         chrg_bchno=line.chrg_bchno,

@@ -8,13 +8,13 @@ at once, and exactly one row (and so one request) wins. Rows older than
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import String, Table, delete, insert
+from sqlalchemy import String, Table, bindparam, delete
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
-from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.dml import ReturningInsert
 
 from settlement.access.signing import NONCE_RETENTION_SECONDS
 from settlement.orm import Base, UTCDateTime
@@ -30,21 +30,33 @@ class RequestNonce(Base):
 
 def record_nonce(session: Session, *, hospital_code: str, nonce: str, now: datetime) -> bool:
     """Remember the nonce; ``False`` if it was seen before (the caller commits at once)."""
+    statement = _RECORD[session.get_bind().dialect.name]
     values = {"hospital_code": hospital_code, "nonce": nonce, "seen_at": now}
+    return session.execute(statement, values).first() is not None
+
+
+def _record_statements() -> dict[str, ReturningInsert[tuple[str]]]:
+    """Built once per dialect (every signed request runs one): INSERT … ON CONFLICT DO NOTHING
+    RETURNING. A concurrent insert of the same key waits for the first to commit and then
+    inserts nothing, so whether a row comes back tells who won, without an exception spoiling
+    the transaction."""
     table = cast(Table, RequestNonce.__table__)
-    dialect = session.get_bind().dialect.name
-    # INSERT … ON CONFLICT DO NOTHING RETURNING: on PostgreSQL a concurrent insert of the same
-    # key waits for the first to commit and then inserts nothing, so whether a row comes back
-    # tells who won, without an exception spoiling the transaction.
-    statement: Insert
-    if dialect == "postgresql":
-        statement = postgresql_insert(table).values(values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        statement = sqlite_insert(table).values(values).on_conflict_do_nothing()
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        statement = insert(table).values(values)
-    inserted = session.execute(statement.returning(table.c.nonce)).first()
-    return inserted is not None
+    values: dict[str, Any] = {
+        name: bindparam(name) for name in ("hospital_code", "nonce", "seen_at")
+    }
+    return {
+        "postgresql": postgresql_insert(table)
+        .values(values)
+        .on_conflict_do_nothing()
+        .returning(table.c.nonce),
+        "sqlite": sqlite_insert(table)
+        .values(values)
+        .on_conflict_do_nothing()
+        .returning(table.c.nonce),
+    }
+
+
+_RECORD = _record_statements()
 
 
 def purge_expired_nonces(session: Session, now: datetime) -> int:

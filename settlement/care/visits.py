@@ -81,11 +81,38 @@ class VisitState:
     bill: Bill | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class PostedFeeLine:
+    """A line as a charge batch just stored it: the answer is built from these values, since a
+    mapped ``FeeLine`` per line costs the ORM's instrumentation for nothing the caller reads."""
+
+    feedetl_sn: str
+    chrg_bchno: str
+    med_list_codg: str
+    item_name: str
+    pric: Decimal
+    cnt: Decimal
+    det_item_fee_sumamt_fen: int
+    chrgitm_lv: str
+    selfpay_prop: Decimal
+    fulamt_ownpay_amt_fen: int
+    overlmt_amt_fen: int
+    preselfpay_amt_fen: int
+    inscp_scp_amt_fen: int
+    unlisted: bool
+    fee_ocur_time: datetime
+    status: str
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> PostedFeeLine:
+        return cls(**{name: values[name] for name in cls.__slots__})
+
+
 @dataclass(frozen=True)
 class FeeBatchResult:
     visit: Visit
     chrg_bchno: str
-    lines: list[FeeLine]
+    lines: list[PostedFeeLine]
     medfee_sumamt: Decimal
     available: Decimal
 
@@ -365,7 +392,7 @@ def post_fees(
     return FeeBatchResult(
         visit=visit,
         chrg_bchno=chrg_bchno,
-        lines=[FeeLine(**row) for row in rows],
+        lines=[PostedFeeLine.from_values(row) for row in rows],
         medfee_sumamt=from_fen(total_fen + sum(row["det_item_fee_sumamt_fen"] for row in rows)),
         available=available,
     )
