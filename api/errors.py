@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from insurance.money import MoneyError
@@ -57,6 +58,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "invalid_certno": (422, "the resident ID number is malformed or its check character is wrong"),
     "rate_limited": (429, "too many requests"),
     "credit_report_unavailable": (503, "the credit platform has no record of this person"),
+    "database_unreachable": (503, "the database does not answer; retry the request"),
     "internal_error": (500, "unexpected server error"),
 }
 
@@ -166,6 +168,21 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         message = exc.detail if isinstance(exc.detail, str) else code
         return error_response(exc.status_code, code, message, headers=exc.headers)
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(_: Request, exc: DBAPIError) -> JSONResponse:
+        if not exc.connection_invalidated:
+            logger.exception("unhandled database error: %s", type(exc.orig).__name__)
+            return error_response(500, "internal_error", "unexpected server error")
+        # The pool is renewed by now (see settlement.db.make_engine): a retry under the same
+        # Idempotency-Key finds a fresh connection, and the failed attempt changed nothing.
+        logger.warning("a pooled database connection was lost; the pool is renewed")
+        return error_response(
+            503,
+            "database_unreachable",
+            "the database connection was lost; retry the request with the same Idempotency-Key",
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -204,3 +204,32 @@ def test_the_thread_pool_setting_is_bounded():
         Settings(api_threads=0)
     with pytest.raises(ValueError, match="api_threads"):
         Settings(api_threads=65)
+
+
+@pytest.mark.postgres
+def test_a_lost_database_connection_is_a_503_to_retry_and_the_retry_works(postgres_only):
+    from sqlalchemy import text
+
+    engine = postgres_only.make_engine(pool_size=1, max_overflow=0)
+    try:
+        container = bootstrap(Settings(database_url="sqlite://"), engine=engine)
+        app = create_app(container)
+
+        @app.get("/probe-db")
+        def probe_db() -> dict[str, int]:
+            with container.uow() as uow:
+                return {"pid": uow.session.execute(text("SELECT pg_backend_pid()")).scalar_one()}
+
+        client = TestClient(app)
+        pid = client.get("/probe-db").json()["pid"]
+        with postgres_only.engine.connect() as killer:
+            killer.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+        lost = client.get("/probe-db")
+        assert lost.status_code == 503
+        assert lost.json()["error"]["code"] == "database_unreachable"
+        assert lost.headers["Retry-After"] == "1"
+        retried = client.get("/probe-db")
+        assert retried.status_code == 200
+        assert retried.json()["pid"] != pid
+    finally:
+        engine.dispose()
