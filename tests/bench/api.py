@@ -20,14 +20,15 @@ It prints requests per second and p50/p99 latency (medians over the runs) and th
 to the bare endpoint. Targets on PostgreSQL at 32 clients: at least 350 batches/s, p99 under
 100 ms, and at least 0.3 x the bare endpoint's rate. Rates are plain division; no money here.
 
-What limits it (measured on 2 shared cores, see the commit log for figures): not locks any more
-(charges credit a per-visit sales account, so batches at one hospital no longer queue on one
-ledger row), but Python CPU in the one server process: about 14 ms of server CPU per batch, of
-which most is SQLAlchemy executing ~20 statements in two transactions (~0.3 ms of CPU each:
-pool checkout and pre-ping, nonce, idempotency claim and answer, visit lock, person, standing,
-overdue shared bills, catalogue, family links, the ledger's lock-and-load and write, balances,
-fee lines) and the rest FastAPI's request handling. Rates at 8 and 32 clients are that CPU
-divided among server, PostgreSQL and the load generator.
+What limits it (measured on 2 shared cores; figures in the commit log): Python CPU in the one
+server process, not the database (PostgreSQL uses a quarter of a core; its sessions wait "idle in
+transaction" for Python) and not locks (charges credit a per-visit sales account). A batch costs
+about 9.5 ms of server CPU: ~16 SQLAlchemy statements in two transactions at ~0.4 ms each
+(nonce, idempotency claim and answer, visit lock, person, standing, overdue shared bills,
+catalogue, family links, the ledger's lock-and-load and write, balances, fee lines), FastAPI's
+request handling and validation, and system time switching threads (``SHUXIN_API_THREADS``
+bounds that). Rates at 8 and 32 clients are that CPU divided among server, PostgreSQL and the
+load generator.
 """
 
 from __future__ import annotations
