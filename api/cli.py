@@ -25,7 +25,7 @@ def _container() -> Container:
 
 
 #: The uvicorn settings of ``shuxin serve`` (``tests/e2e/server.py`` serves with the same).
-UVICORN_OPTIONS: dict[str, Any] = {"log_level": "info"}
+UVICORN_OPTIONS: dict[str, Any] = {"log_level": "info", "http": "api.serving:NoDelayHTTPProtocol"}
 
 
 def build_worker_app() -> FastAPI:

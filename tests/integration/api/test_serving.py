@@ -1,0 +1,79 @@
+"""The API's connections send small writes at once, however uvicorn made the listening socket."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+from uvicorn.config import Config
+from uvicorn.importer import import_from_string
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.server import ServerState
+
+from api.cli import UVICORN_OPTIONS
+from api.serving import NoDelayHTTPProtocol
+
+
+async def _app(scope, receive, send):  # pragma: no cover - never called: no request is sent
+    raise AssertionError("no request is made")
+
+
+async def _nodelay_of_accepted_connection(protocol_class: type[H11Protocol]) -> int:
+    # The listening socket as uvicorn binds it for --workers N: no protocol number.
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    assert listener.proto == 0
+    config = Config(app=_app, log_level="warning")
+    config.load()
+    made = asyncio.Event()
+    accepted: list[object] = []
+
+    class Recorded(protocol_class):  # type: ignore[misc, valid-type]
+        def connection_made(self, transport):
+            super().connection_made(transport)
+            accepted.append(transport.get_extra_info("socket"))
+            made.set()
+
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: Recorded(config=config, server_state=ServerState(), app_state={}), sock=listener
+    )
+    try:
+        _, writer = await asyncio.open_connection(*listener.getsockname())
+        await asyncio.wait_for(made.wait(), timeout=10)
+        writer.close()
+        return accepted[0].getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def test_uvicorns_own_protocol_keeps_nagle_on_a_workers_socket():
+    """Why the project's protocol exists: on such a socket asyncio leaves Nagle's algorithm on."""
+    assert asyncio.run(_nodelay_of_accepted_connection(H11Protocol)) == 0
+
+
+def test_the_served_protocol_turns_nagle_off_on_every_connection():
+    assert asyncio.run(_nodelay_of_accepted_connection(NoDelayHTTPProtocol)) != 0
+
+
+def test_shuxin_serve_uses_that_protocol():
+    assert import_from_string(UVICORN_OPTIONS["http"]) is NoDelayHTTPProtocol
+
+
+def test_a_socket_that_is_not_tcp_is_left_alone():
+    """TCP_NODELAY on a Unix socket raises OSError: the family check is what keeps it out."""
+    from api.serving import disable_nagle
+
+    left, right = socket.socketpair(socket.AF_UNIX)
+    with left, right:
+        with pytest.raises(OSError):
+            left.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        class Transport:
+            def get_extra_info(self, name):
+                return left if name == "socket" else None
+
+        disable_nagle(Transport())  # type: ignore[arg-type]
