@@ -17,7 +17,10 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import QueryableAttribute, Session, sessionmaker
+from sqlalchemy.sql.dml import ReturningInsert
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -63,6 +66,27 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def insert_ignoring_conflicts(
+    table: Table, columns: Sequence[str], returning: ColumnElement[Any]
+) -> dict[str, ReturningInsert[tuple[Any]]]:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING returning``, by dialect, for ``columns`` bound
+    by name. Build it once at import for statements every request runs: building and caching a
+    statement per call costs more Python than executing it.
+
+    Whether a row comes back tells who won a race, without an exception spoiling the
+    transaction: on PostgreSQL a concurrent insert of the same key waits for the first to commit,
+    then inserts nothing (or claims the key if the first rolled back).
+    """
+    values: dict[str, Any] = {name: bindparam(name) for name in columns}
+    return {
+        "postgresql": postgresql_insert(table)
+        .values(values)
+        .on_conflict_do_nothing()
+        .returning(returning),
+        "sqlite": sqlite_insert(table).values(values).on_conflict_do_nothing().returning(returning),
+    }
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

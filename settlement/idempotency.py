@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Integer, String, Table, Text, delete, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Integer, String, Table, Text, bindparam, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
-from sqlalchemy.sql.dml import Insert
 
+from settlement.db import insert_ignoring_conflicts
 from settlement.orm import Base, UTCDateTime
 
 #: The contract keeps keys at least 7 days.
@@ -60,7 +58,6 @@ def try_claim_key(
     key a concurrent transaction has just claimed waits for that transaction to end, then inserts
     nothing if it committed (so the caller replays its answer) or claims the key if it rolled back.
     """
-    table = cast(Table, IdempotencyRecord.__table__)
     values = {
         "scope": scope,
         "key": key,
@@ -70,25 +67,29 @@ def try_claim_key(
         "created_at": now,
         "expires_at": now + KEY_RETENTION,
     }
-    dialect = session.get_bind().dialect.name
-    statement: Insert
-    if dialect == "postgresql":
-        statement = postgresql_insert(table).values(values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        statement = sqlite_insert(table).values(values).on_conflict_do_nothing()
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        statement = insert(table).values(values)
-    return session.execute(statement.returning(table.c.key)).first() is not None
+    statement = _CLAIM[session.get_bind().dialect.name]
+    return session.execute(statement, values).first() is not None
 
 
 def store_answer(session: Session, *, scope: str, key: str, status_code: int, body: str) -> None:
     """Record the answer of a claimed key (one UPDATE, no ORM object)."""
-    table = cast(Table, IdempotencyRecord.__table__)
     session.execute(
-        update(table)
-        .where(table.c.scope == scope, table.c.key == key)
-        .values(status_code=status_code, response_body=body)
+        _STORE_ANSWER, {"s": scope, "k": key, "status_code": status_code, "response_body": body}
     )
+
+
+_RECORDS = cast(Table, IdempotencyRecord.__table__)
+#: Built once: every idempotent write runs both.
+_CLAIM = insert_ignoring_conflicts(
+    _RECORDS,
+    ("scope", "key", "fingerprint", "status_code", "response_body", "created_at", "expires_at"),
+    _RECORDS.c.key,
+)
+_STORE_ANSWER = (
+    update(_RECORDS)
+    .where(_RECORDS.c.scope == bindparam("s"), _RECORDS.c.key == bindparam("k"))
+    .values(status_code=bindparam("status_code"), response_body=bindparam("response_body"))
+)
 
 
 def purge_expired_keys(session: Session, *, now: datetime) -> int:

@@ -8,15 +8,13 @@ at once, and exactly one row (and so one request) wins. Rows older than
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import String, Table, bindparam, delete
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import String, Table, delete
 from sqlalchemy.orm import Mapped, Session, mapped_column
-from sqlalchemy.sql.dml import ReturningInsert
 
 from settlement.access.signing import NONCE_RETENTION_SECONDS
+from settlement.db import insert_ignoring_conflicts
 from settlement.orm import Base, UTCDateTime
 
 
@@ -35,28 +33,9 @@ def record_nonce(session: Session, *, hospital_code: str, nonce: str, now: datet
     return session.execute(statement, values).first() is not None
 
 
-def _record_statements() -> dict[str, ReturningInsert[tuple[str]]]:
-    """Built once per dialect (every signed request runs one): INSERT … ON CONFLICT DO NOTHING
-    RETURNING. A concurrent insert of the same key waits for the first to commit and then
-    inserts nothing, so whether a row comes back tells who won, without an exception spoiling
-    the transaction."""
-    table = cast(Table, RequestNonce.__table__)
-    values: dict[str, Any] = {
-        name: bindparam(name) for name in ("hospital_code", "nonce", "seen_at")
-    }
-    return {
-        "postgresql": postgresql_insert(table)
-        .values(values)
-        .on_conflict_do_nothing()
-        .returning(table.c.nonce),
-        "sqlite": sqlite_insert(table)
-        .values(values)
-        .on_conflict_do_nothing()
-        .returning(table.c.nonce),
-    }
-
-
-_RECORD = _record_statements()
+_NONCES = cast(Table, RequestNonce.__table__)
+#: Built once (every signed request runs it); a row back means this request won the nonce.
+_RECORD = insert_ignoring_conflicts(_NONCES, ("hospital_code", "nonce", "seen_at"), _NONCES.c.nonce)
 
 
 def purge_expired_nonces(session: Session, now: datetime) -> int:
