@@ -9,8 +9,11 @@ from fastapi import Depends, Request
 from settlement.bootstrap import Container
 from settlement.unit_of_work import UnitOfWork
 
+# Both are ``async`` although they wait for nothing: FastAPI runs a plain ``def`` dependency on
+# the thread pool, a thread hop (and a turn at the interpreter lock) per request for a lookup.
 
-def get_container(request: Request) -> Container:
+
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
@@ -18,7 +21,7 @@ def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-def get_uow(container: ContainerDep) -> UnitOfWork:
+async def get_uow(container: ContainerDep) -> UnitOfWork:
     return container.uow()
 
 
