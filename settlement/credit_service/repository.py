@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, exists, func, select, text
 from sqlalchemy.orm import Session
 
 from credit.decision import Decision, Reason
@@ -33,13 +33,7 @@ class CreditRepository:
     # --- decisions ---------------------------------------------------------------------------
 
     def latest_decision_row(self, psn_no: str) -> CreditDecisionRow | None:
-        query = (
-            select(CreditDecisionRow)
-            .where(CreditDecisionRow.psn_no == psn_no)
-            .order_by(CreditDecisionRow.seq.desc())
-            .limit(1)
-        )
-        return self.session.scalars(query).first()
+        return self.session.scalars(_LATEST_DECISION, {"psn_no": psn_no}).first()
 
     def latest_decision(self, psn_no: str) -> Decision | None:
         row = self.latest_decision_row(psn_no)
@@ -90,9 +84,31 @@ class CreditRepository:
         )
         return list(self.session.scalars(query))
 
+    def has_active_signature(self, psn_no: str, version: int) -> bool:
+        """Whether ``psn_no`` signed ``version`` and has not revoked it (one EXISTS, no rows)."""
+        return bool(
+            self.session.scalar(_HAS_ACTIVE_SIGNATURE, {"psn_no": psn_no, "version": version})
+        )
+
     def add_signature(self, signature: AgreementSignatureRow) -> None:
         self.session.add(signature)
         self.session.flush()
+
+
+# Built once: every charge and visit reads a patient's standing through them.
+_LATEST_DECISION = (
+    select(CreditDecisionRow)
+    .where(CreditDecisionRow.psn_no == bindparam("psn_no"))
+    .order_by(CreditDecisionRow.seq.desc())
+    .limit(1)
+)
+_HAS_ACTIVE_SIGNATURE = select(
+    exists().where(
+        AgreementSignatureRow.psn_no == bindparam("psn_no"),
+        AgreementSignatureRow.version == bindparam("version"),
+        AgreementSignatureRow.revoked_at.is_(None),
+    )
+)
 
 
 def _reason_json(reason: Reason) -> dict[str, Any]:

@@ -202,8 +202,7 @@ def preview_decision(
 
 def signature_in_force(session: Session, psn_no: str, current_version: int) -> bool:
     """Whether the patient has signed ``current_version`` and not revoked it."""
-    signatures = CreditRepository(session).active_signatures(psn_no)
-    return any(s.version == current_version for s in signatures)
+    return CreditRepository(session).has_active_signature(psn_no, current_version)
 
 
 def current_decision(session: Session, psn_no: str) -> Decision | None:

@@ -10,7 +10,7 @@ This module imports only tables, so ``settlement.credit_line`` can import it.
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from settlement.care import bill_states
@@ -22,19 +22,16 @@ from settlement.family.tables import SharedHold
 
 def overdue_shared_bills(session: Session, manager_psn_no: str) -> list[str]:
     """The ids of overdue, unpaid bills of relatives that drew on ``manager_psn_no``'s line."""
-    drew = select(SharedHold.mdtrt_id).where(SharedHold.manager_psn_no == manager_psn_no)
-    query = (
-        select(Bill.bill_id)
-        .where(Bill.status.in_(bill_states.OVERDUE_UNPAID), Bill.mdtrt_id.in_(drew))
-        .order_by(Bill.bill_id)
-    )
-    return list(session.scalars(query))
+    return list(session.scalars(_OVERDUE_SHARED, {"manager": manager_psn_no}))
 
 
 def frozen_by_family(session: Session, manager_psn_no: str) -> bool:
     """Whether a relative's overdue shared bill freezes ``manager_psn_no`` now."""
-    drew = select(SharedHold.mdtrt_id).where(SharedHold.manager_psn_no == manager_psn_no)
-    query = select(
-        exists().where(Bill.status.in_(bill_states.OVERDUE_UNPAID), Bill.mdtrt_id.in_(drew))
-    )
-    return bool(session.scalar(query))
+    return bool(session.scalar(_ANY_OVERDUE_SHARED, {"manager": manager_psn_no}))
+
+
+# Built once: every visit and charge checks the family's standing.
+_DREW = select(SharedHold.mdtrt_id).where(SharedHold.manager_psn_no == bindparam("manager"))
+_OVERDUE_SHARED_WHERE = (Bill.status.in_(bill_states.OVERDUE_UNPAID), Bill.mdtrt_id.in_(_DREW))
+_OVERDUE_SHARED = select(Bill.bill_id).where(*_OVERDUE_SHARED_WHERE).order_by(Bill.bill_id)
+_ANY_OVERDUE_SHARED = select(exists().where(*_OVERDUE_SHARED_WHERE))
