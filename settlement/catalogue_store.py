@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import String, insert, select
+from sqlalchemy import String, bindparam, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from insurance.catalogue import Catalogue, CatalogueItem
@@ -40,10 +40,14 @@ def catalogue_for(session: Session, codes: Iterable[str]) -> Catalogue:
     wanted = sorted(set(codes))
     if not wanted:
         return Catalogue(())
-    rows = session.scalars(
-        select(CatalogueItemRow).where(CatalogueItemRow.med_list_codg.in_(wanted))
-    ).all()
+    rows = session.scalars(_ITEMS, {"codes": wanted}).all()
     return Catalogue(row.item() for row in rows)
+
+
+#: Built once: every charge batch prices its lines from it.
+_ITEMS = select(CatalogueItemRow).where(
+    CatalogueItemRow.med_list_codg.in_(bindparam("codes", expanding=True))
+)
 
 
 def put_item(

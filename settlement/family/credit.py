@@ -50,12 +50,15 @@ class _Source:
 
 def sharing_links(session: Session, relative_psn_no: str) -> list[FamilyLink]:
     """The relative's active links, in the fixed order their managers' lines are drawn on."""
-    query = (
-        select(FamilyLink)
-        .where(FamilyLink.relative_psn_no == relative_psn_no, FamilyLink.status == ACTIVE)
-        .order_by(FamilyLink.accepted_at, FamilyLink.link_id)
-    )
-    return list(session.scalars(query))
+    return list(session.scalars(_SHARING_LINKS, {"relative": relative_psn_no}))
+
+
+#: Built once: every charge asks which managers' lines it may draw on.
+_SHARING_LINKS = (
+    select(FamilyLink)
+    .where(FamilyLink.relative_psn_no == bindparam("relative"), FamilyLink.status == ACTIVE)
+    .order_by(FamilyLink.accepted_at, FamilyLink.link_id)
+)
 
 
 def manager_may_share(container: Container, session: Session, manager_psn_no: str) -> bool:
