@@ -62,6 +62,17 @@ class ServerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def wait_for_log(self, text: str, *, count: int = 1, seconds: float = STARTUP_SECONDS) -> str:
+        """The log once ``text`` appears ``count`` times in it (or fail with the log)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            log = self.log()
+            if log.count(text) >= count:
+                return log
+            if time.monotonic() >= deadline or self.process.poll() is not None:
+                raise AssertionError(f"{text!r} not {count} times in the log:\n{log}")
+            time.sleep(0.05)
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()

@@ -25,6 +25,8 @@ def test_serve_with_two_workers_answers_from_both_and_runs_the_scheduler_once(tm
     with start_process(
         argv, port=port, cwd=tmp_path, env=env, log_path=tmp_path / "serve.log"
     ) as server:
+        # /health answers as soon as one worker is up; both must be before they are counted.
+        server.wait_for_log("Application startup complete", count=2)
         with httpx.Client(base_url=server.base_url, timeout=10) as client:
             answers = [client.get("/health") for _ in range(20)]
             hospitals = client.get(
