@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from uvicorn.config import Config
@@ -50,13 +51,20 @@ async def _nodelay_of_accepted_connection(protocol_class: type[H11Protocol]) -> 
         await server.wait_closed()
 
 
+def _nodelay(protocol_class: type[H11Protocol]) -> int:
+    # A loop of its own in a thread of its own: other tests (the browser's) may leave one
+    # running in this thread, where asyncio.run refuses to start.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, _nodelay_of_accepted_connection(protocol_class)).result()
+
+
 def test_uvicorns_own_protocol_keeps_nagle_on_a_workers_socket():
     """Why the project's protocol exists: on such a socket asyncio leaves Nagle's algorithm on."""
-    assert asyncio.run(_nodelay_of_accepted_connection(H11Protocol)) == 0
+    assert _nodelay(H11Protocol) == 0
 
 
 def test_the_served_protocol_turns_nagle_off_on_every_connection():
-    assert asyncio.run(_nodelay_of_accepted_connection(NoDelayHTTPProtocol)) != 0
+    assert _nodelay(NoDelayHTTPProtocol) != 0
 
 
 def test_shuxin_serve_uses_that_protocol():
