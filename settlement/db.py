@@ -37,6 +37,9 @@ def make_engine(url: str, **options: Any) -> Engine:
     one request answers an error and the client's retry (same idempotency key) finds fresh
     connections. Connections are recycled hourly so none outlives a server-side idle limit.
     """
+    # Statement parameters carry ID numbers and phones: never put them into an error's text
+    # (which a logged traceback would print) or into SQLAlchemy's own logging.
+    options.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(
             url,

@@ -76,3 +76,15 @@ def test_after_the_server_drops_every_connection_one_use_fails_and_the_next_work
                 connection.close()
     finally:
         engine.dispose()
+
+
+def test_a_database_error_never_shows_the_statements_values(engine):
+    """A logged traceback prints the error's text: an ID number in it would reach the logs."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    certno = "11010519491231002X"
+    with pytest.raises(DBAPIError) as failure, engine.connect() as connection:
+        connection.execute(text("SELECT * FROM no_such_table WHERE certno = :c"), {"c": certno})
+    assert certno not in str(failure.value)
+    assert "no_such_table" in str(failure.value)  # the statement itself is still there to debug
