@@ -1,0 +1,170 @@
+"""CPU per fee batch inside one process, next to a bare endpoint's: ``python -m tests.bench feepath``.
+
+Options: ``[--postgres URL] [--no-sqlite] [--batches N] [--runs R]``.
+
+The HTTP benchmark (``tests.bench api``) says how fast the service is; this one says where a
+change moved its cost, steadily enough to compare two commits on a shared, noisy machine. It
+builds the app in this process over a fresh database (SQLite, and PostgreSQL when given), signs
+and posts ``--batches`` charge batches of 5 lines through Starlette's test client, and reads the
+process's CPU time (all threads: the event loop's and the thread pool's) per batch. The baseline
+is the same client posting the same bodies to a bare FastAPI endpoint in the same run. Printed:
+medians over ``--runs`` of milliseconds of CPU per request, and the ratio (fee batch ÷ bare).
+
+To see where the time goes, run it under a profiler that follows threads (yappi with
+``set_clock_type("cpu")``); cProfile sees only the main thread, not the routes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tests.bench.api import BATCHES_PER_VISIT, LINES_PER_BATCH, _signed_headers, open_visits
+from tests.e2e.server import build_bare_app, fee_batch_body, seed_world
+
+WARMUP = 50
+
+
+def cpu_per_request(send: Callable[[int], None], count: int) -> float:
+    """Milliseconds of this process's CPU (every thread) per call of ``send``."""
+    started = time.process_time()
+    for n in range(count):
+        send(n)
+    return (time.process_time() - started) * 1000 / count
+
+
+@contextmanager
+def fee_sender(app: Any, world: Any, batches: int) -> Iterator[Callable[[int], None]]:
+    """Posts batch ``n`` (new each time) to visits opened for this run."""
+    from fastapi.testclient import TestClient
+
+    visits = open_visits(world, [(batches + WARMUP) // BATCHES_PER_VISIT + 1])[0]
+    hospital = world.hospitals[0]
+    run = uuid.uuid4().hex[:6]
+    with TestClient(app) as client:
+
+        def send(n: int) -> None:
+            visit = visits[n // BATCHES_PER_VISIT]
+            body = json.dumps(fee_batch_body(f"F{run}N{n}", LINES_PER_BATCH, "0.01")).encode()
+            path = f"/his/v1/visits/{visit}/fees"
+            key = uuid.uuid4().hex
+            headers = dict(_signed_headers(hospital.secret, hospital.code, "POST", path, body, key))
+            headers["Content-Type"] = "application/json"
+            answer = client.post(path, content=body, headers=headers)
+            if answer.status_code != 201:
+                raise RuntimeError(f"a fee batch failed: {answer.status_code} {answer.text}")
+
+        for n in range(WARMUP):
+            send(batches + n)  # numbers past the measured ones: every batch is new
+        yield send
+
+
+def fee_app(url: str, engine: Any) -> tuple[Any, Any]:
+    """The API over ``engine``, and the world it serves (one hospital, one signed patient)."""
+    from api.app import create_app
+    from settlement.bootstrap import bootstrap
+    from settlement.config import Settings
+
+    world = seed_world(engine, hospitals=["HBENCH0001"], patients=1)
+    settings = Settings(database_url=url, mode="sandbox", **_lowercase(world.settings))
+    return create_app(bootstrap(settings, engine=engine, clock=world.container.clock)), world
+
+
+@contextmanager
+def bare_sender() -> Iterator[Callable[[int], None]]:
+    from fastapi.testclient import TestClient
+
+    with TestClient(build_bare_app()) as client:
+
+        def send(n: int) -> None:
+            body = json.dumps(fee_batch_body(f"B{n}", LINES_PER_BATCH, "0.01")).encode()
+            headers = dict(_signed_headers("bare", "bare", "POST", "/bare", body, str(n)))
+            headers["Content-Type"] = "application/json"
+            if client.post("/bare", content=body, headers=headers).status_code != 200:
+                raise RuntimeError("the bare endpoint failed")
+
+        for n in range(WARMUP):
+            send(n)
+        yield send
+
+
+def _lowercase(environment: dict[str, str]) -> dict[str, str]:
+    return {name.removeprefix("SHUXIN_").lower(): value for name, value in environment.items()}
+
+
+@contextmanager
+def databases(args: argparse.Namespace) -> Iterator[list[tuple[str, str, Any]]]:
+    from sqlalchemy import text
+
+    from settlement.db import make_engine
+    from tests.database import create_schema
+    from tests.e2e.server import postgres_schema_url
+
+    made: list[tuple[str, str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="shuxin-feepath-") as folder:
+        admin = schema = None
+        try:
+            if not args.no_sqlite:
+                url = f"sqlite:///{Path(folder) / 'feepath.db'}"
+                engine = make_engine(url)
+                create_schema(engine)
+                made.append(("sqlite", url, engine))
+            if args.postgres.startswith("postgresql"):
+                schema = f"shuxin_bench_{uuid.uuid4().hex[:10]}"
+                admin = make_engine(args.postgres, pool_size=1, max_overflow=0)
+                with admin.begin() as connection:
+                    connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+                url = postgres_schema_url(args.postgres, schema)
+                engine = make_engine(url)
+                create_schema(engine)
+                made.append(("postgresql", url, engine))
+            yield made
+        finally:
+            for _, _, engine in made:
+                engine.dispose()
+            if admin is not None:
+                with admin.begin() as connection:
+                    connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+                admin.dispose()
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench feepath", description=__doc__)
+    parser.add_argument("--postgres", default=os.environ.get("SHUXIN_TEST_DATABASE_URL", ""))
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--batches", type=int, default=500, help="fee batches per run")
+    parser.add_argument("--runs", type=int, default=3, help="runs per figure (median)")
+    args = parser.parse_args(argv)
+    if args.batches < 1 or args.runs < 1:
+        parser.error("--batches and --runs must be at least 1")
+    print(
+        f"CPU per request in one process, {args.batches} requests a run, medians of {args.runs};"
+        f" fee batches of {LINES_PER_BATCH} lines vs a bare endpoint with the same body"
+    )
+    with databases(args) as made:
+        if not made:
+            parser.error("nothing to measure: give --postgres or leave SQLite on")
+        for backend, url, engine in made:
+            app, world = fee_app(url, engine)
+            fees, bare = [], []
+            for _ in range(args.runs):
+                # Interleaved, so a drift of the machine's speed touches both alike.
+                with fee_sender(app, world, args.batches) as send:
+                    fees.append(cpu_per_request(send, args.batches))
+                with bare_sender() as send:
+                    bare.append(cpu_per_request(send, args.batches))
+            fee_ms, bare_ms = statistics.median(fees), statistics.median(bare)
+            print(
+                f"{backend:<10} fee batch {fee_ms:6.2f} ms CPU   bare {bare_ms:5.2f} ms CPU"
+                f"   ratio {fee_ms / bare_ms:5.1f}x"
+            )
+    return 0
