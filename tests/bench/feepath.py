@@ -24,11 +24,12 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 from tests.bench.api import BATCHES_PER_VISIT, LINES_PER_BATCH, _signed_headers, open_visits
+from tests.bench.ledger import postgres_engine, sqlite_engine
 from tests.e2e.server import build_bare_app, fee_batch_body, seed_world
 
 WARMUP = 50
@@ -68,13 +69,15 @@ def fee_sender(app: Any, world: Any, batches: int) -> Iterator[Callable[[int], N
         yield send
 
 
-def fee_app(url: str, engine: Any) -> tuple[Any, Any]:
+def fee_app(engine: Any) -> tuple[Any, Any]:
     """The API over ``engine``, and the world it serves (one hospital, one signed patient)."""
     from api.app import create_app
     from settlement.bootstrap import bootstrap
     from settlement.config import Settings
 
     world = seed_world(engine, hospitals=["HBENCH0001"], patients=1)
+    # The engine is the one served; the URL in the settings is only for show.
+    url = engine.url.render_as_string(hide_password=False)
     settings = Settings(database_url=url, mode="sandbox", **_lowercase(world.settings))
     return create_app(bootstrap(settings, engine=engine, clock=world.container.clock)), world
 
@@ -102,39 +105,15 @@ def _lowercase(environment: dict[str, str]) -> dict[str, str]:
 
 
 @contextmanager
-def databases(args: argparse.Namespace) -> Iterator[list[tuple[str, str, Any]]]:
-    from sqlalchemy import text
-
-    from settlement.db import make_engine
-    from tests.database import create_schema
-    from tests.e2e.server import postgres_schema_url
-
-    made: list[tuple[str, str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="shuxin-feepath-") as folder:
-        admin = schema = None
-        try:
-            if not args.no_sqlite:
-                url = f"sqlite:///{Path(folder) / 'feepath.db'}"
-                engine = make_engine(url)
-                create_schema(engine)
-                made.append(("sqlite", url, engine))
-            if args.postgres.startswith("postgresql"):
-                schema = f"shuxin_bench_{uuid.uuid4().hex[:10]}"
-                admin = make_engine(args.postgres, pool_size=1, max_overflow=0)
-                with admin.begin() as connection:
-                    connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-                url = postgres_schema_url(args.postgres, schema)
-                engine = make_engine(url)
-                create_schema(engine)
-                made.append(("postgresql", url, engine))
-            yield made
-        finally:
-            for _, _, engine in made:
-                engine.dispose()
-            if admin is not None:
-                with admin.begin() as connection:
-                    connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-                admin.dispose()
+def databases(args: argparse.Namespace) -> Iterator[list[tuple[str, Any]]]:
+    """Fresh databases with every table: throwaway ones, as the ledger benchmark makes them."""
+    made: list[tuple[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="shuxin-feepath-") as folder, ExitStack() as stack:
+        if not args.no_sqlite:
+            made.append(("sqlite", stack.enter_context(sqlite_engine(Path(folder)))))
+        if args.postgres.startswith("postgresql"):
+            made.append(("postgresql", stack.enter_context(postgres_engine(args.postgres))))
+        yield made
 
 
 def main(argv: list[str]) -> int:
@@ -153,8 +132,8 @@ def main(argv: list[str]) -> int:
     with databases(args) as made:
         if not made:
             parser.error("nothing to measure: give --postgres or leave SQLite on")
-        for backend, url, engine in made:
-            app, world = fee_app(url, engine)
+        for backend, engine in made:
+            app, world = fee_app(engine)
             fees, bare = [], []
             for _ in range(args.runs):
                 # Interleaved, so a drift of the machine's speed touches both alike.
