@@ -3,7 +3,8 @@
 A write runs inside one unit of work that first claims ``(scope, key)``. A concurrent request with
 the same key blocks on that claim (a unique index on PostgreSQL, the single writer on SQLite)
 until the first commits, and then replays its answer: the action runs once. A business refusal is
-stored too (its changes rolled back to a savepoint), so a retry gets the same refusal.
+stored too (its changes rolled back with their transaction, the answer stored in a second one),
+so a retry gets the same refusal.
 """
 
 from __future__ import annotations
@@ -76,43 +77,69 @@ class IdempotentWrite:
         container = self.container
         with container.uow() as uow:
             # Claim first (one statement): the common case, a new key, costs no read.
-            claimed = try_claim_key(
-                uow.session,
-                scope=scope,
-                key=self.key,
-                fingerprint=self.fingerprint,
-                now=container.clock.now(),
+            if not self._claim(uow, scope):
+                return self._answer_for_taken_key(uow, scope, restore)
+            try:
+                status, body = self._perform(uow, action)
+            except (ServiceError, ApiError, CreditServiceError) as refusal:
+                # Leaving the block rolls back the action's changes and the claim together; the
+                # refusal is then stored under a fresh claim (see _store_refusal).
+                refused = refusal_answer(refusal)
+            else:
+                # Encoded once: the same bytes are stored and sent (unless redacted for storage).
+                rendered = stored = _render(body)
+                if redact is not None and _succeeded(status):
+                    stored = _render(redact(body))
+                store_answer(
+                    uow.session, scope=scope, key=self.key, status_code=status, body=stored.decode()
+                )
+                uow.commit()
+                return _RenderedJSONResponse(rendered, status_code=status)
+        return self._store_refusal(scope, refused, restore)
+
+    def _claim(self, uow: UnitOfWork, scope: str) -> bool:
+        return try_claim_key(
+            uow.session,
+            scope=scope,
+            key=self.key,
+            fingerprint=self.fingerprint,
+            now=self.container.clock.now(),
+        )
+
+    def _answer_for_taken_key(
+        self, uow: UnitOfWork, scope: str, restore: Restore | None
+    ) -> JSONResponse:
+        existing = find_record(uow.session, scope=scope, key=self.key)
+        if existing is None:  # claimed by a request that has not committed yet
+            raise ApiError(
+                "idempotency_key_in_use", "a request with this Idempotency-Key is still running"
             )
-            if not claimed:
-                existing = find_record(uow.session, scope=scope, key=self.key)
-                if existing is None:  # claimed by a request that has not committed yet
-                    raise ApiError(
-                        "idempotency_key_in_use",
-                        "a request with this Idempotency-Key is still running",
-                    )
-                return self._replay(existing, uow, restore)
-            status, body = self._perform(uow, action)
-            # Encoded once: the same bytes are stored and sent (unless redacted for storage).
-            rendered = stored = _render(body)
-            if redact is not None and _succeeded(status):
-                stored = _render(redact(body))
+        return self._replay(existing, uow, restore)
+
+    def _store_refusal(
+        self, scope: str, refused: tuple[int, Any], restore: Restore | None
+    ) -> JSONResponse:
+        """Store a refusal as the key's answer, in a transaction of its own.
+
+        Why not a savepoint around the action: SAVEPOINT and RELEASE are two more round trips on
+        every successful write, while refusals are rare and change nothing, so only they pay for
+        a second short transaction. Between the two, a concurrent request with the same key may
+        claim it; it is then that request's answer that this one replays.
+        """
+        status, body = refused
+        with self.container.uow() as uow:
+            if not self._claim(uow, scope):
+                return self._answer_for_taken_key(uow, scope, restore)
+            rendered = _render(body)
             store_answer(
-                uow.session, scope=scope, key=self.key, status_code=status, body=stored.decode()
+                uow.session, scope=scope, key=self.key, status_code=status, body=rendered.decode()
             )
             uow.commit()
         return _RenderedJSONResponse(rendered, status_code=status)
 
-    def _perform(self, uow: UnitOfWork, action: Action) -> tuple[int, Any]:
-        savepoint = uow.session.begin_nested()
-        try:
-            status, payload = action(uow)
-        except (ServiceError, ApiError, CreditServiceError) as refusal:
-            savepoint.rollback()
-            return refusal_answer(refusal)
-        except BaseException:
-            savepoint.rollback()
-            raise
-        savepoint.commit()
+    @staticmethod
+    def _perform(uow: UnitOfWork, action: Action) -> tuple[int, Any]:
+        status, payload = action(uow)
         if isinstance(payload, BaseModel):
             return status, payload.model_dump(mode="json")  # already JSON-ready
         return status, jsonable_encoder(payload)

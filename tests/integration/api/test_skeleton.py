@@ -47,9 +47,9 @@ def build_client(engine, calls: list[str] | None = None, gate: threading.Event |
                 calls.append(body.v)
             if gate is not None:
                 gate.wait(5)
-            if body.v == "refuse":
-                raise ServiceError("conflict", "refused on purpose", hint="x")
             uow.session.execute(insert(probe).values(v=body.v))
+            if body.v == "refuse":  # after a write: a refusal must undo it
+                raise ServiceError("conflict", "refused on purpose", hint="x")
             return 201, {
                 "v": body.v,
                 "rows": uow.session.scalar(select(func.count()).select_from(probe)),
@@ -133,6 +133,35 @@ def test_a_retry_returns_the_first_answer_and_changes_nothing(engine):
     assert "Idempotent-Replayed" not in first.headers
     assert calls == ["a"]
     assert rows(engine) == 1
+
+
+@pytest.mark.postgres
+def test_the_same_key_refused_concurrently_gives_one_answer_and_writes_nothing(
+    engine, postgres_only
+):
+    calls: list[str] = []
+    gate = threading.Event()
+    client, _ = build_client(engine, calls, gate)
+    answers = []
+
+    def send():
+        answers.append(
+            client.post("/probe", json={"v": "refuse"}, headers={"Idempotency-Key": "same"})
+        )
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    while not calls:
+        threading.Event().wait(0.01)
+    threading.Event().wait(0.2)
+    gate.set()
+    for thread in threads:
+        thread.join()
+    assert [a.status_code for a in answers] == [409] * 8
+    assert len({a.text for a in answers}) == 1
+    assert sum(a.headers.get("Idempotent-Replayed") == "true" for a in answers) == 7
+    assert rows(engine) == 0
 
 
 def test_the_same_key_with_a_different_request_is_409(engine):
