@@ -33,7 +33,9 @@ from settlement.credit_line import line_balances, sync_line
 from settlement.credit_service.service import credit_standing
 from settlement.errors import ServiceError
 from settlement.family import credit as family_credit
-from settlement.family.standing import overdue_shared_bills
+from settlement.family.standing import overdue_shared_bills, overdue_shared_exists
+from settlement.family.tables import ACTIVE as FAMILY_LINK_ACTIVE
+from settlement.family.tables import FamilyLink
 from settlement.identifiers import new_id
 from settlement.ledger.ledger import TransferRequest, create_transfers
 from settlement.unit_of_work import UnitOfWork
@@ -175,8 +177,18 @@ def require_person(container: Container, session: Session, psn_no: str) -> Perso
     return person
 
 
-def require_active_credit(container: Container, session: Session, person: PersonRecord) -> Decimal:
-    """Refuse unless the person may use credit now; returns their line."""
+def require_active_credit(
+    container: Container,
+    session: Session,
+    person: PersonRecord,
+    *,
+    frozen_by_family: bool | None = None,
+) -> Decimal:
+    """Refuse unless the person may use credit now; returns their line.
+
+    ``frozen_by_family``: whether a relative's overdue shared bill freezes the line, when the
+    caller has read it already (a charge reads it with its visit); ``None`` reads it here.
+    """
     if person.insutype != EMPLOYEE_INSURANCE or not person.insured_active:
         raise ServiceError(
             "not_eligible",
@@ -188,7 +200,7 @@ def require_active_credit(container: Container, session: Session, person: Person
     if standing.status != "active":
         code, message = STANDING_REFUSALS[standing.status]
         raise ServiceError(code, message, status=standing.status)
-    if container.scheme.family.freeze_shared_on_overdue:
+    if container.scheme.family.freeze_shared_on_overdue and frozen_by_family is not False:
         overdue = overdue_shared_bills(session, person.psn_no)
         if overdue:
             # Family policy: a relative's overdue bill that drew on this line freezes it too.
@@ -290,8 +302,20 @@ def _check_batch(mdtrt_id: str, fees: Sequence[FeeRequest], existing: set[str]) 
             )
 
 
-def _visit_for_charge_statement() -> Select[Visit, int, bool]:
-    """Built once (its cache key too): the visit locked, its active total, repeated lines."""
+@dataclass(frozen=True, slots=True)
+class _ChargeContext:
+    """What a charge reads about its visit before pricing it, in one statement."""
+
+    visit: Visit
+    total_fen: int  # the visit's active lines
+    existing: set[str]  # the batch's ``feedetl_sn`` values already in the visit
+    has_sharing_links: bool  # the patient has managers who may share their lines
+    frozen_by_family: bool  # a relative's overdue bill that drew on the patient's line
+
+
+def _visit_for_charge_statement() -> Select[Visit, int, bool, bool, bool]:
+    """Built once (its cache key too): the visit locked, its active total, repeated lines, and
+    the two family facts a charge needs (most patients have none, and then read nothing more)."""
     mdtrt_id = bindparam("mdtrt_id", type_=String())
     hospital_code = bindparam("hospital_code", type_=String())
     active = (
@@ -302,8 +326,11 @@ def _visit_for_charge_statement() -> Select[Visit, int, bool]:
     repeated = exists().where(
         FeeLine.mdtrt_id == mdtrt_id, FeeLine.feedetl_sn.in_(bindparam("sns", expanding=True))
     )
+    has_links = exists().where(
+        FamilyLink.relative_psn_no == Visit.psn_no, FamilyLink.status == FAMILY_LINK_ACTIVE
+    )
     return (
-        select(Visit, active, repeated)
+        select(Visit, active, repeated, has_links, overdue_shared_exists(Visit.psn_no))
         .where(Visit.mdtrt_id == mdtrt_id, Visit.hospital_code == hospital_code)
         .options(lazyload(Visit.fees))
         .with_for_update(of=Visit)
@@ -315,17 +342,18 @@ _VISIT_FOR_CHARGE = _visit_for_charge_statement()
 
 def _visit_for_charge(
     session: Session, hospital: Hospital, mdtrt_id: str, sns: Sequence[str]
-) -> tuple[Visit, int, set[str]]:
-    """Lock the hospital's visit and, in the same statement, read its active total (fen) and
-    whether any of ``sns`` is already in it; the existing ones are only listed when there are
-    some. The visit's lines are not loaded: a long visit would cost a row object per line."""
+) -> _ChargeContext:
+    """Lock the hospital's visit and, in the same statement, read its active total (fen),
+    whether any of ``sns`` is already in it and the family facts; the existing ones are only
+    listed when there are some. The visit's lines are not loaded: a long visit would cost a row
+    object per line."""
     row = session.execute(
         _VISIT_FOR_CHARGE,
         {"mdtrt_id": mdtrt_id, "hospital_code": hospital.code, "sns": list(sns)},
     ).first()
     if row is None:
         raise ServiceError("not_found", f"no visit {mdtrt_id} at this hospital")
-    visit, total_fen, any_repeated = row
+    visit, total_fen, any_repeated, has_links, frozen = row
     existing: set[str] = set()
     if any_repeated:
         existing = set(
@@ -335,7 +363,13 @@ def _visit_for_charge(
                 )
             )
         )
-    return visit, int(total_fen), existing
+    return _ChargeContext(
+        visit=visit,
+        total_fen=int(total_fen),
+        existing=existing,
+        has_sharing_links=bool(has_links),
+        frozen_by_family=bool(frozen),
+    )
 
 
 def price_batch(
@@ -371,17 +405,22 @@ def post_fees(
 ) -> FeeBatchResult:
     """Post one charge batch (2204): every line held against the line, or none."""
     session = uow.session
-    visit, total_fen, existing = _visit_for_charge(
-        session, hospital, mdtrt_id, [fee.feedetl_sn for fee in fees]
-    )
+    context = _visit_for_charge(session, hospital, mdtrt_id, [fee.feedetl_sn for fee in fees])
+    visit = context.visit
     if visit.status != "open":
         raise ServiceError("visit_closed", f"visit {mdtrt_id} is closed")
-    _check_batch(mdtrt_id, fees, existing)
+    _check_batch(mdtrt_id, fees, context.existing)
     person = require_person(container, session, visit.psn_no)
-    require_active_credit(container, session, person)
+    require_active_credit(container, session, person, frozen_by_family=context.frozen_by_family)
     priced = price_batch(container, session, visit, fees)
     # Holds go on the patient's own line first, then on their family managers' lines.
-    available = family_credit.hold_batch(session, container=container, visit=visit, priced=priced)
+    available = family_credit.hold_batch(
+        session,
+        container=container,
+        visit=visit,
+        priced=priced,
+        has_sharing_links=context.has_sharing_links,
+    )
     now = container.clock.now()
     rows = [
         _fee_values(visit, chrg_bchno, fee, line, now)
@@ -393,7 +432,9 @@ def post_fees(
         visit=visit,
         chrg_bchno=chrg_bchno,
         lines=[PostedFeeLine.from_values(row) for row in rows],
-        medfee_sumamt=from_fen(total_fen + sum(row["det_item_fee_sumamt_fen"] for row in rows)),
+        medfee_sumamt=from_fen(
+            context.total_fen + sum(row["det_item_fee_sumamt_fen"] for row in rows)
+        ),
         available=available,
     )
 

@@ -39,6 +39,19 @@ class CreditRepository:
         row = self.latest_decision_row(psn_no)
         return None if row is None else to_decision(row)
 
+    def latest_decision_and_signature(
+        self, psn_no: str, version: int
+    ) -> tuple[Decision | None, bool]:
+        """The latest decision, and whether ``version`` is signed and not revoked: one statement,
+        since every charge and visit reads both."""
+        row = self.session.execute(
+            _LATEST_DECISION_AND_SIGNATURE, {"psn_no": psn_no, "version": version}
+        ).first()
+        if row is None:
+            return None, self.has_active_signature(psn_no, version)
+        decision_row, signed = row
+        return to_decision(decision_row), bool(signed)
+
     def decisions(self, psn_no: str) -> list[Decision]:
         query = (
             select(CreditDecisionRow)
@@ -102,12 +115,17 @@ _LATEST_DECISION = (
     .order_by(CreditDecisionRow.seq.desc())
     .limit(1)
 )
-_HAS_ACTIVE_SIGNATURE = select(
-    exists().where(
-        AgreementSignatureRow.psn_no == bindparam("psn_no"),
-        AgreementSignatureRow.version == bindparam("version"),
-        AgreementSignatureRow.revoked_at.is_(None),
-    )
+_ACTIVE_SIGNATURE = exists().where(
+    AgreementSignatureRow.psn_no == bindparam("psn_no"),
+    AgreementSignatureRow.version == bindparam("version"),
+    AgreementSignatureRow.revoked_at.is_(None),
+)
+_HAS_ACTIVE_SIGNATURE = select(_ACTIVE_SIGNATURE)
+_LATEST_DECISION_AND_SIGNATURE = (
+    select(CreditDecisionRow, _ACTIVE_SIGNATURE)
+    .where(CreditDecisionRow.psn_no == bindparam("psn_no"))
+    .order_by(CreditDecisionRow.seq.desc())
+    .limit(1)
 )
 
 

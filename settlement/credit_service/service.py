@@ -216,11 +216,11 @@ def credit_standing(
     """The decision that applies now: ``not_signed`` without a signature of the version in
     force, a lapsed suspension lifted, otherwise the latest decision."""
     today = clock.now().date()
-    latest = current_decision(session, psn_no)
     version = config.agreements.current(today).version
+    latest, signed = CreditRepository(session).latest_decision_and_signature(psn_no, version)
     if latest is None or latest.status == "not_signed":
         return _not_signed(latest, config, today, NOT_SIGNED)
-    if not signature_in_force(session, psn_no, version):
+    if not signed:
         return _not_signed(latest, config, today, NEW_VERSION)
     status = latest.status_on(today)
     return latest if status == latest.status else latest.with_changes(status=status)

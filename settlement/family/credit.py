@@ -145,16 +145,18 @@ def hold_batch(
     container: Container,
     visit: Visit,
     priced: Sequence[PricedLine],
+    has_sharing_links: bool = True,
 ) -> Decimal:
     """Hold every priced line on the patient's line, then the managers' lines; all or none.
 
     The caller holds the visit's row lock (the hold ids derive from it). Returns the combined
-    available credit after the holds (:func:`combined_available`).
+    available credit after the holds (:func:`combined_available`). ``has_sharing_links=False``:
+    the caller read that the patient has no active links, so they are not read again.
 
     Raises:
         ServiceError: ``insufficient_credit`` with the combined ``available`` and ``requested``.
     """
-    links = _usable_links(container, session, visit.psn_no)
+    links = _usable_links(container, session, visit.psn_no) if has_sharing_links else []
     sales = chart.visit_sales(visit.mdtrt_id)
     own = chart.patient_line(visit.psn_no)
     manager_lines = [chart.patient_line(link.manager_psn_no) for link in links]

@@ -10,7 +10,7 @@ This module imports only tables, so ``settlement.credit_line`` can import it.
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import ColumnElement, Exists, SQLColumnExpression, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from settlement.care import bill_states
@@ -30,8 +30,20 @@ def frozen_by_family(session: Session, manager_psn_no: str) -> bool:
     return bool(session.scalar(_ANY_OVERDUE_SHARED, {"manager": manager_psn_no}))
 
 
+def overdue_shared_exists(manager_psn_no: ColumnElement[str] | SQLColumnExpression[str]) -> Exists:
+    """``EXISTS`` an overdue, unpaid bill of a relative that drew on ``manager_psn_no``'s line,
+    for a statement that reads it along with other things (a charge reads it with its visit)."""
+    return exists().where(*_overdue_shared_where(manager_psn_no))
+
+
+def _overdue_shared_where(
+    manager_psn_no: ColumnElement[str] | SQLColumnExpression[str],
+) -> tuple[ColumnElement[bool], ...]:
+    drew = select(SharedHold.mdtrt_id).where(SharedHold.manager_psn_no == manager_psn_no)
+    return Bill.status.in_(bill_states.OVERDUE_UNPAID), Bill.mdtrt_id.in_(drew)
+
+
 # Built once: every visit and charge checks the family's standing.
-_DREW = select(SharedHold.mdtrt_id).where(SharedHold.manager_psn_no == bindparam("manager"))
-_OVERDUE_SHARED_WHERE = (Bill.status.in_(bill_states.OVERDUE_UNPAID), Bill.mdtrt_id.in_(_DREW))
+_OVERDUE_SHARED_WHERE = _overdue_shared_where(bindparam("manager"))
 _OVERDUE_SHARED = select(Bill.bill_id).where(*_OVERDUE_SHARED_WHERE).order_by(Bill.bill_id)
 _ANY_OVERDUE_SHARED = select(exists().where(*_OVERDUE_SHARED_WHERE))

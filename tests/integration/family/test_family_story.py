@@ -256,7 +256,11 @@ def test_an_overdue_shared_bill_freezes_the_manager_until_it_is_paid(service: Se
     own = Decimal(credit(service, family.relative_auth)["available"])
     mdtrt_id, _ = charge(family.his, family.relative.psn_no, f"{own + 5:.2f}")
     bill_id = close(family.his, mdtrt_id)["bill_id"]
-    assert service.client.post("/sandbox/v1/clock/advance", json={"hours": 73}).status_code == 200
+    # The manager's own visit, opened the morning the bill falls due (so no night closes it):
+    # its next charge after the deadline is refused too.
+    assert service.client.post("/sandbox/v1/clock/advance", json={"hours": 71}).status_code == 200
+    managers_visit = family.his.open_visit(family.manager.psn_no).json()["mdtrt_id"]
+    assert service.client.post("/sandbox/v1/clock/advance", json={"hours": 2}).status_code == 200
     assert service.client.post("/sandbox/v1/scheduler/run").status_code == 200
     assert family.get(f"/v1/bills/{bill_id}", family.relative_auth).json()["status"] == "overdue"
     frozen = credit(service, family.manager_auth)
@@ -265,6 +269,10 @@ def test_an_overdue_shared_bill_freezes_the_manager_until_it_is_paid(service: Se
     refused = family.his.open_visit(family.manager.psn_no)
     assert refused.status_code == 403
     assert refused.json()["error"]["code"] == "credit_frozen"
+    refused_charge = family.his.charge(managers_visit, ("UNLISTED-ITEM", "1.00", "1"))
+    assert refused_charge.status_code == 403, refused_charge.text
+    assert refused_charge.json()["error"]["code"] == "credit_frozen"
+    assert refused_charge.json()["error"]["overdue_shared_bills"] == [bill_id]
     pay(family, bill_id, family.manager_auth)
     assert credit(service, family.manager_auth)["status"] == "active"
     assert family.his.open_visit(family.manager.psn_no).status_code == 201
