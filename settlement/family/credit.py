@@ -32,7 +32,12 @@ from settlement.errors import ServiceError
 from settlement.family.standing import frozen_by_family
 from settlement.family.tables import ACTIVE, FamilyLink, SharedHold
 from settlement.ledger.errors import AccountNotFound, ExceedsCredits, LinkedEventFailed
-from settlement.ledger.ledger import TransferRequest, create_transfers, open_account
+from settlement.ledger.ledger import (
+    Account,
+    TransferRequest,
+    create_transfers_with_balances,
+    open_account,
+)
 from settlement.ledger.tables import LedgerAccount
 
 EMPLOYEE_INSURANCE = "310"
@@ -182,7 +187,7 @@ def hold_batch(
         ]
         shared_rows = []
     try:
-        _create_holds(session, container=container, visit=visit, holds=holds)
+        after = _create_holds(session, container=container, visit=visit, holds=holds)
     except (ExceedsCredits, LinkedEventFailed) as error:
         cause = error.error if isinstance(error, LinkedEventFailed) else error
         if not isinstance(cause, ExceedsCredits):
@@ -192,7 +197,12 @@ def hold_batch(
     if shared_rows:
         session.add_all(shared_rows)
         session.flush()
-    left = lines_available(session, [own, *manager_lines])
+    # The lines the holds debited were read under the ledger's locks; only a line the batch did
+    # not touch (a manager's, or the patient's own when it had nothing left) is read here.
+    left = {code: to_fen(account.available_debit) for code, account in after.items()}
+    untouched = [code for code in (own, *manager_lines) if code not in left]
+    if untouched:
+        left.update(lines_available(session, untouched))
     own_left = from_fen(left.get(own, 0))
     if not links:
         return own_left
@@ -202,11 +212,14 @@ def hold_batch(
 
 def _create_holds(
     session: Session, *, container: Container, visit: Visit, holds: list[TransferRequest]
-) -> None:
+) -> dict[str, Account]:
+    """Create the holds; returns the accounts they touched as they left them, by code."""
     # The hold ids derive from the visit and its lines, and the caller holds the visit's row
     # lock (``post_fees``), so no concurrent writer can take them: no savepoint is needed.
     try:
-        create_transfers(session, holds, clock=container.clock, ids_locked=True)
+        return create_transfers_with_balances(
+            session, holds, clock=container.clock, ids_locked=True
+        )[1]
     except (AccountNotFound, LinkedEventFailed) as error:
         cause = error.error if isinstance(error, LinkedEventFailed) else error
         if not isinstance(cause, AccountNotFound):
@@ -214,7 +227,9 @@ def _create_holds(
         # A visit opened before visits had their own sales account: open it, then hold.
         open_visit_sales(session, visit.mdtrt_id)
         line_account(session, visit.psn_no)
-        create_transfers(session, holds, clock=container.clock, ids_locked=True)
+        return create_transfers_with_balances(
+            session, holds, clock=container.clock, ids_locked=True
+        )[1]
 
 
 def _plan_shared(

@@ -292,8 +292,24 @@ def create_transfers(
     id can be lost and the batch runs without its SAVEPOINT (two round trips fewer). Should an id
     be taken anyway, that is a bug: it raises, and the caller's transaction must roll back.
     """
+    return create_transfers_with_balances(
+        session, transfers, clock=clock, linked=linked, ids_locked=ids_locked
+    )[0]
+
+
+def create_transfers_with_balances(
+    session: Session,
+    transfers: Sequence[TransferRequest],
+    *,
+    clock: Clock,
+    linked: bool = True,
+    ids_locked: bool = False,
+) -> tuple[list[TransferResult], dict[str, Account]]:
+    """:func:`create_transfers`, also returning the accounts the batch locked, by code, with
+    their balances as the batch left them: read under its locks, so a caller that needs what a
+    line has left after charging it need not read it again."""
     if not transfers:
-        return []
+        return [], {}
     events: list[tuple[str, _Event | LedgerError]] = []
     for index, request in enumerate(transfers):
         try:
@@ -305,20 +321,25 @@ def create_transfers(
     created_at = clock.now()
     if len(events) == 1 and isinstance(events[0][1], _Event):
         # One transfer needs no savepoint: nothing is written until every check has passed.
-        return [_apply_single(sql_for(session.connection()), events[0][1], created_at=created_at)]
+        result, batch = _apply_single(
+            sql_for(session.connection()), events[0][1], created_at=created_at
+        )
+        return [result], _accounts_of(batch)
     if ids_locked:
         # Nothing is written before every check has passed, so a refusal leaves no trace here.
         try:
-            return _apply(
+            results, batch = _apply(
                 sql_for(session.connection()), events, created_at=created_at, linked=linked
             )
         except _LostRace:
             raise AssertionError("a transfer id was taken although the caller locked it") from None
+        return results, _accounts_of(batch)
     for _ in range(RACE_ATTEMPTS):
         try:
             with session.begin_nested():
                 sql = sql_for(session.connection())
-                return _apply(sql, events, created_at=created_at, linked=linked)
+                results, batch = _apply(sql, events, created_at=created_at, linked=linked)
+            return results, _accounts_of(batch)
         except _LostRace:
             continue  # the savepoint is rolled back; run the batch again, seeing the winner's
     raise AssertionError(f"lost {RACE_ATTEMPTS} races in a row on the same transfer ids")
@@ -470,7 +491,9 @@ def _parse(request: TransferRequest) -> _Event:
     )
 
 
-def _apply_single(sql: LedgerSql, event: _Event, *, created_at: datetime) -> TransferResult:
+def _apply_single(
+    sql: LedgerSql, event: _Event, *, created_at: datetime
+) -> tuple[TransferResult, _Batch]:
     """One transfer: lock, check in memory, then insert (``ON CONFLICT DO NOTHING``) and update.
 
     If the id turns out to be taken (a retry, or a concurrent writer of the same id), nothing has
@@ -495,7 +518,7 @@ def _apply_single(sql: LedgerSql, event: _Event, *, created_at: datetime) -> Tra
             # A concurrent writer committed this id since: judge the request against it.
             look, known = True, _load_transfers(sql, [event.id], refs)
             continue
-        return TransferResult(0, event.id, status, transfer=_transfer(stored))
+        return TransferResult(0, event.id, status, transfer=_transfer(stored)), batch
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -505,7 +528,7 @@ def _apply(
     *,
     created_at: datetime,
     linked: bool,
-) -> list[TransferResult]:
+) -> tuple[list[TransferResult], _Batch]:
     events = [item for _, item in items if isinstance(item, _Event)]
     refs = sorted({ref for event in events for ref in (event.pending_id, event.reverses_id) if ref})
     # After the locks: the batch's own ids and what its references are, resolve or reverse them.
@@ -527,7 +550,7 @@ def _apply(
         results.append(TransferResult(index, item.id, status, transfer=_transfer(stored)))
     if batch.created and not sql.write([_row(t) for t in batch.created], _balances(batch)):
         raise _LostRace  # an id taken since the batch looked: the caller rolls back and retries
-    return results
+    return results, batch
 
 
 def _new_batch(locked: list[dict[str, Any]], known: dict[str, _Stored]) -> _Batch:
@@ -746,6 +769,10 @@ def _balances(batch: _Batch) -> list[tuple[int, int, int, int, int]]:
         )
         for account in (batch.accounts[i] for i in sorted(batch.touched))
     ]
+
+
+def _accounts_of(batch: _Batch) -> dict[str, Account]:
+    return {state.code: _account(vars(state)) for state in batch.accounts.values()}
 
 
 def _account(row: Any) -> Account:

@@ -35,9 +35,10 @@ from settlement.db import make_engine, make_session_factory
 from settlement.ledger.errors import LedgerError, LinkedEventFailed
 from settlement.ledger.ledger import (
     ACCOUNTS,
+    Account,
     TransferRequest,
     create_transfer,
-    create_transfers,
+    create_transfers_with_balances,
     open_account,
     reverse,
 )
@@ -175,11 +176,36 @@ class LedgerMachine(RuleBasedStateMachine):
         error: str | None = None
         try:
             with self.session() as session:
-                result = create_transfer(session, request, clock=self.clock)
-            assert result.status == "created"
+                results, accounts = create_transfers_with_balances(
+                    session, [request], clock=self.clock
+                )
+            assert results[0].status == "created"
+            self.assert_balances_as_modelled(accounts, self.model)
         except LedgerError as refused:
             error = refused.code
         assert error == expected, (request, error, expected)
+
+    @staticmethod
+    def assert_balances_as_modelled(accounts: dict[str, Account], model: Model) -> None:
+        """The balances a write returns are those the model predicts after it."""
+        assert accounts  # a created transfer locked at least its two accounts
+        for code, account in accounts.items():
+            expected = model.accounts[code]
+            returned = (
+                account.debits_pending,
+                account.debits_posted,
+                account.credits_pending,
+                account.credits_posted,
+            )
+            assert returned == tuple(
+                amount_of(fen)
+                for fen in (
+                    expected.debits_pending,
+                    expected.debits_posted,
+                    expected.credits_pending,
+                    expected.credits_posted,
+                )
+            ), (code, returned, expected)
 
     def assert_unchanged_by(self, action: Callable[[Session], None]) -> None:
         with self.session() as session:
@@ -343,7 +369,7 @@ class LedgerMachine(RuleBasedStateMachine):
             before = snapshot(session)
         try:
             with self.session() as session:
-                results = create_transfers(session, batch, clock=self.clock)
+                results, accounts = create_transfers_with_balances(session, batch, clock=self.clock)
         except LinkedEventFailed as refused:
             assert failing == (refused.index, refused.error.code)
             with self.session() as session:
@@ -351,6 +377,7 @@ class LedgerMachine(RuleBasedStateMachine):
         else:
             assert failing is None
             assert [r.status for r in results] == ["created"] * size
+            self.assert_balances_as_modelled(accounts, trial)
             self.model = trial
 
     @precondition(lambda self: self.model.transfers)
