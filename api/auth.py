@@ -22,7 +22,7 @@ from api.errors import ApiError
 from settlement.access.delivery import CodeSender
 from settlement.access.directory import PersonDirectory, default_person_directory
 from settlement.access.hospitals import Hospital, get_hospital, hospital_secret
-from settlement.access.nonces import record_nonce
+from settlement.access.nonces import record_nonce, record_nonce_reading_version
 from settlement.access.signing import (
     HOSPITAL_HEADER,
     NONCE_HEADER,
@@ -151,7 +151,13 @@ def _verify_and_record_nonce(
     signature: str,
     nonce: str,
     now: datetime,
+    nonce_won: bool | None = None,
 ) -> Hospital:
+    """Read the hospital, verify the signature and record the nonce; remember the hospital.
+
+    ``nonce_won``: the nonce was recorded already (``True``: by this request; ``False``: by an
+    earlier one), on the fast path of :func:`authenticate_hospital`.
+    """
     with container.uow() as uow:
         hospital = _hospital_for_nonce(uow.session, code)
         if hospital is None:
@@ -162,10 +168,50 @@ def _verify_and_record_nonce(
         # The nonce is committed in its own short transaction before the route runs, so a
         # replay is refused even if the first request is still working or later fails (folding
         # it into the route's transaction would forget the nonce of a request that fails).
-        if not record_nonce(uow.session, hospital_code=code, nonce=nonce, now=now):
+        if nonce_won is None:
+            nonce_won = record_nonce(uow.session, hospital_code=code, nonce=nonce, now=now)
+        if not nonce_won:
             raise ApiError("nonce_reused", "this nonce was seen before")
         uow.commit()
+    container.known_hospitals.remember(hospital, secret)
     return hospital
+
+
+def _verify_known_and_record_nonce(
+    container: Container,
+    *,
+    code: str,
+    canonical: str,
+    signature: str,
+    nonce: str,
+    now: datetime,
+) -> Hospital:
+    """The fast path: a hospital this process knows is verified without reading it, and the
+    nonce recorded by one statement that also tells whether the known secret is still current
+    (``settlement.access.hospitals.KnownHospitals``); otherwise :func:`_verify_and_record_nonce`."""
+    known = container.known_hospitals.get(code)
+    if known is None or not signature_matches(known.secret, canonical, signature):
+        return _verify_and_record_nonce(
+            container, code=code, canonical=canonical, signature=signature, nonce=nonce, now=now
+        )
+    won, version = record_nonce_reading_version(
+        container.engine, hospital_code=code, nonce=nonce, now=now
+    )
+    if version != known.secret_version:
+        # Rotated since this process read it: judge the request against the hospital as it is.
+        container.known_hospitals.forget(code)
+        return _verify_and_record_nonce(
+            container,
+            code=code,
+            canonical=canonical,
+            signature=signature,
+            nonce=nonce,
+            now=now,
+            nonce_won=won,
+        )
+    if not won:
+        raise ApiError("nonce_reused", "this nonce was seen before")
+    return known.hospital()
 
 
 async def authenticate_hospital(
@@ -201,7 +247,7 @@ async def authenticate_hospital(
         request.method, _raw_path_with_query(request), timestamp, nonce, body
     )
     hospital = await run_in_threadpool(
-        _verify_and_record_nonce,
+        _verify_known_and_record_nonce,
         container,
         code=hospital_code,
         canonical=canonical,

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from insurance.policy import PolicyBook, load_policies
+from settlement.access.hospitals import KnownHospitals
 from settlement.adapters.ports import CreditPlatform, InsurancePlatform
 from settlement.adapters.sandbox import SandboxCreditPlatform, SandboxInsurancePlatform
 from settlement.clock import AdjustableClock, Clock, SystemClock
@@ -49,6 +50,10 @@ class Container:
     @property
     def sandbox_clock(self) -> AdjustableClock | None:
         return self.clock if isinstance(self.clock, AdjustableClock) else None
+
+    @cached_property
+    def known_hospitals(self) -> KnownHospitals:
+        return KnownHospitals()
 
     @cached_property
     def policies(self) -> PolicyBook:

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, Integer, SmallInteger, String, select
@@ -38,6 +39,67 @@ class Hospital(Base):
     secret_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+@dataclass(frozen=True, slots=True)
+class KnownHospital:
+    """A hospital as this process last read it, with its signing secret at that version."""
+
+    code: str
+    name: str
+    level: int
+    secret_salt: str
+    secret_version: int
+    created_at: datetime
+    rotated_at: datetime | None
+    secret: str
+
+    def hospital(self) -> Hospital:
+        """A fresh, unattached ``Hospital`` with these values, for the request's own use."""
+        return Hospital(
+            code=self.code,
+            name=self.name,
+            level=self.level,
+            secret_salt=self.secret_salt,
+            secret_version=self.secret_version,
+            created_at=self.created_at,
+            rotated_at=self.rotated_at,
+        )
+
+
+class KnownHospitals:
+    """Hospitals whose signature this process has verified, with their secrets, by code.
+
+    Why: a signed request would otherwise read its hospital in a transaction of its own before
+    recording its nonce. With the secret known, the signature is checked first and the nonce is
+    recorded by one statement that also reads the hospital's current ``secret_version``
+    (``settlement.access.nonces.record_nonce_reading_version``); a version other than the one
+    known means the secret was rotated (by any process), and the hospital is read again. So a
+    rotation still takes effect at once everywhere. Hospitals are never deleted, and a rotation
+    is the only change to the fields a request uses. Safe to share between threads: one dict,
+    whose single reads and writes are atomic.
+    """
+
+    def __init__(self) -> None:
+        self._by_code: dict[str, KnownHospital] = {}
+
+    def get(self, code: str) -> KnownHospital | None:
+        return self._by_code.get(code)
+
+    def remember(self, hospital: Hospital, secret: str) -> None:
+        self._by_code[hospital.code] = KnownHospital(
+            code=hospital.code,
+            name=hospital.name,
+            level=hospital.level,
+            secret_salt=hospital.secret_salt,
+            secret_version=hospital.secret_version,
+            created_at=hospital.created_at,
+            rotated_at=hospital.rotated_at,
+            secret=secret,
+        )
+
+    def forget(self, code: str) -> None:
+        self._by_code.pop(code, None)
 
 
 def derive_secret(secret_key: str, code: str, salt: str) -> str:

@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import String, Table, delete
+from sqlalchemy import Engine, String, Table, bindparam, delete, exists, func, literal, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from settlement.access.hospitals import Hospital
 from settlement.access.signing import NONCE_RETENTION_SECONDS
 from settlement.db import insert_ignoring_conflicts
 from settlement.orm import Base, UTCDateTime
@@ -36,6 +38,48 @@ def record_nonce(session: Session, *, hospital_code: str, nonce: str, now: datet
 _NONCES = cast(Table, RequestNonce.__table__)
 #: Built once (every signed request runs it); a row back means this request won the nonce.
 _RECORD = insert_ignoring_conflicts(_NONCES, ("hospital_code", "nonce", "seen_at"), _NONCES.c.nonce)
+_SECRET_VERSION = select(Hospital.secret_version).where(Hospital.code == bindparam("hospital_code"))
+_RECORDED = (
+    postgresql_insert(_NONCES)
+    .values(
+        hospital_code=bindparam("hospital_code"),
+        nonce=bindparam("nonce"),
+        seen_at=bindparam("seen_at"),
+    )
+    .on_conflict_do_nothing()
+    .returning(literal(1))
+    .cte("recorded")
+)
+_RECORD_READING_VERSION = select(
+    exists(select(_RECORDED)).label("recorded"),
+    _SECRET_VERSION.scalar_subquery().label("secret_version"),
+    func.set_config("synchronous_commit", "off", True).label("asynchronous_commit"),
+)
+
+
+def record_nonce_reading_version(
+    engine: Engine, *, hospital_code: str, nonce: str, now: datetime
+) -> tuple[bool, int | None]:
+    """Remember the nonce, committed at once, and read the hospital's current secret version.
+
+    For a request already verified against a secret this process knows (see
+    ``settlement.access.hospitals.KnownHospitals``): the version tells whether that secret is
+    still the hospital's. Returns (whether this request won the nonce, the version, or ``None``
+    for no such hospital).
+
+    PostgreSQL: one statement outside any transaction block, so one round trip; its commit is
+    asynchronous, for the reasons and at the risk ``api.auth._hospital_for_nonce`` documents.
+    SQLite: the insert and the read in one short transaction.
+    """
+    values = {"hospital_code": hospital_code, "nonce": nonce, "seen_at": now}
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            row = connection.execute(_RECORD_READING_VERSION, values).one()
+        return bool(row.recorded), row.secret_version
+    with engine.begin() as connection:
+        recorded = connection.execute(_RECORD["sqlite"], values).first() is not None
+        version = connection.execute(_SECRET_VERSION, values).scalar()
+    return recorded, version
 
 
 def purge_expired_nonces(session: Session, now: datetime) -> int:

@@ -6,14 +6,17 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from settlement.access.hospitals import rotate_secret
 from settlement.access.nonces import RequestNonce, purge_expired_nonces, record_nonce
 from settlement.access.signing import new_nonce
+from settlement.db import make_session_factory
 from settlement.unit_of_work import UnitOfWorkFactory
 from tests.integration.access.conftest import (
     ADMIN_TOKEN,
     FROZEN_AT,
+    SECRET_KEY,
     login,
     signed,
 )
@@ -187,6 +190,67 @@ def test_a_replayed_request_is_refused_the_second_time(client, hospital):
     assert first.status_code == 200
     assert replay.status_code == 401
     assert error_code(replay) == "nonce_reused"
+
+
+def test_a_replay_is_refused_once_the_hospital_is_known_to_the_process(client, hospital):
+    warm_up = signed(client, "GET", "/his/v1/_probe", code=hospital.code, secret=hospital.secret)
+    assert warm_up.status_code == 200  # the hospital's secret is now known, not read per request
+    nonce = new_nonce()
+    first = signed(
+        client, "GET", "/his/v1/_probe", code=hospital.code, secret=hospital.secret, nonce=nonce
+    )
+    replay = signed(
+        client, "GET", "/his/v1/_probe", code=hospital.code, secret=hospital.secret, nonce=nonce
+    )
+    assert first.status_code == 200
+    assert error_code(replay) == "nonce_reused"
+
+
+def test_a_secret_rotated_by_another_process_stops_verifying_at_once(client, hospital, container):
+    assert (
+        signed(client, "GET", "/his/v1/_probe", code=hospital.code, secret=hospital.secret)
+    ).status_code == 200
+    # Rotated through another unit of work, as another worker process would: this process's
+    # knowledge of the hospital is not told.
+    with UnitOfWorkFactory(make_session_factory(container.engine))() as uow:
+        new_secret = rotate_secret(
+            uow.session, code=hospital.code, secret_key=SECRET_KEY, clock=container.clock
+        )
+        uow.commit()
+    nonce = new_nonce()
+    old = signed(
+        client, "GET", "/his/v1/_probe", code=hospital.code, secret=hospital.secret, nonce=nonce
+    )
+    assert error_code(old) == "bad_signature"
+    assert (
+        signed(client, "GET", "/his/v1/_probe", code=hospital.code, secret=new_secret)
+    ).status_code == 200
+    # The new secret is known now, and the old one still refused.
+    again = signed(client, "GET", "/his/v1/_probe", code=hospital.code, secret=hospital.secret)
+    assert error_code(again) == "bad_signature"
+
+
+def test_a_known_hospitals_request_is_authenticated_in_one_statement(client, hospital, engine):
+    assert (
+        signed(client, "GET", "/his/v1/_probe", code=hospital.code, secret=hospital.secret)
+    ).status_code == 200
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = signed(
+            client, "GET", "/his/v1/_probe", code=hospital.code, secret=hospital.secret
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 200
+    # PostgreSQL: the nonce and the secret's version in one statement, outside a transaction
+    # block; SQLite: the insert and the read (its BEGIN IMMEDIATE is a statement too).
+    expected = 1 if engine.dialect.name == "postgresql" else 3
+    assert len(statements) == expected, statements
 
 
 def test_a_refused_request_does_not_burn_its_nonce(client, hospital):
