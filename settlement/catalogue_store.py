@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import String, bindparam, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -25,14 +26,29 @@ class CatalogueItemRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     def item(self) -> CatalogueItem:
-        return CatalogueItem(
-            med_list_codg=self.med_list_codg,
-            item_name=self.item_name,
-            chrgitm_lv=self.chrgitm_lv,
-            selfpay_prop=self.selfpay_prop,
-            pric_uplmt_amt=self.pric_uplmt_amt,
-            category=self.category,
-        )
+        return catalogue_item(self)
+
+
+def catalogue_item(row: Any) -> CatalogueItem:
+    """The item of ``row``: a mapped row, or a result row with :data:`ITEM_COLUMNS`."""
+    return CatalogueItem(
+        med_list_codg=row.med_list_codg,
+        item_name=row.item_name,
+        chrgitm_lv=row.chrgitm_lv,
+        selfpay_prop=row.selfpay_prop,
+        pric_uplmt_amt=row.pric_uplmt_amt,
+        category=row.category,
+    )
+
+
+ITEM_COLUMNS = (
+    CatalogueItemRow.med_list_codg,
+    CatalogueItemRow.item_name,
+    CatalogueItemRow.chrgitm_lv,
+    CatalogueItemRow.selfpay_prop,
+    CatalogueItemRow.pric_uplmt_amt,
+    CatalogueItemRow.category,
+)
 
 
 def catalogue_for(session: Session, codes: Iterable[str]) -> Catalogue:
@@ -40,12 +56,12 @@ def catalogue_for(session: Session, codes: Iterable[str]) -> Catalogue:
     wanted = sorted(set(codes))
     if not wanted:
         return Catalogue(())
-    rows = session.scalars(_ITEMS, {"codes": wanted}).all()
-    return Catalogue(row.item() for row in rows)
+    # Columns, not mapped objects: every charge batch prices its lines from them.
+    return Catalogue(catalogue_item(row) for row in session.execute(_ITEMS, {"codes": wanted}))
 
 
 #: Built once: every charge batch prices its lines from it.
-_ITEMS = select(CatalogueItemRow).where(
+_ITEMS = select(*ITEM_COLUMNS).where(
     CatalogueItemRow.med_list_codg.in_(bindparam("codes", expanding=True))
 )
 

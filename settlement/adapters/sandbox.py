@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from insurance.money import from_fen, to_fen
 from settlement.adapters.ports import CreditReport, OverdueReport, PersonRecord
-from settlement.adapters.sandbox_tables import SandboxCreditReportRow, SandboxInsuredPerson
+from settlement.adapters.sandbox_tables import (
+    PERSON_COLUMNS,
+    SandboxCreditReportRow,
+    SandboxInsuredPerson,
+    person_record,
+)
 from settlement.errors import ServiceError
 
 
@@ -20,8 +25,9 @@ class SandboxInsurancePlatform:
         self.session = session
 
     def lookup_person(self, psn_no: str) -> PersonRecord | None:
-        row = self.session.get(SandboxInsuredPerson, psn_no)
-        return None if row is None else row.person()
+        # Columns, not a mapped object: every charge looks its patient up.
+        row = self.session.execute(_PERSON, {"psn_no": psn_no}).first()
+        return None if row is None else person_record(row)
 
     def debit_personal_account(self, psn_no: str, amount: Decimal) -> Decimal:
         return self._move(psn_no, -to_fen(amount))
@@ -69,3 +75,7 @@ class SandboxCreditPlatform:
         )
         self.session.flush()
         return True
+
+
+#: Built once: every charge and visit looks its patient up.
+_PERSON = select(*PERSON_COLUMNS).where(SandboxInsuredPerson.psn_no == bindparam("psn_no"))

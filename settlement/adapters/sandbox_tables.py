@@ -11,6 +11,7 @@ import csv
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Boolean, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -42,22 +43,43 @@ class SandboxInsuredPerson(Base):
     note: Mapped[str] = mapped_column(String(200), default="")
 
     def person(self) -> PersonRecord:
-        return PersonRecord(
-            psn_no=self.psn_no,
-            psn_name=self.psn_name,
-            certno=self.certno,
-            phone=self.phone,
-            insutype=self.insutype,
-            psn_type=self.psn_type,
-            status=self.status,
-            balc=from_fen(self.balc_fen),
-            insuplc_admdvs=self.insuplc_admdvs,
-            ytd_act_pay_dedc=from_fen(self.ytd_act_pay_dedc_fen),
-            ytd_hifp_pay=from_fen(self.ytd_hifp_pay_fen),
-        )
+        return person_record(self)
 
     def credit_report(self) -> CreditReport:
         return CreditReport(self.rating, self.dishonest, self.contribution_months)
+
+
+#: The columns a person record is made of, for reads that need no mapped object.
+PERSON_COLUMNS = (
+    SandboxInsuredPerson.psn_no,
+    SandboxInsuredPerson.psn_name,
+    SandboxInsuredPerson.certno,
+    SandboxInsuredPerson.phone,
+    SandboxInsuredPerson.insutype,
+    SandboxInsuredPerson.psn_type,
+    SandboxInsuredPerson.status,
+    SandboxInsuredPerson.balc_fen,
+    SandboxInsuredPerson.insuplc_admdvs,
+    SandboxInsuredPerson.ytd_act_pay_dedc_fen,
+    SandboxInsuredPerson.ytd_hifp_pay_fen,
+)
+
+
+def person_record(row: Any) -> PersonRecord:
+    """The record of ``row``: a mapped person, or a result row with :data:`PERSON_COLUMNS`."""
+    return PersonRecord(
+        psn_no=row.psn_no,
+        psn_name=row.psn_name,
+        certno=row.certno,
+        phone=row.phone,
+        insutype=row.insutype,
+        psn_type=row.psn_type,
+        status=row.status,
+        balc=from_fen(row.balc_fen),
+        insuplc_admdvs=row.insuplc_admdvs,
+        ytd_act_pay_dedc=from_fen(row.ytd_act_pay_dedc_fen),
+        ytd_hifp_pay=from_fen(row.ytd_hifp_pay_fen),
+    )
 
 
 class SandboxCreditReportRow(Base):
