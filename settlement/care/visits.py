@@ -15,7 +15,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, String, Table, bindparam, exists, func, insert, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from insurance.errors import InsuranceError
 from insurance.money import ZERO, from_fen, quantize_fen, to_fen
@@ -110,9 +110,20 @@ class PostedFeeLine:
         return cls(**{name: values[name] for name in cls.__slots__})
 
 
+@dataclass(frozen=True, slots=True)
+class ChargedVisit:
+    """A visit as a charge uses it: read as columns under its row lock, not as a mapped object
+    (whose loading would cost more than the rest of the statement)."""
+
+    mdtrt_id: str
+    psn_no: str
+    status: str
+    begntime: datetime
+
+
 @dataclass(frozen=True)
 class FeeBatchResult:
-    visit: Visit
+    visit: ChargedVisit
     chrg_bchno: str
     lines: list[PostedFeeLine]
     medfee_sumamt: Decimal
@@ -306,14 +317,14 @@ def _check_batch(mdtrt_id: str, fees: Sequence[FeeRequest], existing: set[str]) 
 class _ChargeContext:
     """What a charge reads about its visit before pricing it, in one statement."""
 
-    visit: Visit
+    visit: ChargedVisit
     total_fen: int  # the visit's active lines
     existing: set[str]  # the batch's ``feedetl_sn`` values already in the visit
     has_sharing_links: bool  # the patient has managers who may share their lines
     frozen_by_family: bool  # a relative's overdue bill that drew on the patient's line
 
 
-def _visit_for_charge_statement() -> Select[Visit, int, bool, bool, bool]:
+def _visit_for_charge_statement() -> Select[str, str, str, datetime, int, bool, bool, bool]:
     """Built once (its cache key too): the visit locked, its active total, repeated lines, and
     the two family facts a charge needs (most patients have none, and then read nothing more)."""
     mdtrt_id = bindparam("mdtrt_id", type_=String())
@@ -330,9 +341,17 @@ def _visit_for_charge_statement() -> Select[Visit, int, bool, bool, bool]:
         FamilyLink.relative_psn_no == Visit.psn_no, FamilyLink.status == FAMILY_LINK_ACTIVE
     )
     return (
-        select(Visit, active, repeated, has_links, overdue_shared_exists(Visit.psn_no))
+        select(
+            Visit.mdtrt_id,
+            Visit.psn_no,
+            Visit.status,
+            Visit.begntime,
+            active,
+            repeated,
+            has_links,
+            overdue_shared_exists(Visit.psn_no),
+        )
         .where(Visit.mdtrt_id == mdtrt_id, Visit.hospital_code == hospital_code)
-        .options(lazyload(Visit.fees))
         .with_for_update(of=Visit)
     )
 
@@ -353,7 +372,8 @@ def _visit_for_charge(
     ).first()
     if row is None:
         raise ServiceError("not_found", f"no visit {mdtrt_id} at this hospital")
-    visit, total_fen, any_repeated, has_links, frozen = row
+    found_id, psn_no, status, begntime, total_fen, any_repeated, has_links, frozen = row
+    visit = ChargedVisit(mdtrt_id=found_id, psn_no=psn_no, status=status, begntime=begntime)
     existing: set[str] = set()
     if any_repeated:
         existing = set(
@@ -373,7 +393,7 @@ def _visit_for_charge(
 
 
 def price_batch(
-    container: Container, session: Session, visit: Visit, fees: Sequence[FeeRequest]
+    container: Container, session: Session, visit: ChargedVisit, fees: Sequence[FeeRequest]
 ) -> list[PricedLine]:
     """Price the batch with the insurance policy in force on the visit date."""
     policy = container.policies.in_force(local_date(container, visit.begntime))
@@ -440,7 +460,7 @@ def post_fees(
 
 
 def _fee_values(
-    visit: Visit, chrg_bchno: str, fee: FeeRequest, line: PricedLine, now: datetime
+    visit: ChargedVisit, chrg_bchno: str, fee: FeeRequest, line: PricedLine, now: datetime
 ) -> dict[str, Any]:
     return {
         "mdtrt_id": visit.mdtrt_id,

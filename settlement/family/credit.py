@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -41,6 +42,16 @@ from settlement.ledger.ledger import (
 from settlement.ledger.tables import LedgerAccount
 
 EMPLOYEE_INSURANCE = "310"
+
+
+class VisitRef(Protocol):
+    """What the holds need of a visit: a mapped ``Visit`` or a charge's ``ChargedVisit``."""
+
+    @property
+    def mdtrt_id(self) -> str: ...
+
+    @property
+    def psn_no(self) -> str: ...
 
 
 @dataclass
@@ -148,7 +159,7 @@ def hold_batch(
     session: Session,
     *,
     container: Container,
-    visit: Visit,
+    visit: VisitRef,
     priced: Sequence[PricedLine],
     has_sharing_links: bool = True,
 ) -> Decimal:
@@ -211,7 +222,7 @@ def hold_batch(
 
 
 def _create_holds(
-    session: Session, *, container: Container, visit: Visit, holds: list[TransferRequest]
+    session: Session, *, container: Container, visit: VisitRef, holds: list[TransferRequest]
 ) -> dict[str, Account]:
     """Create the holds; returns the accounts they touched as they left them, by code."""
     # The hold ids derive from the visit and its lines, and the caller holds the visit's row
@@ -236,7 +247,7 @@ def _plan_shared(
     session: Session,
     *,
     container: Container,
-    visit: Visit,
+    visit: VisitRef,
     links: Sequence[FamilyLink],
     priced: Sequence[PricedLine],
 ) -> tuple[list[TransferRequest], list[SharedHold]]:
