@@ -1,11 +1,15 @@
 """Fee-batch posting over HTTP against a real server, next to a bare FastAPI endpoint.
 
 Run: ``python -m tests.bench api [--postgres URL] [--no-sqlite] [--seconds N] [--runs R]
-[--clients 1,8,32] [--workers W]``.
+[--clients 1,8,32] [--workers W] [--history-accounts A] [--history-transfers T]``.
 
 For each backend (SQLite always unless ``--no-sqlite``; PostgreSQL with ``--postgres`` or
 ``SHUXIN_TEST_DATABASE_URL``) it builds a fresh database (a temporary file, or its own schema that
-is dropped afterwards), seeds a hospital and signed patients through the service layer, and starts
+is dropped afterwards), seeds a hospital and signed patients through the service layer, gives the
+ledger a history (``--history-accounts`` other patients' lines, default 20,000, and
+``--history-transfers`` grants to them, default 100,000; then ``ANALYZE`` of every table on
+PostgreSQL, as autovacuum keeps a live database: on tables never analysed, prepared statements
+keep plans made for empty tables, see ``tests/bench/ledger.py``), and starts
 two real uvicorn processes with the same settings (``tests/e2e/server.py``): the API, and a bare
 FastAPI app with one route returning a constant. A load generator in a *separate process* (plain
 asyncio streams speaking HTTP/1.1 keep-alive, much lighter than an HTTP library, so it leaves the
@@ -218,13 +222,30 @@ def open_visits(world: Any, count_per_patient: list[int]) -> list[list[str]]:
     return opened
 
 
+def analyze_every_table(engine: Any) -> None:
+    """PostgreSQL: fresh statistics for every table of the schema (SQLite: nothing to do)."""
+    from sqlalchemy import text
+
+    from settlement.orm import Base
+
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for table in Base.metadata.sorted_tables:
+            connection.execute(text(f'ANALYZE "{table.name}"'))
+
+
 def bench_backend(
     backend: str, database_url: str, engine: Any, folder: Path, args: argparse.Namespace
 ) -> list[Result]:
+    from settlement import chart
+    from tests.bench.ledger import add_history
     from tests.e2e.server import seed_world, start_app_server
 
-    print(f"[{backend}] seeding {PATIENTS} patients…", flush=True)
+    print(f"[{backend}] seeding {PATIENTS} patients and the ledger's history…", flush=True)
     world = seed_world(engine, hospitals=["HBENCH0001"], patients=PATIENTS)
+    add_history(engine, args.history_accounts, args.history_transfers, issuer=chart.SCHEME_CREDIT)
+    analyze_every_table(engine)
     results: list[Result] = []
     servers = {
         "fees": start_app_server(
@@ -346,7 +367,15 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--no-access-log", action="store_true")
+    parser.add_argument(
+        "--history-accounts", type=int, default=20_000, help="other lines the ledger starts with"
+    )
+    parser.add_argument(
+        "--history-transfers", type=int, default=100_000, help="grants it starts with"
+    )
     args = parser.parse_args(argv)
+    if args.history_accounts < 0 or args.history_transfers < 0:
+        parser.error("--history-accounts and --history-transfers cannot be negative")
 
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="shuxin-bench-") as tmp:

@@ -58,8 +58,9 @@ WRITER_COUNTS = (1, 8)
 # -- the ledger workload ---------------------------------------------------------------------------
 
 
-def add_history(engine: Engine, accounts: int, transfers: int) -> None:
-    """``accounts`` other credit accounts and ``transfers`` grants to them, balances to match.
+def add_history(engine: Engine, accounts: int, transfers: int, *, issuer: str = "issuer") -> None:
+    """``accounts`` other credit accounts and ``transfers`` grants to them from the account
+    ``issuer``, balances to match.
 
     Written in set-based SQL (a ledger's worth of ``create_transfers`` calls would take minutes);
     the balances are recomputed from the transfers, so ``shuxin ledger verify`` would pass.
@@ -87,7 +88,7 @@ def add_history(engine: Engine, accounts: int, transfers: int) -> None:
             text("SELECT min(id) FROM ledger_accounts WHERE code LIKE 'history:%'")
         ).scalar_one()
         issuer = connection.execute(
-            text("SELECT id FROM ledger_accounts WHERE code = 'issuer'")
+            text("SELECT id FROM ledger_accounts WHERE code = :issuer"), {"issuer": issuer}
         ).scalar_one()
         connection.execute(
             text(
