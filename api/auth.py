@@ -143,33 +143,39 @@ _HOSPITAL_WITH_ASYNC_COMMIT = select(
 ).where(Hospital.code == bindparam("code"))
 
 
+@dataclass(frozen=True, slots=True)
+class _SignedRequest:
+    """What a signed HIS request claims, once its headers are well-formed and its time fresh."""
+
+    code: str
+    canonical: str
+    signature: str
+    nonce: str
+    now: datetime
+
+
 def _verify_and_record_nonce(
-    container: Container,
-    *,
-    code: str,
-    canonical: str,
-    signature: str,
-    nonce: str,
-    now: datetime,
-    nonce_won: bool | None = None,
+    container: Container, request: _SignedRequest, *, nonce_won: bool | None = None
 ) -> Hospital:
     """Read the hospital, verify the signature and record the nonce; remember the hospital.
 
     ``nonce_won``: the nonce was recorded already (``True``: by this request; ``False``: by an
-    earlier one), on the fast path of :func:`authenticate_hospital`.
+    earlier one), on the fast path of :func:`_verify_known_and_record_nonce`.
     """
     with container.uow() as uow:
-        hospital = _hospital_for_nonce(uow.session, code)
+        hospital = _hospital_for_nonce(uow.session, request.code)
         if hospital is None:
             raise ApiError("unknown_hospital", "no hospital has this code")
         secret = hospital_secret(hospital, container.settings.secret_key)
-        if not signature_matches(secret, canonical, signature):
+        if not signature_matches(secret, request.canonical, request.signature):
             raise ApiError("bad_signature", "the request signature does not verify")
         # The nonce is committed in its own short transaction before the route runs, so a
         # replay is refused even if the first request is still working or later fails (folding
         # it into the route's transaction would forget the nonce of a request that fails).
         if nonce_won is None:
-            nonce_won = record_nonce(uow.session, hospital_code=code, nonce=nonce, now=now)
+            nonce_won = record_nonce(
+                uow.session, hospital_code=request.code, nonce=request.nonce, now=request.now
+            )
         if not nonce_won:
             raise ApiError("nonce_reused", "this nonce was seen before")
         uow.commit()
@@ -177,38 +183,20 @@ def _verify_and_record_nonce(
     return hospital
 
 
-def _verify_known_and_record_nonce(
-    container: Container,
-    *,
-    code: str,
-    canonical: str,
-    signature: str,
-    nonce: str,
-    now: datetime,
-) -> Hospital:
+def _verify_known_and_record_nonce(container: Container, request: _SignedRequest) -> Hospital:
     """The fast path: a hospital this process knows is verified without reading it, and the
     nonce recorded by one statement that also tells whether the known secret is still current
     (``settlement.access.hospitals.KnownHospitals``); otherwise :func:`_verify_and_record_nonce`."""
-    known = container.known_hospitals.get(code)
-    if known is None or not signature_matches(known.secret, canonical, signature):
-        return _verify_and_record_nonce(
-            container, code=code, canonical=canonical, signature=signature, nonce=nonce, now=now
-        )
+    known = container.known_hospitals.get(request.code)
+    if known is None or not signature_matches(known.secret, request.canonical, request.signature):
+        return _verify_and_record_nonce(container, request)
     won, version = record_nonce_reading_version(
-        container.engine, hospital_code=code, nonce=nonce, now=now
+        container.engine, hospital_code=request.code, nonce=request.nonce, now=request.now
     )
     if version != known.secret_version:
         # Rotated since this process read it: judge the request against the hospital as it is.
-        container.known_hospitals.forget(code)
-        return _verify_and_record_nonce(
-            container,
-            code=code,
-            canonical=canonical,
-            signature=signature,
-            nonce=nonce,
-            now=now,
-            nonce_won=won,
-        )
+        container.known_hospitals.forget(request.code)
+        return _verify_and_record_nonce(container, request, nonce_won=won)
     if not won:
         raise ApiError("nonce_reused", "this nonce was seen before")
     return known.hospital()
@@ -246,15 +234,8 @@ async def authenticate_hospital(
     canonical = canonical_request(
         request.method, _raw_path_with_query(request), timestamp, nonce, body
     )
-    hospital = await run_in_threadpool(
-        _verify_known_and_record_nonce,
-        container,
-        code=hospital_code,
-        canonical=canonical,
-        signature=signature,
-        nonce=nonce,
-        now=now,
-    )
+    signed = _SignedRequest(hospital_code, canonical, signature, nonce, now)
+    hospital = await run_in_threadpool(_verify_known_and_record_nonce, container, signed)
     request.state.hospital_code = hospital.code
     return hospital
 
