@@ -24,15 +24,18 @@ It prints requests per second and p50/p99 latency (medians over the runs) and th
 to the bare endpoint. Targets on PostgreSQL at 32 clients: at least 350 batches/s, p99 under
 100 ms, and at least 0.3 x the bare endpoint's rate. Rates are plain division; no money here.
 
-What limits it (measured on 2 shared cores; figures in the commit log): Python CPU in the one
-server process, not the database (PostgreSQL uses a quarter of a core; its sessions wait "idle in
-transaction" for Python) and not locks (charges credit a per-visit sales account). A batch costs
-about 9.5 ms of server CPU: ~16 SQLAlchemy statements in two transactions at ~0.4 ms each
-(nonce, idempotency claim and answer, visit lock, person, standing, overdue shared bills,
-catalogue, family links, the ledger's lock-and-load and write, balances, fee lines), FastAPI's
-request handling and validation, and system time switching threads (``SHUXIN_API_THREADS``
-bounds that). Rates at 8 and 32 clients are that CPU divided among server, PostgreSQL and the
-load generator.
+What limits it (2 shared cores, measured with /proc CPU sampling, pg_stat_statements and perf;
+figures in the commit log): CPU, in the API process and in PostgreSQL, not locks (charges credit a
+per-visit sales account). A batch costs about 11 ms of the API process's CPU on that machine
+(``tests.bench feepath`` puts the service's own part at ~7.5 ms above a bare endpoint's):
+FastAPI's request handling and validation, one statement recording the nonce, then one
+transaction of eleven round trips (BEGIN, idempotency claim, the visit locked with its totals
+and family facts, person, decision with signature, catalogue, the ledger's lock-and-load and
+write, fee lines, answer, commit) at ~0.25 ms of SQLAlchemy each, and system time switching threads
+(``SHUXIN_API_THREADS`` bounds that). PostgreSQL spends ~4 ms of CPU per batch, ~1.4 ms of it
+executing statements (foreign-key checks included), the rest in protocol, executor start-up and
+commit. Rates at 8 and 32 clients are that CPU divided among the API, PostgreSQL and the load
+generator.
 """
 
 from __future__ import annotations
