@@ -11,6 +11,7 @@ from sqlalchemy import String, bindparam, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from insurance.catalogue import Catalogue, CatalogueItem
+from settlement.db import execute_on_connection
 from settlement.orm import Base, DecimalText, UTCDateTime
 
 
@@ -57,7 +58,8 @@ def catalogue_for(session: Session, codes: Iterable[str]) -> Catalogue:
     if not wanted:
         return Catalogue(())
     # Columns, not mapped objects: every charge batch prices its lines from them.
-    return Catalogue(catalogue_item(row) for row in session.execute(_ITEMS, {"codes": wanted}))
+    rows = execute_on_connection(session, _ITEMS, {"codes": wanted})
+    return Catalogue(catalogue_item(row) for row in rows)
 
 
 #: Built once: every charge batch prices its lines from it.

@@ -8,7 +8,7 @@ from typing import cast
 from sqlalchemy import Integer, String, Table, Text, bindparam, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from settlement.db import insert_ignoring_conflicts
+from settlement.db import execute_on_connection, insert_ignoring_conflicts
 from settlement.orm import Base, UTCDateTime
 
 #: The contract keeps keys at least 7 days.
@@ -68,13 +68,15 @@ def try_claim_key(
         "expires_at": now + KEY_RETENTION,
     }
     statement = _CLAIM[session.get_bind().dialect.name]
-    return session.execute(statement, values).first() is not None
+    return execute_on_connection(session, statement, values).first() is not None
 
 
 def store_answer(session: Session, *, scope: str, key: str, status_code: int, body: str) -> None:
     """Record the answer of a claimed key (one UPDATE, no ORM object)."""
-    session.execute(
-        _STORE_ANSWER, {"s": scope, "k": key, "status_code": status_code, "response_body": body}
+    execute_on_connection(
+        session,
+        _STORE_ANSWER,
+        {"s": scope, "k": key, "status_code": status_code, "response_body": body},
     )
 
 

@@ -31,6 +31,7 @@ from settlement.care.tables import Bill, BillEvent, FeeLine, Visit
 from settlement.catalogue_store import catalogue_for
 from settlement.credit_line import line_balances, sync_line
 from settlement.credit_service.service import credit_standing
+from settlement.db import execute_on_connection
 from settlement.errors import ServiceError
 from settlement.family import credit as family_credit
 from settlement.family.standing import overdue_shared_bills, overdue_shared_exists
@@ -366,7 +367,8 @@ def _visit_for_charge(
     whether any of ``sns`` is already in it and the family facts; the existing ones are only
     listed when there are some. The visit's lines are not loaded: a long visit would cost a row
     object per line."""
-    row = session.execute(
+    row = execute_on_connection(
+        session,
         _VISIT_FOR_CHARGE,
         {"mdtrt_id": mdtrt_id, "hospital_code": hospital.code, "sns": list(sns)},
     ).first()
@@ -447,7 +449,7 @@ def post_fees(
         for fee, line in zip(fees, priced, strict=True)
     ]
     # One multi-row INSERT; the answer is built from what is known, not read back.
-    session.execute(insert(FEE_LINES), rows)
+    execute_on_connection(session, insert(FEE_LINES), rows)
     return FeeBatchResult(
         visit=visit,
         chrg_bchno=chrg_bchno,
