@@ -15,6 +15,7 @@ from settlement.adapters.sandbox_tables import (
     SandboxInsuredPerson,
     person_record,
 )
+from settlement.db import execute_on_connection
 from settlement.errors import ServiceError
 
 
@@ -26,7 +27,7 @@ class SandboxInsurancePlatform:
 
     def lookup_person(self, psn_no: str) -> PersonRecord | None:
         # Columns, not a mapped object: every charge looks its patient up.
-        row = self.session.execute(_PERSON, {"psn_no": psn_no}).first()
+        row = execute_on_connection(self.session, _PERSON, {"psn_no": psn_no}).first()
         return None if row is None else person_record(row)
 
     def debit_personal_account(self, psn_no: str, amount: Decimal) -> Decimal:

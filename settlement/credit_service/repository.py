@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from credit.decision import Decision, Reason
 from insurance.money import from_fen
 from settlement.credit_service.tables import AgreementSignatureRow, CreditDecisionRow
+from settlement.db import execute_on_connection
 
 
 class CreditRepository:
@@ -44,8 +45,8 @@ class CreditRepository:
     ) -> tuple[Decision | None, bool]:
         """The latest decision, and whether ``version`` is signed and not revoked: one statement,
         since every charge and visit reads both."""
-        row = self.session.execute(
-            _LATEST_DECISION_AND_SIGNATURE, {"psn_no": psn_no, "version": version}
+        row = execute_on_connection(
+            self.session, _LATEST_DECISION_AND_SIGNATURE, {"psn_no": psn_no, "version": version}
         ).first()
         if row is None:
             return None, self.has_active_signature(psn_no, version)
