@@ -292,9 +292,7 @@ def create_transfers(
     id can be lost and the batch runs without its SAVEPOINT (two round trips fewer). Should an id
     be taken anyway, that is a bug: it raises, and the caller's transaction must roll back.
     """
-    return create_transfers_with_balances(
-        session, transfers, clock=clock, linked=linked, ids_locked=ids_locked
-    )[0]
+    return _create(session, transfers, clock=clock, linked=linked, ids_locked=ids_locked)[0]
 
 
 def create_transfers_with_balances(
@@ -308,8 +306,21 @@ def create_transfers_with_balances(
     """:func:`create_transfers`, also returning the accounts the batch locked, by code, with
     their balances as the batch left them: read under its locks, so a caller that needs what a
     line has left after charging it need not read it again."""
+    results, batch = _create(session, transfers, clock=clock, linked=linked, ids_locked=ids_locked)
+    return results, {} if batch is None else _accounts_of(batch)
+
+
+def _create(
+    session: Session,
+    transfers: Sequence[TransferRequest],
+    *,
+    clock: Clock,
+    linked: bool,
+    ids_locked: bool,
+) -> tuple[list[TransferResult], _Batch | None]:
+    """Both public forms: the results, and the batch as it ended (``None`` for no transfers)."""
     if not transfers:
-        return [], {}
+        return [], None
     events: list[tuple[str, _Event | LedgerError]] = []
     for index, request in enumerate(transfers):
         try:
@@ -324,7 +335,7 @@ def create_transfers_with_balances(
         result, batch = _apply_single(
             sql_for(session.connection()), events[0][1], created_at=created_at
         )
-        return [result], _accounts_of(batch)
+        return [result], batch
     if ids_locked:
         # Nothing is written before every check has passed, so a refusal leaves no trace here.
         try:
@@ -333,13 +344,13 @@ def create_transfers_with_balances(
             )
         except _LostRace:
             raise AssertionError("a transfer id was taken although the caller locked it") from None
-        return results, _accounts_of(batch)
+        return results, batch
     for _ in range(RACE_ATTEMPTS):
         try:
             with session.begin_nested():
                 sql = sql_for(session.connection())
                 results, batch = _apply(sql, events, created_at=created_at, linked=linked)
-            return results, _accounts_of(batch)
+            return results, batch
         except _LostRace:
             continue  # the savepoint is rolled back; run the batch again, seeing the winner's
     raise AssertionError(f"lost {RACE_ATTEMPTS} races in a row on the same transfer ids")
