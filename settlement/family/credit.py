@@ -118,11 +118,8 @@ def combined_available(container: Container, session: Session, psn_no: str) -> D
 def lock_lines(session: Session, codes: Sequence[str]) -> dict[str, int]:
     """Lock the ledger accounts ``codes`` in id order (PostgreSQL; SQLite writers are serial) and
     return what each may still debit, in fen, by code. One statement: the lock and the read."""
-    available = (
-        LedgerAccount.credits_posted - LedgerAccount.debits_posted - LedgerAccount.debits_pending
-    )
     query = (
-        select(LedgerAccount.code, available)
+        select(LedgerAccount.code, _AVAILABLE_DEBIT)
         .where(LedgerAccount.code.in_(sorted(set(codes))))
         .order_by(LedgerAccount.id)
     )
@@ -138,11 +135,14 @@ def lines_available(session: Session, codes: Sequence[str]) -> dict[str, int]:
     return {code: int(fen) for code, fen in rows}
 
 
+#: What a line account may still debit (``Account.available_debit``), in fen.
+_AVAILABLE_DEBIT = (
+    LedgerAccount.credits_posted - LedgerAccount.debits_posted - LedgerAccount.debits_pending
+)
 #: Built once: every charge reads what its lines have left.
-_LINES_AVAILABLE = select(
-    LedgerAccount.code,
-    LedgerAccount.credits_posted - LedgerAccount.debits_posted - LedgerAccount.debits_pending,
-).where(LedgerAccount.code.in_(bindparam("codes", expanding=True)))
+_LINES_AVAILABLE = select(LedgerAccount.code, _AVAILABLE_DEBIT).where(
+    LedgerAccount.code.in_(bindparam("codes", expanding=True))
+)
 
 
 def shared_hold_id(mdtrt_id: str, feedetl_sn: str, rank: int) -> str:
@@ -225,12 +225,16 @@ def _create_holds(
     session: Session, *, container: Container, visit: VisitRef, holds: list[TransferRequest]
 ) -> dict[str, Account]:
     """Create the holds; returns the accounts they touched as they left them, by code."""
-    # The hold ids derive from the visit and its lines, and the caller holds the visit's row
-    # lock (``post_fees``), so no concurrent writer can take them: no savepoint is needed.
-    try:
+
+    def create() -> dict[str, Account]:
+        # The hold ids derive from the visit and its lines, and the caller holds the visit's row
+        # lock (``post_fees``), so no concurrent writer can take them: no savepoint is needed.
         return create_transfers_with_balances(
             session, holds, clock=container.clock, ids_locked=True
         )[1]
+
+    try:
+        return create()
     except (AccountNotFound, LinkedEventFailed) as error:
         cause = error.error if isinstance(error, LinkedEventFailed) else error
         if not isinstance(cause, AccountNotFound):
@@ -238,9 +242,7 @@ def _create_holds(
         # A visit opened before visits had their own sales account: open it, then hold.
         open_visit_sales(session, visit.mdtrt_id)
         line_account(session, visit.psn_no)
-        return create_transfers_with_balances(
-            session, holds, clock=container.clock, ids_locked=True
-        )[1]
+        return create()
 
 
 def _plan_shared(
