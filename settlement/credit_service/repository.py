@@ -42,15 +42,13 @@ class CreditRepository:
 
     def latest_decision_and_signature(
         self, psn_no: str, version: int
-    ) -> tuple[Decision | None, bool]:
-        """The latest decision, and whether ``version`` is signed and not revoked: one statement,
-        since every charge and visit reads both."""
+    ) -> tuple[Decision, bool] | None:
+        """The latest decision and whether ``version`` is signed and not revoked, in one
+        statement (every charge and visit reads both); ``None`` if there never was a decision."""
         row = execute_on_connection(
             self.session, _LATEST_DECISION_AND_SIGNATURE, {"psn_no": psn_no, "version": version}
         ).first()
-        if row is None:
-            return None, self.has_active_signature(psn_no, version)
-        return to_decision(row), bool(row.signed)
+        return None if row is None else (to_decision(row), bool(row.signed))
 
     def decisions(self, psn_no: str) -> list[Decision]:
         query = (
@@ -134,11 +132,8 @@ DECISION_COLUMNS = (
     CreditDecisionRow.suspended_until,
     CreditDecisionRow.overdue_unpaid,
 )
-_LATEST_DECISION_AND_SIGNATURE = (
-    select(*DECISION_COLUMNS, _ACTIVE_SIGNATURE.label("signed"))
-    .where(CreditDecisionRow.psn_no == bindparam("psn_no"))
-    .order_by(CreditDecisionRow.seq.desc())
-    .limit(1)
+_LATEST_DECISION_AND_SIGNATURE = _LATEST_DECISION.with_only_columns(
+    *DECISION_COLUMNS, _ACTIVE_SIGNATURE.label("signed")
 )
 
 

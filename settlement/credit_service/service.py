@@ -217,8 +217,11 @@ def credit_standing(
     force, a lapsed suspension lifted, otherwise the latest decision."""
     today = clock.now().date()
     version = config.agreements.current(today).version
-    latest, signed = CreditRepository(session).latest_decision_and_signature(psn_no, version)
-    if latest is None or latest.status == "not_signed":
+    found = CreditRepository(session).latest_decision_and_signature(psn_no, version)
+    if found is None:
+        return _not_signed(None, config, today, NOT_SIGNED)
+    latest, signed = found
+    if latest.status == "not_signed":
         return _not_signed(latest, config, today, NOT_SIGNED)
     if not signed:
         return _not_signed(latest, config, today, NEW_VERSION)
