@@ -13,8 +13,9 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import CheckConstraint, Integer, SmallInteger, String, select
+from sqlalchemy import CheckConstraint, Integer, SmallInteger, String, Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -43,28 +44,19 @@ class Hospital(Base):
 
 @dataclass(frozen=True, slots=True)
 class KnownHospital:
-    """A hospital as this process last read it, with its signing secret at that version."""
+    """A hospital as this process last read it (its column values), with its signing secret."""
 
-    code: str
-    name: str
-    level: int
-    secret_salt: str
-    secret_version: int
-    created_at: datetime
-    rotated_at: datetime | None
+    values: dict[str, Any]
     secret: str
+
+    @property
+    def secret_version(self) -> int:
+        version: int = self.values["secret_version"]
+        return version
 
     def hospital(self) -> Hospital:
         """A fresh, unattached ``Hospital`` with these values, for the request's own use."""
-        return Hospital(
-            code=self.code,
-            name=self.name,
-            level=self.level,
-            secret_salt=self.secret_salt,
-            secret_version=self.secret_version,
-            created_at=self.created_at,
-            rotated_at=self.rotated_at,
-        )
+        return Hospital(**self.values)
 
 
 class KnownHospitals:
@@ -87,19 +79,14 @@ class KnownHospitals:
         return self._by_code.get(code)
 
     def remember(self, hospital: Hospital, secret: str) -> None:
-        self._by_code[hospital.code] = KnownHospital(
-            code=hospital.code,
-            name=hospital.name,
-            level=hospital.level,
-            secret_salt=hospital.secret_salt,
-            secret_version=hospital.secret_version,
-            created_at=hospital.created_at,
-            rotated_at=hospital.rotated_at,
-            secret=secret,
-        )
+        values = {column.key: getattr(hospital, column.key) for column in _HOSPITAL_COLUMNS}
+        self._by_code[hospital.code] = KnownHospital(values, secret)
 
     def forget(self, code: str) -> None:
         self._by_code.pop(code, None)
+
+
+_HOSPITAL_COLUMNS = cast(Table, Hospital.__table__).columns
 
 
 def derive_secret(secret_key: str, code: str, salt: str) -> str:

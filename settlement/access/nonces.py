@@ -10,8 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Engine, String, Table, bindparam, delete, exists, func, literal, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy import Engine, String, Table, bindparam, delete, exists, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from settlement.access.hospitals import Hospital
@@ -39,17 +38,8 @@ _NONCES = cast(Table, RequestNonce.__table__)
 #: Built once (every signed request runs it); a row back means this request won the nonce.
 _RECORD = insert_ignoring_conflicts(_NONCES, ("hospital_code", "nonce", "seen_at"), _NONCES.c.nonce)
 _SECRET_VERSION = select(Hospital.secret_version).where(Hospital.code == bindparam("hospital_code"))
-_RECORDED = (
-    postgresql_insert(_NONCES)
-    .values(
-        hospital_code=bindparam("hospital_code"),
-        nonce=bindparam("nonce"),
-        seen_at=bindparam("seen_at"),
-    )
-    .on_conflict_do_nothing()
-    .returning(literal(1))
-    .cte("recorded")
-)
+#: The PostgreSQL insert as a CTE: whether it returned a row says who won the nonce.
+_RECORDED = _RECORD["postgresql"].cte("recorded")
 _RECORD_READING_VERSION = select(
     exists(select(_RECORDED)).label("recorded"),
     _SECRET_VERSION.scalar_subquery().label("secret_version"),
