@@ -24,7 +24,7 @@ an ``IntegrityError``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, cast
@@ -308,6 +308,121 @@ def create_transfers_with_balances(
     line has left after charging it need not read it again."""
     results, batch = _create(session, transfers, clock=clock, linked=linked, ids_locked=ids_locked)
     return results, {} if batch is None else _accounts_of(batch)
+
+
+@dataclass(frozen=True)
+class ChainOutcome:
+    """One chain of :func:`create_transfer_chains`.
+
+    ``error`` is what refused the chain (:class:`LinkedEventFailed`, or the error itself for a
+    chain of one), and then ``results`` is empty and the chain left no trace. Otherwise
+    ``accounts`` holds the accounts the chain touched, by code, as they stood right after it.
+    """
+
+    results: list[TransferResult]
+    error: LedgerError | None
+    accounts: dict[str, Account]
+
+
+def create_transfer_chains(
+    session: Session, chains: Sequence[Sequence[TransferRequest]], *, clock: Clock
+) -> list[ChainOutcome]:
+    """Apply several linked chains with one lock of their accounts and one write.
+
+    Each chain is all or nothing on its own, as TigerBeetle's linked events within one request:
+    a chain that fails is undone in memory and the next one carries on, seeing the balances the
+    earlier ones left. This is how a group of concurrent charges pays for the ledger's two round
+    trips once (:mod:`settlement.care.charge_groups`).
+
+    As with ``ids_locked=True``, the caller holds locks that keep concurrent writers away from
+    every chain's ids; should an id be taken anyway, that is a bug: it raises, and the caller's
+    transaction must roll back.
+    """
+    parsed = [_parse_chain(chain) for chain in chains]
+    events = [event for chain in parsed if isinstance(chain, list) for event in chain]
+    if not events:
+        return [_without_transfers(c if isinstance(c, LedgerError) else None) for c in parsed]
+    refs = sorted({ref for event in events for ref in (event.pending_id, event.reverses_id) if ref})
+    sql = sql_for(session.connection())
+    locked, known = _lock_accounts(sql, events, refs, [event.id for event in events])
+    batch = _new_batch(locked, known)
+    created_at = clock.now()
+    outcomes: list[ChainOutcome] = []
+    for chain in parsed:
+        if not isinstance(chain, list):
+            outcomes.append(_without_transfers(chain))
+            continue
+        mark = _Mark.of(batch)
+        batch_id = chain[0].id if len(chain) > 1 else None
+        results: list[TransferResult] = []
+        try:
+            for index, event in enumerate(chain):
+                try:
+                    status, stored = _apply_one(
+                        batch, event, created_at=created_at, batch_id=batch_id
+                    )
+                except LedgerError as error:
+                    raise _linked_failure(index, error, len(chain)) from None
+                results.append(TransferResult(index, event.id, status, transfer=_transfer(stored)))
+        except LedgerError as error:
+            mark.restore(batch)
+            outcomes.append(_without_transfers(error))
+            continue
+        touched = {
+            account
+            for stored in batch.created[mark.created :]
+            for account in (stored.debit_account_id, stored.credit_account_id)
+        }
+        accounts = {
+            state.code: _account(vars(state))
+            for state in (batch.accounts[i] for i in sorted(touched))
+        }
+        outcomes.append(ChainOutcome(results=results, error=None, accounts=accounts))
+    if batch.created and not sql.write([_row(t) for t in batch.created], _balances(batch)):
+        raise AssertionError("a transfer id was taken although the caller locked it")
+    return outcomes
+
+
+def _without_transfers(error: LedgerError | None) -> ChainOutcome:
+    return ChainOutcome(results=[], error=error, accounts={})
+
+
+def _parse_chain(chain: Sequence[TransferRequest]) -> list[_Event] | LedgerError:
+    events: list[_Event] = []
+    for index, request in enumerate(chain):
+        try:
+            events.append(_parse(request))
+        except LedgerError as error:
+            return _linked_failure(index, error, len(chain))
+    return events
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """A batch as it stood before a chain, to undo the chain in memory if it fails."""
+
+    accounts: dict[int, _AccountState]
+    created: int
+    touched: frozenset[int]
+
+    @classmethod
+    def of(cls, batch: _Batch) -> _Mark:
+        return cls(
+            accounts={i: replace(state) for i, state in batch.accounts.items()},
+            created=len(batch.created),
+            touched=frozenset(batch.touched),
+        )
+
+    def restore(self, batch: _Batch) -> None:
+        for stored in batch.created[self.created :]:
+            del batch.transfers[stored.id]
+            if stored.pending_id:
+                del batch.resolutions[stored.pending_id]
+            if stored.reverses_id:
+                del batch.reversals[stored.reverses_id]
+        del batch.created[self.created :]
+        batch.accounts.update(self.accounts)
+        batch.touched = set(self.touched)
 
 
 def _create(

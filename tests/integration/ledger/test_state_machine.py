@@ -38,6 +38,7 @@ from settlement.ledger.ledger import (
     Account,
     TransferRequest,
     create_transfer,
+    create_transfer_chains,
     create_transfers_with_balances,
     open_account,
     reverse,
@@ -379,6 +380,65 @@ class LedgerMachine(RuleBasedStateMachine):
             assert [r.status for r in results] == ["created"] * size
             self.assert_balances_as_modelled(accounts, trial)
             self.model = trial
+
+    @rule(
+        sizes=st.lists(st.integers(min_value=1, max_value=3), min_size=2, max_size=3),
+        picks=st.lists(PICK, min_size=18, max_size=18),
+        kinds=st.lists(st.sampled_from(["pending", "single_phase"]), min_size=9, max_size=9),
+    )
+    def independent_chains_each_succeed_or_fail_alone(
+        self, sizes: list[int], picks: list[int], kinds: list[str]
+    ) -> None:
+        chains: list[list[TransferRequest]] = []
+        n = 0
+        for size in sizes:
+            chain = []
+            for _ in range(size):
+                debit, credit = self.two_accounts(picks[2 * n], picks[2 * n + 1], picks[2 * n] % 25)
+                chain.append(
+                    TransferRequest(
+                        id=self.next_id("chain"),
+                        kind=kinds[n],  # type: ignore[arg-type]
+                        debit_account=debit,
+                        credit_account=credit,
+                        amount=amount_of(picks[2 * n + 1] % 3_000 + 1),
+                        code="hold",
+                        reference="chains",
+                    )
+                )
+                n += 1
+            chains.append(chain)
+        # The model applies the chains one after the other, each on what the earlier ones left.
+        expected: list[tuple[int, str] | None] = []
+        after: list[Model] = []
+        for chain in chains:
+            trial = copy.deepcopy(self.model)
+            malformed = [i for i, r in enumerate(chain) if r.debit_account == r.credit_account]
+            failing = (
+                (malformed[0], "accounts_must_be_different")
+                if malformed
+                else next(
+                    ((i, code) for i, r in enumerate(chain) if (code := trial.apply(r))),
+                    None,
+                )
+            )
+            expected.append(failing)
+            if failing is None:
+                self.model = trial
+            after.append(copy.deepcopy(self.model))
+        with self.session() as session:
+            outcomes = create_transfer_chains(session, chains, clock=self.clock)
+        for chain, failing, outcome, model in zip(chains, expected, outcomes, after, strict=True):
+            if outcome.error is None:
+                assert failing is None, (failing, chain)
+                assert [r.status for r in outcome.results] == ["created"] * len(chain)
+                self.assert_balances_as_modelled(outcome.accounts, model)
+            else:
+                error = outcome.error
+                index = error.index if isinstance(error, LinkedEventFailed) else 0
+                cause = error.error if isinstance(error, LinkedEventFailed) else error
+                assert failing == (index, cause.code), (failing, error)
+                assert outcome.results == [] and outcome.accounts == {}
 
     @precondition(lambda self: self.model.transfers)
     @rule(which=PICK)
