@@ -23,8 +23,10 @@ from api.routes import (
     sandbox_scheduler,
 )
 from api.routes import auth as auth_routes
+from api.routes.his import render_fee_batch
 from api.web import install_web
 from settlement.bootstrap import Container
+from settlement.care.charge_groups import ChargeGroups
 
 API_DESCRIPTION = """
 Shuxin (舒心就医) settles outpatient care on credit: the hospital's HIS posts charges against the
@@ -64,6 +66,7 @@ def create_app(container: Container, *, run_scheduler: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.container = container
+    app.state.charge_groups = ChargeGroups(container, render=render_fee_batch)
     app.state.run_scheduler = run_scheduler
     install_error_handlers(app)
     app.include_router(health.router)

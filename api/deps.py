@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the container and a unit of work per request."""
+"""FastAPI dependencies: the container, a unit of work per request, the charge groups."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from settlement.bootstrap import Container
+from settlement.care.charge_groups import ChargeGroups
 from settlement.unit_of_work import UnitOfWork
 
 # Both are ``async`` although they wait for nothing: FastAPI runs a plain ``def`` dependency on
@@ -26,3 +27,11 @@ async def get_uow(container: ContainerDep) -> UnitOfWork:
 
 
 UowDep = Annotated[UnitOfWork, Depends(get_uow)]
+
+
+async def get_charge_groups(request: Request) -> ChargeGroups:
+    groups: ChargeGroups = request.app.state.charge_groups
+    return groups
+
+
+ChargeGroupsDep = Annotated[ChargeGroups, Depends(get_charge_groups)]

@@ -87,14 +87,14 @@ class IdempotentWrite:
                 refused = refusal_answer(refusal)
             else:
                 # Encoded once: the same bytes are stored and sent (unless redacted for storage).
-                rendered = stored = _render(body)
+                rendered = stored = render_json(body)
                 if redact is not None and _succeeded(status):
-                    stored = _render(redact(body))
+                    stored = render_json(redact(body))
                 store_answer(
                     uow.session, scope=scope, key=self.key, status_code=status, body=stored.decode()
                 )
                 uow.commit()
-                return _RenderedJSONResponse(rendered, status_code=status)
+                return RenderedJSONResponse(rendered, status_code=status)
         return self._store_refusal(scope, refused, restore)
 
     def _claim(self, uow: UnitOfWork, scope: str) -> bool:
@@ -130,12 +130,12 @@ class IdempotentWrite:
         with self.container.uow() as uow:
             if not self._claim(uow, scope):
                 return self._answer_for_taken_key(uow, scope, restore)
-            rendered = _render(body)
+            rendered = render_json(body)
             store_answer(
                 uow.session, scope=scope, key=self.key, status_code=status, body=rendered.decode()
             )
             uow.commit()
-        return _RenderedJSONResponse(rendered, status_code=status)
+        return RenderedJSONResponse(rendered, status_code=status)
 
     @staticmethod
     def _perform(uow: UnitOfWork, action: Action) -> tuple[int, Any]:
@@ -162,14 +162,14 @@ class IdempotentWrite:
         return JSONResponse(body, status_code=status, headers={REPLAY_HEADER: "true"})
 
 
-def _render(body: Any) -> bytes:
+def render_json(body: Any) -> bytes:
     """JSON exactly as :class:`JSONResponse` renders it."""
     return json.dumps(
         body, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
     ).encode("utf-8")
 
 
-class _RenderedJSONResponse(JSONResponse):
+class RenderedJSONResponse(JSONResponse):
     """A JSON response whose body was rendered already (by :func:`_render`)."""
 
     def render(self, content: Any) -> bytes:

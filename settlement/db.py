@@ -76,8 +76,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def insert_ignoring_conflicts(
-    table: Table, columns: Sequence[str], returning: ColumnElement[Any]
-) -> dict[str, ReturningInsert[tuple[Any]]]:
+    table: Table, columns: Sequence[str], *returning: ColumnElement[Any]
+) -> dict[str, ReturningInsert[Any]]:
     """``INSERT … ON CONFLICT DO NOTHING RETURNING returning``, by dialect, for ``columns`` bound
     by name. Build it once at import for statements every request runs: building and caching a
     statement per call costs more Python than executing it.
@@ -91,8 +91,11 @@ def insert_ignoring_conflicts(
         "postgresql": postgresql_insert(table)
         .values(values)
         .on_conflict_do_nothing()
-        .returning(returning),
-        "sqlite": sqlite_insert(table).values(values).on_conflict_do_nothing().returning(returning),
+        .returning(*returning),
+        "sqlite": sqlite_insert(table)
+        .values(values)
+        .on_conflict_do_nothing()
+        .returning(*returning),
     }
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Integer, String, Table, Text, bindparam, delete, select, update
+from sqlalchemy import Integer, String, Table, Text, bindparam, delete, select, tuple_, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from settlement.db import execute_on_connection, insert_ignoring_conflicts
@@ -71,6 +72,52 @@ def try_claim_key(
     return execute_on_connection(session, statement, values).first() is not None
 
 
+def try_claim_keys(
+    session: Session, claims: Sequence[tuple[str, str, str]], *, now: datetime
+) -> set[tuple[str, str]]:
+    """:func:`try_claim_key` for several ``(scope, key, fingerprint)`` in one statement; returns
+    the ``(scope, key)`` pairs claimed. Give them sorted: concurrent claimers then wait on each
+    other's keys in one order."""
+    if not claims:
+        return set()
+    rows = [
+        {
+            "scope": scope,
+            "key": key,
+            "fingerprint": fingerprint,
+            "status_code": IN_PROGRESS,
+            "response_body": None,
+            "created_at": now,
+            "expires_at": now + KEY_RETENTION,
+        }
+        for scope, key, fingerprint in claims
+    ]
+    statement = _CLAIM_RETURNING_SCOPE[session.get_bind().dialect.name]
+    return {(scope, key) for scope, key in execute_on_connection(session, statement, rows)}
+
+
+def store_answers(session: Session, answers: Sequence[tuple[str, str, int, str]]) -> None:
+    """:func:`store_answer` for several ``(scope, key, status_code, body)`` at once."""
+    if answers:
+        execute_on_connection(
+            session,
+            _STORE_ANSWER,
+            [
+                {"s": scope, "k": key, "status_code": status, "response_body": body}
+                for scope, key, status, body in answers
+            ],
+        )
+
+
+def release_keys(session: Session, keys: Collection[tuple[str, str]]) -> None:
+    """Drop claims this transaction made and will not answer (their requests run again)."""
+    if keys:
+        execute_on_connection(
+            session,
+            delete(_RECORDS).where(tuple_(_RECORDS.c.scope, _RECORDS.c.key).in_(sorted(keys))),
+        )
+
+
 def store_answer(session: Session, *, scope: str, key: str, status_code: int, body: str) -> None:
     """Record the answer of a claimed key (one UPDATE, no ORM object)."""
     execute_on_connection(
@@ -82,10 +129,19 @@ def store_answer(session: Session, *, scope: str, key: str, status_code: int, bo
 
 _RECORDS = cast(Table, IdempotencyRecord.__table__)
 #: Built once: every idempotent write runs both.
-_CLAIM = insert_ignoring_conflicts(
-    _RECORDS,
-    ("scope", "key", "fingerprint", "status_code", "response_body", "created_at", "expires_at"),
-    _RECORDS.c.key,
+_CLAIM_COLUMNS = (
+    "scope",
+    "key",
+    "fingerprint",
+    "status_code",
+    "response_body",
+    "created_at",
+    "expires_at",
+)
+_CLAIM = insert_ignoring_conflicts(_RECORDS, _CLAIM_COLUMNS, _RECORDS.c.key)
+#: Claims of several scopes at once say which ``(scope, key)`` they won.
+_CLAIM_RETURNING_SCOPE = insert_ignoring_conflicts(
+    _RECORDS, _CLAIM_COLUMNS, _RECORDS.c.scope, _RECORDS.c.key
 )
 _STORE_ANSWER = (
     update(_RECORDS)

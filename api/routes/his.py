@@ -9,9 +9,9 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
 from api.auth import HospitalDep
-from api.deps import ContainerDep, UowDep
+from api.deps import ChargeGroupsDep, ContainerDep, UowDep
 from api.exact_json import ExactJsonRoute
-from api.idempotency import IdempotencyDep
+from api.idempotency import IdempotencyDep, RenderedJSONResponse, render_json
 from api.openapi import errors
 from api.presenters import (
     close_public,
@@ -33,6 +33,7 @@ from api.schemas.his import (
 )
 from api.schemas.types import PsnNo
 from settlement.care import visits
+from settlement.care.charge_groups import ChargeRequest
 from settlement.care.reconciliation import reconcile_day
 from settlement.credit_line import credit_summary
 from settlement.unit_of_work import UnitOfWork
@@ -123,9 +124,26 @@ def post_fees(
     hospital: HospitalDep,
     container: ContainerDep,
     idem: IdempotencyDep,
+    groups: ChargeGroupsDep,
 ) -> JSONResponse:
     """Price the batch and hold all of it against the credit line, or none of it."""
     fees = [visits.FeeRequest(**fee.model_dump()) for fee in body.fees]
+    scope = f"his:{hospital.code}"
+    # Most batches post in a group with those that arrive with them (settlement.care.
+    # charge_groups); one the group leaves (to be refused, or unusual) is posted on its own.
+    posted = groups.post(
+        ChargeRequest(
+            hospital=hospital,
+            mdtrt_id=mdtrt_id,
+            chrg_bchno=body.chrg_bchno,
+            fees=tuple(fees),
+            scope=scope,
+            key=idem.key,
+            fingerprint=idem.fingerprint,
+        )
+    )
+    if posted is not None:
+        return RenderedJSONResponse(posted.answer.encode(), status_code=201)
 
     def action(uow: UnitOfWork) -> tuple[int, FeeBatchPublic]:
         result = visits.post_fees(
@@ -138,7 +156,12 @@ def post_fees(
         )
         return 201, fee_batch_public(result)
 
-    return idem.run(scope=f"his:{hospital.code}", action=action)
+    return idem.run(scope=scope, action=action)
+
+
+def render_fee_batch(result: visits.FeeBatchResult) -> str:
+    """A posted batch's answer, as stored and sent."""
+    return render_json(fee_batch_public(result).model_dump(mode="json")).decode()
 
 
 @router.delete(

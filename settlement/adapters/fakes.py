@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 from decimal import Decimal
 
@@ -17,6 +18,9 @@ class InMemoryInsurancePlatform:
 
     def lookup_person(self, psn_no: str) -> PersonRecord | None:
         return self.people.get(psn_no)
+
+    def lookup_persons(self, psn_nos: Collection[str]) -> dict[str, PersonRecord]:
+        return {psn_no: self.people[psn_no] for psn_no in psn_nos if psn_no in self.people}
 
     def debit_personal_account(self, psn_no: str, amount: Decimal) -> Decimal:
         return self.credit_personal_account(psn_no, -amount)

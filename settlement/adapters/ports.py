@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -58,6 +59,11 @@ class OverdueReport:
 class InsurancePlatform(Protocol):
     def lookup_person(self, psn_no: str) -> PersonRecord | None:
         """The person's record (national 1101), or ``None`` if the platform does not know them."""
+        ...
+
+    def lookup_persons(self, psn_nos: Collection[str]) -> dict[str, PersonRecord]:
+        """The records of those of ``psn_nos`` the platform knows, by ``psn_no`` (a group of
+        charges looks its patients up together)."""
         ...
 
     def debit_personal_account(self, psn_no: str, amount: Decimal) -> Decimal:

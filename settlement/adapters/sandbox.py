@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from decimal import Decimal
 
 from sqlalchemy import bindparam, select
@@ -29,6 +30,10 @@ class SandboxInsurancePlatform:
         # Columns, not a mapped object: every charge looks its patient up.
         row = execute_on_connection(self.session, _PERSON, {"psn_no": psn_no}).first()
         return None if row is None else person_record(row)
+
+    def lookup_persons(self, psn_nos: Collection[str]) -> dict[str, PersonRecord]:
+        rows = execute_on_connection(self.session, _PERSONS, {"psn_nos": list(psn_nos)})
+        return {row.psn_no: person_record(row) for row in rows}
 
     def debit_personal_account(self, psn_no: str, amount: Decimal) -> Decimal:
         return self._move(psn_no, -to_fen(amount))
@@ -80,3 +85,6 @@ class SandboxCreditPlatform:
 
 #: Built once: every charge and visit looks its patient up.
 _PERSON = select(*PERSON_COLUMNS).where(SandboxInsuredPerson.psn_no == bindparam("psn_no"))
+_PERSONS = select(*PERSON_COLUMNS).where(
+    SandboxInsuredPerson.psn_no.in_(bindparam("psn_nos", expanding=True))
+)

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, String, Table, bindparam, exists, func, insert, select
 from sqlalchemy.orm import Session
 
+from credit.decision import Decision
+from insurance.catalogue import Catalogue
 from insurance.errors import InsuranceError
 from insurance.money import ZERO, from_fen, quantize_fen, to_fen
 from insurance.pricing import FeeLine as FeeLineInput
@@ -201,17 +203,12 @@ def require_active_credit(
     ``frozen_by_family``: whether a relative's overdue shared bill freezes the line, when the
     caller has read it already (a charge reads it with its visit); ``None`` reads it here.
     """
-    if person.insutype != EMPLOYEE_INSURANCE or not person.insured_active:
-        raise ServiceError(
-            "not_eligible",
-            "credit medical care is for active employee medical insurance (insutype 310)",
-        )
     standing = credit_standing(
         session, person.psn_no, config=container.credit_config, clock=container.clock
     )
-    if standing.status != "active":
-        code, message = STANDING_REFUSALS[standing.status]
-        raise ServiceError(code, message, status=standing.status)
+    refusal = credit_refusal(person, standing)
+    if refusal is not None:
+        raise refusal
     if container.scheme.family.freeze_shared_on_overdue and frozen_by_family is not False:
         overdue = overdue_shared_bills(session, person.psn_no)
         if overdue:
@@ -223,6 +220,19 @@ def require_active_credit(
                 overdue_shared_bills=overdue,
             )
     return standing.line
+
+
+def credit_refusal(person: PersonRecord, standing: Decision) -> ServiceError | None:
+    """Why ``person`` may not use credit with this standing (family freezes aside), if so."""
+    if person.insutype != EMPLOYEE_INSURANCE or not person.insured_active:
+        return ServiceError(
+            "not_eligible",
+            "credit medical care is for active employee medical insurance (insutype 310)",
+        )
+    if standing.status != "active":
+        code, message = STANDING_REFUSALS[standing.status]
+        return ServiceError(code, message, status=standing.status)
+    return None
 
 
 def open_visit(
@@ -276,7 +286,7 @@ def local_date(container: Container, moment: datetime) -> date:
     return moment.astimezone(ZoneInfo(container.settings.timezone)).date()
 
 
-def _check_batch(mdtrt_id: str, fees: Sequence[FeeRequest], existing: set[str]) -> None:
+def check_batch(mdtrt_id: str, fees: Sequence[FeeRequest], existing: set[str]) -> None:
     """Refuse an empty or oversized batch, a repeated ``feedetl_sn`` and a wrong line amount.
 
     ``existing``: the batch's ``feedetl_sn`` values already in the visit.
@@ -315,28 +325,35 @@ def _check_batch(mdtrt_id: str, fees: Sequence[FeeRequest], existing: set[str]) 
 
 
 @dataclass(frozen=True, slots=True)
-class _ChargeContext:
+class ChargeFacts:
     """What a charge reads about its visit before pricing it, in one statement."""
 
     visit: ChargedVisit
+    hospital_code: str
     total_fen: int  # the visit's active lines
-    existing: set[str]  # the batch's ``feedetl_sn`` values already in the visit
+    any_repeated: bool  # one of the ``feedetl_sn`` values asked about is already in the visit
     has_sharing_links: bool  # the patient has managers who may share their lines
     frozen_by_family: bool  # a relative's overdue bill that drew on the patient's line
 
 
-def _visit_for_charge_statement() -> Select[str, str, str, datetime, int, bool, bool, bool]:
-    """Built once (its cache key too): the visit locked, its active total, repeated lines, and
+@dataclass(frozen=True, slots=True)
+class _ChargeContext:
+    facts: ChargeFacts
+    existing: set[str]  # the batch's ``feedetl_sn`` values already in the visit
+
+
+def _visits_for_charges_statement() -> Select[str, str, str, str, datetime, int, bool, bool, bool]:
+    """Built once (its cache key too): the visits locked in id order (so that concurrent
+    writers lock them alike), each with its active total, whether any of ``sns`` is in it, and
     the two family facts a charge needs (most patients have none, and then read nothing more)."""
-    mdtrt_id = bindparam("mdtrt_id", type_=String())
-    hospital_code = bindparam("hospital_code", type_=String())
     active = (
         select(func.coalesce(func.sum(FeeLine.det_item_fee_sumamt_fen), 0))
-        .where(FeeLine.mdtrt_id == mdtrt_id, FeeLine.status.in_(ACTIVE_STATUSES))
+        .where(FeeLine.mdtrt_id == Visit.mdtrt_id, FeeLine.status.in_(ACTIVE_STATUSES))
         .scalar_subquery()
     )
     repeated = exists().where(
-        FeeLine.mdtrt_id == mdtrt_id, FeeLine.feedetl_sn.in_(bindparam("sns", expanding=True))
+        FeeLine.mdtrt_id == Visit.mdtrt_id,
+        FeeLine.feedetl_sn.in_(bindparam("sns", expanding=True)),
     )
     has_links = exists().where(
         FamilyLink.relative_psn_no == Visit.psn_no, FamilyLink.status == FAMILY_LINK_ACTIVE
@@ -344,6 +361,7 @@ def _visit_for_charge_statement() -> Select[str, str, str, datetime, int, bool, 
     return (
         select(
             Visit.mdtrt_id,
+            Visit.hospital_code,
             Visit.psn_no,
             Visit.status,
             Visit.begntime,
@@ -352,32 +370,47 @@ def _visit_for_charge_statement() -> Select[str, str, str, datetime, int, bool, 
             has_links,
             overdue_shared_exists(Visit.psn_no),
         )
-        .where(Visit.mdtrt_id == mdtrt_id, Visit.hospital_code == hospital_code)
+        .where(Visit.mdtrt_id.in_(bindparam("ids", expanding=True, type_=String())))
+        .order_by(Visit.mdtrt_id)
         .with_for_update(of=Visit)
     )
 
 
-_VISIT_FOR_CHARGE = _visit_for_charge_statement()
+_VISITS_FOR_CHARGES = _visits_for_charges_statement()
+
+
+def visits_for_charges(
+    session: Session, mdtrt_ids: Sequence[str], sns: Sequence[str]
+) -> dict[str, ChargeFacts]:
+    """Lock the visits (of any hospital: the caller checks whose they are) and read their
+    :class:`ChargeFacts`, by id. The visits' lines are not loaded: a long visit would cost a
+    row object per line."""
+    rows = execute_on_connection(
+        session, _VISITS_FOR_CHARGES, {"ids": list(mdtrt_ids), "sns": list(sns)}
+    )
+    facts: dict[str, ChargeFacts] = {}
+    for mdtrt_id, hospital_code, psn_no, status, begntime, total, repeated, links, frozen in rows:
+        facts[mdtrt_id] = ChargeFacts(
+            visit=ChargedVisit(mdtrt_id=mdtrt_id, psn_no=psn_no, status=status, begntime=begntime),
+            hospital_code=hospital_code,
+            total_fen=int(total),
+            any_repeated=bool(repeated),
+            has_sharing_links=bool(links),
+            frozen_by_family=bool(frozen),
+        )
+    return facts
 
 
 def _visit_for_charge(
     session: Session, hospital: Hospital, mdtrt_id: str, sns: Sequence[str]
 ) -> _ChargeContext:
-    """Lock the hospital's visit and, in the same statement, read its active total (fen),
-    whether any of ``sns`` is already in it and the family facts; the existing ones are only
-    listed when there are some. The visit's lines are not loaded: a long visit would cost a row
-    object per line."""
-    row = execute_on_connection(
-        session,
-        _VISIT_FOR_CHARGE,
-        {"mdtrt_id": mdtrt_id, "hospital_code": hospital.code, "sns": list(sns)},
-    ).first()
-    if row is None:
+    """Lock the hospital's visit and read its facts; the batch's lines already in it are only
+    listed when there are some."""
+    facts = visits_for_charges(session, [mdtrt_id], sns).get(mdtrt_id)
+    if facts is None or facts.hospital_code != hospital.code:
         raise ServiceError("not_found", f"no visit {mdtrt_id} at this hospital")
-    found_id, psn_no, status, begntime, total_fen, any_repeated, has_links, frozen = row
-    visit = ChargedVisit(mdtrt_id=found_id, psn_no=psn_no, status=status, begntime=begntime)
     existing: set[str] = set()
-    if any_repeated:
+    if facts.any_repeated:
         existing = set(
             session.scalars(
                 select(FeeLine.feedetl_sn).where(
@@ -385,21 +418,23 @@ def _visit_for_charge(
                 )
             )
         )
-    return _ChargeContext(
-        visit=visit,
-        total_fen=int(total_fen),
-        existing=existing,
-        has_sharing_links=bool(has_links),
-        frozen_by_family=bool(frozen),
-    )
+    return _ChargeContext(facts=facts, existing=existing)
 
 
 def price_batch(
     container: Container, session: Session, visit: ChargedVisit, fees: Sequence[FeeRequest]
 ) -> list[PricedLine]:
     """Price the batch with the insurance policy in force on the visit date."""
-    policy = container.policies.in_force(local_date(container, visit.begntime))
     catalogue = catalogue_for(session, (fee.med_list_codg for fee in fees))
+    return price_with_catalogue(container, catalogue, visit, fees)
+
+
+def price_with_catalogue(
+    container: Container, catalogue: Catalogue, visit: ChargedVisit, fees: Sequence[FeeRequest]
+) -> list[PricedLine]:
+    """:func:`price_batch` with the batch's catalogue items read already (a group of charges
+    reads them for all its batches at once)."""
+    policy = container.policies.in_force(local_date(container, visit.begntime))
     try:
         inputs = [
             FeeLineInput(
@@ -428,12 +463,13 @@ def post_fees(
     """Post one charge batch (2204): every line held against the line, or none."""
     session = uow.session
     context = _visit_for_charge(session, hospital, mdtrt_id, [fee.feedetl_sn for fee in fees])
-    visit = context.visit
+    facts = context.facts
+    visit = facts.visit
     if visit.status != "open":
         raise ServiceError("visit_closed", f"visit {mdtrt_id} is closed")
-    _check_batch(mdtrt_id, fees, context.existing)
+    check_batch(mdtrt_id, fees, context.existing)
     person = require_person(container, session, visit.psn_no)
-    require_active_credit(container, session, person, frozen_by_family=context.frozen_by_family)
+    require_active_credit(container, session, person, frozen_by_family=facts.frozen_by_family)
     priced = price_batch(container, session, visit, fees)
     # Holds go on the patient's own line first, then on their family managers' lines.
     available = family_credit.hold_batch(
@@ -441,11 +477,11 @@ def post_fees(
         container=container,
         visit=visit,
         priced=priced,
-        has_sharing_links=context.has_sharing_links,
+        has_sharing_links=facts.has_sharing_links,
     )
     now = container.clock.now()
     rows = [
-        _fee_values(visit, chrg_bchno, fee, line, now)
+        fee_values(visit, chrg_bchno, fee, line, now)
         for fee, line in zip(fees, priced, strict=True)
     ]
     # One multi-row INSERT; the answer is built from what is known, not read back.
@@ -455,13 +491,13 @@ def post_fees(
         chrg_bchno=chrg_bchno,
         lines=[PostedFeeLine.from_values(row) for row in rows],
         medfee_sumamt=from_fen(
-            context.total_fen + sum(row["det_item_fee_sumamt_fen"] for row in rows)
+            facts.total_fen + sum(row["det_item_fee_sumamt_fen"] for row in rows)
         ),
         available=available,
     )
 
 
-def _fee_values(
+def fee_values(
     visit: ChargedVisit, chrg_bchno: str, fee: FeeRequest, line: PricedLine, now: datetime
 ) -> dict[str, Any]:
     return {

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, exists, func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, Select, bindparam, exists, func, select, text
+from sqlalchemy.orm import Session, aliased
 
 from credit.decision import Decision, Reason
 from insurance.money import from_fen
@@ -49,6 +50,18 @@ class CreditRepository:
             self.session, _LATEST_DECISION_AND_SIGNATURE, {"psn_no": psn_no, "version": version}
         ).first()
         return None if row is None else (to_decision(row), bool(row.signed))
+
+    def latest_decisions_and_signatures(
+        self, psn_nos: Collection[str], version: int
+    ) -> dict[str, tuple[Decision, bool]]:
+        """:meth:`latest_decision_and_signature` for several patients in one statement (a
+        group of charges reads them together); those who never had a decision are absent."""
+        rows = execute_on_connection(
+            self.session,
+            _LATEST_DECISIONS_AND_SIGNATURES,
+            {"psn_nos": list(psn_nos), "version": version},
+        )
+        return {row.psn_no: (to_decision(row), bool(row.signed)) for row in rows}
 
     def decisions(self, psn_no: str) -> list[Decision]:
         query = (
@@ -135,6 +148,25 @@ DECISION_COLUMNS = (
 _LATEST_DECISION_AND_SIGNATURE = _LATEST_DECISION.with_only_columns(
     *DECISION_COLUMNS, _ACTIVE_SIGNATURE.label("signed")
 )
+
+
+def _latest_decisions_and_signatures() -> Select[Any]:
+    earlier = aliased(CreditDecisionRow)
+    latest_seq = (
+        select(func.max(earlier.seq)).where(earlier.psn_no == CreditDecisionRow.psn_no)
+    ).scalar_subquery()
+    signed = exists().where(
+        AgreementSignatureRow.psn_no == CreditDecisionRow.psn_no,
+        AgreementSignatureRow.version == bindparam("version"),
+        AgreementSignatureRow.revoked_at.is_(None),
+    )
+    return select(CreditDecisionRow.psn_no, *DECISION_COLUMNS, signed.label("signed")).where(
+        CreditDecisionRow.psn_no.in_(bindparam("psn_nos", expanding=True)),
+        CreditDecisionRow.seq == latest_seq,
+    )
+
+
+_LATEST_DECISIONS_AND_SIGNATURES = _latest_decisions_and_signatures()
 
 
 def _reason_json(reason: Reason) -> dict[str, Any]:

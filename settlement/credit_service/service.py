@@ -6,6 +6,7 @@ The clock, the configuration and the platforms are passed in as keyword argument
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -218,6 +219,20 @@ def credit_standing(
     today = clock.now().date()
     version = config.agreements.current(today).version
     found = CreditRepository(session).latest_decision_and_signature(psn_no, version)
+    return _standing(found, config, today)
+
+
+def credit_standings(
+    session: Session, psn_nos: Collection[str], *, config: CreditConfig, clock: Clock
+) -> dict[str, Decision]:
+    """:func:`credit_standing` of several patients, read in one statement."""
+    today = clock.now().date()
+    version = config.agreements.current(today).version
+    found = CreditRepository(session).latest_decisions_and_signatures(psn_nos, version)
+    return {psn_no: _standing(found.get(psn_no), config, today) for psn_no in psn_nos}
+
+
+def _standing(found: tuple[Decision, bool] | None, config: CreditConfig, today: date) -> Decision:
     if found is None:
         return _not_signed(None, config, today, NOT_SIGNED)
     latest, signed = found

@@ -173,7 +173,6 @@ def hold_batch(
         ServiceError: ``insufficient_credit`` with the combined ``available`` and ``requested``.
     """
     links = _usable_links(container, session, visit.psn_no) if has_sharing_links else []
-    sales = chart.visit_sales(visit.mdtrt_id)
     own = chart.patient_line(visit.psn_no)
     manager_lines = [chart.patient_line(link.manager_psn_no) for link in links]
     requested_fen = sum(to_fen(line.det_item_fee_sumamt) for line in priced)
@@ -184,18 +183,7 @@ def hold_batch(
     else:
         # No family: every line on the patient's own line. Nothing needs reading first: the
         # ledger checks the limit under its row lock and refuses the whole batch if it is short.
-        holds = [
-            TransferRequest(
-                id=f"hold:{visit.mdtrt_id}:{line.feedetl_sn}",
-                kind="pending",
-                debit_account=own,
-                credit_account=sales,
-                amount=line.det_item_fee_sumamt,
-                code="hold",
-                reference=visit.mdtrt_id,
-            )
-            for line in priced
-        ]
+        holds = own_line_holds(visit, priced)
         shared_rows = []
     try:
         after = _create_holds(session, container=container, visit=visit, holds=holds)
@@ -219,6 +207,24 @@ def hold_batch(
         return own_left
     shared_left = sum(max(left.get(code, 0), 0) for code in manager_lines)
     return max(own_left, ZERO) + from_fen(shared_left)
+
+
+def own_line_holds(visit: VisitRef, priced: Sequence[PricedLine]) -> list[TransferRequest]:
+    """The holds of a batch drawn on the patient's own line alone, one per fee line."""
+    own = chart.patient_line(visit.psn_no)
+    sales = chart.visit_sales(visit.mdtrt_id)
+    return [
+        TransferRequest(
+            id=f"hold:{visit.mdtrt_id}:{line.feedetl_sn}",
+            kind="pending",
+            debit_account=own,
+            credit_account=sales,
+            amount=line.det_item_fee_sumamt,
+            code="hold",
+            reference=visit.mdtrt_id,
+        )
+        for line in priced
+    ]
 
 
 def _create_holds(

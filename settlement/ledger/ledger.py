@@ -352,7 +352,7 @@ def create_transfer_chains(
         if not isinstance(chain, list):
             outcomes.append(_without_transfers(chain))
             continue
-        mark = _Mark.of(batch)
+        mark = _Mark.of(batch, chain)
         batch_id = chain[0].id if len(chain) > 1 else None
         results: list[TransferResult] = []
         try:
@@ -406,9 +406,17 @@ class _Mark:
     touched: frozenset[int]
 
     @classmethod
-    def of(cls, batch: _Batch) -> _Mark:
+    def of(cls, batch: _Batch, chain: Sequence[_Event]) -> _Mark:
+        """The mark before ``chain``: of the accounts it may change, not all the batch's."""
+        ids: set[int | None] = set()
+        for event in chain:
+            refs = (event.debit, event.credit)
+            ids.update(batch.account_id(ref) for ref in refs if ref is not None)
+            pending = batch.transfers.get(event.pending_id) if event.pending_id else None
+            if pending is not None:
+                ids.update((pending.debit_account_id, pending.credit_account_id))
         return cls(
-            accounts={i: replace(state) for i, state in batch.accounts.items()},
+            accounts={i: replace(batch.accounts[i]) for i in ids if i in batch.accounts},
             created=len(batch.created),
             touched=frozenset(batch.touched),
         )

@@ -1,7 +1,7 @@
 """Fee-batch posting over HTTP against a real server, next to a bare FastAPI endpoint.
 
 Run: ``python -m tests.bench api [--postgres URL] [--no-sqlite] [--seconds N] [--runs R]
-[--clients 1,8,32] [--workers W] [--history-accounts A] [--history-transfers T]``.
+[--clients 1,8,32] [--workers W] [--threads N] [--history-accounts A] [--history-transfers T]``.
 
 For each backend (SQLite always unless ``--no-sqlite``; PostgreSQL with ``--postgres`` or
 ``SHUXIN_TEST_DATABASE_URL``) it builds a fresh database (a temporary file, or its own schema that
@@ -238,6 +238,10 @@ def analyze_every_table(engine: Any) -> None:
             connection.execute(text(f'ANALYZE "{table.name}"'))
 
 
+def _thread_setting(args: argparse.Namespace) -> dict[str, str]:
+    return {} if args.threads is None else {"SHUXIN_API_THREADS": str(args.threads)}
+
+
 def bench_backend(
     backend: str, database_url: str, engine: Any, folder: Path, args: argparse.Namespace
 ) -> list[Result]:
@@ -254,7 +258,7 @@ def bench_backend(
         "fees": start_app_server(
             folder,
             database_url=database_url,
-            settings=world.settings,
+            settings={**world.settings, **_thread_setting(args)},
             workers=args.workers,
             access_log=not args.no_access_log,
         ),
@@ -369,6 +373,9 @@ def main(argv: list[str]) -> int:
         "--clients", type=lambda s: [int(x) for x in s.split(",")], default=[1, 8, 32]
     )
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--threads", type=int, help="SHUXIN_API_THREADS of the API (default: the setting's)"
+    )
     parser.add_argument("--no-access-log", action="store_true")
     parser.add_argument(
         "--history-accounts", type=int, default=20_000, help="other lines the ledger starts with"
