@@ -24,18 +24,21 @@ It prints requests per second and p50/p99 latency (medians over the runs) and th
 to the bare endpoint. Targets on PostgreSQL at 32 clients: at least 350 batches/s, p99 under
 100 ms, and at least 0.3 x the bare endpoint's rate. Rates are plain division; no money here.
 
-What limits it (2 shared cores, measured with /proc CPU sampling, pg_stat_statements and perf;
-figures in the commit log): CPU, in the API process and in PostgreSQL, not locks (charges credit a
-per-visit sales account). A batch costs about 11 ms of the API process's CPU on that machine
-(``tests.bench feepath`` puts the service's own part at ~7.5 ms above a bare endpoint's):
-FastAPI's request handling and validation, one statement recording the nonce, then one
-transaction of eleven round trips (BEGIN, idempotency claim, the visit locked with its totals
-and family facts, person, decision with signature, catalogue, the ledger's lock-and-load and
-write, fee lines, answer, commit) at ~0.25 ms of SQLAlchemy each, and system time switching threads
-(``SHUXIN_API_THREADS`` bounds that). PostgreSQL spends ~4 ms of CPU per batch, ~1.4 ms of it
-executing statements (foreign-key checks included), the rest in protocol, executor start-up and
-commit. Rates at 8 and 32 clients are that CPU divided among the API, PostgreSQL and the load
-generator.
+What limits it (2 shared cores, measured with /proc CPU sampling, py-spy and perf; figures in the
+commit log): CPU, in the API processes and in PostgreSQL, not locks (charges credit a per-visit
+sales account). Batches that arrive together post as one group (``settlement.care.charge_groups``):
+one transaction of about a dozen round trips (BEGIN, the idempotency claims, the visits locked with
+their totals and family facts, the patients, their decisions with signatures, the catalogue, the
+ledger's lock-and-load and write, the fee lines, the answers, COMMIT) for the whole group, so a
+statement's fixed cost (~0.25 ms of SQLAlchemy and driver, ~0.1 ms of PostgreSQL) is paid once per
+group, not per batch. Groups hold 4-8 batches at 32 clients with two workers (up to the clients
+one worker serves; ``SHUXIN_API_THREADS`` bounds them, ``--threads`` sets it here). What remains
+per batch: FastAPI's request handling, validation and response (~3-4 ms of the process's CPU), the
+signature check and one statement recording the nonce, and the group's per-batch share (pricing,
+ledger chains, rows, the answer's JSON; ~2.5 ms); PostgreSQL ~2.5 ms. A group's leader also waits
+for the interpreter lock after each round trip while the process's other threads handle requests,
+so a group of five takes ~40 ms. Rates at 8 and 32 clients are that CPU divided among the API,
+PostgreSQL and the load generator.
 """
 
 from __future__ import annotations

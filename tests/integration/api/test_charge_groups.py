@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import itertools
 import json
-from decimal import Decimal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 import pytest
@@ -234,3 +236,42 @@ def test_the_process_posts_through_its_group_commit_and_falls_back_alone(service
     refused = service.hospitals["H3"].charge(visit, (EXAM, f"{line}", "1"))
     assert refused.status_code == 402
     assert groups.commit.stats.answered == before + 1  # the refusal came from the batch alone
+
+
+@pytest.mark.postgres
+def test_concurrent_groups_post_exactly_what_fits_on_a_shared_line(service, postgres_only):
+    """24 batches from 24 visits at two hospitals, all on one patient's line, sent at once from
+    24 threads: the groups (in parallel transactions on PostgreSQL) never overspend the line, and
+    with the batches they leave, posted alone, exactly what fits is accepted."""
+    person, line = service.enrol()
+    # Ten batches fit and leave about half a batch: enough for an eleventh batch's small first
+    # line, not for its second, so a refused batch has had a line applied in memory first.
+    amount = (line / Decimal("10.5")).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    small = (amount / 10).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    big = amount - small
+    assert line - 10 * amount >= small and line - 10 * amount < amount
+    batch = ((EXAM, f"{small}", "1"), (EXAM, f"{big}", "1"))
+    visits = [(code, open_visit(service, code, person.psn_no)) for code in ["H3", "H1"] * 12]
+    charges = [charge(service, code, visit, fees(service, *batch)) for code, visit in visits]
+    groups = ChargeGroups(service.container, render_fee_batch, max_group=8)
+    start = threading.Barrier(len(charges))
+
+    def post(request: ChargeRequest):
+        start.wait()
+        return groups.post(request)
+
+    with ThreadPoolExecutor(max_workers=len(charges)) as pool:
+        posted = list(pool.map(post, charges))
+    assert groups.commit.stats.largest > 1  # the batches did meet in groups
+    grouped = sum(p is not None for p in posted)
+    assert 1 <= grouped <= 10
+    assert line_available(service, person.psn_no) == line - grouped * amount
+    # The batches the groups left are posted alone (as the route does): ten in all, no more.
+    alone = [
+        service.hospitals[code].charge(visit, *batch).status_code
+        for (code, visit), p in zip(visits, posted, strict=True)
+        if p is None
+    ]
+    assert grouped + alone.count(201) == 10
+    assert set(alone) <= {201, 402}
+    assert line_available(service, person.psn_no) == line - 10 * amount
