@@ -17,9 +17,10 @@ one set of rules, and the group is only a faster way through them for batches th
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
 
 from insurance.errors import InsuranceError
 from insurance.money import from_fen
@@ -48,8 +49,6 @@ from settlement.group_commit import GroupCommit
 from settlement.idempotency import release_keys, store_answers, try_claim_keys
 from settlement.ledger.ledger import create_transfer_chains
 from settlement.unit_of_work import UnitOfWork
-
-log = logging.getLogger(__name__)
 
 #: Most batches in one group: enough for every thread of a process, small enough that a group's
 #: transaction stays short.
@@ -117,21 +116,80 @@ def post_fee_group(
         sorted((charges[i].scope, charges[i].key, charges[i].fingerprint) for i in chosen),
         now=now,
     )
-    chosen = [i for i in chosen if (charges[i].scope, charges[i].key) in claimed]
+    priced = _priced(
+        session,
+        container,
+        charges,
+        [i for i in chosen if (charges[i].scope, charges[i].key) in claimed],
+    )
+    outcomes = create_transfer_chains(
+        session,
+        [own_line_holds(batch.facts.visit, batch.lines) for batch in priced],
+        clock=container.clock,
+    )
+    results: list[PostedCharge | None] = [None] * len(charges)
+    rows = []
+    answers = []
+    for batch, outcome in zip(priced, outcomes, strict=True):
+        if outcome.error is not None:
+            continue  # short of credit (or a visit without its sales account): on its own
+        charge, visit = charges[batch.index], batch.facts.visit
+        values = [
+            fee_values(visit, charge.chrg_bchno, fee, line, now)
+            for fee, line in zip(charge.fees, batch.lines, strict=True)
+        ]
+        result = FeeBatchResult(
+            visit=visit,
+            chrg_bchno=charge.chrg_bchno,
+            lines=[PostedFeeLine.from_values(row) for row in values],
+            medfee_sumamt=from_fen(
+                batch.facts.total_fen + sum(row["det_item_fee_sumamt_fen"] for row in values)
+            ),
+            available=outcome.accounts[chart.patient_line(visit.psn_no)].available_debit,
+        )
+        posted = results[batch.index] = PostedCharge(result, render(result))
+        rows.extend(values)
+        answers.append((charge.scope, charge.key, 201, posted.answer))
+    if not rows:
+        uow.rollback()  # the claims too: every batch runs on its own
+        return results
+    execute_on_connection(session, FEE_LINES.insert(), rows)
+    store_answers(session, answers)
+    release_keys(session, claimed - {(scope, key) for scope, key, _, _ in answers})
+    uow.commit()
+    return results
+
+
+@dataclass(frozen=True)
+class _PricedBatch:
+    index: int  # in the group
+    facts: ChargeFacts
+    lines: list[PricedLine]
+
+
+def _priced(
+    session: Session, container: Container, charges: Sequence[ChargeRequest], chosen: list[int]
+) -> list[_PricedBatch]:
+    """Lock the chosen batches' visits, read what they need (one statement each for all), and
+    price the batches that pass every check: the others are left out."""
     facts = visits_for_charges(
         session,
         [charges[i].mdtrt_id for i in chosen],
         sorted({fee.feedetl_sn for i in chosen for fee in charges[i].fees}),
     )
     ready = [(i, facts[c.mdtrt_id]) for i in chosen if _plain(c := charges[i], facts)]
-    psn_nos = {fact.visit.psn_no for _, fact in ready}
-    persons = container.insurance_platform(session).lookup_persons(psn_nos)
+    if not ready:
+        return []
+    persons = container.insurance_platform(session).lookup_persons(
+        {fact.visit.psn_no for _, fact in ready}
+    )
     standings = credit_standings(
         session, persons.keys(), config=container.credit_config, clock=container.clock
     )
-    codes = {fee.med_list_codg for i, _ in ready for fee in charges[i].fees}
-    catalogue = catalogue_for(session, codes)
-    priced: list[tuple[int, ChargeFacts, list[PricedLine]]] = []
+    catalogue = catalogue_for(
+        session, {fee.med_list_codg for i, _ in ready for fee in charges[i].fees}
+    )
+    priced = []
     for i, fact in ready:
         person = persons.get(fact.visit.psn_no)
         if person is None or credit_refusal(person, standings[person.psn_no]) is not None:
@@ -140,47 +198,8 @@ def post_fee_group(
             lines = price_with_catalogue(container, catalogue, fact.visit, charges[i].fees)
         except (ServiceError, InsuranceError):
             continue
-        priced.append((i, fact, lines))
-    if not priced:
-        uow.rollback()  # the claims too: every batch runs on its own
-        return [None] * len(charges)
-    outcomes = create_transfer_chains(
-        session,
-        [own_line_holds(fact.visit, lines) for _, fact, lines in priced],
-        clock=container.clock,
-    )
-    results: list[PostedCharge | None] = [None] * len(charges)
-    rows = []
-    answers = []
-    for (i, fact, lines), outcome in zip(priced, outcomes, strict=True):
-        if outcome.error is not None:
-            continue  # short of credit (or a visit without its sales account): on its own
-        charge = charges[i]
-        values = [
-            fee_values(fact.visit, charge.chrg_bchno, fee, line, now)
-            for fee, line in zip(charge.fees, lines, strict=True)
-        ]
-        own = outcome.accounts[chart.patient_line(fact.visit.psn_no)]
-        result = FeeBatchResult(
-            visit=fact.visit,
-            chrg_bchno=charge.chrg_bchno,
-            lines=[PostedFeeLine.from_values(row) for row in values],
-            medfee_sumamt=from_fen(
-                fact.total_fen + sum(row["det_item_fee_sumamt_fen"] for row in values)
-            ),
-            available=own.available_debit,
-        )
-        posted = results[i] = PostedCharge(result, render(result))
-        rows.extend(values)
-        answers.append((charge.scope, charge.key, 201, posted.answer))
-    if not rows:
-        uow.rollback()
-        return results
-    execute_on_connection(session, FEE_LINES.insert(), rows)
-    store_answers(session, answers)
-    release_keys(session, claimed - {(s, k) for s, k, _, _ in answers})
-    uow.commit()
-    return results
+        priced.append(_PricedBatch(index=i, facts=fact, lines=lines))
+    return priced
 
 
 def _one_per_key_and_visit(charges: Sequence[ChargeRequest]) -> list[int]:
