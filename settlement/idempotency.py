@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Integer, String, Table, Text, bindparam, delete, select, tuple_, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -59,16 +59,8 @@ def try_claim_key(
     key a concurrent transaction has just claimed waits for that transaction to end, then inserts
     nothing if it committed (so the caller replays its answer) or claims the key if it rolled back.
     """
-    values = {
-        "scope": scope,
-        "key": key,
-        "fingerprint": fingerprint,
-        "status_code": IN_PROGRESS,
-        "response_body": None,
-        "created_at": now,
-        "expires_at": now + KEY_RETENTION,
-    }
     statement = _CLAIM[session.get_bind().dialect.name]
+    values = _claim_values(scope, key, fingerprint, now)
     return execute_on_connection(session, statement, values).first() is not None
 
 
@@ -80,20 +72,21 @@ def try_claim_keys(
     other's keys in one order."""
     if not claims:
         return set()
-    rows = [
-        {
-            "scope": scope,
-            "key": key,
-            "fingerprint": fingerprint,
-            "status_code": IN_PROGRESS,
-            "response_body": None,
-            "created_at": now,
-            "expires_at": now + KEY_RETENTION,
-        }
-        for scope, key, fingerprint in claims
-    ]
+    rows = [_claim_values(scope, key, fingerprint, now) for scope, key, fingerprint in claims]
     statement = _CLAIM_RETURNING_SCOPE[session.get_bind().dialect.name]
     return {(scope, key) for scope, key in execute_on_connection(session, statement, rows)}
+
+
+def _claim_values(scope: str, key: str, fingerprint: str, now: datetime) -> dict[str, Any]:
+    return {
+        "scope": scope,
+        "key": key,
+        "fingerprint": fingerprint,
+        "status_code": IN_PROGRESS,
+        "response_body": None,
+        "created_at": now,
+        "expires_at": now + KEY_RETENTION,
+    }
 
 
 def store_answers(session: Session, answers: Sequence[tuple[str, str, int, str]]) -> None:

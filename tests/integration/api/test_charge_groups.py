@@ -27,19 +27,10 @@ from settlement.care.visits import FeeRequest
 from settlement.idempotency import IdempotencyRecord, find_record
 from settlement.ledger.ledger import balances
 from settlement.ledger.tables import LedgerTransfer
-from tests.harness import build_service
 
 REGISTRATION = "001101000010000"  # class A, price cap 1.00
 EXAM = "002501000010000"
 _serial = itertools.count(1)
-
-
-@pytest.fixture
-def service(engine):
-    svc = build_service(engine)
-    svc.add_hospital("H3", level=3)
-    svc.add_hospital("H1", level=1)
-    return svc
 
 
 def fees(service, *lines: tuple[str, str, str], sns: list[str] | None = None) -> list[FeeRequest]:

@@ -7,19 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from tests.harness import build_service
-
 REGISTRATION = "001101000010000"  # class A, price cap 1.00
 HEALTH_ADVICE = "001110000010000"  # class C
 EXPERT = "001102000040000"  # class B, self-pay 20 %, price cap 50.00
-
-
-@pytest.fixture
-def service(engine):
-    svc = build_service(engine)
-    svc.add_hospital("H3", level=3)
-    svc.add_hospital("H1", level=1)
-    return svc
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ from decimal import Decimal
 
 import pytest
 
-from tests.harness import build_service
-
 REGISTRATION = "001101000010000"  # class A, price cap 1.00
 HEALTH_ADVICE = "001110000010000"  # class C
 SETLINFO_FIELDS = {
@@ -27,14 +25,6 @@ SETLINFO_FIELDS = {
     "balc",
     "setl_id",
 }
-
-
-@pytest.fixture
-def service(engine):
-    svc = build_service(engine)
-    svc.add_hospital("H3", level=3)
-    svc.add_hospital("H1", level=1)
-    return svc
 
 
 @pytest.fixture

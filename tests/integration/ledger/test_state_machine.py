@@ -338,34 +338,34 @@ class LedgerMachine(RuleBasedStateMachine):
             error = refused.code
         assert error == expected
 
-    @rule(size=st.integers(min_value=2, max_value=4), picks=st.lists(PICK, min_size=8, max_size=8))
-    def a_linked_batch_succeeds_or_fails_as_one(self, size: int, picks: list[int]) -> None:
-        batch = []
-        for i in range(size):
-            debit, credit = self.two_accounts(picks[2 * i], picks[2 * i + 1], picks[2 * i] % 25)
-            batch.append(
-                TransferRequest(
-                    id=self.next_id("line"),
-                    kind="pending",
-                    debit_account=debit,
-                    credit_account=credit,
-                    amount=amount_of(picks[2 * i + 1] % 3_000 + 1),
-                    code="hold",
-                    reference="batch",
-                )
-            )
-        trial = copy.deepcopy(self.model)
+    def picked_transfer(self, prefix: str, kind: str, picks: list[int], n: int) -> TransferRequest:
+        """The ``n``-th transfer a rule builds from its ``picks`` (two per transfer)."""
+        debit, credit = self.two_accounts(picks[2 * n], picks[2 * n + 1], picks[2 * n] % 25)
+        return TransferRequest(
+            id=self.next_id(prefix),
+            kind=kind,  # type: ignore[arg-type]
+            debit_account=debit,
+            credit_account=credit,
+            amount=amount_of(picks[2 * n + 1] % 3_000 + 1),
+            code="hold",
+            reference=prefix,
+        )
+
+    @staticmethod
+    def expected_failure(trial: Model, batch: list[TransferRequest]) -> tuple[int, str] | None:
+        """Where and why a linked ``batch`` fails, applying it to ``trial`` up to there."""
         # Each request is checked on its own before any is applied, so a malformed one is reported
         # ahead of an earlier one that the ledger's state would refuse.
         malformed = [i for i, r in enumerate(batch) if r.debit_account == r.credit_account]
-        failing = (
-            (malformed[0], "accounts_must_be_different")
-            if malformed
-            else next(
-                ((i, code) for i, r in enumerate(batch) if (code := trial.apply(r)) is not None),
-                None,
-            )
-        )
+        if malformed:
+            return malformed[0], "accounts_must_be_different"
+        return next(((i, code) for i, r in enumerate(batch) if (code := trial.apply(r))), None)
+
+    @rule(size=st.integers(min_value=2, max_value=4), picks=st.lists(PICK, min_size=8, max_size=8))
+    def a_linked_batch_succeeds_or_fails_as_one(self, size: int, picks: list[int]) -> None:
+        batch = [self.picked_transfer("line", "pending", picks, i) for i in range(size)]
+        trial = copy.deepcopy(self.model)
+        failing = self.expected_failure(trial, batch)
         with self.session() as session:
             before = snapshot(session)
         try:
@@ -392,36 +392,16 @@ class LedgerMachine(RuleBasedStateMachine):
         chains: list[list[TransferRequest]] = []
         n = 0
         for size in sizes:
-            chain = []
-            for _ in range(size):
-                debit, credit = self.two_accounts(picks[2 * n], picks[2 * n + 1], picks[2 * n] % 25)
-                chain.append(
-                    TransferRequest(
-                        id=self.next_id("chain"),
-                        kind=kinds[n],  # type: ignore[arg-type]
-                        debit_account=debit,
-                        credit_account=credit,
-                        amount=amount_of(picks[2 * n + 1] % 3_000 + 1),
-                        code="hold",
-                        reference="chains",
-                    )
-                )
-                n += 1
-            chains.append(chain)
+            chains.append(
+                [self.picked_transfer("chain", kinds[n + i], picks, n + i) for i in range(size)]
+            )
+            n += size
         # The model applies the chains one after the other, each on what the earlier ones left.
         expected: list[tuple[int, str] | None] = []
         after: list[Model] = []
         for chain in chains:
             trial = copy.deepcopy(self.model)
-            malformed = [i for i, r in enumerate(chain) if r.debit_account == r.credit_account]
-            failing = (
-                (malformed[0], "accounts_must_be_different")
-                if malformed
-                else next(
-                    ((i, code) for i, r in enumerate(chain) if (code := trial.apply(r))),
-                    None,
-                )
-            )
+            failing = self.expected_failure(trial, chain)
             expected.append(failing)
             if failing is None:
                 self.model = trial

@@ -30,6 +30,19 @@ class Recorder:
         return [item * 10 for item in items]
 
 
+def pile_up_behind_a_running_group(commit: GroupCommit[int, int], run: Recorder, count: int):
+    """Submit 0, and 1 to ``count`` while 0's group runs; check everyone's answer."""
+    with ThreadPoolExecutor(max_workers=count + 1) as pool:
+        first = pool.submit(commit.submit, 0)
+        assert run.running.wait(WAIT)
+        later = [pool.submit(commit.submit, n) for n in range(1, count + 1)]
+        while len(commit._waiting) < count:  # all of them wait behind the running group
+            threading.Event().wait(0.001)
+        run.release.set()
+        assert first.result(WAIT) == 0
+        assert [f.result(WAIT) for f in later] == [n * 10 for n in range(1, count + 1)]
+
+
 def test_a_lone_item_is_a_group_of_one_run_at_once():
     commit: GroupCommit[int, int] = GroupCommit(lambda items: [i + 1 for i in items], max_group=8)
     assert commit.submit(41) == 42
@@ -40,15 +53,7 @@ def test_a_lone_item_is_a_group_of_one_run_at_once():
 def test_items_that_arrive_while_a_group_runs_form_the_next_group():
     run = Recorder()
     commit: GroupCommit[int, int] = GroupCommit(run, max_group=32)
-    with ThreadPoolExecutor(max_workers=9) as pool:
-        first = pool.submit(commit.submit, 0)
-        assert run.running.wait(WAIT)
-        later = [pool.submit(commit.submit, n) for n in range(1, 9)]
-        while len(commit._waiting) < 8:  # all eight wait behind the running group
-            threading.Event().wait(0.001)
-        run.release.set()
-        assert first.result(WAIT) == 0
-        assert [f.result(WAIT) for f in later] == [n * 10 for n in range(1, 9)]
+    pile_up_behind_a_running_group(commit, run, 8)
     assert run.groups[0] == [0]
     assert sorted(run.groups[1]) == list(range(1, 9))  # one group, led by one of them
     assert len(run.groups) == 2
@@ -58,15 +63,7 @@ def test_items_that_arrive_while_a_group_runs_form_the_next_group():
 def test_a_group_is_never_larger_than_max_group_and_everyone_is_answered():
     run = Recorder()
     commit: GroupCommit[int, int] = GroupCommit(run, max_group=3)
-    with ThreadPoolExecutor(max_workers=11) as pool:
-        first = pool.submit(commit.submit, 0)
-        assert run.running.wait(WAIT)
-        later = [pool.submit(commit.submit, n) for n in range(1, 11)]
-        while len(commit._waiting) < 10:
-            threading.Event().wait(0.001)
-        run.release.set()
-        assert first.result(WAIT) == 0
-        assert [f.result(WAIT) for f in later] == [n * 10 for n in range(1, 11)]
+    pile_up_behind_a_running_group(commit, run, 10)
     assert all(len(group) <= 3 for group in run.groups)
     assert sorted(item for group in run.groups for item in group) == list(range(11))
 
