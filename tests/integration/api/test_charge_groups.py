@@ -131,7 +131,7 @@ def test_a_group_posts_every_plain_batch_in_one_go_with_its_own_answer(service):
     assert line_available(service, li.psn_no) == li_line - Decimal("37.02")
     # 4 lines, a hold each, and 3 answered keys.
     assert counts(service) == (before[0] + 4, before[1] + 4, before[2] + 3)
-    # The stored answer is what was sent, and a retry over HTTP replays it.
+    # The stored answer is what was sent: a retry replays it (over HTTP: test_his_visits).
     for request, answer in zip(group, posted, strict=True):
         assert answer is not None
         with service.container.uow() as uow:
