@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVarTuple, overload
 
 from sqlalchemy import (
@@ -108,28 +108,23 @@ def _queued_writer_connection(writer: threading.Lock) -> type[sqlite3.Connection
     class QueuedWriterConnection(sqlite3.Connection):
         holds_writer = False
 
+        # The three ways a transaction ends.
         def commit(self) -> None:
-            try:
-                super().commit()
-            finally:
-                self._let_go()
+            self._ending(super().commit)
 
         def rollback(self) -> None:
-            try:
-                super().rollback()
-            finally:
-                self._let_go()
+            self._ending(super().rollback)
 
         def close(self) -> None:
-            try:
-                super().close()
-            finally:
-                self._let_go()
+            self._ending(super().close)
 
-        def _let_go(self) -> None:
-            if self.holds_writer:
-                self.holds_writer = False
-                writer.release()
+        def _ending(self, end: Callable[[], None]) -> None:
+            try:
+                end()
+            finally:
+                if self.holds_writer:
+                    self.holds_writer = False
+                    writer.release()
 
     return QueuedWriterConnection
 
