@@ -170,7 +170,7 @@ def render_json(body: Any) -> bytes:
 
 
 class RenderedJSONResponse(JSONResponse):
-    """A JSON response whose body was rendered already (by :func:`_render`)."""
+    """A JSON response whose body was rendered already (by :func:`render_json`)."""
 
     def render(self, content: Any) -> bytes:
         return content if isinstance(content, bytes) else super().render(content)

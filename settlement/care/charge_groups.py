@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from insurance.errors import InsuranceError
-from insurance.money import from_fen
 from insurance.pricing import PricedLine
 from settlement import chart
 from settlement.access.hospitals import Hospital
@@ -33,10 +32,9 @@ from settlement.care.visits import (
     ChargeFacts,
     FeeBatchResult,
     FeeRequest,
-    PostedFeeLine,
     check_batch,
     credit_refusal,
-    fee_values,
+    posted_batch,
     price_with_catalogue,
     visits_for_charges,
 )
@@ -133,19 +131,15 @@ def post_fee_group(
     for batch, outcome in zip(priced, outcomes, strict=True):
         if outcome.error is not None:
             continue  # short of credit (or a visit without its sales account): on its own
-        charge, visit = charges[batch.index], batch.facts.visit
-        values = [
-            fee_values(visit, charge.chrg_bchno, fee, line, now)
-            for fee, line in zip(charge.fees, batch.lines, strict=True)
-        ]
-        result = FeeBatchResult(
-            visit=visit,
-            chrg_bchno=charge.chrg_bchno,
-            lines=[PostedFeeLine.from_values(row) for row in values],
-            medfee_sumamt=from_fen(
-                batch.facts.total_fen + sum(row["det_item_fee_sumamt_fen"] for row in values)
-            ),
-            available=outcome.accounts[chart.patient_line(visit.psn_no)].available_debit,
+        charge = charges[batch.index]
+        own_line = outcome.accounts[chart.patient_line(batch.facts.visit.psn_no)]
+        values, result = posted_batch(
+            batch.facts,
+            charge.chrg_bchno,
+            charge.fees,
+            batch.lines,
+            available=own_line.available_debit,
+            now=now,
         )
         posted = results[batch.index] = PostedCharge(result, render(result))
         rows.extend(values)

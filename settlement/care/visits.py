@@ -479,15 +479,30 @@ def post_fees(
         priced=priced,
         has_sharing_links=facts.has_sharing_links,
     )
-    now = container.clock.now()
-    rows = [
-        fee_values(visit, chrg_bchno, fee, line, now)
-        for fee, line in zip(fees, priced, strict=True)
-    ]
+    rows, result = posted_batch(
+        facts, chrg_bchno, fees, priced, available=available, now=container.clock.now()
+    )
     # One multi-row INSERT; the answer is built from what is known, not read back.
     execute_on_connection(session, insert(FEE_LINES), rows)
-    return FeeBatchResult(
-        visit=visit,
+    return result
+
+
+def posted_batch(
+    facts: ChargeFacts,
+    chrg_bchno: str,
+    fees: Sequence[FeeRequest],
+    priced: Sequence[PricedLine],
+    *,
+    available: Decimal,
+    now: datetime,
+) -> tuple[list[dict[str, Any]], FeeBatchResult]:
+    """A held batch's fee-line rows to insert, and its answer, built from the same values."""
+    rows = [
+        _fee_values(facts.visit, chrg_bchno, fee, line, now)
+        for fee, line in zip(fees, priced, strict=True)
+    ]
+    result = FeeBatchResult(
+        visit=facts.visit,
         chrg_bchno=chrg_bchno,
         lines=[PostedFeeLine.from_values(row) for row in rows],
         medfee_sumamt=from_fen(
@@ -495,9 +510,10 @@ def post_fees(
         ),
         available=available,
     )
+    return rows, result
 
 
-def fee_values(
+def _fee_values(
     visit: ChargedVisit, chrg_bchno: str, fee: FeeRequest, line: PricedLine, now: datetime
 ) -> dict[str, Any]:
     return {
