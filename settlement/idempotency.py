@@ -73,7 +73,7 @@ def try_claim_keys(
     if not claims:
         return set()
     rows = [_claim_values(scope, key, fingerprint, now) for scope, key, fingerprint in claims]
-    statement = _CLAIM_RETURNING_SCOPE[session.get_bind().dialect.name]
+    statement = _CLAIM[session.get_bind().dialect.name]
     return {(scope, key) for scope, key in execute_on_connection(session, statement, rows)}
 
 
@@ -131,11 +131,8 @@ _CLAIM_COLUMNS = (
     "created_at",
     "expires_at",
 )
-_CLAIM = insert_ignoring_conflicts(_RECORDS, _CLAIM_COLUMNS, _RECORDS.c.key)
-#: Claims of several scopes at once say which ``(scope, key)`` they won.
-_CLAIM_RETURNING_SCOPE = insert_ignoring_conflicts(
-    _RECORDS, _CLAIM_COLUMNS, _RECORDS.c.scope, _RECORDS.c.key
-)
+#: A claim says which ``(scope, key)`` it won: a group's claims are of several scopes.
+_CLAIM = insert_ignoring_conflicts(_RECORDS, _CLAIM_COLUMNS, _RECORDS.c.scope, _RECORDS.c.key)
 _STORE_ANSWER = (
     update(_RECORDS)
     .where(_RECORDS.c.scope == bindparam("s"), _RECORDS.c.key == bindparam("k"))
