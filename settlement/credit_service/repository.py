@@ -6,8 +6,8 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, bindparam, exists, func, select, text
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import ColumnElement, Exists, Row, Select, bindparam, exists, func, select, text
+from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
 from credit.decision import Decision, Reason
 from insurance.money import from_fen
@@ -126,11 +126,18 @@ _LATEST_DECISION = (
     .order_by(CreditDecisionRow.seq.desc())
     .limit(1)
 )
-_ACTIVE_SIGNATURE = exists().where(
-    AgreementSignatureRow.psn_no == bindparam("psn_no"),
-    AgreementSignatureRow.version == bindparam("version"),
-    AgreementSignatureRow.revoked_at.is_(None),
-)
+
+
+def _active_signature(psn_no: ColumnElement[str] | QueryableAttribute[str]) -> Exists:
+    """Whether ``psn_no`` signed agreement ``:version`` and has not revoked it."""
+    return exists().where(
+        AgreementSignatureRow.psn_no == psn_no,
+        AgreementSignatureRow.version == bindparam("version"),
+        AgreementSignatureRow.revoked_at.is_(None),
+    )
+
+
+_ACTIVE_SIGNATURE = _active_signature(bindparam("psn_no"))
 _HAS_ACTIVE_SIGNATURE = select(_ACTIVE_SIGNATURE)
 #: The columns a decision is made of (:func:`to_decision`), for reads that need no mapped object.
 DECISION_COLUMNS = (
@@ -155,11 +162,7 @@ def _latest_decisions_and_signatures() -> Select[Any]:
     latest_seq = (
         select(func.max(earlier.seq)).where(earlier.psn_no == CreditDecisionRow.psn_no)
     ).scalar_subquery()
-    signed = exists().where(
-        AgreementSignatureRow.psn_no == CreditDecisionRow.psn_no,
-        AgreementSignatureRow.version == bindparam("version"),
-        AgreementSignatureRow.revoked_at.is_(None),
-    )
+    signed = _active_signature(CreditDecisionRow.psn_no)
     return select(CreditDecisionRow.psn_no, *DECISION_COLUMNS, signed.label("signed")).where(
         CreditDecisionRow.psn_no.in_(bindparam("psn_nos", expanding=True)),
         CreditDecisionRow.seq == latest_seq,
