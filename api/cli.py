@@ -35,14 +35,18 @@ def build_worker_app() -> FastAPI:
     the database, and runs the scheduler itself, so a worker serves requests only.
     """
     from api.app import create_app
+    from api.serving import settle_garbage_collector
 
-    return create_app(_container(), run_scheduler=False)
+    app = create_app(_container(), run_scheduler=False)
+    settle_garbage_collector()
+    return app
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
+    from api.serving import settle_garbage_collector
     from settlement.migrate import upgrade
     from settlement.seeding import seed_demo_if_empty
 
@@ -62,6 +66,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     if args.workers <= 1:
         app = create_app(container, run_scheduler=not args.no_scheduler)
+        settle_garbage_collector()
         uvicorn.run(app, host=args.host, port=args.port, **UVICORN_OPTIONS)
         return 0
     # Several worker processes: uvicorn imports the app factory in each. The scheduler runs once,

@@ -34,6 +34,8 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
+from api.serving import settle_garbage_collector
+
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 60
 
@@ -296,11 +298,14 @@ def build_app_from_env() -> FastAPI:
 
     settings = load_settings()
     settings.check_can_start()
-    return create_app(bootstrap(settings))
+    app = create_app(bootstrap(settings))
+    settle_garbage_collector()  # as `shuxin serve` does
+    return app
 
 
 def build_bare_app() -> FastAPI:
-    """The benchmark's baseline: one route returning a constant, no database."""
+    """The benchmark's baseline: one route returning a constant, no database; its process's
+    collector is set as the API's."""
     app = FastAPI()
 
     @app.get("/health")
@@ -311,6 +316,7 @@ def build_bare_app() -> FastAPI:
     def bare() -> dict[str, str]:
         return {"status": "ok"}
 
+    settle_garbage_collector()
     return app
 
 

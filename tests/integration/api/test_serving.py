@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import socket
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -13,7 +17,11 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
 
 from api.cli import UVICORN_OPTIONS
-from api.serving import NoDelayHTTPProtocol
+from api.serving import (
+    OLDER_COLLECTION_RATIO,
+    YOUNG_COLLECTION_THRESHOLD,
+    NoDelayHTTPProtocol,
+)
 
 
 async def _app(scope, receive, send):  # pragma: no cover - never called: no request is sent
@@ -85,3 +93,23 @@ def test_a_socket_that_is_not_tcp_is_left_alone():
                 return left if name == "socket" else None
 
         disable_nagle(Transport())  # type: ignore[arg-type]
+
+
+def test_a_serving_worker_freezes_start_up_and_collects_young_objects_less_often(tmp_path):
+    # In a process of its own: freezing this test process's objects would outlive the test.
+    probe = (
+        "import gc, json\n"
+        "before = gc.get_threshold()\n"
+        "from api.cli import build_worker_app\n"
+        "build_worker_app()\n"
+        "print(json.dumps([before, gc.get_threshold(), gc.get_freeze_count()]))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHUXIN_")}
+    env["SHUXIN_DATABASE_URL"] = f"sqlite:///{tmp_path / 'worker.db'}"
+    run = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    before, after, frozen = json.loads(run.stdout.splitlines()[-1])
+    assert before == [700, 10, 10]  # Python's own, so the change below is the worker's doing
+    assert after == [YOUNG_COLLECTION_THRESHOLD, OLDER_COLLECTION_RATIO, OLDER_COLLECTION_RATIO]
+    assert frozen > 10_000  # the app, its routes and models, the mappers: all frozen
