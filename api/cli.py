@@ -47,6 +47,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from api.app import create_app
     from api.serving import settle_garbage_collector
+    from api.workers import Workers
     from settlement.migrate import upgrade
     from settlement.seeding import seed_demo_if_empty
 
@@ -80,18 +81,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         scheduler.start()
     container.engine.dispose()  # the workers open their own connections
     try:
-        uvicorn.run(
-            "api.cli:build_worker_app",
-            factory=True,
+        # Each worker accepts on a socket of its own (api.workers): connections spread evenly.
+        return Workers(
+            {"app": "api.cli:build_worker_app", "factory": True, **UVICORN_OPTIONS},
             host=args.host,
             port=args.port,
-            workers=args.workers,
-            **UVICORN_OPTIONS,
-        )
+            count=args.workers,
+        ).run()
     finally:
         if scheduler is not None:
             scheduler.stop()
-    return 0
 
 
 def cmd_scheduler(_: argparse.Namespace) -> int:

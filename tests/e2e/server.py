@@ -316,6 +316,11 @@ def build_bare_app() -> FastAPI:
     def bare() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get("/worker")
+    def worker() -> dict[str, int]:
+        """Which worker process answered (for the tests of ``api.workers``)."""
+        return {"pid": os.getpid()}
+
     settle_garbage_collector()
     return app
 
@@ -325,6 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # The uvicorn settings of ``shuxin serve``, so what is measured is what runs.
     from api.cli import UVICORN_OPTIONS
+    from api.workers import Workers
 
     parser = argparse.ArgumentParser(prog="python -m tests.e2e.server")
     parser.add_argument("--port", type=int, required=True)
@@ -333,15 +339,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-access-log", action="store_true")
     args = parser.parse_args(argv)
     factory = "build_bare_app" if args.bare else "build_app_from_env"
-    uvicorn.run(
-        f"tests.e2e.server:{factory}",
-        factory=True,
-        host="127.0.0.1",
-        port=args.port,
-        workers=args.workers if args.workers > 1 else None,
-        access_log=not args.no_access_log,
+    options = {
+        "app": f"tests.e2e.server:{factory}",
+        "factory": True,
+        "access_log": not args.no_access_log,
         **UVICORN_OPTIONS,
-    )
+    }
+    if args.workers > 1:  # as `shuxin serve --workers N` runs them
+        return Workers(options, host="127.0.0.1", port=args.port, count=args.workers).run()
+    uvicorn.run(host="127.0.0.1", port=args.port, **options)
     return 0
 
 
