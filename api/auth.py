@@ -21,7 +21,7 @@ from api.deps import ContainerDep
 from api.errors import ApiError
 from settlement.access.delivery import CodeSender
 from settlement.access.directory import PersonDirectory, default_person_directory
-from settlement.access.hospitals import Hospital, get_hospital, hospital_secret
+from settlement.access.hospitals import Hospital, KnownHospital, get_hospital, hospital_secret
 from settlement.access.nonces import record_nonce, record_nonce_reading_version
 from settlement.access.signing import (
     HOSPITAL_HEADER,
@@ -187,9 +187,26 @@ def _verify_known_and_record_nonce(container: Container, request: _SignedRequest
     """The fast path: a hospital this process knows is verified without reading it, and the
     nonce recorded by one statement that also tells whether the known secret is still current
     (``settlement.access.hospitals.KnownHospitals``); otherwise :func:`_verify_and_record_nonce`."""
+    known = _known_and_verified(container, request)
+    if known is None:
+        return _verify_and_record_nonce(container, request)
+    return _record_nonce_of_known(container, request, known)
+
+
+def _known_and_verified(container: Container, request: _SignedRequest) -> KnownHospital | None:
+    """The hospital as this process knows it, if the request's signature verifies under its
+    known secret (no database); ``None`` otherwise."""
     known = container.known_hospitals.get(request.code)
     if known is None or not signature_matches(known.secret, request.canonical, request.signature):
-        return _verify_and_record_nonce(container, request)
+        return None
+    return known
+
+
+def _record_nonce_of_known(
+    container: Container, request: _SignedRequest, known: KnownHospital
+) -> Hospital:
+    """Record the nonce of a request verified under ``known``'s secret, and check that secret is
+    still the hospital's (else judge the request against the hospital as it is now)."""
     won, version = record_nonce_reading_version(
         container.engine, hospital_code=request.code, nonce=request.nonce, now=request.now
     )
@@ -208,6 +225,66 @@ async def authenticate_hospital(
     hospital_code: Annotated[str | None, Security(his_scheme)],
 ) -> Hospital:
     """The hospital whose secret signed this request; 401 otherwise."""
+    signed = await _signed_request(request, container, hospital_code)
+    hospital = await run_in_threadpool(_verify_known_and_record_nonce, container, signed)
+    request.state.hospital_code = hospital.code
+    return hospital
+
+
+HospitalDep = Annotated[Hospital, Depends(authenticate_hospital)]
+
+
+@dataclass(frozen=True)
+class SignedHospital:
+    """A signed HIS request whose nonce the route records, in the thread that does its work.
+
+    For the charge route, the busiest of all: :func:`authenticate_hospital` records the nonce
+    on the thread pool and the route then runs on it again, two thread hops (each a wait for a
+    thread and for the interpreter lock) before any work; here there is one. The signature is
+    still verified before the route runs (in memory, under a secret this process knows); what
+    waits for the route is recording the nonce, which :meth:`hospital` does before anything
+    else, so a replay is still refused before it can change anything. A request whose body is
+    invalid is then answered 422 without its nonce recorded: it changed nothing, and a replay
+    of it is answered 422 again.
+    """
+
+    container: Container
+    request: _SignedRequest
+    known: KnownHospital | None  # None: verified and recorded already (``verified``)
+    verified: Hospital | None = None
+
+    def hospital(self) -> Hospital:
+        """The hospital, once the nonce is recorded (401 ``nonce_reused`` for a replay)."""
+        if self.known is not None:
+            return _record_nonce_of_known(self.container, self.request, self.known)
+        if self.verified is None:
+            raise TypeError("a SignedHospital needs a known hospital or a verified one")
+        return self.verified
+
+
+async def authenticate_hospital_signature(
+    request: Request,
+    container: ContainerDep,
+    hospital_code: Annotated[str | None, Security(his_scheme)],
+) -> SignedHospital:
+    """:func:`authenticate_hospital`, leaving the nonce to the route (:class:`SignedHospital`)."""
+    signed = await _signed_request(request, container, hospital_code)
+    known = _known_and_verified(container, signed)
+    if known is None:  # not known to this process yet (or rotated): read, verify and record now
+        hospital = await run_in_threadpool(_verify_and_record_nonce, container, signed)
+        request.state.hospital_code = hospital.code
+        return SignedHospital(container, signed, known=None, verified=hospital)
+    request.state.hospital_code = signed.code
+    return SignedHospital(container, signed, known=known)
+
+
+SignedHospitalDep = Annotated[SignedHospital, Depends(authenticate_hospital_signature)]
+
+
+async def _signed_request(
+    request: Request, container: Container, hospital_code: str | None
+) -> _SignedRequest:
+    """The request's signature headers, checked for form and freshness, and what was signed."""
     timestamp = request.headers.get(TIMESTAMP_HEADER)
     nonce = request.headers.get(NONCE_HEADER)
     signature = request.headers.get(SIGNATURE_HEADER)
@@ -234,13 +311,7 @@ async def authenticate_hospital(
     canonical = canonical_request(
         request.method, _raw_path_with_query(request), timestamp, nonce, body
     )
-    signed = _SignedRequest(hospital_code, canonical, signature, nonce, now)
-    hospital = await run_in_threadpool(_verify_known_and_record_nonce, container, signed)
-    request.state.hospital_code = hospital.code
-    return hospital
-
-
-HospitalDep = Annotated[Hospital, Depends(authenticate_hospital)]
+    return _SignedRequest(hospital_code, canonical, signature, nonce, now)
 
 
 def authenticate_patient(

@@ -7,11 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
-from api.auth import HospitalDep
+from api.auth import HospitalDep, SignedHospital, SignedHospitalDep
 from api.deps import ChargeGroupsDep, ContainerDep, UowDep
 from api.exact_json import ExactJsonRoute
-from api.idempotency import IdempotencyDep, RenderedJSONResponse, render_json
+from api.idempotency import IdempotencyDep, IdempotentWrite, RenderedJSONResponse, render_json
 from api.openapi import errors
 from api.presenters import (
     close_public,
@@ -32,8 +33,9 @@ from api.schemas.his import (
     VisitPublic,
 )
 from api.schemas.types import PsnNo
+from settlement.bootstrap import Container
 from settlement.care import visits
-from settlement.care.charge_groups import ChargeRequest
+from settlement.care.charge_groups import ChargeGroups, ChargeRequest
 from settlement.care.reconciliation import reconcile_day
 from settlement.credit_line import credit_summary
 from settlement.unit_of_work import UnitOfWork
@@ -118,15 +120,28 @@ def get_visit(mdtrt_id: MdtrtId, hospital: HospitalDep, uow: UowDep) -> VisitPub
         "validation_error",
     ),
 )
-def post_fees(
+async def post_fees(
     mdtrt_id: MdtrtId,
     body: FeeBatchCreate,
-    hospital: HospitalDep,
+    signed: SignedHospitalDep,
     container: ContainerDep,
     idem: IdempotencyDep,
     groups: ChargeGroupsDep,
 ) -> JSONResponse:
     """Price the batch and hold all of it against the credit line, or none of it."""
+    # One trip to the thread pool: the nonce is recorded there, first (see SignedHospital).
+    return await run_in_threadpool(_post_fees, mdtrt_id, body, signed, container, idem, groups)
+
+
+def _post_fees(
+    mdtrt_id: str,
+    body: FeeBatchCreate,
+    signed: SignedHospital,
+    container: Container,
+    idem: IdempotentWrite,
+    groups: ChargeGroups,
+) -> JSONResponse:
+    hospital = signed.hospital()
     fees = [visits.FeeRequest(**fee.model_dump()) for fee in body.fees]
     scope = f"his:{hospital.code}"
     # Most batches post in a group with those that arrive with them (settlement.care.
