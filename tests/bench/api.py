@@ -24,21 +24,28 @@ It prints requests per second and p50/p99 latency (medians over the runs) and th
 to the bare endpoint. Targets on PostgreSQL at 32 clients: at least 350 batches/s, p99 under
 100 ms, and at least 0.3 x the bare endpoint's rate. Rates are plain division; no money here.
 
-What limits it (2 shared cores, measured with /proc CPU sampling, py-spy and perf; figures in the
-commit log): CPU, in the API processes and in PostgreSQL, not locks (charges credit a per-visit
-sales account). Batches that arrive together post as one group (``settlement.care.charge_groups``):
-one transaction of about a dozen round trips (BEGIN, the idempotency claims, the visits locked with
-their totals and family facts, the patients, their decisions with signatures, the catalogue, the
-ledger's lock-and-load and write, the fee lines, the answers, COMMIT) for the whole group, so a
-statement's fixed cost (~0.25 ms of SQLAlchemy and driver, ~0.1 ms of PostgreSQL) is paid once per
-group, not per batch. Groups hold 4-8 batches at 32 clients with two workers (up to the clients
-one worker serves; ``SHUXIN_API_THREADS`` bounds them, ``--threads`` sets it here). What remains
-per batch: FastAPI's request handling, validation and response (~3-4 ms of the process's CPU), the
-signature check and one statement recording the nonce, and the group's per-batch share (pricing,
-ledger chains, rows, the answer's JSON; ~2.5 ms); PostgreSQL ~2.5 ms. A group's leader also waits
-for the interpreter lock after each round trip while the process's other threads handle requests,
-so a group of five takes ~40 ms. Rates at 8 and 32 clients are that CPU divided among the API,
-PostgreSQL and the load generator.
+What limits it (2 shared cores; measured with /proc CPU sampling, py-spy, and timestamps around
+each step of a request and of a group; figures in the commit log). Batches that arrive together
+post as one group (``settlement.care.charge_groups``): one transaction of about a dozen round
+trips for the whole group, so a statement's fixed cost is paid once per group, not per batch.
+Three things held the rate and the p99 back until they were fixed, and are worth knowing:
+
+- the garbage collector: full collections of ~100 ms every ~2 s in each API process, and young
+  collections taking ~10 % of its CPU (``api.serving.settle_garbage_collector``);
+- uvicorn's shared listening socket: the 32 connections, opened together, mostly landed on one
+  worker, so ``--workers 2`` measured one worker (``api.workers``: a socket per worker);
+- two thread hops per charge before any work (the nonce, then the route): now one
+  (``api.auth.SignedHospital``).
+
+What remains, at 32 clients with two workers: each API process runs one group at a time, ~25-30
+ms for ~7 batches; a request spends ~10 ms before its group (HTTP, the signature, the nonce's
+statement, a thread), waits for the group in the database, then is in the next. Per batch, the API
+processes use ~1.9 ms of CPU and PostgreSQL ~0.8 ms; the machine is ~75-80 % busy. Fewer round
+trips (the group's writes and commit pipelined) and two groups at a time per process were tried
+and made no difference; each statement's wait is mostly the OS scheduling the other busy
+processes on two cores. The ratio to the bare endpoint cannot reach 0.3 here: the bare route
+answers ~5,000-5,700/s on two workers, and 0.3 of that would leave ~1.2 ms of CPU per batch for
+the API, PostgreSQL and the load generator together, less than PostgreSQL alone uses.
 """
 
 from __future__ import annotations
