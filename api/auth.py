@@ -250,15 +250,14 @@ class SignedHospital:
 
     container: Container
     request: _SignedRequest
-    known: KnownHospital | None  # None: verified and recorded already (``verified``)
-    verified: Hospital | None = None
+    #: A ``Hospital``: read, verified and its nonce recorded already (a hospital this process
+    #: did not know). A ``KnownHospital``: verified under the secret known; nonce still to record.
+    verified: Hospital | KnownHospital
 
     def hospital(self) -> Hospital:
         """The hospital, once the nonce is recorded (401 ``nonce_reused`` for a replay)."""
-        if self.known is not None:
-            return _record_nonce_of_known(self.container, self.request, self.known)
-        if self.verified is None:
-            raise TypeError("a SignedHospital needs a known hospital or a verified one")
+        if isinstance(self.verified, KnownHospital):
+            return _record_nonce_of_known(self.container, self.request, self.verified)
         return self.verified
 
 
@@ -269,13 +268,11 @@ async def authenticate_hospital_signature(
 ) -> SignedHospital:
     """:func:`authenticate_hospital`, leaving the nonce to the route (:class:`SignedHospital`)."""
     signed = await _signed_request(request, container, hospital_code)
-    known = _known_and_verified(container, signed)
-    if known is None:  # not known to this process yet (or rotated): read, verify and record now
-        hospital = await run_in_threadpool(_verify_and_record_nonce, container, signed)
-        request.state.hospital_code = hospital.code
-        return SignedHospital(container, signed, known=None, verified=hospital)
+    verified: Hospital | KnownHospital | None = _known_and_verified(container, signed)
+    if verified is None:  # not known to this process yet (or rotated): read, verify, record now
+        verified = await run_in_threadpool(_verify_and_record_nonce, container, signed)
     request.state.hospital_code = signed.code
-    return SignedHospital(container, signed, known=known)
+    return SignedHospital(container, signed, verified)
 
 
 SignedHospitalDep = Annotated[SignedHospital, Depends(authenticate_hospital_signature)]

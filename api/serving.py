@@ -3,10 +3,10 @@ and a garbage collector set for a long-running server.
 
 asyncio turns ``TCP_NODELAY`` on only for sockets whose protocol number says TCP. With
 ``--workers N`` the listening sockets are bound without one (``proto`` 0; :mod:`api.workers`
-binds them as uvicorn does), so the
-workers' accepted connections kept Nagle's algorithm: a response written as head then body
-waited for the client's delayed ACK, ~40 ms a request (a bare endpoint fell from ~2,000 to ~650
-requests/s). This protocol sets the option itself, whoever made the socket.
+binds them as uvicorn does), so the workers' accepted connections kept Nagle's algorithm: a
+response written as head then body waited for the client's delayed ACK, ~40 ms a request (a bare
+endpoint fell from ~2,000 to ~650 requests/s). This protocol sets the option itself, whoever made
+the socket.
 
 The cyclic garbage collector, left at Python's defaults, cost a serving process about 15 % of its
 CPU and its slowest requests: under 32 clients posting charges it ran ~80 young collections a

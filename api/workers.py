@@ -78,7 +78,6 @@ class Workers:
     def __init__(self, options: Mapping[str, Any], *, host: str, port: int, count: int) -> None:
         self.options = dict(options)
         self.sockets = reuse_port_sockets(host, port, count)
-        self.port: int = self.sockets[0].getsockname()[1]
         self.processes: list[BaseProcess] = []
         self.failed = False
         self._stopping = threading.Event()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -145,20 +146,13 @@ def test_one_signed_charge_sent_eight_times_at_once_posts_once(postgres_only, se
     h3 = service.hospitals["H3"]
     charge = signed_charge(service, "H3", h3.secret, visit, batch(service), new_nonce())
     racers = 8
-    barrier = threading.Barrier(racers)
-    statuses: list[int] = []
-    lock = threading.Lock()
+    start = threading.Barrier(racers)
 
-    def race() -> None:
-        barrier.wait(timeout=10)
-        status = send(service, charge).status_code
-        with lock:
-            statuses.append(status)
+    def race(_: int) -> int:
+        start.wait(timeout=10)
+        return int(send(service, charge).status_code)
 
-    threads = [threading.Thread(target=race) for _ in range(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    with ThreadPoolExecutor(max_workers=racers) as pool:
+        statuses = list(pool.map(race, range(racers)))
     assert sorted(statuses) == [201] + [401] * (racers - 1)
     assert lines(service) == 1
