@@ -160,7 +160,7 @@ def _verify_and_record_nonce(
     """Read the hospital, verify the signature and record the nonce; remember the hospital.
 
     ``nonce_won``: the nonce was recorded already (``True``: by this request; ``False``: by an
-    earlier one), on the fast path of :func:`_verify_known_and_record_nonce`.
+    earlier one), when a secret this process knew turned out to be rotated.
     """
     with container.uow() as uow:
         hospital = _hospital_for_nonce(uow.session, request.code)
@@ -169,7 +169,7 @@ def _verify_and_record_nonce(
         secret = hospital_secret(hospital, container.settings.secret_key)
         if not signature_matches(secret, request.canonical, request.signature):
             raise ApiError("bad_signature", "the request signature does not verify")
-        # The nonce is committed in its own short transaction before the route runs, so a
+        # The nonce is committed in its own short transaction before the route's work, so a
         # replay is refused even if the first request is still working or later fails (folding
         # it into the route's transaction would forget the nonce of a request that fails).
         if nonce_won is None:
@@ -181,16 +181,6 @@ def _verify_and_record_nonce(
         uow.commit()
     container.known_hospitals.remember(hospital, secret)
     return hospital
-
-
-def _verify_known_and_record_nonce(container: Container, request: _SignedRequest) -> Hospital:
-    """The fast path: a hospital this process knows is verified without reading it, and the
-    nonce recorded by one statement that also tells whether the known secret is still current
-    (``settlement.access.hospitals.KnownHospitals``); otherwise :func:`_verify_and_record_nonce`."""
-    known = _known_and_verified(container, request)
-    if known is None:
-        return _verify_and_record_nonce(container, request)
-    return _record_nonce_of_known(container, request, known)
 
 
 def _known_and_verified(container: Container, request: _SignedRequest) -> KnownHospital | None:
@@ -219,33 +209,19 @@ def _record_nonce_of_known(
     return known.hospital()
 
 
-async def authenticate_hospital(
-    request: Request,
-    container: ContainerDep,
-    hospital_code: Annotated[str | None, Security(his_scheme)],
-) -> Hospital:
-    """The hospital whose secret signed this request; 401 otherwise."""
-    signed = await _signed_request(request, container, hospital_code)
-    hospital = await run_in_threadpool(_verify_known_and_record_nonce, container, signed)
-    request.state.hospital_code = hospital.code
-    return hospital
-
-
-HospitalDep = Annotated[Hospital, Depends(authenticate_hospital)]
-
-
 @dataclass(frozen=True)
 class SignedHospital:
-    """A signed HIS request whose nonce the route records, in the thread that does its work.
+    """A signed HIS request, its signature verified, whose nonce the route records first thing.
 
-    For the charge route, the busiest of all: :func:`authenticate_hospital` records the nonce
-    on the thread pool and the route then runs on it again, two thread hops (each a wait for a
-    thread and for the interpreter lock) before any work; here there is one. The signature is
-    still verified before the route runs (in memory, under a secret this process knows); what
-    waits for the route is recording the nonce, which :meth:`hospital` does before anything
-    else, so a replay is still refused before it can change anything. A request whose body is
-    invalid is then answered 422 without its nonce recorded: it changed nothing, and a replay
-    of it is answered 422 again.
+    Every HIS route takes this and calls :meth:`hospital` before anything else. Why the route
+    and not the dependency: a route that does database work runs on the thread pool, and so
+    would a dependency recording the nonce, two thread hops (each a wait for a thread and for
+    the interpreter lock) before any work; this way there is one. The signature is still
+    verified before the route runs, in memory under a secret this process knows (or, for a
+    hospital it does not know yet, read, verified and its nonce recorded at once), so a forgery
+    is refused before its body is read, and a replay is refused before it can change anything.
+    A request whose path, query or body is invalid is answered 422 without its nonce recorded:
+    it changed nothing, and a replay of it is answered 422 again.
     """
 
     container: Container
@@ -261,12 +237,13 @@ class SignedHospital:
         return self.verified
 
 
-async def authenticate_hospital_signature(
+async def authenticate_hospital(
     request: Request,
     container: ContainerDep,
     hospital_code: Annotated[str | None, Security(his_scheme)],
 ) -> SignedHospital:
-    """:func:`authenticate_hospital`, leaving the nonce to the route (:class:`SignedHospital`)."""
+    """The hospital whose secret signed this request (401 otherwise), its nonce left to the
+    route (:class:`SignedHospital`)."""
     signed = await _signed_request(request, container, hospital_code)
     verified: Hospital | KnownHospital | None = _known_and_verified(container, signed)
     if verified is None:  # not known to this process yet (or rotated): read, verify, record now
@@ -275,7 +252,7 @@ async def authenticate_hospital_signature(
     return SignedHospital(container, signed, verified)
 
 
-SignedHospitalDep = Annotated[SignedHospital, Depends(authenticate_hospital_signature)]
+SignedHospitalDep = Annotated[SignedHospital, Depends(authenticate_hospital)]
 
 
 async def _signed_request(

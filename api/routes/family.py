@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.auth import HospitalDep, PatientDep
+from api.auth import PatientDep, SignedHospitalDep
 from api.deps import ContainerDep, UowDep
 from api.exact_json import ExactJsonRoute
 from api.idempotency import IdempotencyDep
@@ -166,11 +166,12 @@ def accept(
 )
 def confirm_at_counter(
     body: CounterConfirmation,
-    hospital: HospitalDep,
+    signed: SignedHospitalDep,
     container: ContainerDep,
     idem: IdempotencyDep,
 ) -> JSONResponse:
     """The relative, at the counter, accepts; the hospital and the staff member are recorded."""
+    hospital = signed.hospital()
 
     def action(uow: UnitOfWork) -> tuple[int, FamilyLinkPublic]:
         link = family.confirm_at_counter(

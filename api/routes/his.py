@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import HospitalDep, SignedHospital, SignedHospitalDep
+from api.auth import SignedHospital, SignedHospitalDep
 from api.deps import ChargeGroupsDep, ContainerDep, UowDep
 from api.exact_json import ExactJsonRoute
 from api.idempotency import IdempotencyDep, IdempotentWrite, RenderedJSONResponse, render_json
@@ -52,9 +52,10 @@ MdtrtId = Annotated[str, Path(min_length=1, max_length=40, examples=["MD20261123
     responses=errors("patient_not_found", "validation_error"),
 )
 def patient_credit(
-    psn_no: PsnNo, hospital: HospitalDep, container: ContainerDep, uow: UowDep
+    psn_no: PsnNo, signed: SignedHospitalDep, container: ContainerDep, uow: UowDep
 ) -> CreditPublic:
     """Status, line, available, outstanding, on hold and the reasons for the line."""
+    signed.hospital()  # any hospital may ask; the nonce is recorded before anything is read
     with uow:
         visits.require_person(container, uow.session, psn_no)
         summary = credit_summary(
@@ -80,9 +81,10 @@ def patient_credit(
     ),
 )
 def open_visit(
-    body: VisitCreate, hospital: HospitalDep, container: ContainerDep, idem: IdempotencyDep
+    body: VisitCreate, signed: SignedHospitalDep, container: ContainerDep, idem: IdempotencyDep
 ) -> JSONResponse:
     """Open a visit on the patient's credit; `ipt_otp_no` is unique per hospital."""
+    hospital = signed.hospital()
     request = visits.VisitRequest(**body.model_dump())
 
     def action(uow: UnitOfWork) -> tuple[int, VisitPublic]:
@@ -98,8 +100,9 @@ def open_visit(
     summary="A visit, its lines and totals",
     responses=errors("not_found"),
 )
-def get_visit(mdtrt_id: MdtrtId, hospital: HospitalDep, uow: UowDep) -> VisitPublic:
+def get_visit(mdtrt_id: MdtrtId, signed: SignedHospitalDep, uow: UowDep) -> VisitPublic:
     """The visit with every fee line (held, cancelled, billed, refunded) and its totals."""
+    hospital = signed.hospital()
     with uow:
         return visit_public(visits.get_visit(uow, hospital=hospital, mdtrt_id=mdtrt_id))
 
@@ -188,11 +191,12 @@ def render_fee_batch(result: visits.FeeBatchResult) -> str:
 def cancel_fee(
     mdtrt_id: MdtrtId,
     feedetl_sn: Annotated[str, Path(min_length=1, max_length=30)],
-    hospital: HospitalDep,
+    signed: SignedHospitalDep,
     container: ContainerDep,
     idem: IdempotencyDep,
 ) -> JSONResponse:
     """Cancel one line of an open visit, releasing its hold; returns the visit."""
+    hospital = signed.hospital()
 
     def action(uow: UnitOfWork) -> tuple[int, VisitPublic]:
         state = visits.cancel_fee(
@@ -210,9 +214,10 @@ def cancel_fee(
     responses=errors("not_found", "idempotency_key_reused"),
 )
 def presettle(
-    mdtrt_id: MdtrtId, hospital: HospitalDep, container: ContainerDep, idem: IdempotencyDep
+    mdtrt_id: MdtrtId, signed: SignedHospitalDep, container: ContainerDep, idem: IdempotencyDep
 ) -> JSONResponse:
     """The split of the lines on hold, changing nothing."""
+    hospital = signed.hospital()
 
     def action(uow: UnitOfWork) -> tuple[int, PresettlePublic]:
         settlement = visits.presettle(
@@ -232,9 +237,10 @@ def presettle(
     responses=errors("not_found", "idempotency_key_reused"),
 )
 def close_visit(
-    mdtrt_id: MdtrtId, hospital: HospitalDep, container: ContainerDep, idem: IdempotencyDep
+    mdtrt_id: MdtrtId, signed: SignedHospitalDep, container: ContainerDep, idem: IdempotencyDep
 ) -> JSONResponse:
     """Post the holds, create the bill with its deadline and estimate; closing twice is harmless."""
+    hospital = signed.hospital()
 
     def action(uow: UnitOfWork) -> tuple[int, ClosePublic]:
         result = visits.close_visit(uow, container=container, hospital=hospital, mdtrt_id=mdtrt_id)
@@ -250,7 +256,7 @@ def close_visit(
     responses=errors("validation_error"),
 )
 def reconciliation(
-    hospital: HospitalDep,
+    signed: SignedHospitalDep,
     container: ContainerDep,
     uow: UowDep,
     date: Annotated[
@@ -258,6 +264,7 @@ def reconciliation(
     ],
 ) -> ReconciliationPublic:
     """Counts and sums of the calling hospital's day, each also recomputed from the ledger."""
+    hospital = signed.hospital()
     with uow:
         report = reconcile_day(
             uow.session,

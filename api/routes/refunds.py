@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.auth import HospitalDep
+from api.auth import SignedHospitalDep
 from api.deps import ContainerDep
 from api.exact_json import ExactJsonRoute
 from api.idempotency import IdempotencyDep
@@ -57,11 +57,12 @@ def refund_public(result: RefundResult) -> RefundPublic:
 def refund_bill_lines(
     bill_id: BillId,
     body: RefundCreate,
-    hospital: HospitalDep,
+    signed: SignedHospitalDep,
     container: ContainerDep,
     idem: IdempotencyDep,
 ) -> JSONResponse:
     """Refund the lines; returns the new amounts and where the money went back, to the fen."""
+    hospital = signed.hospital()
 
     def action(uow: UnitOfWork) -> tuple[int, RefundPublic]:
         result = refund_lines(

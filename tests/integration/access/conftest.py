@@ -16,7 +16,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.auth import AdminDep, HospitalDep, PatientDep, get_code_sender, get_person_directory
+from api.auth import (
+    AdminDep,
+    PatientDep,
+    SignedHospitalDep,
+    get_code_sender,
+    get_person_directory,
+)
 from settlement.access.hospitals import create_hospital
 from settlement.access.signing import new_nonce, sign_request
 from settlement.bootstrap import Container, bootstrap
@@ -55,12 +61,14 @@ probe = APIRouter()
 
 
 @probe.post("/his/v1/_probe")
-def his_probe_post(hospital: HospitalDep, body: dict[str, Any]) -> dict[str, Any]:
+def his_probe_post(signed: SignedHospitalDep, body: dict[str, Any]) -> dict[str, Any]:
+    hospital = signed.hospital()
     return {"hospital": hospital.code, "level": hospital.level, "body": body}
 
 
 @probe.get("/his/v1/_probe")
-def his_probe_get(hospital: HospitalDep, q: str | None = None) -> dict[str, Any]:
+def his_probe_get(signed: SignedHospitalDep, q: str | None = None) -> dict[str, Any]:
+    hospital = signed.hospital()
     return {"hospital": hospital.code, "q": q}
 
 
