@@ -6,9 +6,9 @@ transactions, row locks and unique indexes, not threads sharing one session.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from tests.e2e.server import (
     start_app_server,
     visit_body,
 )
+from tests.races import run_together
 
 CLIENTS = 16
 BATCH = Decimal("30.00")  # three lines of 10.00
@@ -55,21 +56,13 @@ def his_clients(server: ServerProcess, world: World) -> list[SignedHis]:
 
 def race(count: int, send: Callable[[int], httpx.Response]) -> list[httpx.Response]:
     """Run ``send(i)`` for ``i`` in ``range(count)`` on 16 threads released at the same moment."""
-    answers: list[httpx.Response | None] = [None] * count
-    barrier = threading.Barrier(CLIENTS)
 
-    def worker(first: int) -> None:
-        barrier.wait()
-        for i in range(first, count, CLIENTS):
-            answers[i] = send(i)
+    def worker(first: int) -> list[tuple[int, httpx.Response]]:
+        return [(i, send(i)) for i in range(first, count, CLIENTS)]
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert all(answer is not None for answer in answers)
-    return [answer for answer in answers if answer is not None]
+    shares = run_together([partial(worker, n) for n in range(CLIENTS)], timeout=300)
+    answers = dict(answer for share in shares for answer in share)
+    return [answers[i] for i in range(count)]
 
 
 def ledger_is_balanced(engine: Engine) -> None:

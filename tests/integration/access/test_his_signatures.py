@@ -20,6 +20,7 @@ from tests.integration.access.conftest import (
     login,
     signed,
 )
+from tests.races import run_together
 
 NOW = int(FROZEN_AT.timestamp())
 
@@ -332,26 +333,20 @@ def test_two_requests_racing_with_one_nonce_let_exactly_one_through(postgres_onl
 
     factory = UnitOfWorkFactory(make_session_factory(engine))
     racers = 8
-    barrier = threading.Barrier(racers)
-    outcomes: list[bool] = []
-    lock = threading.Lock()
+    # Started together, the racers race from a start line of their own, past BEGIN.
+    start_line = threading.Barrier(racers)
 
-    def race() -> None:
+    def race() -> bool:
         with factory() as uow:
             uow.session.execute(select(1))  # open the transaction before the start line
-            barrier.wait(timeout=10)
+            start_line.wait(timeout=10)
             won = record_nonce(
                 uow.session, hospital_code="H1", nonce="race-nonce-0000001", now=FROZEN_AT
             )
             uow.commit()
-        with lock:
-            outcomes.append(won)
+        return won
 
-    threads = [threading.Thread(target=race) for _ in range(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    outcomes = run_together([race] * racers, timeout=30)
     assert sorted(outcomes) == [False] * (racers - 1) + [True]
     with factory() as uow:
         assert uow.session.scalar(select(func.count()).select_from(RequestNonce)) == 1
@@ -366,19 +361,9 @@ def test_two_identical_signed_requests_at_once_over_http_let_exactly_one_through
     headers = sign_request(
         hospital.secret, "GET", "/his/v1/_probe", b"", NOW, new_nonce(), hospital_code=hospital.code
     )
-    barrier = threading.Barrier(4)
-    statuses: list[int] = []
-    lock = threading.Lock()
 
-    def send() -> None:
-        barrier.wait(timeout=10)
-        status = client.get("/his/v1/_probe", headers=headers).status_code
-        with lock:
-            statuses.append(status)
+    def send() -> int:
+        return int(client.get("/his/v1/_probe", headers=headers).status_code)
 
-    threads = [threading.Thread(target=send) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    statuses = run_together([send] * 4, timeout=30)
     assert sorted(statuses) == [200, 401, 401, 401]

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from decimal import ROUND_DOWN, Decimal
+from functools import partial
 from typing import Any
 
 import pytest
@@ -27,6 +26,7 @@ from settlement.care.visits import FeeRequest
 from settlement.idempotency import IdempotencyRecord, find_record
 from settlement.ledger.ledger import balances
 from settlement.ledger.tables import LedgerTransfer
+from tests.races import run_together
 
 REGISTRATION = "001101000010000"  # class A, price cap 1.00
 EXAM = "002501000010000"
@@ -245,14 +245,7 @@ def test_concurrent_groups_post_exactly_what_fits_on_a_shared_line(service, post
     visits = [(code, open_visit(service, code, person.psn_no)) for code in ["H3", "H1"] * 12]
     charges = [charge(service, code, visit, fees(service, *batch)) for code, visit in visits]
     groups = ChargeGroups(service.container, render_fee_batch, max_group=8)
-    start = threading.Barrier(len(charges))
-
-    def post(request: ChargeRequest):
-        start.wait()
-        return groups.post(request)
-
-    with ThreadPoolExecutor(max_workers=len(charges)) as pool:
-        posted = list(pool.map(post, charges))
+    posted = run_together([partial(groups.post, request) for request in charges])
     assert groups.commit.stats.largest > 1  # the batches did meet in groups
     grouped = sum(p is not None for p in posted)
     assert 1 <= grouped <= 10

@@ -5,9 +5,7 @@ a race with one nonce are each refused, and nothing of the refused request is wr
 from __future__ import annotations
 
 import json
-import threading
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +17,7 @@ from settlement.access.hospitals import rotate_secret
 from settlement.access.nonces import RequestNonce
 from settlement.access.signing import new_nonce, sign_request
 from settlement.care.tables import FeeLine
+from tests.races import run_together
 
 REGISTRATION = "001101000010000"
 
@@ -146,13 +145,10 @@ def test_one_signed_charge_sent_eight_times_at_once_posts_once(postgres_only, se
     h3 = service.hospitals["H3"]
     charge = signed_charge(service, "H3", h3.secret, visit, batch(service), new_nonce())
     racers = 8
-    start = threading.Barrier(racers)
 
-    def race(_: int) -> int:
-        start.wait(timeout=10)
+    def race() -> int:
         return int(send(service, charge).status_code)
 
-    with ThreadPoolExecutor(max_workers=racers) as pool:
-        statuses = list(pool.map(race, range(racers)))
+    statuses = run_together([race] * racers)
     assert sorted(statuses) == [201] + [401] * (racers - 1)
     assert lines(service) == 1

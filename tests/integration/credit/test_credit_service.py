@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
@@ -36,6 +36,7 @@ from settlement.credit_service.tables import AgreementSignatureRow, CreditDecisi
 from settlement.unit_of_work import UnitOfWorkFactory
 from tests.database import PostgresTestDatabase
 from tests.integration.credit.conftest import SEEDS
+from tests.races import run_together
 
 ZHANG_WEI = {"psn_no": "37140000000000000002", "certno": "371402197906053936", "psn_name": "张伟"}
 DISHONEST = "37140000000000000021"  # 胡斌
@@ -414,31 +415,20 @@ def test_concurrent_events_for_one_patient_are_serialised_and_none_is_lost(
 ) -> None:
     psn_no = ZHANG_WEI["psn_no"]
     sign(demo_uow, credit_config, clock)
-    barrier = threading.Barrier(4)
-    errors: list[BaseException] = []
 
     def repay(bill: int) -> None:
-        try:
-            barrier.wait(timeout=5)
-            with demo_uow() as uow:
-                record_event(
-                    uow.session,
-                    config=credit_config,
-                    clock=clock,
-                    psn_no=psn_no,
-                    event=BillRepaidOnTime(f"bill-{bill}"),
-                    history=RepaymentHistory(bills_on_time=1, on_time_streak=1),
-                )
-                uow.commit()
-        except BaseException as error:  # reported below, in the test's thread
-            errors.append(error)
+        with demo_uow() as uow:
+            record_event(
+                uow.session,
+                config=credit_config,
+                clock=clock,
+                psn_no=psn_no,
+                event=BillRepaidOnTime(f"bill-{bill}"),
+                history=RepaymentHistory(bills_on_time=1, on_time_streak=1),
+            )
+            uow.commit()
 
-    threads = [threading.Thread(target=repay, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert errors == []
+    run_together([partial(repay, n) for n in range(4)], timeout=30)  # raises what a racer raised
     with demo_uow() as uow:
         seqs = uow.session.scalars(
             select(CreditDecisionRow.seq).where(CreditDecisionRow.psn_no == psn_no)

@@ -3,8 +3,8 @@ shared credit. No overspend, and no deadlock error ever reaches a caller."""
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from sqlalchemy import Engine
@@ -13,6 +13,7 @@ from settlement.ledger.ledger import get_account
 from tests.database import PostgresTestDatabase
 from tests.harness import Service, build_service
 from tests.integration.family.support import credit, make_family
+from tests.races import run_together
 
 ROUNDS = 6
 
@@ -34,23 +35,16 @@ def test_a_manager_and_a_relative_charged_at_once_never_overspend_the_shared_cre
         visits[psn_no] = (his, opened.json()["mdtrt_id"])
     # Twelve charges of a seventh of the family's total: some must be refused.
     amount = (total / 7).quantize(Decimal("0.01"))
-    statuses: list[int] = []
-    lock = threading.Lock()
-    barrier = threading.Barrier(2)
 
-    def run(psn_no: str) -> None:
+    def run(psn_no: str) -> list[int]:
         his, mdtrt_id = visits[psn_no]
-        barrier.wait()
-        for _ in range(ROUNDS):
-            answer = his.charge(mdtrt_id, ("UNLISTED-ITEM", f"{amount:.2f}", "1"))
-            with lock:
-                statuses.append(answer.status_code)
+        return [
+            his.charge(mdtrt_id, ("UNLISTED-ITEM", f"{amount:.2f}", "1")).status_code
+            for _ in range(ROUNDS)
+        ]
 
-    threads = [threading.Thread(target=run, args=(p,)) for p in visits]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    per_racer = run_together([partial(run, p) for p in visits])
+    statuses = [status for racer in per_racer for status in racer]
     assert set(statuses) <= {201, 402}, statuses
     accepted = statuses.count(201)
     assert accepted * amount <= total

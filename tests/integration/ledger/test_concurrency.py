@@ -8,10 +8,10 @@ transfer id sent by many threads at once is created once. On SQLite writers are 
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from sqlalchemy import Engine
@@ -29,6 +29,7 @@ from settlement.ledger.ledger import (
 from settlement.ledger.verify import verify_ledger
 from settlement.unit_of_work import UnitOfWorkFactory
 from tests.integration.ledger.support import hold, move, post, transfer_count
+from tests.races import run_together
 
 WRITERS = 10
 
@@ -38,30 +39,7 @@ def race(
 ) -> Counter[str]:
     """Run ``work(writer, uow_factory)`` in ``writers`` threads started together; count outcomes."""
     factory = UnitOfWorkFactory(make_session_factory(engine))
-    barrier = threading.Barrier(writers)
-    outcomes: Counter[str] = Counter()
-    failures: list[BaseException] = []
-    lock = threading.Lock()
-
-    def run(writer: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            outcome = work(writer, factory)
-            with lock:
-                outcomes[outcome] += 1
-        except BaseException as error:  # any other error is a failure of the test
-            with lock:
-                failures.append(error)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a writer hung"
-    if failures:
-        raise failures[0]
-    return outcomes
+    return Counter(run_together([partial(work, n, factory) for n in range(writers)], timeout=120))
 
 
 def attempt(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
+from functools import partial
 
 import pytest
 
@@ -21,27 +21,9 @@ from tests.integration.payments.support import (
     settlements,
     snapshot,
 )
+from tests.races import run_together
 
 THREADS = 8
-
-
-def run_together(count: int, work) -> list[object]:
-    barrier = threading.Barrier(count)
-    results: list[object] = [None] * count
-
-    def runner(index: int) -> None:
-        barrier.wait()
-        try:
-            results[index] = work(index)
-        except Exception as error:  # collected and asserted on below
-            results[index] = error
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @pytest.mark.postgres
@@ -50,19 +32,22 @@ def test_payments_of_one_bill_racing_make_exactly_one_settlement(service, his, p
     bill_id, _ = bill_for(his, person.psn_no, (AMOXICILLIN, "300", "1"), (HEALTH_ADVICE, "30", "1"))
     container = service.container
 
-    def pay(index: int) -> str:
-        with container.uow() as uow:
-            result = start_payment(
-                uow,
-                container=container,
-                bill_id=bill_id,
-                payer_psn_no=person.psn_no,
-                provider="wechat" if index % 2 else "alipay",
-            )
-            uow.commit()
-            return result.settlement.setl_id
+    def pay(index: int) -> str | ServiceError:
+        try:
+            with container.uow() as uow:
+                result = start_payment(
+                    uow,
+                    container=container,
+                    bill_id=bill_id,
+                    payer_psn_no=person.psn_no,
+                    provider="wechat" if index % 2 else "alipay",
+                )
+                uow.commit()
+                return result.settlement.setl_id
+        except ServiceError as refused:  # an outcome, counted below
+            return refused
 
-    results = run_together(THREADS, pay)
+    results = run_together([partial(pay, i) for i in range(THREADS)])
 
     started = [r for r in results if isinstance(r, str)]
     refused = [r for r in results if isinstance(r, ServiceError)]
@@ -98,7 +83,7 @@ def test_two_bills_of_one_patient_paid_together_never_share_the_deductible_or_ba
             uow.commit()
             return result.setlinfo
 
-    first, second = run_together(2, pay)
+    first, second = run_together([partial(pay, i) for i in range(2)])
     assert isinstance(first, dict) and isinstance(second, dict), (first, second)
     deliver_due_callbacks(container)
     dedc = sorted(Decimal(info["act_pay_dedc"]) for info in (first, second))
@@ -124,7 +109,7 @@ def test_the_same_callback_delivered_concurrently_applies_once(service, his, pos
         uow.commit()
 
     answers = run_together(
-        5, lambda _: notify(service, order_id=order_id, amount=Decimal("30.00")).status_code
+        [lambda: notify(service, order_id=order_id, amount=Decimal("30.00")).status_code] * 5
     )
 
     assert answers == [200] * 5

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+from functools import partial
 
 import pytest
 
@@ -12,6 +12,7 @@ from settlement.messages.tables import OutboxMessage
 from settlement.scheduler import Scheduler, run_due, sweep_overdue, sweep_reminders
 from settlement.scheduler.tables import ScheduledAction
 from tests.integration.scheduler.support import actions, bill, bill_for, count, outbox
+from tests.races import run_together
 
 
 def enrol_with_bills(service, his, patients: int) -> list[str]:
@@ -49,35 +50,11 @@ def test_a_scheduler_restarted_after_the_deadlines_handles_every_due_bill_once(s
     assert len(outbox(service, kind="overdue")) == 8  # SMS and push each
 
 
-def run_together(*calls) -> list[object]:
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-    errors: list[BaseException] = []
-
-    def run(index: int, call) -> None:
-        try:
-            barrier.wait()
-            results[index] = call()
-        except BaseException as error:  # surfaced below
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
-    return results
-
-
 def test_two_sweeps_at_once_make_each_bill_overdue_once(service, his):
     bills = enrol_with_bills(service, his, 6)
     service.advance(hours=100)
     now = service.clock.now()
-    first, second = run_together(
-        lambda: sweep_overdue(service.container, now),
-        lambda: sweep_overdue(service.container, now),
-    )
+    first, second = run_together([partial(sweep_overdue, service.container, now)] * 2)
     assert sorted(first.ids + second.ids) == sorted(bills)
     assert_each_once(service, bills, {"overdue"})
     assert count(service, CreditDecisionRow.id, CreditDecisionRow.event == "bill_overdue") == 6
@@ -87,10 +64,7 @@ def test_two_sweeps_at_once_make_each_bill_overdue_once(service, his):
 def test_two_reminder_sweeps_at_once_remind_each_bill_once(service, his):
     bills = enrol_with_bills(service, his, 6)
     now = service.clock.now()
-    run_together(
-        lambda: sweep_reminders(service.container, now),
-        lambda: sweep_reminders(service.container, now),
-    )
+    run_together([partial(sweep_reminders, service.container, now)] * 2)
     assert count(service, ScheduledAction.id, ScheduledAction.kind == "remind_close") == 6
     assert count(service, OutboxMessage.id, OutboxMessage.kind == "remind_close") == 12
     assert len(bills) == 6
@@ -108,11 +82,11 @@ def test_two_schedulers_started_together_on_postgresql_duplicate_nothing(
             bootstrap(service.container.settings, engine=engine, clock=service.clock)
             for engine in engines
         ]
-        run_together(*(lambda c=c: run_due(c) for c in containers))  # leaderless: the worst case
+        run_together([partial(run_due, c) for c in containers])  # leaderless: the worst case
         service.advance(hours=100)
-        run_together(*(lambda c=c: run_due(c) for c in containers))
+        run_together([partial(run_due, c) for c in containers])
         schedulers = [Scheduler(c) for c in containers]
-        reports = run_together(*(s.tick for s in schedulers))
+        reports = run_together([s.tick for s in schedulers])
         assert sum(r is not None for r in reports) == 1  # one leads, the other follows
         for scheduler in schedulers:
             scheduler.stop()
