@@ -60,6 +60,7 @@ class HisClient:
         key: str | None = None,
         headers: dict[str, str] | None = None,
         raw: bytes | None = None,
+        nonce: str | None = None,
     ) -> httpx.Response:
         content = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
         signed = sign_request(
@@ -68,7 +69,7 @@ class HisClient:
             path,
             content,
             timestamp=int(self.clock.now().timestamp()),
-            nonce=new_nonce(),
+            nonce=nonce or new_nonce(),
             hospital_code=self.code,
         )
         all_headers = {**signed, "Content-Type": "application/json"}
