@@ -39,6 +39,8 @@ def test_serve_with_two_workers_answers_from_both_and_runs_the_scheduler_once(tm
     assert log.count("Started server process") == 2, log
     # The supervisor leads the window; no worker starts a scheduler of its own.
     assert log.count("Application startup complete") == 2, log
+    # SQLite serves one writer at a time: the operator is told one worker would do better.
+    assert "use one worker on SQLite" in log, log
 
 
 def test_serve_refuses_several_workers_in_sandbox_mode_where_the_clock_is_per_process(
