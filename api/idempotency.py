@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
@@ -80,7 +80,7 @@ class IdempotentWrite:
             if not self._claim(uow, scope):
                 return self._answer_for_taken_key(uow, scope, restore)
             try:
-                status, body = self._perform(uow, action)
+                status, body = perform(uow, action)
             except (ServiceError, ApiError, CreditServiceError) as refusal:
                 # Leaving the block rolls back the action's changes and the claim together; the
                 # refusal is then stored under a fresh claim (see _store_refusal).
@@ -137,13 +137,6 @@ class IdempotentWrite:
             uow.commit()
         return RenderedJSONResponse(rendered, status_code=status)
 
-    @staticmethod
-    def _perform(uow: UnitOfWork, action: Action) -> tuple[int, Any]:
-        status, payload = action(uow)
-        if isinstance(payload, BaseModel):
-            return status, payload.model_dump(mode="json")  # already JSON-ready
-        return status, jsonable_encoder(payload)
-
     def _replay(
         self, record: IdempotencyRecord, uow: UnitOfWork, restore: Restore | None
     ) -> JSONResponse:
@@ -160,6 +153,35 @@ class IdempotentWrite:
         if restore is not None and _succeeded(status):
             status, body = restore(uow, status, body)
         return JSONResponse(body, status_code=status, headers={REPLAY_HEADER: "true"})
+
+
+class UnrecordedWrite:
+    """A write whose Idempotency-Key is optional, sent without one: it runs once, unrecorded,
+    as any plain POST would (``run`` takes :meth:`IdempotentWrite.run`'s arguments)."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+
+    def run(
+        self,
+        *,
+        scope: str,
+        action: Action,
+        redact: Redact | None = None,
+        restore: Restore | None = None,
+    ) -> JSONResponse:
+        with self.container.uow() as uow:
+            status, body = perform(uow, action)
+            uow.commit()
+        return RenderedJSONResponse(render_json(body), status_code=status)
+
+
+def perform(uow: UnitOfWork, action: Action) -> tuple[int, Any]:
+    """Run a write's action; its status and JSON-ready body."""
+    status, payload = action(uow)
+    if isinstance(payload, BaseModel):
+        return status, payload.model_dump(mode="json")  # already JSON-ready
+    return status, jsonable_encoder(payload)
 
 
 def render_json(body: Any) -> bytes:
@@ -180,28 +202,52 @@ def _succeeded(status: int) -> bool:
     return 200 <= status < 300
 
 
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="1–64 visible ASCII characters, unique per caller and request; a retry "
+        "with the same key returns the first answer with `Idempotent-Replayed: true`.",
+    ),
+]
+
+
 async def idempotent_write(
-    request: Request,
-    container: ContainerDep,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            description="1–64 visible ASCII characters, unique per caller and request; a retry "
-            "with the same key returns the first answer with `Idempotent-Replayed: true`.",
-        ),
-    ] = None,
+    request: Request, container: ContainerDep, idempotency_key: IdempotencyKeyHeader = None
 ) -> IdempotentWrite:
-    if idempotency_key is None or not KEY_PATTERN.fullmatch(idempotency_key):
-        problem = "is required" if idempotency_key is None else "must be 1–64 visible characters"
-        raise ApiError(
-            "validation_error",
-            f"header Idempotency-Key {problem}",
-            fields=[{"path": "header.Idempotency-Key", "message": problem, "type": "idempotency"}],
-        )
+    """The contract's idempotent writes (HIS writes, payments): the key is required."""
+    if idempotency_key is None:
+        _refuse_key("is required")
+    return await _idempotent(request, container, idempotency_key)
+
+
+async def optionally_idempotent_write(
+    request: Request, container: ContainerDep, idempotency_key: IdempotencyKeyHeader = None
+) -> IdempotentWrite | UnrecordedWrite:
+    """Writes the contract does not make idempotent (signing, family, hospitals): with a key
+    they are, as the others; without one the write runs once, as a plain POST would."""
+    if idempotency_key is None:
+        return UnrecordedWrite(container)
+    return await _idempotent(request, container, idempotency_key)
+
+
+async def _idempotent(request: Request, container: Container, key: str) -> IdempotentWrite:
+    if not KEY_PATTERN.fullmatch(key):
+        _refuse_key("must be 1–64 visible characters")
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     fingerprint = request_fingerprint(request.method, path, await request.body())
-    return IdempotentWrite(container, idempotency_key, fingerprint)
+    return IdempotentWrite(container, key, fingerprint)
+
+
+def _refuse_key(problem: str) -> NoReturn:
+    raise ApiError(
+        "validation_error",
+        f"header Idempotency-Key {problem}",
+        fields=[{"path": "header.Idempotency-Key", "message": problem, "type": "idempotency"}],
+    )
 
 
 IdempotencyDep = Annotated[IdempotentWrite, Depends(idempotent_write)]
+OptionalIdempotencyDep = Annotated[
+    IdempotentWrite | UnrecordedWrite, Depends(optionally_idempotent_write)
+]

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from api.auth import ADMIN_AUTH_RESPONSES, AdminDep
 from api.deps import ContainerDep
 from api.errors import ApiError
-from api.idempotency import IdempotencyDep, Restore
+from api.idempotency import OptionalIdempotencyDep, Restore
 from settlement.access.hospitals import (
     create_hospital,
     get_hospital,
@@ -128,7 +128,7 @@ def _secret_restorer(container: Container) -> Restore:
     description=NOT_STORED,
 )
 def register_hospital(
-    body: HospitalCreate, _: AdminDep, container: ContainerDep, idem: IdempotencyDep
+    body: HospitalCreate, _: AdminDep, container: ContainerDep, idem: OptionalIdempotencyDep
 ) -> JSONResponse:
     """Register a hospital and show its HIS signing secret once."""
     version = 1
@@ -175,7 +175,7 @@ def rotate_hospital_secret(
     code: Annotated[str, Path(max_length=32, examples=["H37140200001"])],
     _: AdminDep,
     container: ContainerDep,
-    idem: IdempotencyDep,
+    idem: OptionalIdempotencyDep,
 ) -> JSONResponse:
     """Give the hospital a new signing secret; the old one stops working at once."""
     version = 0

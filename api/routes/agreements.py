@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from api.auth import PatientDep
 from api.deps import ContainerDep
 from api.errors import ApiError
-from api.idempotency import IdempotencyDep
+from api.idempotency import OptionalIdempotencyDep
 from api.openapi import bearer_errors
 from api.presenters import iso, signed_up_public
 from api.schemas.his import ReasonPublic
@@ -68,7 +68,7 @@ def sign(
     request: Request,
     psn_no: PatientDep,
     container: ContainerDep,
-    idem: IdempotencyDep,
+    idem: OptionalIdempotencyDep,
 ) -> JSONResponse:
     """Sign the version in force for yourself; identity must match the insurance record."""
     client_addr = request.client.host if request.client is not None else ""
@@ -106,7 +106,9 @@ def sign(
         "validation_error",
     ),
 )
-def revoke(psn_no: PatientDep, container: ContainerDep, idem: IdempotencyDep) -> JSONResponse:
+def revoke(
+    psn_no: PatientDep, container: ContainerDep, idem: OptionalIdempotencyDep
+) -> JSONResponse:
     """Revoke your agreement; refused while a bill is unpaid or a visit is open."""
 
     def action(uow: UnitOfWork) -> tuple[int, RevocationPublic]:

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from api.auth import PatientDep, SignedHospitalDep
 from api.deps import ContainerDep, UowDep
 from api.exact_json import ExactJsonRoute
-from api.idempotency import IdempotencyDep
+from api.idempotency import IdempotencyDep, OptionalIdempotencyDep
 from api.openapi import bearer_errors, errors
 from api.presenters import credit_public, iso, signed_up_public
 from api.routes.patients import bill_summary_public
@@ -97,7 +97,7 @@ def invite(
     body: FamilyInvitationCreate,
     manager: PatientDep,
     container: ContainerDep,
-    idem: IdempotencyDep,
+    idem: OptionalIdempotencyDep,
 ) -> JSONResponse:
     """You (signed) invite a relative by psn_no and certno; they accept in the app or at a counter.
 
@@ -145,7 +145,7 @@ def accept(
     invitation_id: InvitationIdPath,
     psn_no: PatientDep,
     container: ContainerDep,
-    idem: IdempotencyDep,
+    idem: OptionalIdempotencyDep,
 ) -> JSONResponse:
     """Accept an invitation addressed to you; an invitation for someone else is `not_found`."""
 
@@ -219,7 +219,7 @@ def members(psn_no: PatientDep, container: ContainerDep, uow: UowDep) -> FamilyM
     ),
 )
 def end_link(
-    psn_no: MemberPsnNo, me: PatientDep, container: ContainerDep, idem: IdempotencyDep
+    psn_no: MemberPsnNo, me: PatientDep, container: ContainerDep, idem: OptionalIdempotencyDep
 ) -> JSONResponse:
     """End the link with `psn_no` (your relative or your manager), or withdraw/decline an
     invitation. Refused with `outstanding_balance` while a bill or open visit of the relative
@@ -255,7 +255,7 @@ def proxy_sign(
     request: Request,
     manager: PatientDep,
     container: ContainerDep,
-    idem: IdempotencyDep,
+    idem: OptionalIdempotencyDep,
 ) -> JSONResponse:
     """Recorded as proxy signing by you, its basis the relative's acceptance of your link."""
     client_addr = request.client.host if request.client is not None else ""

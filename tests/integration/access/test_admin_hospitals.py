@@ -112,11 +112,26 @@ def test_the_admin_token_passes_the_admin_dependency(client):
     assert client.get("/admin/v1/_probe", headers=ADMIN).json() == {"admin": "admin"}
 
 
-def test_a_registration_without_an_idempotency_key_is_refused(client, container):
+def test_a_registration_without_an_idempotency_key_registers_once(client, container):
+    # The contract asks for a key on HIS writes and payments only. Without one nothing is
+    # stored to replay: the same registration again is a conflict, its secret not shown again.
+    body = {"code": "H1", "name": "x", "level": 1}
+    first = admin_post(client, "/admin/v1/hospitals", body, key=None)
+    again = admin_post(client, "/admin/v1/hospitals", body, key=None)
+    assert first.status_code == 201, first.text
+    assert len(first.json()["secret"]) >= 32
+    assert again.status_code == 409
+    assert "secret" not in again.text
+    with container.uow() as uow:
+        assert [h.code for h in uow.session.scalars(select(Hospital))] == ["H1"]
+
+
+def test_a_registration_with_a_malformed_idempotency_key_is_refused(client, container):
     response = admin_post(
-        client, "/admin/v1/hospitals", {"code": "H1", "name": "x", "level": 1}, key=None
+        client, "/admin/v1/hospitals", {"code": "H1", "name": "x", "level": 1}, key="has space"
     )
     assert response.status_code == 422
+    assert response.json()["error"]["fields"][0]["path"] == "header.Idempotency-Key"
     with container.uow() as uow:
         assert uow.session.scalars(select(Hospital)).all() == []
 

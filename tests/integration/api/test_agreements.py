@@ -148,13 +148,38 @@ def test_signing_again_under_a_new_key_returns_the_same_decision(service):
     assert signature_count(service) == 1
 
 
-def test_signing_needs_an_idempotency_key(service):
+def test_signing_without_an_idempotency_key_signs_once(service):
+    # The contract asks for a key on HIS writes and payments only: a phone signs without one,
+    # and signing again returns the same decision (signing is idempotent by itself).
     person = service.add_person()
     headers = service.login(person)
-    response = service.client.post("/v1/agreements", json=sign_body(person), headers=headers)
+    first = service.client.post("/v1/agreements", json=sign_body(person), headers=headers)
+    again = service.client.post("/v1/agreements", json=sign_body(person), headers=headers)
+    assert first.status_code == 201, first.text
+    assert again.json()["signed_at"] == first.json()["signed_at"]
+    assert "Idempotent-Replayed" not in again.headers
+    assert signature_count(service) == 1
+
+
+@pytest.mark.parametrize("key", ["", "x" * 65, "has space"])
+def test_signing_with_a_malformed_idempotency_key_is_refused(service, key):
+    person = service.add_person()
+    headers = service.login(person)
+    response = service.client.post(
+        "/v1/agreements", json=sign_body(person), headers={**headers, "Idempotency-Key": key}
+    )
     assert response.status_code == 422
     assert response.json()["error"]["fields"][0]["path"] == "header.Idempotency-Key"
     assert signature_count(service) == 0
+
+
+def test_revoking_without_an_idempotency_key_revokes(service):
+    person = service.add_person()
+    headers = service.login(person)
+    assert post_sign(service, headers, sign_body(person)).status_code == 201
+    response = service.client.delete("/v1/agreements/current", headers=headers)
+    assert response.status_code == 200, response.text
+    assert service.client.get("/v1/me/credit", headers=headers).json()["status"] == "not_signed"
 
 
 def test_signing_for_someone_else_is_forbidden_and_writes_nothing(service):

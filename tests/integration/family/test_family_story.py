@@ -294,3 +294,28 @@ def test_a_relative_can_decline_and_a_manager_can_withdraw_an_invitation(service
     )
     assert accepted.status_code == 409
     link(service, manager_auth, relative, relative_auth)
+
+
+def test_a_phone_links_a_family_without_idempotency_keys(service: Service) -> None:
+    # The contract asks for a key on HIS writes and payments only; a family's calls work without.
+    manager, _ = service.enrol()
+    relative = service.add_person(psn_type="12", birth=date(1950, 3, 12))
+    manager_auth, relative_auth = service.login(manager), service.login(relative)
+    invited = service.client.post(
+        "/v1/family/invitations",
+        json={"psn_no": relative.psn_no, "certno": relative.certno, "relation": "parent"},
+        headers=manager_auth,
+    )
+    assert invited.status_code == 201, invited.text
+    accepted = service.client.post(
+        f"/v1/family/invitations/{invited.json()['invitation_id']}/accept",
+        json={},
+        headers=relative_auth,
+    )
+    assert accepted.status_code == 200, accepted.text
+    linked = service.client.get("/v1/family/members", headers=manager_auth).json()
+    assert [r["psn_no"] for r in linked["relatives"]] == [relative.psn_no]
+    ended = service.client.delete(f"/v1/family/members/{relative.psn_no}", headers=manager_auth)
+    assert ended.status_code == 200, ended.text
+    members = service.client.get("/v1/family/members", headers=manager_auth).json()
+    assert members == {"relatives": [], "managers": []}
