@@ -18,7 +18,6 @@ from insurance.values import parse_value
 CLASSES = ("A", "B", "C")
 COLUMNS = ("med_list_codg", "item_name", "chrgitm_lv", "selfpay_prop", "pric_uplmt_amt")
 #: A price cap is a unit price, so it may carry as many places as ``pric`` (6).
-PRICE_PLACES = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +115,8 @@ def _parse_row(path: Path, row_number: int, row: Mapping[str, str | None]) -> Ca
     cap: Decimal | None = None
     if cell("pric_uplmt_amt"):
         try:
-            cap = parse_value(cell("pric_uplmt_amt"), name="pric_uplmt_amt", places=PRICE_PLACES)
+            # Money by the contract (only pric and cnt have more places): at most 2.
+            cap = parse_value(cell("pric_uplmt_amt"), name="pric_uplmt_amt")
         except InsuranceError as error:
             raise fail("pric_uplmt_amt", error.message) from None
     return CatalogueItem(

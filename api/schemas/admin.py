@@ -9,11 +9,11 @@ from pydantic import BeforeValidator, ConfigDict, Field, ValidationInfo, WithJso
 from pydantic import field_validator as field_check
 
 from api.schemas.types import (
+    Money,
     MoneyText,
     RequestModel,
     ResponseModel,
     Text200,
-    UnitPrice,
     VisibleText,
 )
 from insurance.money import parse_decimal
@@ -66,8 +66,10 @@ class CatalogueItemPut(RequestModel):
         default=None,
         description="Class B only: the first self-pay share; omitted, the policy default applies",
     )
-    pric_uplmt_amt: UnitPrice | None = Field(
-        default=None, description="The price cap per unit; the part above it is self-paid"
+    pric_uplmt_amt: Money | None = Field(
+        default=None,
+        description="The price cap per unit, money (at most 2 places); the part above it is "
+        "self-paid",
     )
     category: Category | None = Field(
         default=None, description="A free grouping; omitted, an existing item keeps its own"

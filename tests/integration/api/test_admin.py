@@ -122,6 +122,8 @@ BAD_ITEMS = [
     ({"selfpay_prop": 0.12345}, "selfpay_prop"),
     ({"selfpay_prop": [0.1]}, "selfpay_prop"),
     ({"pric_uplmt_amt": "1.1234567"}, "pric_uplmt_amt"),
+    ({"pric_uplmt_amt": "1.234"}, "pric_uplmt_amt"),
+    ({"pric_uplmt_amt": 1.234}, "pric_uplmt_amt"),
     ({"pric_uplmt_amt": "-1"}, "pric_uplmt_amt"),
     ({"pric_uplmt_amt": "10000000"}, "pric_uplmt_amt"),
     ({"pric_uplmt_amt": {"v": "1"}}, "pric_uplmt_amt"),

@@ -72,6 +72,13 @@ def test_a_negative_price_cap_is_refused(tmp_path: Path) -> None:
     assert caught.value.field == "pric_uplmt_amt"
 
 
+def test_a_price_cap_with_more_than_two_places_is_refused(tmp_path: Path) -> None:
+    # pric_uplmt_amt is money by the contract: never rounded, refused.
+    with pytest.raises(CatalogueError) as caught:
+        load_catalogue(write(tmp_path, "X1,甲,A,,1.234,\n"))
+    assert caught.value.field == "pric_uplmt_amt"
+
+
 def test_a_code_listed_twice_is_refused_naming_both_rows(tmp_path: Path) -> None:
     with pytest.raises(CatalogueError, match="row 2") as caught:
         load_catalogue(write(tmp_path, "X1,甲,A,,,\nX1,又一个,B,,,\n"))
