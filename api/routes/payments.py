@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from api.auth import PatientDep
 from api.deps import ContainerDep, UowDep
-from api.errors import ERROR_CODES
+from api.errors import ERROR_CODES, error_body
 from api.exact_json import ExactJsonRoute
 from api.idempotency import IdempotencyDep
 from api.presenters import setlinfo_public
@@ -177,8 +177,11 @@ async def wallet_notify(
     answer = NotifyAnswer(
         code="SUCCESS" if outcome.accepted else "FAIL",
         message=f"{outcome.outcome}: {outcome.message}",
-    )
-    return JSONResponse(answer.model_dump(), status_code=outcome.http_status)
+    ).model_dump()
+    if not outcome.accepted:
+        # The provider reads code/message; every other client, the service's error envelope.
+        answer |= error_body(outcome.outcome, outcome.message)
+    return JSONResponse(answer, status_code=outcome.http_status)
 
 
 @sandbox_router.post(

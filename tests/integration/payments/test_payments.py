@@ -164,6 +164,7 @@ def test_a_forged_callback_is_refused_recorded_and_changes_nothing(service, his)
 
     assert forged.status_code == unsigned.status_code == 401
     assert forged.json()["code"] == "FAIL"
+    assert forged.json()["error"]["code"] == "bad_signature"  # the service's envelope too
     log = callback_log(service)
     assert [(row.outcome, row.signature_ok, row.order_id) for row in log] == [
         ("bad_signature", False, order_id),
@@ -187,6 +188,7 @@ def test_a_callback_for_the_wrong_amount_is_refused_and_recorded(service, his):
 
     assert wrong.status_code == 400
     assert wrong.json()["code"] == "FAIL"
+    assert wrong.json()["error"]["code"] == "amount_mismatch"
     assert [row.outcome for row in callback_log(service)] == ["amount_mismatch"]
     assert order_row(service, order_id).status == "pending"
     assert snapshot(service, person.psn_no) == before
@@ -195,6 +197,7 @@ def test_a_callback_for_the_wrong_amount_is_refused_and_recorded(service, his):
 def test_a_callback_for_an_unknown_order_or_a_malformed_body_is_refused(service, his):
     unknown = notify(service, order_id="PY-NOPE", amount=D("1.00"))
     assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "unknown_order"
     malformed = service.client.post(
         "/v1/wallets/wechat/notify",
         content=b"{}",
