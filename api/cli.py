@@ -57,7 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from api.serving import settle_garbage_collector
     from api.workers import Workers
     from settlement.migrate import upgrade
-    from settlement.seeding import seed_demo_if_empty
+    from settlement.seeding import seed_on_start
 
     container = _container()
     if args.workers > 1 and container.settings.is_sandbox:
@@ -66,9 +66,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.workers > 1 and container.engine.dialect.name == "sqlite":
         print(SQLITE_WORKERS_WARNING, file=sys.stderr, flush=True)
     upgrade(container.engine)
-    if container.settings.is_sandbox:
-        for line in seed_demo_if_empty(container):
-            print(line)
+    for line in seed_on_start(container):
+        print(line)
     print(
         f"Shuxin ({container.settings.mode}) on {container.engine.url.render_as_string()}\n"
         f"  API      http://{args.host}:{args.port}/docs\n"

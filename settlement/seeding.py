@@ -144,10 +144,21 @@ def seed_all(container: Container, *, demo: bool) -> list[str]:
     return lines
 
 
-def seed_demo_if_empty(container: Container) -> list[str]:
-    """On a sandbox start: seed the first time, and always list the demo hospitals' secrets."""
+def seed_on_start(container: Container) -> list[str]:
+    """What ``shuxin serve`` loads from ``seeds/`` before it answers, in every mode: the
+    catalogue's missing items (items already there, and an administrator's changes to them,
+    are kept), and in sandbox mode the demo world the first time. Without the catalogue a
+    production start would price every fee as an unlisted class C item."""
+    lines = [f"catalogue: {seed_catalogue(container)} items added from seeds/"]
+    if container.settings.is_sandbox:
+        lines.extend(_seed_demo_if_empty(container))
+    return lines
+
+
+def _seed_demo_if_empty(container: Container) -> list[str]:
+    """Seed the demo world the first time, and always list the demo hospitals' secrets."""
     with container.uow() as uow:
         hospitals = uow.session.scalar(select(func.count()).select_from(Hospital)) or 0
     if hospitals == 0:
-        return ["first start: loading seeds/", *seed_all(container, demo=True)]
+        return ["first start: demo data:", *seed_demo(container)]
     return ["sandbox demo hospitals:", *demo_hospital_secrets(container)]

@@ -29,13 +29,15 @@ def test_serve_with_two_workers_answers_from_both_and_runs_the_scheduler_once(tm
         server.wait_for_log("Application startup complete", count=2)
         with httpx.Client(base_url=server.base_url, timeout=10) as client:
             answers = [client.get("/health") for _ in range(20)]
-            hospitals = client.get(
-                "/admin/v1/hospitals",
-                headers={"Authorization": f"Bearer {PRODUCTION['SHUXIN_ADMIN_TOKEN']}"},
-            )
+            admin = {"Authorization": f"Bearer {PRODUCTION['SHUXIN_ADMIN_TOKEN']}"}
+            hospitals = client.get("/admin/v1/hospitals", headers=admin)
+            # Production loads no demo data, but the catalogue of seeds/ it prices fees with.
+            item = client.get("/admin/v1/catalogue/001102000010000", headers=admin)
         log = server.log()
     assert all(answer.status_code == 200 for answer in answers)
     assert hospitals.status_code != 401  # each worker built its app from the same settings
+    assert item.status_code == 200, item.text
+    assert item.json()["chrgitm_lv"] == "A"
     assert log.count("Started server process") == 2, log
     # The supervisor leads the window; no worker starts a scheduler of its own.
     assert log.count("Application startup complete") == 2, log
