@@ -105,9 +105,16 @@ def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
 
 def validation_details(errors: list[Any]) -> list[dict[str, str]]:
     return [
-        {"path": _field_path(e.get("loc", ())), "message": str(e.get("msg", "")), "type": e["type"]}
+        {"path": _error_path(e), "message": str(e.get("msg", "")), "type": e["type"]}
         for e in errors
     ]
+
+
+def _error_path(error: Any) -> str:
+    # A body that is not JSON: its location ends with the offset where parsing stopped.
+    if error["type"] == "json_invalid":
+        return "body"
+    return _field_path(error.get("loc", ()))
 
 
 #: The refusals a use case may raise; anything else is a defect (500).

@@ -214,6 +214,8 @@ def test_a_body_that_is_not_json_is_422(world):
     response = his.request("POST", f"/his/v1/visits/{mdtrt_id}/fees", raw=b"chrg_bchno=1")
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "validation_error"
+    # The whole body is at fault, not a field named by the character where parsing stopped.
+    assert [f["path"] for f in response.json()["error"]["fields"]] == ["body"]
 
 
 def test_validation_failures_are_not_stored_as_idempotent_answers(world):
