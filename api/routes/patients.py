@@ -29,7 +29,7 @@ BillId = Annotated[str, Path(min_length=1, max_length=40, examples=["BL20261123A
 
 
 def _summary_fields(view: BillView | BillDetail) -> dict[str, object]:
-    bill = view.bill
+    bill, settlement = view.bill, view.settlement
     return {
         "bill_id": bill.bill_id,
         "mdtrt_id": bill.mdtrt_id,
@@ -41,6 +41,10 @@ def _summary_fields(view: BillView | BillDetail) -> dict[str, object]:
         "due_at": iso(bill.due_at),
         "settled_at": iso(bill.settled_at) if bill.settled_at else None,
         "estimate": setlinfo_public(bill.estimate),
+        # The settlement as stored when it was made (what the payment or refund answered).
+        "setlinfo": None
+        if settlement is None
+        else setlinfo_public(settlement.setlinfo, settlement.setl_id),
     }
 
 

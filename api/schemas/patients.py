@@ -169,6 +169,13 @@ class BillSummaryPublic(ResponseModel):
     due_at: str = Field(description="closed_at + 72 h: pay before this")
     settled_at: str | None
     estimate: SetlInfoPublic = Field(description="The split estimated at close (2206)")
+    setlinfo: SetlInfoPublic | None = Field(
+        description="The settlement that stands (2207), with its `setl_id`, as the payment (or "
+        "the refund that settled the bill again) answered it; `null` until the bill is settled, "
+        "while a payment is pending, for an empty visit (nothing to settle) and after every line "
+        "was refunded",
+        examples=[{**_ESTIMATE_EXAMPLE, "setl_id": "ST20261124A1B2C3D4E5F6"}],
+    )
 
 
 class BillListPublic(ResponseModel):
@@ -189,6 +196,7 @@ class BillListPublic(ResponseModel):
                             "due_at": "2026-11-26T11:00:00+08:00",
                             "settled_at": None,
                             "estimate": _ESTIMATE_EXAMPLE,
+                            "setlinfo": None,
                         }
                     ]
                 }
@@ -223,6 +231,7 @@ class BillPublic(BillSummaryPublic):
                     "due_at": "2026-11-26T11:00:00+08:00",
                     "settled_at": None,
                     "estimate": _ESTIMATE_EXAMPLE,
+                    "setlinfo": None,
                     "med_type": "11",
                     "dept_code": "A03",
                     "dept_name": "心血管内科",
