@@ -31,6 +31,10 @@ class PaymentsPolicy:
     query_pending_after: timedelta = timedelta(minutes=15)
 
 
+#: The policy default of ``[repayment] min_notice_hours``, for a scheme file without it.
+DEFAULT_MIN_NOTICE_HOURS = 24
+
+
 @dataclass(frozen=True)
 class SchemePolicy:
     version: str
@@ -40,6 +44,9 @@ class SchemePolicy:
     autopay_before: timedelta
     escalate_after: timedelta
     auto_close_at: time
+    #: A bill is never due sooner than this after it is made: a visit that closed itself long
+    #: ago (the scheduler was down) still gives its patient this notice and its reminders.
+    min_notice: timedelta = timedelta(hours=DEFAULT_MIN_NOTICE_HOURS)
     family: FamilyPolicy = field(default_factory=FamilyPolicy)
     payments: PaymentsPolicy = field(default_factory=PaymentsPolicy)
 
@@ -59,6 +66,9 @@ def load_scheme(path: Path) -> SchemePolicy:
             autopay_before=timedelta(minutes=int(repayment["autopay_minutes_before"])),
             escalate_after=timedelta(days=int(repayment["escalate_after_days"])),
             auto_close_at=time.fromisoformat(str(visits["auto_close_at"])),
+            min_notice=timedelta(
+                hours=int(repayment.get("min_notice_hours", DEFAULT_MIN_NOTICE_HOURS))
+            ),
             family=_family_policy(data.get("family", {})),
             payments=_payments_policy(data.get("payments", {})),
         )
@@ -71,6 +81,8 @@ def load_scheme(path: Path) -> SchemePolicy:
         raise SchemeConfigError(f"{path}: payments.query_pending_after_minutes must be positive")
     if window_hours <= 0 or any(h <= 0 or h >= window_hours for h in before):
         raise SchemeConfigError(f"{path}: reminders must fall inside a positive window")
+    if not timedelta(0) < policy.min_notice <= policy.window:
+        raise SchemeConfigError(f"{path}: min_notice_hours must be positive and within the window")
     return policy
 
 

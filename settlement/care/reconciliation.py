@@ -78,9 +78,18 @@ def reconcile_day(session: Session, *, hospital_code: str, day: date, zone: str)
     """The hospital's figures for ``day``, checked against the ledger."""
     start, end = day_window(day, zone)
 
+    # A bill counts on the day it was made (its ``closed`` event), the day its charges were
+    # posted in the ledger: a visit that closed itself is stamped with the end of its own day
+    # (``closed_at``) even when the sweep recording it ran a day later, and a past day's report
+    # must not change when a late sweep runs.
     closed = session.execute(
-        select(func.count(), func.coalesce(func.sum(Bill.billed_fen), 0)).where(
-            Bill.hospital_code == hospital_code, Bill.closed_at >= start, Bill.closed_at < end
+        select(func.count(), func.coalesce(func.sum(Bill.billed_fen), 0))
+        .join(BillEvent, BillEvent.bill_id == Bill.bill_id)
+        .where(
+            Bill.hospital_code == hospital_code,
+            BillEvent.kind == "closed",
+            BillEvent.created_at >= start,
+            BillEvent.created_at < end,
         )
     ).one()
     bills_closed = Figure(int(closed[0]), int(closed[1]))

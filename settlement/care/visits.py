@@ -655,10 +655,23 @@ def close_visit(
     hospital: Hospital,
     mdtrt_id: str,
     closed_by: str = "his",
+    closed_at: datetime | None = None,
 ) -> CloseResult:
     """End the visit: post its holds and create the bill due in the repayment window.
 
     Closing a closed visit returns its bill; an empty visit closes as settled.
+
+    ``closed_at`` is when the visit ended: now when the HIS closes it; for a visit that closed
+    itself, the end of its day (``settlement.scheduler.sweeps.end_of_visit_day``), however late
+    the sweep recording it runs. The bill is due ``closed_at`` + the window (72 h), but never
+    sooner than the policy's ``min_notice`` (24 h) after now, when the bill is made and its
+    patient can first see it: a visit swept so late that its deadline has passed (the scheduler
+    was down for days) would otherwise be overdue, its line frozen, in the very sweep that made
+    it, with no reminder sent. With the notice, the reminder sweep (which runs before the
+    overdue sweep in a tick) tells the patient at once ("due in 24 h"), the 2-hour reminder
+    follows, and the bill is overdue at that ``due_at`` like any other. A sweep less late than
+    ``window - min_notice`` (48 h) leaves ``due_at = closed_at + window`` exactly. The ledger's
+    transfers and the bill's history are stamped now, when they were written.
     """
     session = uow.session
     visit = visit_of(session, hospital, mdtrt_id, lock=True)
@@ -666,6 +679,9 @@ def close_visit(
     if visit.status == "closed" and existing is not None:
         return CloseResult(visit=visit, bill=existing)
     now = container.clock.now()
+    ended = now if closed_at is None else min(closed_at, now)  # a visit never ends in the future
+    scheme = container.scheme
+    due_at = max(ended + scheme.window, now + scheme.min_notice)
     held = [line for line in visit.fees if line.status == "held"]
     shared = family_credit.shared_holds(session, visit.mdtrt_id)
     posts = [
@@ -688,7 +704,7 @@ def close_visit(
         line.status = "billed"
         line.changed_at = now
     visit.status = "closed"
-    visit.closed_at = now
+    visit.closed_at = ended
     visit.closed_by = closed_by
     status = bill_states.BILLED if total_fen > 0 else bill_states.SETTLED
     bill = Bill(
@@ -699,9 +715,9 @@ def close_visit(
         status=status,
         medfee_sumamt_fen=total_fen,
         billed_fen=total_fen,
-        closed_at=now,
-        due_at=now + container.scheme.window,
-        settled_at=now if total_fen == 0 else None,
+        closed_at=ended,
+        due_at=due_at,
+        settled_at=ended if total_fen == 0 else None,
         estimate=estimate.setlinfo.as_dict(),
     )
     session.add(bill)

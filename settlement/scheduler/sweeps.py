@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -176,7 +176,10 @@ def sweep_overdue(container: Container, now: datetime) -> SweepReport:
     """Unpaid bills at ``due_at`` become overdue (line frozen, people told), once each.
 
     A bill with a payment in flight (``paying``) is left to its payment: if it fails, the bill is
-    ``billed`` again and the next sweep makes it overdue.
+    ``billed`` again and the next sweep makes it overdue. No bill is overdue in the sweep that made
+    it: a visit that closed itself days ago and is swept only now is due the policy's minimum
+    notice (24 h) from now (``close_visit``), and the reminder sweep, earlier in the same tick,
+    has told its patient.
     """
     workers = OVERDUE_WORKERS if container.engine.dialect.name == "postgresql" else 1
     if workers == 1:
@@ -382,8 +385,39 @@ def last_auto_close(container: Container, now: datetime) -> datetime:
     return moment
 
 
+def end_of_visit_day(container: Container, opened_at: datetime) -> datetime:
+    """When a visit opened at ``opened_at`` closed itself: the first local ``auto_close_at``
+    after it, 23:59:00 of the day it was opened with the shipped policy (``seeds/scheme.toml``
+    ``[visits]``, in ``settings.timezone``).
+
+    The end of the day is the moment the policy names, not 23:59:59 and not the next midnight:
+    it is when a sweep on time closes the visit, so a sweep that runs late (after downtime, a
+    clock jump) stamps exactly what a timely one would have, and ``due_at`` does not depend on
+    when the scheduler happened to run. The next midnight would be the next day's: the visit
+    would read as closed the day after it took place and count among that day's bills closed.
+    23:59:59 is a moment the policy never names, and later than a timely close.
+
+    The day is the one the visit was opened with us (``opened_at``, from the service's clock),
+    the same moment that makes the sweep pick the visit (``opened_at`` before the last
+    ``auto_close_at``): so the end of its day is after it opened and never after now. The HIS's
+    ``begntime`` is its own statement and may be backdated or ahead.
+    """
+    zone = ZoneInfo(container.settings.timezone)
+    local = opened_at.astimezone(zone)
+    at: time = container.scheme.auto_close_at
+    moment = datetime.combine(local.date(), at, tzinfo=zone)
+    if moment <= local:
+        moment = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=zone)
+    return moment.astimezone(UTC)
+
+
 def sweep_auto_close(container: Container, now: datetime) -> SweepReport:
-    """Close visits left open past the end of their local day (``closed_by="auto"``)."""
+    """Close visits left open past the end of their local day (``closed_by="auto"``).
+
+    Each is stamped with the end of its day (:func:`end_of_visit_day`), not the sweep's time, so
+    its bill is due 72 h after that; ``close_visit`` still gives a patient the policy's minimum
+    notice when the sweep comes so late that the deadline has passed.
+    """
     from settlement.care.visits import close_visit
 
     report = SweepReport("auto_close")
@@ -391,12 +425,12 @@ def sweep_auto_close(container: Container, now: datetime) -> SweepReport:
     with container.uow() as uow:
         candidates = list(
             uow.session.execute(
-                select(Visit.mdtrt_id, Visit.hospital_code)
+                select(Visit.mdtrt_id, Visit.hospital_code, Visit.opened_at)
                 .where(Visit.status == "open", Visit.opened_at < cutoff)
                 .order_by(Visit.opened_at)
             )
         )
-    for mdtrt_id, hospital_code in candidates:
+    for mdtrt_id, hospital_code, opened_at in candidates:
         with container.uow() as uow:
             session = uow.session
             query = skip_locked(
@@ -414,6 +448,7 @@ def sweep_auto_close(container: Container, now: datetime) -> SweepReport:
                     hospital=hospital,
                     mdtrt_id=mdtrt_id,
                     closed_by="auto",
+                    closed_at=end_of_visit_day(container, opened_at),
                 )
             except ServiceError as error:
                 logger.warning("visit %s not auto-closed: %s", mdtrt_id, error.code)
