@@ -21,6 +21,7 @@ from api.routes import (
     refunds,
     sandbox,
     sandbox_scheduler,
+    withholding,
 )
 from api.routes import auth as auth_routes
 from api.routes.his import render_fee_batch
@@ -79,6 +80,7 @@ def create_app(container: Container, *, run_scheduler: bool = False) -> FastAPI:
     app.include_router(family.router)
     app.include_router(family.his_router)
     app.include_router(payments.router)
+    app.include_router(withholding.router)
     app.include_router(refunds.router)
     if container.settings.is_sandbox:
         app.include_router(sandbox.router)

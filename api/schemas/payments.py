@@ -163,3 +163,10 @@ class RefundPublic(ResponseModel):
         description="after settlement: the new settlement; before: the new estimate"
     )
     returned: ReturnedPublic
+
+
+class WithholdingPublic(ResponseModel):
+    provider: Provider
+    status: Literal["active", "none"] = Field(
+        description="`active`: auto-pay may charge this wallet; `none`: no agreement in force"
+    )

@@ -107,6 +107,21 @@ def wallet_for(container: Container, session: Session, provider: str) -> WalletP
     )
 
 
+def authorise_withholding(
+    container: Container, session: Session, *, psn_no: str, provider: str
+) -> None:
+    """Record the patient's withholding agreement (无感支付) with ``provider``: auto-pay
+    (``autopay`` chosen when signing) charges it; a repeat keeps it in force."""
+    wallet_for(container, session, provider).sign_agreement(psn_no)
+
+
+def revoke_withholding(
+    container: Container, session: Session, *, psn_no: str, provider: str
+) -> None:
+    """End the patient's withholding agreement with ``provider``; auto-pay then skips it."""
+    wallet_for(container, session, provider).revoke_agreement(psn_no)
+
+
 def lock_bill(session: Session, bill_id: str) -> Bill | None:
     """The bill, locked until the transaction ends (``SELECT … FOR UPDATE``)."""
     query = (
