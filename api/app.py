@@ -9,6 +9,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
+from api.openapi import install_openapi
 from api.routes import (
     admin,
     admin_hospitals,
@@ -87,4 +88,5 @@ def create_app(container: Container, *, run_scheduler: bool = False) -> FastAPI:
         app.include_router(sandbox_scheduler.router)
         app.include_router(payments.sandbox_router)
     install_web(app)
+    install_openapi(app)
     return app

@@ -67,12 +67,16 @@ admin_scheme = HTTPBearer(
 #: The 401 answers of each surface, for the routes' ``responses=`` (OpenAPI).
 HIS_AUTH_RESPONSES: dict[int | str, dict[str, object]] = {
     401: {
-        "description": "`unauthenticated` (headers missing or malformed), `unknown_hospital`, "
-        "`bad_signature`, `stale_timestamp`, `nonce_reused`",
+        "description": "`unauthenticated` (headers missing or malformed), `unknown_hospital` "
+        "(no hospital has the `X-Shuxin-Hospital` code), `bad_signature`, `stale_timestamp`, "
+        "`nonce_reused`",
         "content": {
             "application/json": {
                 "example": {
-                    "error": {"code": "bad_signature", "message": "the signature does not verify"}
+                    "error": {
+                        "code": "unknown_hospital",
+                        "message": "no hospital has this code",
+                    }
                 }
             }
         },

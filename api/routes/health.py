@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from api.deps import ContainerDep
 from api.errors import ApiError
+from api.openapi import error_responses, example_response
 
 router = APIRouter(tags=["health"])
 
@@ -18,7 +19,14 @@ class HealthPublic(BaseModel):
     mode: str
 
 
-@router.get("/health", response_model=HealthPublic)
+@router.get(
+    "/health",
+    response_model=HealthPublic,
+    responses={
+        200: example_response({"status": "ok", "database": "postgresql", "mode": "production"}),
+        **error_responses("database_unreachable"),
+    },
+)
 def health(container: ContainerDep) -> HealthPublic:
     """The service is up and its database answers."""
     try:

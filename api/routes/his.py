@@ -13,7 +13,7 @@ from api.auth import SignedHospital, SignedHospitalDep
 from api.deps import ChargeGroupsDep, ContainerDep, UowDep
 from api.exact_json import ExactJsonRoute
 from api.idempotency import IdempotencyDep, IdempotentWrite, RenderedJSONResponse, render_json
-from api.openapi import errors
+from api.openapi import errors, example_response
 from api.presenters import (
     close_public,
     credit_public,
@@ -23,6 +23,12 @@ from api.presenters import (
     visit_public,
 )
 from api.schemas.his import (
+    CLOSE_EXAMPLE,
+    FEE_BATCH_EXAMPLE,
+    PRESETTLE_EXAMPLE,
+    VISIT_AFTER_CANCEL_EXAMPLE,
+    VISIT_CLOSED_EXAMPLE,
+    VISIT_OPENED_EXAMPLE,
     ClosePublic,
     CreditPublic,
     FeeBatchCreate,
@@ -69,16 +75,19 @@ def patient_credit(
     status_code=201,
     response_model=VisitPublic,
     summary="Open a visit (2201)",
-    responses=errors(
-        "patient_not_found",
-        "not_signed",
-        "not_eligible",
-        "credit_frozen",
-        "suspended",
-        "duplicate_visit",
-        "idempotency_key_reused",
-        "validation_error",
-    ),
+    responses={
+        201: example_response(VISIT_OPENED_EXAMPLE, "The visit, open"),
+        **errors(
+            "patient_not_found",
+            "not_signed",
+            "not_eligible",
+            "credit_frozen",
+            "suspended",
+            "duplicate_visit",
+            "idempotency_key_reused",
+            "validation_error",
+        ),
+    },
 )
 def open_visit(
     body: VisitCreate, signed: SignedHospitalDep, container: ContainerDep, idem: IdempotencyDep
@@ -98,7 +107,10 @@ def open_visit(
     "/visits/{mdtrt_id}",
     response_model=VisitPublic,
     summary="A visit, its lines and totals",
-    responses=errors("not_found"),
+    responses={
+        200: example_response(VISIT_CLOSED_EXAMPLE, "The visit (here once closed)"),
+        **errors("not_found"),
+    },
 )
 def get_visit(mdtrt_id: MdtrtId, signed: SignedHospitalDep, uow: UowDep) -> VisitPublic:
     """The visit with every fee line (held, cancelled, billed, refunded) and its totals."""
@@ -112,16 +124,19 @@ def get_visit(mdtrt_id: MdtrtId, signed: SignedHospitalDep, uow: UowDep) -> Visi
     status_code=201,
     response_model=FeeBatchPublic,
     summary="Post a charge batch (2204)",
-    responses=errors(
-        "not_found",
-        "insufficient_credit",
-        "visit_closed",
-        "duplicate_fee",
-        "credit_frozen",
-        "amount_mismatch",
-        "idempotency_key_reused",
-        "validation_error",
-    ),
+    responses={
+        201: example_response(FEE_BATCH_EXAMPLE, "Every line priced and held"),
+        **errors(
+            "not_found",
+            "insufficient_credit",
+            "visit_closed",
+            "duplicate_fee",
+            "credit_frozen",
+            "amount_mismatch",
+            "idempotency_key_reused",
+            "validation_error",
+        ),
+    },
 )
 async def post_fees(
     mdtrt_id: MdtrtId,
@@ -186,7 +201,10 @@ def render_fee_batch(result: visits.FeeBatchResult) -> str:
     "/visits/{mdtrt_id}/fees/{feedetl_sn}",
     response_model=VisitPublic,
     summary="Cancel a fee line (2205)",
-    responses=errors("not_found", "visit_closed", "idempotency_key_reused"),
+    responses={
+        200: example_response(VISIT_AFTER_CANCEL_EXAMPLE, "The visit, the line cancelled"),
+        **errors("not_found", "visit_closed", "idempotency_key_reused"),
+    },
 )
 def cancel_fee(
     mdtrt_id: MdtrtId,
@@ -211,7 +229,10 @@ def cancel_fee(
     "/visits/{mdtrt_id}/presettle",
     response_model=PresettlePublic,
     summary="Pre-settle (2206): the split as it would be now",
-    responses=errors("not_found", "idempotency_key_reused"),
+    responses={
+        200: example_response(PRESETTLE_EXAMPLE, "The split of the lines on hold"),
+        **errors("not_found", "idempotency_key_reused"),
+    },
 )
 def presettle(
     mdtrt_id: MdtrtId, signed: SignedHospitalDep, container: ContainerDep, idem: IdempotencyDep
@@ -234,7 +255,10 @@ def presettle(
     "/visits/{mdtrt_id}/close",
     response_model=ClosePublic,
     summary="Close the visit into a bill due in 72 hours",
-    responses=errors("not_found", "idempotency_key_reused"),
+    responses={
+        200: example_response(CLOSE_EXAMPLE, "The bill, due in 72 hours"),
+        **errors("not_found", "idempotency_key_reused"),
+    },
 )
 def close_visit(
     mdtrt_id: MdtrtId, signed: SignedHospitalDep, container: ContainerDep, idem: IdempotencyDep

@@ -10,18 +10,22 @@ from fastapi.responses import JSONResponse
 
 from api.auth import PatientDep
 from api.deps import ContainerDep, UowDep
-from api.errors import ERROR_CODES, error_body
+from api.errors import error_body
 from api.exact_json import ExactJsonRoute
 from api.idempotency import IdempotencyDep
+from api.openapi import bearer_errors, error_responses
 from api.presenters import setlinfo_public
 from api.schemas.payments import (
+    WALLET_CALLBACK_EXAMPLE,
     BehaviourPublic,
     BehaviourUpdate,
     NotifyAnswer,
+    NotifyRefusal,
     PaymentCreate,
     PaymentPublic,
     PaymentStatusPublic,
     Provider,
+    WalletCallback,
     WalletPaymentPublic,
 )
 from insurance.money import format_amount, from_fen
@@ -37,24 +41,6 @@ sandbox_router = APIRouter(prefix="/sandbox/v1", tags=["sandbox"], route_class=E
 
 BillId = Annotated[str, Path(min_length=1, max_length=40, examples=["BL20261123A1B2C3D4E5F6"])]
 PaymentId = Annotated[str, Path(min_length=1, max_length=40, examples=["PY20261124A1B2C3D4E5F6"])]
-
-
-def responses(*codes: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` listing the error codes a call can answer with."""
-    by_status: dict[int, list[str]] = {}
-    for code in codes:
-        by_status.setdefault(ERROR_CODES[code][0], []).append(code)
-    return {
-        status: {
-            "description": "; ".join(f"`{c}`: {ERROR_CODES[c][1]}" for c in listed),
-            "content": {
-                "application/json": {
-                    "example": {"error": {"code": listed[0], "message": ERROR_CODES[listed[0]][1]}}
-                }
-            },
-        }
-        for status, listed in sorted(by_status.items())
-    }
 
 
 def deliver_sandbox_callbacks(container: Container) -> None:
@@ -87,8 +73,7 @@ def payment_public(result: service.PaymentResult) -> PaymentPublic:
     status_code=201,
     response_model=PaymentPublic,
     summary="Pay a bill: personal account first, then the wallet",
-    responses=responses(
-        "unauthenticated",
+    responses=bearer_errors(
         "not_found",
         "bill_settled",
         "bill_not_payable",
@@ -125,7 +110,7 @@ def pay_bill(
     "/v1/payments/{payment_id}",
     response_model=PaymentStatusPublic,
     summary="A wallet payment and its settlement",
-    responses=responses("unauthenticated", "not_found"),
+    responses=bearer_errors("not_found"),
 )
 def get_payment(payment_id: PaymentId, psn_no: PatientDep, uow: UowDep) -> PaymentStatusPublic:
     """Whether the wallet confirmed (`succeeded`), refused (`failed`) or is still `pending`."""
@@ -142,10 +127,72 @@ def get_payment(payment_id: PaymentId, psn_no: PatientDep, uow: UowDep) -> Payme
         )
 
 
+def _notify_answer(description: str, **examples: tuple[str, str]) -> dict[str, Any]:
+    """A documented answer to a provider: ``examples`` maps an outcome to (code, message); a
+    refusal (``FAIL``) carries the service's error envelope too, as :func:`wallet_notify` sends."""
+
+    def answer(outcome: str, code: str, message: str) -> dict[str, Any]:
+        if code == "SUCCESS":
+            return {"code": code, "message": message}
+        detail = message.removeprefix(f"{outcome}: ")
+        return {"code": code, "message": message, **error_body(outcome, detail)}
+
+    refused = any(code == "FAIL" for code, _ in examples.values())
+    return {
+        "description": description,
+        "model": NotifyRefusal if refused else NotifyAnswer,
+        "content": {
+            "application/json": {
+                "examples": {
+                    outcome: {"value": answer(outcome, code, message)}
+                    for outcome, (code, message) in examples.items()
+                }
+            }
+        },
+    }
+
+
+_ORDER = WALLET_CALLBACK_EXAMPLE["order_id"]
 NOTIFY_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "`malformed` body or `amount_mismatch`: refused and recorded"},
-    401: {"description": "`bad_signature`: refused and recorded, nothing changed"},
-    404: {"description": "`unknown_order` or unknown provider: recorded"},
+    200: _notify_answer(
+        "`SUCCESS`: applied, or a repeat (`duplicate`) or a stale callback (`ignored`) that "
+        "changed nothing; the provider stops retrying",
+        applied=("SUCCESS", f"applied: order {_ORDER} succeeded"),
+        duplicate=("SUCCESS", f"duplicate: order {_ORDER} is already succeeded"),
+        ignored=("SUCCESS", f"ignored: order {_ORDER} is already succeeded: kept"),
+    ),
+    400: _notify_answer(
+        "`FAIL`: a `malformed` body, or an `amount_mismatch` with the order; refused and recorded",
+        malformed=("FAIL", "malformed: malformed callback: 'seq'"),
+        amount_mismatch=(
+            "FAIL",
+            "amount_mismatch: the order is for 94.00, the callback says 9.40",
+        ),
+    ),
+    401: _notify_answer(
+        "`FAIL`: `bad_signature` (missing or wrong `X-Wallet-Signature`); refused and recorded, "
+        "nothing changed",
+        bad_signature=("FAIL", "bad_signature: the signature does not verify"),
+    ),
+    404: _notify_answer(
+        "`FAIL`: `unknown_order` (no order of this provider has the `order_id`) or "
+        "`unknown_provider`; recorded",
+        unknown_order=("FAIL", f"unknown_order: no wechat order {_ORDER}"),
+        unknown_provider=("FAIL", "unknown_provider: no wallet provider paypal"),
+    ),
+}
+NOTIFY_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "The provider's JSON, signed as sent: `X-Wallet-Signature` is the "
+        "lowercase hex HMAC-SHA256 of these exact bytes under the wallet secret.",
+        "content": {
+            "application/json": {
+                "schema": WalletCallback.model_json_schema(),
+                "example": WALLET_CALLBACK_EXAMPLE,
+            }
+        },
+    }
 }
 
 
@@ -154,6 +201,7 @@ NOTIFY_RESPONSES: dict[int | str, dict[str, Any]] = {
     response_model=NotifyAnswer,
     summary="A wallet provider's signed payment callback",
     responses=NOTIFY_RESPONSES,
+    openapi_extra=NOTIFY_BODY,
 )
 async def wallet_notify(
     provider: Annotated[str, Path(max_length=16, examples=["wechat"])],
@@ -188,7 +236,7 @@ async def wallet_notify(
     "/wallets/{provider}/behaviour",
     response_model=BehaviourPublic,
     summary="Set what the sandbox wallet does with its next order",
-    responses=responses("not_found", "validation_error"),
+    responses=error_responses("not_found", "validation_error"),
 )
 def wallet_behaviour(
     provider: Provider, body: BehaviourUpdate, container: ContainerDep, uow: UowDep

@@ -9,16 +9,15 @@ from api.auth import SignedHospitalDep
 from api.deps import ContainerDep
 from api.exact_json import ExactJsonRoute
 from api.idempotency import IdempotencyDep
+from api.openapi import errors
 from api.presenters import setlinfo_public
-from api.routes.payments import BillId, responses
+from api.routes.payments import BillId
 from api.schemas.payments import RefundCreate, RefundPublic, ReturnedPublic
 from insurance.money import format_amount, from_fen
 from settlement.care.refunds import RefundResult, refund_lines
 from settlement.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/his/v1", tags=["HIS"], route_class=ExactJsonRoute)
-
-HIS_AUTH = ("unauthenticated", "bad_signature", "stale_timestamp", "nonce_reused")
 
 
 def refund_public(result: RefundResult) -> RefundPublic:
@@ -44,8 +43,7 @@ def refund_public(result: RefundResult) -> RefundPublic:
     "/bills/{bill_id}/refunds",
     response_model=RefundPublic,
     summary="Refund lines of a bill (2208), before or after settlement",
-    responses=responses(
-        *HIS_AUTH,
+    responses=errors(
         "not_found",
         "conflict",
         "already_refunded",

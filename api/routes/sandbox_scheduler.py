@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from api.deps import ContainerDep, UowDep
 from api.exact_json import ExactJsonRoute
+from api.openapi import example_response
 from api.presenters import iso
 from settlement.messages.tables import SandboxMessage
 from settlement.scheduler import run_due
@@ -79,6 +80,24 @@ def run_scheduler(container: ContainerDep) -> SchedulerRunPublic:
     "/messages",
     response_model=list[MessagePublic],
     summary="Messages the sandbox SMS gateway and app push received",
+    responses={
+        200: example_response(
+            [
+                {
+                    "id": 2,
+                    "channel": "sms",
+                    "psn_no": "37140000000000000001",
+                    "address": "139****0001",
+                    "kind": "remind_close",
+                    "body": "【舒心就医】您的就诊已结束，本次信用就医账单金额¥240.00，请于"
+                    "2026年11月26日 11:00前还款，逾期将冻结信用就医额度。查看并支付："
+                    "/app/bills/BL20261123A1B2C3D4E5F6",
+                    "link": "/app/bills/BL20261123A1B2C3D4E5F6",
+                    "sent_at": "2026-11-23T11:00:00+08:00",
+                }
+            ]
+        )
+    },
 )
 def list_messages(
     uow: UowDep,

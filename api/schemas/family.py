@@ -24,7 +24,7 @@ CertNo = Annotated[
         description="The relative's resident ID number (18 characters); a malformed one is "
         "`invalid_certno`, one that is not the insurance record's of `psn_no` is "
         "`identity_mismatch`",
-        examples=["371402195803120013"],
+        examples=["371402195803120017"],
     ),
 ]
 InvitationId = Annotated[str, Field(examples=["FL20261123A1B2C3D4E5F6"])]
@@ -37,7 +37,7 @@ class FamilyInvitationCreate(RequestModel):
             "examples": [
                 {
                     "psn_no": "37140000000000000002",
-                    "certno": "371402195803120013",
+                    "certno": "371402195803120017",
                     "relation": "parent",
                 }
             ]
@@ -64,7 +64,7 @@ class FamilyLinkPublic(ResponseModel):
                     "status": "active",
                     "invited_at": "2026-11-23T09:30:00+08:00",
                     "accepted_via": "counter",
-                    "accepted_hospital_code": "H001",
+                    "accepted_hospital_code": "H37140200001",
                     "accepted_at": "2026-11-23T10:05:00+08:00",
                     "ended_at": None,
                 }
@@ -90,6 +90,30 @@ class FamilyLinkPublic(ResponseModel):
 
 
 class FamilyInvitationListPublic(ResponseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "invitations": [
+                        {
+                            "invitation_id": "FL20261123A1B2C3D4E5F6",
+                            "manager_psn_no": "37140000000000000001",
+                            "relative_psn_no": "37140000000000000002",
+                            "relation": "parent",
+                            "status": "invited",
+                            "invited_at": "2026-11-23T09:30:00+08:00",
+                            "accepted_via": None,
+                            "accepted_hospital_code": None,
+                            "accepted_at": None,
+                            "ended_at": None,
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+
     invitations: list[FamilyLinkPublic]
 
 
@@ -133,7 +157,7 @@ class FamilyMemberPublic(ResponseModel):
 
     psn_no: str
     psn_name: str = Field(description="Masked: the first character only", examples=["张*"])
-    certno: str = Field(description="Masked", examples=["3714**********0013"])
+    certno: str = Field(description="Masked", examples=["3714**********0017"])
     relation: Relation = Field(description=RELATION_DESCRIPTION)
     status: LinkStatus
     invitation_id: InvitationId
@@ -150,7 +174,7 @@ class FamilyMembersPublic(ResponseModel):
                         {
                             "psn_no": "37140000000000000002",
                             "psn_name": "李*",
-                            "certno": "3714**********0013",
+                            "certno": "3714**********0017",
                             "relation": "parent",
                             "status": "active",
                             "invitation_id": "FL20261123A1B2C3D4E5F6",
@@ -173,7 +197,7 @@ class ProxyAgreementSign(RequestModel):
         json_schema_extra={
             "examples": [
                 {
-                    "certno": "371402195803120013",
+                    "certno": "371402195803120017",
                     "psn_name": "李四",
                     "version": 1,
                     "accept": True,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, JsonValue
+from pydantic.config import JsonDict
 
 from api.schemas.types import (
     Money,
@@ -22,6 +23,148 @@ from api.schemas.types import (
 )
 
 MedType = Literal["11", "13", "14"]
+
+# -- examples: one visit, as the service answers it ---------------------------------------------
+# A level-3 hospital; the patient's line is 800.00, 100.00 of this year's 200.00 deductible is
+# used and the personal account holds 100.00. Four lines are posted, the ECG is cancelled, the
+# visit closes at 11:00 into a bill of 240.00. Every code is in the seeded catalogue (seeds/).
+EXAMPLE_MDTRT_ID = "MD20261123A1B2C3D4E5F6"
+EXAMPLE_BILL_ID = "BL20261123A1B2C3D4E5F6"
+EXAMPLE_CHRG_BCHNO = "CB20261123000001"
+
+
+def _line(sn: str, codg: str, name: str, pric: str) -> JsonDict:
+    """A line of the example batch: one of each, nothing over its catalogue price cap."""
+    return {
+        "feedetl_sn": sn,
+        "med_list_codg": codg,
+        "item_name": name,
+        "pric": pric,
+        "cnt": "1",
+        "det_item_fee_sumamt": pric,
+        "fee_ocur_time": "2026-11-23T09:45:00+08:00",
+    }
+
+
+_REQUEST_LINES: list[JsonDict] = [
+    _line("F0001", "001102000030000", "主任医师门诊诊查费", "30.00"),
+    _line("F0002", "002203020010000", "心脏彩色多普勒超声", "180.00"),
+    _line("F0003", "003107010010000", "常规心电图检查", "20.00"),
+    _line("F0004", "001110000030000", "心理咨询", "30.00"),
+]
+FEE_BATCH_REQUEST_EXAMPLE: JsonDict = {"chrg_bchno": EXAMPLE_CHRG_BCHNO, "fees": [*_REQUEST_LINES]}
+#: How each line prices: chrgitm_lv, selfpay_prop, fulamt_ownpay_amt, preselfpay_amt,
+#: inscp_scp_amt (class A in scope; class B's first 10 % self-paid; class C all self-paid).
+_PRICED = {
+    "F0001": ("A", "0.00", "0.00", "0.00", "30.00"),
+    "F0002": ("B", "0.10", "0.00", "18.00", "162.00"),
+    "F0003": ("A", "0.00", "0.00", "0.00", "20.00"),
+    "F0004": ("C", "1.00", "30.00", "0.00", "0.00"),
+}
+
+
+def _fee_examples(*statuses: str) -> list[JsonValue]:
+    """The example batch's lines as the service answers them, in ``statuses`` (one per line)."""
+    answer: list[JsonValue] = []
+    for line, status in zip(_REQUEST_LINES, statuses, strict=True):
+        lv, prop, fulamt, preself, inscp = _PRICED[str(line["feedetl_sn"])]
+        answer.append(
+            {
+                "feedetl_sn": line["feedetl_sn"],
+                "chrg_bchno": EXAMPLE_CHRG_BCHNO,
+                **{k: line[k] for k in ("med_list_codg", "item_name", "pric", "cnt")},
+                "det_item_fee_sumamt": line["det_item_fee_sumamt"],
+                "chrgitm_lv": lv,
+                "selfpay_prop": prop,
+                "fulamt_ownpay_amt": fulamt,
+                "overlmt_amt": "0.00",
+                "preselfpay_amt": preself,
+                "inscp_scp_amt": inscp,
+                "unlisted": False,
+                "fee_ocur_time": line["fee_ocur_time"],
+                "status": status,
+            }
+        )
+    return answer
+
+
+_VISIT_EXAMPLE: JsonDict = {
+    "mdtrt_id": EXAMPLE_MDTRT_ID,
+    "ipt_otp_no": "MZ20261123000123",
+    "psn_no": "37140000000000000001",
+    "med_type": "11",
+    "dept_code": "A03.01",
+    "dept_name": "心血管内科",
+    "dr_name": "王医生",
+    "begntime": "2026-11-23T09:30:00+08:00",
+}
+#: ``POST /visits``: open, nothing charged yet.
+VISIT_OPENED_EXAMPLE: JsonDict = {
+    **_VISIT_EXAMPLE,
+    "status": "open",
+    "medfee_sumamt": "0.00",
+    "available": "800.00",
+    "fees": [],
+    "bill_id": None,
+    "closed_at": None,
+}
+#: ``POST /visits/{mdtrt_id}/fees``: the four lines held against the line.
+FEE_BATCH_EXAMPLE: JsonDict = {
+    "mdtrt_id": EXAMPLE_MDTRT_ID,
+    "chrg_bchno": EXAMPLE_CHRG_BCHNO,
+    "fees": _fee_examples("held", "held", "held", "held"),
+    "medfee_sumamt": "260.00",
+    "available": "540.00",
+}
+#: ``DELETE /visits/{mdtrt_id}/fees/F0003``: the ECG cancelled, its hold released.
+VISIT_AFTER_CANCEL_EXAMPLE: JsonDict = {
+    **_VISIT_EXAMPLE,
+    "status": "open",
+    "medfee_sumamt": "240.00",
+    "available": "560.00",
+    "fees": _fee_examples("held", "held", "cancelled", "held"),
+    "bill_id": None,
+    "closed_at": None,
+}
+#: ``GET /visits/{mdtrt_id}`` once closed: the lines billed, the bill named.
+VISIT_CLOSED_EXAMPLE: JsonDict = {
+    **_VISIT_EXAMPLE,
+    "status": "closed",
+    "medfee_sumamt": "240.00",
+    "available": "560.00",
+    "fees": _fee_examples("billed", "billed", "cancelled", "billed"),
+    "bill_id": EXAMPLE_BILL_ID,
+    "closed_at": "2026-11-23T11:00:00+08:00",
+}
+#: The split of those 240.00: class C 30.00 and class B's first 10 % (18.00) are the patient's;
+#: of the 192.00 in scope, 100.00 completes the deductible and the fund pays 50 % of the rest.
+SETLINFO_EXAMPLE: JsonDict = {
+    "medfee_sumamt": "240.00",
+    "fulamt_ownpay_amt": "30.00",
+    "overlmt_selfpay": "0.00",
+    "preselfpay_amt": "18.00",
+    "inscp_scp_amt": "192.00",
+    "act_pay_dedc": "100.00",
+    "hifp_pay": "46.00",
+    "pool_prop_selfpay": "0.50",
+    "fund_pay_sumamt": "46.00",
+    "psn_part_amt": "194.00",
+    "acct_pay": "100.00",
+    "acct_mulaid_pay": "0.00",
+    "psn_cash_pay": "94.00",
+    "balc": "0.00",
+    "setl_id": None,
+}
+PRESETTLE_EXAMPLE: JsonDict = {"mdtrt_id": EXAMPLE_MDTRT_ID, "setlinfo": SETLINFO_EXAMPLE}
+CLOSE_EXAMPLE: JsonDict = {
+    "mdtrt_id": EXAMPLE_MDTRT_ID,
+    "bill_id": EXAMPLE_BILL_ID,
+    "status": "billed",
+    "medfee_sumamt": "240.00",
+    "closed_at": "2026-11-23T11:00:00+08:00",
+    "due_at": "2026-11-26T11:00:00+08:00",
+    "estimate": SETLINFO_EXAMPLE,
+}
 
 
 class ReasonPublic(ResponseModel):
@@ -97,10 +240,10 @@ class FeeCreate(RequestModel):
             min_length=1,
             max_length=50,
             pattern=r"^[\x21-\x7e]+$",
-            examples=["001101000010000-110100001"],
+            examples=["001102000030000"],
         ),
     ]
-    item_name: Annotated[Text200, Field(examples=["普通门诊诊查费"])]
+    item_name: Annotated[Text200, Field(examples=["主任医师门诊诊查费"])]
     pric: UnitPrice
     cnt: Quantity
     det_item_fee_sumamt: Money
@@ -109,25 +252,7 @@ class FeeCreate(RequestModel):
 
 class FeeBatchCreate(RequestModel):
     model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "chrg_bchno": "CB20261123000001",
-                    "fees": [
-                        {
-                            "feedetl_sn": "1",
-                            "med_list_codg": "001101000010000-110100001",
-                            "item_name": "普通门诊诊查费",
-                            "pric": "10.00",
-                            "cnt": "1",
-                            "det_item_fee_sumamt": "10.00",
-                            "fee_ocur_time": "2026-11-23T09:35:00+08:00",
-                        }
-                    ],
-                }
-            ]
-        },
+        extra="forbid", json_schema_extra={"examples": [FEE_BATCH_REQUEST_EXAMPLE]}
     )
 
     chrg_bchno: Annotated[Text64, Field(examples=["CB20261123000001"])]
@@ -154,6 +279,8 @@ class FeePublic(ResponseModel):
 
 
 class FeeBatchPublic(ResponseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [FEE_BATCH_EXAMPLE]})
+
     mdtrt_id: str
     chrg_bchno: str
     fees: list[FeePublic]
@@ -162,6 +289,8 @@ class FeeBatchPublic(ResponseModel):
 
 
 class VisitPublic(ResponseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [VISIT_CLOSED_EXAMPLE]})
+
     mdtrt_id: str
     ipt_otp_no: str
     psn_no: str
@@ -179,6 +308,8 @@ class VisitPublic(ResponseModel):
 
 
 class SetlInfoPublic(ResponseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [SETLINFO_EXAMPLE]})
+
     medfee_sumamt: MoneyText
     fulamt_ownpay_amt: MoneyText
     overlmt_selfpay: MoneyText
@@ -197,11 +328,15 @@ class SetlInfoPublic(ResponseModel):
 
 
 class PresettlePublic(ResponseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [PRESETTLE_EXAMPLE]})
+
     mdtrt_id: str
     setlinfo: SetlInfoPublic
 
 
 class ClosePublic(ResponseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [CLOSE_EXAMPLE]})
+
     mdtrt_id: str
     bill_id: str
     status: str = Field(description="the bill's status: billed, or settled for an empty visit")

@@ -63,7 +63,7 @@ class AgreementSign(RequestModel):
             "examples": [
                 {
                     "psn_no": "37140000000000000001",
-                    "certno": "371402198005010013",
+                    "certno": "371402198005010028",
                     "psn_name": "张三",
                     "version": 1,
                     "accept": True,
@@ -80,7 +80,7 @@ class AgreementSign(RequestModel):
             min_length=1,
             max_length=32,
             description="Resident ID number, 18 characters; a wrong one is `invalid_certno`",
-            examples=["371402198005010013"],
+            examples=["371402198005010028"],
         ),
     ]
     psn_name: Annotated[Text50, Field(examples=["张三"])]

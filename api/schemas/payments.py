@@ -4,29 +4,37 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from api.schemas.his import SetlInfoPublic
-from api.schemas.types import MoneyText, RequestModel, ResponseModel, Text64, Text200
+from api.schemas.errors import ErrorBody
+from api.schemas.his import EXAMPLE_BILL_ID, SetlInfoPublic
+from api.schemas.his import SETLINFO_EXAMPLE as HIS_SETLINFO_EXAMPLE
+from api.schemas.types import Money, MoneyText, RequestModel, ResponseModel, Text64, Text200
 
 Provider = Literal["wechat", "alipay"]
 
-SETLINFO_EXAMPLE: dict[str, Any] = {
-    "medfee_sumamt": "310.00",
+#: The example bill (``api.schemas.his``) settled the next morning: the personal account pays
+#: 100.00, the wallet the other 94.00 of the patient's 194.00.
+SETLINFO_EXAMPLE: dict[str, Any] = {**HIS_SETLINFO_EXAMPLE, "setl_id": "ST20261124A1B2C3D4E5F6"}
+EXAMPLE_PAYMENT_ID = "PY20261124A1B2C3D4E5F6"
+#: The same bill after the heart ultrasound (F0002, 180.00) is refunded: the new settlement, and
+#: where the 180.00 went back (fund 46.00, personal account 40.00, wallet 94.00).
+REFUND_SETLINFO_EXAMPLE: dict[str, Any] = {
+    "medfee_sumamt": "60.00",
     "fulamt_ownpay_amt": "30.00",
     "overlmt_selfpay": "0.00",
     "preselfpay_amt": "0.00",
-    "inscp_scp_amt": "280.00",
-    "act_pay_dedc": "200.00",
-    "hifp_pay": "40.00",
+    "inscp_scp_amt": "30.00",
+    "act_pay_dedc": "30.00",
+    "hifp_pay": "0.00",
     "pool_prop_selfpay": "0.50",
-    "fund_pay_sumamt": "40.00",
-    "psn_part_amt": "270.00",
-    "acct_pay": "100.00",
+    "fund_pay_sumamt": "0.00",
+    "psn_part_amt": "60.00",
+    "acct_pay": "60.00",
     "acct_mulaid_pay": "0.00",
-    "psn_cash_pay": "170.00",
-    "balc": "0.00",
-    "setl_id": "ST20261124A1B2C3D4E5F6",
+    "psn_cash_pay": "0.00",
+    "balc": "40.00",
+    "setl_id": "ST20261125F6E5D4C3B2A1",
 }
 
 
@@ -50,13 +58,13 @@ class PaymentPublic(ResponseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "bill_id": "BL20261123A1B2C3D4E5F6",
+                    "bill_id": EXAMPLE_BILL_ID,
                     "status": "paying",
                     "setlinfo": SETLINFO_EXAMPLE,
                     "payment": {
-                        "payment_id": "PY20261124A1B2C3D4E5F6",
+                        "payment_id": EXAMPLE_PAYMENT_ID,
                         "provider": "wechat",
-                        "amount": "170.00",
+                        "amount": "94.00",
                         "status": "pending",
                     },
                 }
@@ -73,6 +81,22 @@ class PaymentPublic(ResponseModel):
 
 
 class PaymentStatusPublic(ResponseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "payment_id": EXAMPLE_PAYMENT_ID,
+                    "bill_id": EXAMPLE_BILL_ID,
+                    "provider": "wechat",
+                    "amount": "94.00",
+                    "status": "succeeded",
+                    "setl_id": SETLINFO_EXAMPLE["setl_id"],
+                    "setlinfo": SETLINFO_EXAMPLE,
+                }
+            ]
+        }
+    )
+
     payment_id: str
     bill_id: str
     provider: Provider
@@ -82,15 +106,55 @@ class PaymentStatusPublic(ResponseModel):
     setlinfo: SetlInfoPublic
 
 
+WALLET_CALLBACK_EXAMPLE: dict[str, Any] = {
+    "order_id": EXAMPLE_PAYMENT_ID,
+    "provider_txn_id": "T4F1C2A9B8E7D6C5B4A39281",
+    "amount": "94.00",
+    "status": "SUCCESS",
+    "seq": 1,
+    "sent_at": "2026-11-24T10:15:02+08:00",
+}
+
+
+class WalletCallback(BaseModel):
+    """A wallet provider's payment callback, as the provider sends it.
+
+    Documentation only: the route reads the raw bytes (``settlement.payments.wallets``), since
+    the signature is over exactly those bytes.
+    """
+
+    model_config = ConfigDict(json_schema_extra={"examples": [WALLET_CALLBACK_EXAMPLE]})
+
+    order_id: str = Field(description="The `payment_id` of `POST /v1/bills/{bill_id}/payments`")
+    provider_txn_id: str = Field(description="The provider's own transaction number")
+    amount: Money = Field(description="What the provider took; must equal the order's amount")
+    status: Literal["SUCCESS", "FAIL"] = Field(description="Paid, or refused by the provider")
+    seq: int = Field(ge=0, description="The provider's notification number, recorded")
+    sent_at: str | None = Field(
+        default=None, description="When the provider sent it (ISO 8601); not used"
+    )
+
+
 class NotifyAnswer(ResponseModel):
     """What the provider is told: ``SUCCESS`` stops its retries."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"code": "SUCCESS", "message": "applied"}]}
+        json_schema_extra={
+            "examples": [
+                {"code": "SUCCESS", "message": f"applied: order {EXAMPLE_PAYMENT_ID} succeeded"}
+            ]
+        }
     )
 
     code: Literal["SUCCESS", "FAIL"]
     message: str
+
+
+class NotifyRefusal(NotifyAnswer):
+    """A refused callback: ``FAIL`` for the provider, and the service's error envelope for
+    everyone else (``error.code``: ``bad_signature``, ``amount_mismatch``, ``unknown_order``…)."""
+
+    error: ErrorBody
 
 
 class BehaviourUpdate(RequestModel):
@@ -108,6 +172,10 @@ class BehaviourUpdate(RequestModel):
 
 
 class BehaviourPublic(ResponseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"provider": "wechat", "next": "fail", "repeat": False}]}
+    )
+
     provider: Provider
     next: Literal["succeed", "fail", "delay"]
     repeat: bool
@@ -136,17 +204,17 @@ class RefundPublic(ResponseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "bill_id": "BL20261123A1B2C3D4E5F6",
+                    "bill_id": EXAMPLE_BILL_ID,
                     "status": "settled",
                     "refunded": ["F0002"],
-                    "refund_amount": "30.00",
-                    "medfee_sumamt": "280.00",
-                    "setlinfo": {**SETLINFO_EXAMPLE, "medfee_sumamt": "280.00"},
+                    "refund_amount": "180.00",
+                    "medfee_sumamt": "60.00",
+                    "setlinfo": REFUND_SETLINFO_EXAMPLE,
                     "returned": {
-                        "hifp_pay": "0.00",
-                        "acct_pay": "0.00",
+                        "hifp_pay": "46.00",
+                        "acct_pay": "40.00",
                         "acct_mulaid_pay": "0.00",
-                        "psn_cash_pay": "30.00",
+                        "psn_cash_pay": "94.00",
                         "credit_line": "0.00",
                     },
                 }

@@ -55,7 +55,7 @@ class InsuredPersonCreate(RequestModel):
             "examples": [
                 {
                     "psn_no": "37140000000000000099",
-                    "certno": "371402198005010013",
+                    "certno": "371402198005010036",
                     "psn_name": "测试患者",
                     "phone": "13800138099",
                     "insutype": "310",
@@ -75,7 +75,7 @@ class InsuredPersonCreate(RequestModel):
             min_length=1,
             max_length=32,
             description="Resident ID number (18 characters, valid check character)",
-            examples=["371402198005010013"],
+            examples=["371402198005010036"],
         ),
     ]
     psn_name: Annotated[Text50, Field(examples=["测试患者"])]
@@ -122,7 +122,7 @@ class InsuredPersonPublic(ResponseModel):
             "examples": [
                 {
                     "psn_no": "37140000000000000099",
-                    "certno": "3714**********0013",
+                    "certno": "3714**********0036",
                     "psn_name": "测试患者",
                     "phone": "13800138099",
                     "insutype": "310",
