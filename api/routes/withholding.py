@@ -13,8 +13,8 @@ from fastapi import APIRouter, Path
 
 from api.auth import PatientDep
 from api.deps import ContainerDep
-from api.errors import ERROR_CODES
 from api.exact_json import ExactJsonRoute
+from api.openapi import example_response
 from api.schemas.payments import Provider, WithholdingPublic
 from settlement.payments import service
 
@@ -23,28 +23,11 @@ router = APIRouter(prefix="/v1/wallets", tags=["payments"], route_class=ExactJso
 ProviderPath = Annotated[Provider, Path(examples=["wechat"])]
 
 
-def _example(status: str) -> dict[int | str, dict[str, object]]:
-    unauthenticated = ERROR_CODES["unauthenticated"]
-    return {
-        200: {
-            "content": {"application/json": {"example": {"provider": "wechat", "status": status}}}
-        },
-        unauthenticated[0]: {
-            "description": f"`unauthenticated`: {unauthenticated[1]}",
-            "content": {
-                "application/json": {
-                    "example": {"error": {"code": "unauthenticated", "message": unauthenticated[1]}}
-                }
-            },
-        },
-    }
-
-
 @router.get(
     "/{provider}/withholding",
     response_model=WithholdingPublic,
     summary="Whether auto-pay may charge this wallet",
-    responses=_example("active"),
+    responses={200: example_response({"provider": "wechat", "status": "active"})},
 )
 def get_withholding(
     provider: ProviderPath, psn_no: PatientDep, container: ContainerDep
@@ -58,7 +41,7 @@ def get_withholding(
     "/{provider}/withholding",
     response_model=WithholdingPublic,
     summary="Authorise auto-pay to charge this wallet (无感支付)",
-    responses=_example("active"),
+    responses={200: example_response({"provider": "wechat", "status": "active"})},
 )
 def authorise_withholding(
     provider: ProviderPath, psn_no: PatientDep, container: ContainerDep
@@ -74,7 +57,7 @@ def authorise_withholding(
     "/{provider}/withholding",
     response_model=WithholdingPublic,
     summary="End auto-pay's authority over this wallet",
-    responses=_example("none"),
+    responses={200: example_response({"provider": "wechat", "status": "none"})},
 )
 def revoke_withholding(
     provider: ProviderPath, psn_no: PatientDep, container: ContainerDep

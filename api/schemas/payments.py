@@ -154,6 +154,21 @@ class NotifyRefusal(NotifyAnswer):
     """A refused callback: ``FAIL`` for the provider, and the service's error envelope for
     everyone else (``error.code``: ``bad_signature``, ``amount_mismatch``, ``unknown_order``…)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "FAIL",
+                    "message": "bad_signature: the signature does not verify",
+                    "error": {
+                        "code": "bad_signature",
+                        "message": "the signature does not verify",
+                    },
+                }
+            ]
+        }
+    )
+
     error: ErrorBody
 
 
