@@ -208,18 +208,9 @@ class CreditPublic(ResponseModel):
 class VisitCreate(RequestModel):
     model_config = ConfigDict(
         extra="forbid",
+        # The visit of the answers' examples, as the HIS sends it (no mdtrt_id yet).
         json_schema_extra={
-            "examples": [
-                {
-                    "ipt_otp_no": "MZ20261123000123",
-                    "psn_no": "37140000000000000001",
-                    "med_type": "11",
-                    "dept_code": "A03.01",
-                    "dept_name": "心血管内科",
-                    "dr_name": "王医生",
-                    "begntime": "2026-11-23T09:30:00+08:00",
-                }
-            ]
+            "examples": [{k: v for k, v in _VISIT_EXAMPLE.items() if k != "mdtrt_id"}]
         },
     )
 
