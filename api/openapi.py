@@ -18,12 +18,14 @@ from typing import Any, get_args
 
 from fastapi import FastAPI
 from fastapi import routing as fastapi_routing
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from starlette.routing import BaseRoute
 
 from api.errors import ERROR_CODES
+from api.idempotency import idempotent_write
 from api.schemas.errors import ErrorEnvelope
 
 #: The 401 codes of a signed HIS request (``api.auth.authenticate_hospital``).
@@ -178,7 +180,7 @@ def install_openapi(app: FastAPI) -> None:
         document = generate()  # FastAPI's, cached until the routes change
         if not completed or completed[0] is not document:
             restore_examples(document, app.routes)
-            complete_document(document)
+            complete_document(document, key_required=key_required_operations(app.routes))
             completed[:] = [document]
         return document
 
@@ -247,19 +249,25 @@ def _restore_media_examples(documented: dict[str, Any], written: dict[str, Any])
                 target[key] = copy.deepcopy(media[key])
 
 
-def idempotency_key_required(method: str, path: str) -> bool:
-    """The contract: every POST and DELETE under ``/his/v1`` and every payment POST."""
-    method = method.lower()
-    if path.startswith("/his/v1/"):
-        return method in ("post", "delete")
-    return method == "post" and path == "/v1/bills/{bill_id}/payments"
+def key_required_operations(routes: Sequence[BaseRoute]) -> set[tuple[str, str]]:
+    """The operations (method, path) whose Idempotency-Key is required, read off the routes:
+    those that depend on :func:`api.idempotency.idempotent_write` (the others' is optional)."""
+    required: set[tuple[str, str]] = set()
+    for route in _api_routes(routes):
+        if _depends_on(route.dependant, idempotent_write):
+            required.update((method.lower(), route.path_format) for method in route.methods)
+    return required
 
 
-def complete_document(document: dict[str, Any]) -> None:
+def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
+    return any(d.call is call or _depends_on(d, call) for d in dependant.dependencies)
+
+
+def complete_document(document: dict[str, Any], *, key_required: set[tuple[str, str]]) -> None:
     """Complete every operation in place (see the module's docstring)."""
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
-            _complete_operation(method, path, operation)
+            _complete_operation(method, path, operation, (method, path) in key_required)
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     if ERROR_SCHEMA not in schemas:
         _add_model_schema(schemas, ErrorEnvelope)
@@ -268,7 +276,9 @@ def complete_document(document: dict[str, Any]) -> None:
             schemas.pop(name, None)
 
 
-def _complete_operation(method: str, path: str, operation: dict[str, Any]) -> None:
+def _complete_operation(
+    method: str, path: str, operation: dict[str, Any], key_required: bool
+) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     schemes = {name for requirement in operation.get("security", []) for name in requirement}
     codes: list[str] = []
@@ -282,12 +292,11 @@ def _complete_operation(method: str, path: str, operation: dict[str, Any]) -> No
         (p for p in operation.get("parameters", []) if p["name"] == IDEMPOTENCY_HEADER), None
     )
     if key is not None:
-        required = idempotency_key_required(method, path)
         key.update(
-            required=required,
+            required=key_required,
             schema=dict(IDEMPOTENCY_KEY_SCHEMA),
             description=IDEMPOTENCY_REQUIRED_DESCRIPTION
-            if required
+            if key_required
             else IDEMPOTENCY_OPTIONAL_DESCRIPTION,
         )
         codes += IDEMPOTENCY_CODES
