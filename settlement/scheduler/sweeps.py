@@ -402,13 +402,11 @@ def end_of_visit_day(container: Container, opened_at: datetime) -> datetime:
     ``auto_close_at``): so the end of its day is after it opened and never after now. The HIS's
     ``begntime`` is its own statement and may be backdated or ahead.
     """
-    zone = ZoneInfo(container.settings.timezone)
-    local = opened_at.astimezone(zone)
-    at: time = container.scheme.auto_close_at
-    moment = datetime.combine(local.date(), at, tzinfo=zone)
-    if moment <= local:
-        moment = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=zone)
-    return moment.astimezone(UTC)
+    last = last_auto_close(container, opened_at)  # the one at or before it: the next is a day on
+    following = last.date() + timedelta(days=1)
+    return datetime.combine(
+        following, container.scheme.auto_close_at, tzinfo=last.tzinfo
+    ).astimezone(UTC)
 
 
 def sweep_auto_close(container: Container, now: datetime) -> SweepReport:
