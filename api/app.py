@@ -28,7 +28,7 @@ from api.routes import auth as auth_routes
 from api.routes.his import render_fee_batch
 from api.web import install_web
 from settlement.bootstrap import Container
-from settlement.care.charge_groups import ChargeGroups
+from settlement.usecases.charging.groups import ChargeGroups
 
 API_DESCRIPTION = """
 Shuxin (舒心就医) settles outpatient care on credit: the hospital's HIS posts charges against the

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from settlement.config import SettingsError, load_settings
+from settlement.foundation.config import SettingsError, load_settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -142,7 +142,7 @@ def cmd_ledger_verify(_: argparse.Namespace) -> int:
 
 def cmd_credit_explain(args: argparse.Namespace) -> int:
     from credit.decision import RepaymentHistory
-    from settlement.credit_service.service import current_decision, explain, preview_decision
+    from settlement.usecases.credit.decisions import current_decision, explain, preview_decision
 
     container = _container()
     with container.uow() as uow:

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from settlement.bootstrap import Container
-from settlement.care.charge_groups import ChargeGroups
-from settlement.unit_of_work import UnitOfWork
+from settlement.foundation.unit_of_work import UnitOfWork
+from settlement.usecases.charging.groups import ChargeGroups
 
 # Both are ``async`` although they wait for nothing: FastAPI runs a plain ``def`` dependency on
 # the thread pool, a thread hop (and a turn at the interpreter lock) per request for a lookup.

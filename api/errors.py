@@ -14,8 +14,8 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from insurance.money import MoneyError
-from settlement.credit_service.errors import CreditServiceError
-from settlement.errors import ServiceError
+from settlement.foundation.errors import ServiceError
+from settlement.usecases.credit.errors import CreditServiceError
 
 logger = logging.getLogger("shuxin.api")
 
@@ -181,8 +181,9 @@ def install_error_handlers(app: FastAPI) -> None:
         if not exc.connection_invalidated:
             logger.exception("unhandled database error: %s", type(exc.orig).__name__)
             return error_response(500, "internal_error", "unexpected server error")
-        # The pool is renewed by now (see settlement.db.make_engine): a retry under the same
-        # Idempotency-Key finds a fresh connection, and the failed attempt changed nothing.
+        # The pool is renewed by now (see settlement.foundation.db.make_engine): a retry
+        # under the same Idempotency-Key finds a fresh connection, and the failed attempt
+        # changed nothing.
         logger.warning("a pooled database connection was lost; the pool is renewed")
         return error_response(
             503,

@@ -23,16 +23,16 @@ from pydantic import BaseModel
 from api.deps import ContainerDep
 from api.errors import ApiError, refusal_answer
 from settlement.bootstrap import Container
-from settlement.credit_service.errors import CreditServiceError
-from settlement.errors import ServiceError
-from settlement.idempotency import (
+from settlement.foundation.errors import ServiceError
+from settlement.foundation.idempotency import (
     IN_PROGRESS,
     IdempotencyRecord,
     find_record,
     store_answer,
     try_claim_key,
 )
-from settlement.unit_of_work import UnitOfWork
+from settlement.foundation.unit_of_work import UnitOfWork
+from settlement.usecases.credit.errors import CreditServiceError
 
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,64}$")
 REPLAY_HEADER = "Idempotent-Replayed"

@@ -22,11 +22,16 @@ from api.schemas.his import (
 )
 from api.schemas.patients import CreditDecisionPublic
 from insurance.money import format_amount, from_fen
-from settlement.agreements import SignUp
-from settlement.care.reconciliation import PAYERS, DayReport
-from settlement.care.tables import FeeLine, Visit
-from settlement.care.visits import CloseResult, FeeBatchResult, PostedFeeLine, VisitState
-from settlement.credit_line import CreditSummary
+from settlement.billing.tables import FeeLine, Visit
+from settlement.usecases.charging.visits import (
+    CloseResult,
+    FeeBatchResult,
+    PostedFeeLine,
+    VisitState,
+)
+from settlement.usecases.credit.agreements import SignUp
+from settlement.usecases.credit.summary import CreditSummary
+from settlement.usecases.reporting.reconciliation import PAYERS, DayReport
 
 #: Times go out in the scheme's own zone, with the offset, as HIS vendors expect.
 SERVICE_ZONE = ZoneInfo("Asia/Shanghai")

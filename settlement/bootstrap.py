@@ -11,21 +11,21 @@ from sqlalchemy.orm import Session
 
 from insurance.policy import PolicyBook, load_policies
 from settlement.access.hospitals import KnownHospitals
-from settlement.adapters.ports import CreditPlatform, InsurancePlatform
 from settlement.adapters.sandbox import SandboxCreditPlatform, SandboxInsurancePlatform
-from settlement.clock import AdjustableClock, Clock, SystemClock
-from settlement.config import Settings
-from settlement.credit_service.service import CreditConfig, load_credit_config
-from settlement.db import make_engine, make_session_factory
+from settlement.adapters.wallets import SandboxWallet, WalletFactory
+from settlement.foundation.clock import AdjustableClock, Clock, SystemClock
+from settlement.foundation.config import Settings
+from settlement.foundation.db import make_engine, make_session_factory
+from settlement.foundation.ports import CreditPlatform, InsurancePlatform
+from settlement.foundation.scheme import SchemePolicy, load_scheme
+from settlement.foundation.unit_of_work import UnitOfWorkFactory
 from settlement.messages.adapters import (
     PushGateway,
     SandboxPushGateway,
     SandboxSmsGateway,
     SmsGateway,
 )
-from settlement.payments.wallets import SandboxWallet, WalletFactory
-from settlement.scheme import SchemePolicy, load_scheme
-from settlement.unit_of_work import UnitOfWorkFactory
+from settlement.usecases.credit.decisions import CreditConfig, load_credit_config
 
 
 @dataclass

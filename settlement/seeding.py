@@ -22,11 +22,11 @@ from settlement.adapters.sandbox_tables import (
     read_demo_persons,
     upsert_sandbox_person,
 )
+from settlement.billing.catalogue import load_items
+from settlement.billing.credit_line import sync_line
 from settlement.bootstrap import Container
-from settlement.catalogue_store import load_items
-from settlement.credit_line import sync_line
-from settlement.credit_service.errors import CreditServiceError
-from settlement.credit_service.service import current_decision, sign_agreement
+from settlement.usecases.credit.decisions import current_decision, sign_agreement
+from settlement.usecases.credit.errors import CreditServiceError
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from settlement.db import make_engine, make_session_factory
+from settlement.foundation.db import make_engine, make_session_factory
+from settlement.foundation.unit_of_work import UnitOfWorkFactory
 from settlement.ledger.verify import verify_ledger
-from settlement.unit_of_work import UnitOfWorkFactory
 from tests.database import (
     REQUIRE_POSTGRES_ENV,
     PostgresTestDatabase,

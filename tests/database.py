@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, MetaData, text
 
-from settlement.db import make_engine
+from settlement.foundation.db import make_engine
 from settlement.schema import load_all_tables
 
 POSTGRES_URL_ENV = "SHUXIN_TEST_DATABASE_URL"

@@ -20,14 +20,14 @@ from credit.identity import certno_check_char
 from insurance.catalogue import load_catalogue
 from settlement.access.hospitals import create_hospital
 from settlement.access.signing import new_nonce, sign_request
-from settlement.adapters.ports import CreditReport, PersonRecord
 from settlement.adapters.sandbox_tables import SandboxPerson, upsert_sandbox_person
+from settlement.billing.catalogue import load_items
+from settlement.billing.credit_line import sync_line
 from settlement.bootstrap import Container, bootstrap
-from settlement.catalogue_store import load_items
-from settlement.clock import AdjustableClock
-from settlement.config import Settings
-from settlement.credit_line import sync_line
-from settlement.credit_service.service import sign_agreement
+from settlement.foundation.clock import AdjustableClock
+from settlement.foundation.config import Settings
+from settlement.foundation.ports import CreditReport, PersonRecord
+from settlement.usecases.credit.decisions import sign_agreement
 
 #: 2026-11-23 09:30 in Dezhou.
 START = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)

@@ -25,9 +25,9 @@ from api.schemas.admin import (
 )
 from insurance.catalogue import CatalogueItem
 from insurance.money import format_amount
-from settlement.catalogue_store import CatalogueItemRow, put_item
-from settlement.errors import ServiceError
-from settlement.reports import HospitalDay, daily_report
+from settlement.billing.catalogue import CatalogueItemRow, put_item
+from settlement.foundation.errors import ServiceError
+from settlement.usecases.reporting.reports import HospitalDay, daily_report
 
 router = APIRouter(prefix="/admin/v1", tags=["administration"], route_class=ExactJsonRoute)
 

@@ -19,7 +19,7 @@ from settlement.access.hospitals import (
     rotate_secret,
 )
 from settlement.bootstrap import Container
-from settlement.unit_of_work import UnitOfWork
+from settlement.foundation.unit_of_work import UnitOfWork
 
 router = APIRouter(prefix="/admin/v1/hospitals", tags=["administration"])
 

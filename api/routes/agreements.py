@@ -19,9 +19,9 @@ from api.schemas.patients import (
     RevocationPublic,
 )
 from insurance.money import format_amount
-from settlement import agreements
-from settlement.credit_service.service import current_agreement
-from settlement.unit_of_work import UnitOfWork
+from settlement.foundation.unit_of_work import UnitOfWork
+from settlement.usecases.credit import agreements
+from settlement.usecases.credit.decisions import current_agreement
 
 router = APIRouter(prefix="/v1/agreements", tags=["patients"])
 

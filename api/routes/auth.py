@@ -13,7 +13,7 @@ from api.deps import ContainerDep
 from api.errors import ApiError, error_response
 from settlement.access.otp import CODE_LIFETIME, check_code, request_code
 from settlement.access.tokens import issue_token
-from settlement.errors import ServiceError
+from settlement.foundation.errors import ServiceError
 from settlement.messages.dispatcher import dispatch_outbox
 
 router = APIRouter(tags=["patient login"])

@@ -27,12 +27,12 @@ from api.schemas.family import (
 from api.schemas.his import CreditPublic
 from api.schemas.patients import BillListPublic, BillStatus, CreditDecisionPublic
 from credit.identity import mask_certno
+from settlement.billing.bills import patient_bills
+from settlement.billing.family_tables import FamilyLink
 from settlement.bootstrap import Container
-from settlement.care.bills import patient_bills
-from settlement.credit_line import credit_summary
-from settlement.family import service as family
-from settlement.family.tables import FamilyLink
-from settlement.unit_of_work import UnitOfWork
+from settlement.foundation.unit_of_work import UnitOfWork
+from settlement.usecases.credit.summary import credit_summary
+from settlement.usecases.family import links as family
 
 router = APIRouter(tags=["family"])
 his_router = APIRouter(prefix="/his/v1", tags=["HIS"], route_class=ExactJsonRoute)

@@ -40,11 +40,11 @@ from api.schemas.his import (
 )
 from api.schemas.types import PsnNo
 from settlement.bootstrap import Container
-from settlement.care import visits
-from settlement.care.charge_groups import ChargeGroups, ChargeRequest
-from settlement.care.reconciliation import reconcile_day
-from settlement.credit_line import credit_summary
-from settlement.unit_of_work import UnitOfWork
+from settlement.foundation.unit_of_work import UnitOfWork
+from settlement.usecases.charging import visits
+from settlement.usecases.charging.groups import ChargeGroups, ChargeRequest
+from settlement.usecases.credit.summary import credit_summary
+from settlement.usecases.reporting.reconciliation import reconcile_day
 
 router = APIRouter(prefix="/his/v1", tags=["HIS"], route_class=ExactJsonRoute)
 

@@ -19,9 +19,9 @@ from api.schemas.patients import (
     BillSummaryPublic,
 )
 from insurance.money import format_amount, from_fen
-from settlement.care.bills import BillDetail, BillView, patient_bill, patient_bills
-from settlement.credit_line import credit_summary
-from settlement.family.service import bill_owner_for
+from settlement.billing.bills import BillDetail, BillView, patient_bill, patient_bills
+from settlement.usecases.credit.summary import credit_summary
+from settlement.usecases.family.links import bill_owner_for
 
 router = APIRouter(tags=["patients"])
 
@@ -118,6 +118,6 @@ def my_bills(
 def get_bill(bill_id: BillId, psn_no: PatientDep, uow: UowDep) -> BillPublic:
     """The bill with its fee lines, the estimate, the visit's department and doctor, its events."""
     with uow:
-        # A family manager may open a relative's bill (settlement.family.service).
+        # A family manager may open a relative's bill (settlement.usecases.family.links).
         owner = bill_owner_for(uow.session, viewer_psn_no=psn_no, bill_id=bill_id)
         return bill_public(patient_bill(uow.session, psn_no=owner, bill_id=bill_id))

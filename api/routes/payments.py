@@ -29,10 +29,10 @@ from api.schemas.payments import (
     WalletPaymentPublic,
 )
 from insurance.money import format_amount, from_fen
+from settlement.adapters.wallets import SIGNATURE_HEADER, set_behaviour
 from settlement.bootstrap import Container
-from settlement.payments import service
-from settlement.payments.wallets import SIGNATURE_HEADER, set_behaviour
-from settlement.unit_of_work import UnitOfWork
+from settlement.foundation.unit_of_work import UnitOfWork
+from settlement.usecases.paying import payments as service
 
 logger = logging.getLogger("shuxin.api.payments")
 

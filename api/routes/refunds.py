@@ -14,8 +14,8 @@ from api.presenters import setlinfo_public
 from api.routes.payments import BillId
 from api.schemas.payments import RefundCreate, RefundPublic, ReturnedPublic
 from insurance.money import format_amount, from_fen
-from settlement.care.refunds import RefundResult, refund_lines
-from settlement.unit_of_work import UnitOfWork
+from settlement.foundation.unit_of_work import UnitOfWork
+from settlement.usecases.refunding.refunds import RefundResult, refund_lines
 
 router = APIRouter(prefix="/his/v1", tags=["HIS"], route_class=ExactJsonRoute)
 

@@ -25,12 +25,12 @@ from api.schemas.sandbox import (
 )
 from credit.identity import IdentityError, mask_certno
 from insurance.money import format_amount, from_fen
-from settlement.adapters.ports import CreditReport, PersonRecord
 from settlement.adapters.sandbox_tables import (
     SandboxInsuredPerson,
     SandboxPerson,
     upsert_sandbox_person,
 )
+from settlement.foundation.ports import CreditReport, PersonRecord
 
 router = APIRouter(prefix="/sandbox/v1", tags=["sandbox"], route_class=ExactJsonRoute)
 

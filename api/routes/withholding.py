@@ -16,7 +16,7 @@ from api.deps import ContainerDep
 from api.exact_json import ExactJsonRoute
 from api.openapi import example_response
 from api.schemas.payments import Provider, WithholdingPublic
-from settlement.payments import service
+from settlement.usecases.paying import payments as service
 
 router = APIRouter(prefix="/v1/wallets", tags=["payments"], route_class=ExactJsonRoute)
 

@@ -119,7 +119,7 @@ WALLET_CALLBACK_EXAMPLE: dict[str, Any] = {
 class WalletCallback(BaseModel):
     """A wallet provider's payment callback, as the provider sends it.
 
-    Documentation only: the route reads the raw bytes (``settlement.payments.wallets``), since
+    Documentation only: the route reads the raw bytes (``settlement.adapters.wallets``), since
     the signature is over exactly those bytes.
     """
 

@@ -1,6 +1,6 @@
 """Who may call the API: hospitals (signed requests), patients (one-time codes, bearer tokens)."""
 
-from settlement.access.directory import PersonDirectory, SandboxPersonDirectory, mask_phone
+from settlement.access.directory import PersonDirectory, SandboxPersonDirectory
 from settlement.access.hospitals import (
     Hospital,
     create_hospital,
@@ -27,7 +27,6 @@ __all__ = [
     "get_hospital",
     "hospital_secret",
     "issue_token",
-    "mask_phone",
     "purge_expired_codes",
     "purge_expired_nonces",
     "record_nonce",

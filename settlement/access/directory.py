@@ -10,20 +10,13 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from settlement.orm import Base
+from settlement.foundation.orm import Base
 
 logger = logging.getLogger("shuxin.access")
 
 PHONE_PATTERN = re.compile(r"^1[0-9]{10}$")
 SANDBOX_PERSONS_MODULE = "settlement.adapters.sandbox_tables"
 SANDBOX_PERSONS_TABLE = "sandbox_insured_persons"
-
-
-def mask_phone(phone: str) -> str:
-    """``138****5678``: enough to tell numbers apart in a log, not enough to call one."""
-    if len(phone) < 7:
-        return "*" * len(phone)
-    return f"{phone[:3]}{'*' * (len(phone) - 7)}{phone[-4:]}"
 
 
 class PersonDirectory(Protocol):

@@ -19,9 +19,9 @@ from sqlalchemy import CheckConstraint, Integer, SmallInteger, String, Table, se
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from settlement.clock import Clock
-from settlement.errors import ServiceError
-from settlement.orm import Base, UTCDateTime
+from settlement.foundation.clock import Clock
+from settlement.foundation.errors import ServiceError
+from settlement.foundation.orm import Base, UTCDateTime
 
 HOSPITAL_CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 HOSPITAL_LEVELS = (1, 2, 3)

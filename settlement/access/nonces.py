@@ -15,8 +15,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from settlement.access.hospitals import Hospital
 from settlement.access.signing import NONCE_RETENTION_SECONDS
-from settlement.db import insert_ignoring_conflicts
-from settlement.orm import Base, UTCDateTime
+from settlement.foundation.db import insert_ignoring_conflicts
+from settlement.foundation.orm import Base, UTCDateTime
 
 
 class RequestNonce(Base):

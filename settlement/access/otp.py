@@ -19,8 +19,8 @@ from sqlalchemy import Index, Integer, String, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from settlement.access.directory import PersonDirectory
-from settlement.errors import ServiceError
-from settlement.orm import Base, UTCDateTime
+from settlement.foundation.errors import ServiceError
+from settlement.foundation.orm import Base, UTCDateTime
 
 CODE_LIFETIME = timedelta(minutes=5)
 MAX_ATTEMPTS = 5

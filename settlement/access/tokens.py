@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from settlement.orm import Base, UTCDateTime
+from settlement.foundation.orm import Base, UTCDateTime
 
 TOKEN_LIFETIME = timedelta(days=30)
 

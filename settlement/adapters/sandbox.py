@@ -9,15 +9,15 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from insurance.money import from_fen, to_fen
-from settlement.adapters.ports import CreditReport, OverdueReport, PersonRecord
 from settlement.adapters.sandbox_tables import (
     PERSON_COLUMNS,
     SandboxCreditReportRow,
     SandboxInsuredPerson,
     person_record,
 )
-from settlement.db import execute_on_connection
-from settlement.errors import ServiceError
+from settlement.foundation.db import execute_on_connection
+from settlement.foundation.errors import ServiceError
+from settlement.foundation.ports import CreditReport, OverdueReport, PersonRecord
 
 
 class SandboxInsurancePlatform:

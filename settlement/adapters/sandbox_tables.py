@@ -19,8 +19,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from credit.decision import RATINGS
 from credit.identity import validate_certno
 from insurance.money import from_fen, parse_amount, to_fen
-from settlement.adapters.ports import CreditReport, PersonRecord
-from settlement.orm import Base, FenColumn, UTCDateTime
+from settlement.foundation.orm import Base, FenColumn, UTCDateTime
+from settlement.foundation.ports import CreditReport, PersonRecord
 
 
 class SandboxInsuredPerson(Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from settlement.errors import ServiceError
+from settlement.foundation.errors import ServiceError
 
 
 class LedgerError(ServiceError):

@@ -40,7 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from insurance.money import MoneyError, from_fen, parse_amount, to_fen
-from settlement.clock import Clock
+from settlement.foundation.clock import Clock
 from settlement.ledger._sql import LedgerSql, sql_for
 from settlement.ledger.errors import (
     AccountNotFound,
@@ -332,7 +332,7 @@ def create_transfer_chains(
     Each chain is all or nothing on its own, as TigerBeetle's linked events within one request:
     a chain that fails is undone in memory and the next one carries on, seeing the balances the
     earlier ones left. This is how a group of concurrent charges pays for the ledger's two round
-    trips once (:mod:`settlement.care.charge_groups`).
+    trips once (:mod:`settlement.usecases.charging.groups`).
 
     As with ``ids_locked=True``, the caller holds locks that keep concurrent writers away from
     every chain's ids; should an id be taken anyway, that is a bug: it raises, and the caller's

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.schema import Table
 
-from settlement.orm import Base, FenColumn, UTCDateTime
+from settlement.foundation.orm import Base, FenColumn, UTCDateTime
 
 #: The transfer kinds, after TigerBeetle's flags.
 TRANSFER_KINDS = ("single_phase", "pending", "post_pending", "void_pending")

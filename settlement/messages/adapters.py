@@ -12,7 +12,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from settlement.access.directory import mask_phone
+from credit.identity import mask_phone
 from settlement.messages.tables import PUSH, SMS, SandboxMessage
 
 

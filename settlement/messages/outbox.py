@@ -11,8 +11,8 @@ from typing import Any, cast
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from settlement.clock import Clock
-from settlement.db import insert_rows
+from settlement.foundation.clock import Clock
+from settlement.foundation.db import insert_rows
 from settlement.messages.tables import PENDING, SMS, OutboxMessage
 from settlement.messages.templates import Rendered, render_login_code
 

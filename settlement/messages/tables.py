@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from settlement.orm import Base, FenColumn, UTCDateTime
+from settlement.foundation.orm import Base, FenColumn, UTCDateTime
 
 PENDING = "pending"
 SENT = "sent"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from settlement.db import make_engine
+from settlement.foundation.db import make_engine
 from settlement.schema import load_all_tables
 
 config = context.config

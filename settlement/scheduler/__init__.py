@@ -7,10 +7,10 @@ from settlement.scheduler.leader import (
     LeaseLeadership,
     leadership_for,
 )
+from settlement.scheduler.reports import SweepReport
 from settlement.scheduler.runner import RunReport, Scheduler, run_due, run_scheduler_forever
 from settlement.scheduler.sweeps import (
     SWEEPS,
-    SweepReport,
     sweep_auto_close,
     sweep_autopay,
     sweep_escalation,

@@ -10,7 +10,7 @@ from sqlalchemy import Select, Table, bindparam, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from settlement.orm import UTCDateTime
+from settlement.foundation.orm import UTCDateTime
 from settlement.scheduler.tables import DONE, ScheduledAction
 
 ACTIONS = cast(Table, ScheduledAction.__table__)
@@ -58,10 +58,3 @@ def claim_actions(
         .returning(ACTIONS.c.bill_id)
     )
     return set(session.scalars(statement, rows))
-
-
-def skip_locked(session: Session, query: SelectT, *of: Any) -> SelectT:
-    """``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite serialises writers and needs nothing."""
-    if session.get_bind().dialect.name == "postgresql":
-        return query.with_for_update(skip_locked=True, of=list(of) or None)
-    return query

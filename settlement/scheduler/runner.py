@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from settlement.payments.service import deliver_due_callbacks
 from settlement.scheduler.leader import Leadership, leadership_for
-from settlement.scheduler.sweeps import SWEEPS, SweepReport
+from settlement.scheduler.reports import SweepReport
+from settlement.scheduler.sweeps import SWEEPS
+from settlement.usecases.paying.payments import deliver_due_callbacks
 
 if TYPE_CHECKING:
     from settlement.bootstrap import Container

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -23,25 +22,27 @@ from sqlalchemy.orm import Session
 from settlement.access.hospitals import get_hospital
 from settlement.access.nonces import purge_expired_nonces
 from settlement.access.otp import purge_expired_codes
-from settlement.care import bill_states
-from settlement.care.overdue import (
+from settlement.adapters.wallet_tables import PROVIDERS
+from settlement.billing import bill_states
+from settlement.billing.credit_tables import AgreementSignatureRow
+from settlement.billing.tables import Bill, Visit
+from settlement.foundation.db import skip_locked
+from settlement.foundation.errors import ServiceError
+from settlement.foundation.idempotency import purge_expired_keys
+from settlement.messages.dispatcher import dispatch_outbox
+from settlement.scheduler.actions import claim_actions
+from settlement.scheduler.reports import SweepReport
+from settlement.scheduler.tables import FAILED, SKIPPED, ScheduledAction
+from settlement.scheduler.wallet_orders import sweep_pending_orders
+from settlement.usecases.notices import notify_bills
+from settlement.usecases.overdue import (
     DUE_BILL_COLUMNS,
     DueBill,
     due_bill,
     escalate_overdue,
     mark_overdue,
 )
-from settlement.care.tables import Bill, Visit
-from settlement.credit_service.tables import AgreementSignatureRow
-from settlement.errors import ServiceError
-from settlement.idempotency import purge_expired_keys
-from settlement.messages.dispatcher import dispatch_outbox
-from settlement.messages.notices import notify_bills
-from settlement.payments.pending import sweep_pending_orders
-from settlement.payments.service import start_payment, wallet_for
-from settlement.payments.tables import PROVIDERS
-from settlement.scheduler.actions import claim_actions, skip_locked
-from settlement.scheduler.tables import FAILED, SKIPPED, ScheduledAction
+from settlement.usecases.paying.payments import start_payment, wallet_for
 
 if TYPE_CHECKING:
     from settlement.bootstrap import Container
@@ -57,26 +58,6 @@ AUTOPAY = "autopay"
 OVERDUE = "overdue"
 ESCALATE = "escalate"
 REMIND_CLOSE = "remind_close"
-
-
-@dataclass
-class SweepReport:
-    """What one sweep did: how many, and which bills (or visits)."""
-
-    kind: str
-    ids: list[str] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)
-    error: str | None = None
-
-    @property
-    def count(self) -> int:
-        return len(self.ids)
-
-    def as_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"count": self.count, "ids": self.ids, **self.counts}
-        if self.error:
-            body["error"] = self.error
-        return body
 
 
 Sweep = Callable[["Container", datetime], SweepReport]
@@ -416,7 +397,7 @@ def sweep_auto_close(container: Container, now: datetime) -> SweepReport:
     its bill is due 72 h after that; ``close_visit`` still gives a patient the policy's minimum
     notice when the sweep comes so late that the deadline has passed.
     """
-    from settlement.care.visits import close_visit
+    from settlement.usecases.charging.visits import close_visit
 
     report = SweepReport("auto_close")
     cutoff = last_auto_close(container, now)

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from settlement.orm import Base, FenColumn, UTCDateTime
+from settlement.foundation.orm import Base, FenColumn, UTCDateTime
 
 DONE = "done"
 SKIPPED = "skipped"

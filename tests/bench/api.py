@@ -26,7 +26,7 @@ to the bare endpoint. Targets on PostgreSQL at 32 clients: at least 350 batches/
 
 What limits it (2 shared cores; measured with /proc CPU sampling, py-spy, and timestamps around
 each step of a request and of a group; figures in the commit log). Batches that arrive together
-post as one group (``settlement.care.charge_groups``): one transaction of about a dozen round
+post as one group (``settlement.usecases.charging.groups``): one transaction of about a dozen round
 trips for the whole group, so a statement's fixed cost is paid once per group, not per batch.
 Three things held the rate and the p99 back until they were fixed, and are worth knowing:
 
@@ -208,7 +208,7 @@ def run_load(spec: dict[str, Any]) -> dict[str, Any]:
 def open_visits(world: Any, count_per_patient: list[int]) -> list[list[str]]:
     """Open visits through the service layer: ``count_per_patient[i]`` for patient ``i``."""
     from settlement.access.hospitals import get_hospital
-    from settlement.care import visits
+    from settlement.usecases.charging import visits
 
     container = world.container
     opened: list[list[str]] = []
@@ -239,7 +239,7 @@ def analyze_every_table(engine: Any) -> None:
     """PostgreSQL: fresh statistics for every table of the schema (SQLite: nothing to do)."""
     from sqlalchemy import text
 
-    from settlement.orm import Base
+    from settlement.foundation.orm import Base
 
     if engine.dialect.name != "postgresql":
         return
@@ -262,7 +262,7 @@ def workers_for(backend: str, requested: int) -> int:
 def bench_backend(
     backend: str, database_url: str, engine: Any, folder: Path, args: argparse.Namespace
 ) -> list[Result]:
-    from settlement import chart
+    from settlement.ledger import chart
     from tests.bench.ledger import add_history
     from tests.e2e.server import seed_world, start_app_server
 
@@ -379,7 +379,7 @@ def main(argv: list[str]) -> int:
         return loadgen_main()
     from sqlalchemy import text
 
-    from settlement.db import make_engine
+    from settlement.foundation.db import make_engine
     from tests.database import create_schema
     from tests.e2e.server import postgres_schema_url
 

@@ -22,13 +22,13 @@ from pathlib import Path
 
 from credit.decision import RATINGS, CreditInputs, RepaymentHistory, decide
 from credit.identity import certno_check_char
-from settlement.adapters.ports import CreditReport, PersonRecord
 from settlement.adapters.sandbox import SandboxCreditPlatform, SandboxInsurancePlatform
 from settlement.adapters.sandbox_tables import SandboxPerson, upsert_sandbox_person
-from settlement.clock import AdjustableClock
-from settlement.credit_service import CreditConfig, load_credit_config, sign_agreement
-from settlement.db import make_engine, make_session_factory
-from settlement.unit_of_work import UnitOfWorkFactory
+from settlement.foundation.clock import AdjustableClock
+from settlement.foundation.db import make_engine, make_session_factory
+from settlement.foundation.ports import CreditReport, PersonRecord
+from settlement.foundation.unit_of_work import UnitOfWorkFactory
+from settlement.usecases.credit import CreditConfig, load_credit_config, sign_agreement
 from tests.database import POSTGRES_URL_ENV, PostgresTestDatabase, create_schema
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"

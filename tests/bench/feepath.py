@@ -73,7 +73,7 @@ def fee_app(engine: Any) -> tuple[Any, Any]:
     """The API over ``engine``, and the world it serves (one hospital, one signed patient)."""
     from api.app import create_app
     from settlement.bootstrap import bootstrap
-    from settlement.config import Settings
+    from settlement.foundation.config import Settings
 
     world = seed_world(engine, hospitals=["HBENCH0001"], patients=1)
     # The engine is the one served; the URL in the settings is only for show.

@@ -44,11 +44,11 @@ from pathlib import Path
 
 from sqlalchemy import Engine, make_url, text
 
-from settlement.clock import SystemClock
-from settlement.db import SQLITE_BUSY_TIMEOUT_MS, make_engine, make_session_factory
+from settlement.foundation.clock import SystemClock
+from settlement.foundation.db import SQLITE_BUSY_TIMEOUT_MS, make_engine, make_session_factory
+from settlement.foundation.unit_of_work import UnitOfWorkFactory
 from settlement.ledger.ledger import TransferRequest, create_transfers, open_account
 from settlement.schema import load_all_tables
-from settlement.unit_of_work import UnitOfWorkFactory
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PGBENCH_DATABASE = "shuxin_bench_pgbench"

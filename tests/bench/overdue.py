@@ -9,7 +9,7 @@ throwaway schema, then times, in the same run:
   ``SELECT … FOR UPDATE SKIP LOCKED``, the ``scheduled_actions`` claim, a ``bill_events`` row,
   the bill update, a credit event (what ``record_event`` writes: a new frozen decision) and two
   outbox rows (SMS and push) per bill, one commit per batch. On PostgreSQL each of those is one
-  statement per batch (arrays and ``COPY``, see ``settlement.db.insert_rows``), and
+  statement per batch (arrays and ``COPY``, see ``settlement.foundation.db.insert_rows``), and
   ``OVERDUE_WORKERS`` transactions share the batches.
 
 Printed: the medians over ``--runs`` and the ratio. Target: ≤ 10 × the bare UPDATE. Both sides
@@ -28,11 +28,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, func, select, text
 
+from settlement.billing.credit_tables import CreditDecisionRow
 from settlement.bootstrap import Container, bootstrap
-from settlement.clock import AdjustableClock
-from settlement.config import Settings
-from settlement.credit_service.tables import CreditDecisionRow
-from settlement.db import make_engine
+from settlement.foundation.clock import AdjustableClock
+from settlement.foundation.config import Settings
+from settlement.foundation.db import make_engine
 from settlement.messages.tables import OutboxMessage
 from settlement.scheduler import sweep_overdue
 from settlement.scheduler.tables import ScheduledAction

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
-from settlement.db import make_engine
-from settlement.payments.service import deliver_due_callbacks, start_payment
+from settlement.foundation.db import make_engine
+from settlement.usecases.paying.payments import deliver_due_callbacks, start_payment
 from tests.database import POSTGRES_URL_ENV, PostgresTestDatabase, create_schema
 from tests.harness import build_service
 from tests.integration.payments.support import AMOXICILLIN, HEALTH_ADVICE, bill_for

@@ -195,8 +195,8 @@ class World:
 def seed_world(engine: Engine, *, hospitals: Sequence[str], patients: int) -> World:
     """Hospitals (random salts, level 3) and signed patients, with the harness's secret key."""
     from settlement.bootstrap import bootstrap
-    from settlement.clock import AdjustableClock
-    from settlement.config import Settings
+    from settlement.foundation.clock import AdjustableClock
+    from settlement.foundation.config import Settings
     from settlement.seeding import seed_catalogue
     from tests.harness import ADMIN_TOKEN, SECRET_KEY, Service
 
@@ -294,7 +294,7 @@ def build_app_from_env() -> FastAPI:
     """The API over ``SHUXIN_DATABASE_URL`` as it is: no migration, no seeding, no scheduler."""
     from api.app import create_app
     from settlement.bootstrap import bootstrap
-    from settlement.config import load_settings
+    from settlement.foundation.config import load_settings
 
     settings = load_settings()
     settings.check_can_start()

@@ -16,9 +16,9 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from settlement.db import make_session_factory
+from settlement.foundation.db import make_session_factory
+from settlement.foundation.unit_of_work import UnitOfWorkFactory
 from settlement.ledger.verify import verify_ledger
-from settlement.unit_of_work import UnitOfWorkFactory
 from tests.e2e.server import (
     ServerProcess,
     SignedHis,

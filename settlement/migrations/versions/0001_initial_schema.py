@@ -7,7 +7,7 @@ Create Date: 2026-11-23 06:34:14.169724
 from alembic import op
 import sqlalchemy as sa
 
-import settlement.orm
+import settlement.foundation.orm
 from settlement.ledger.tables import install_immutability_triggers
 
 
@@ -22,9 +22,9 @@ def upgrade() -> None:
     op.create_table('access_tokens',
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('psn_no', sa.String(length=40), nullable=False),
-    sa.Column('created_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_access_tokens'))
     )
     with op.batch_alter_table('access_tokens', schema=None) as batch_op:
@@ -35,12 +35,12 @@ def upgrade() -> None:
     sa.Column('psn_no', sa.String(length=30), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('text_sha256', sa.String(length=64), nullable=False),
-    sa.Column('signed_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('signed_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
     sa.Column('channel', sa.String(length=32), nullable=False),
     sa.Column('client_addr', sa.String(length=64), nullable=False),
     sa.Column('user_agent', sa.String(length=400), nullable=False),
     sa.Column('autopay', sa.String(length=16), nullable=False),
-    sa.Column('revoked_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=True),
     sa.Column('proxy_by_psn_no', sa.String(length=30), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_agreement_signatures'))
     )
@@ -51,10 +51,10 @@ def upgrade() -> None:
     sa.Column('med_list_codg', sa.String(length=50), nullable=False),
     sa.Column('item_name', sa.String(length=200), nullable=False),
     sa.Column('chrgitm_lv', sa.String(length=1), nullable=False),
-    sa.Column('selfpay_prop', settlement.orm.DecimalText(length=32), nullable=True),
-    sa.Column('pric_uplmt_amt', settlement.orm.DecimalText(length=32), nullable=True),
+    sa.Column('selfpay_prop', settlement.foundation.orm.DecimalText(length=32), nullable=True),
+    sa.Column('pric_uplmt_amt', settlement.foundation.orm.DecimalText(length=32), nullable=True),
     sa.Column('category', sa.String(length=40), nullable=False),
-    sa.Column('updated_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('med_list_codg', name=op.f('pk_catalogue_items'))
     )
     op.create_table('credit_decisions',
@@ -71,7 +71,7 @@ def upgrade() -> None:
     sa.Column('suspended_until', sa.Date(), nullable=True),
     sa.Column('overdue_unpaid', sa.Integer(), nullable=False),
     sa.Column('as_of', sa.Date(), nullable=False),
-    sa.Column('decided_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_credit_decisions')),
     sa.UniqueConstraint('psn_no', 'seq', name=op.f('uq_credit_decisions_psn_no'))
     )
@@ -81,7 +81,7 @@ def upgrade() -> None:
     op.create_table('credit_lines',
     sa.Column('psn_no', sa.String(length=40), nullable=False),
     sa.Column('granted_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('updated_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('psn_no', name=op.f('pk_credit_lines'))
     )
     op.create_table('family_links',
@@ -92,13 +92,13 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('invited_by_psn_no', sa.String(length=40), nullable=False),
     sa.Column('certno_checked', sa.Boolean(), nullable=False),
-    sa.Column('invited_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('invited_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
     sa.Column('accepted_via', sa.String(length=16), nullable=True),
     sa.Column('accepted_hospital_code', sa.String(length=40), nullable=True),
     sa.Column('accepted_staff_id', sa.String(length=64), nullable=True),
-    sa.Column('accepted_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('proxy_signed_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('ended_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('accepted_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('proxy_signed_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('ended_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=True),
     sa.Column('ended_by_psn_no', sa.String(length=40), nullable=True),
     sa.PrimaryKeyConstraint('link_id', name=op.f('pk_family_links'))
     )
@@ -116,7 +116,7 @@ def upgrade() -> None:
     sa.Column('link_id', sa.String(length=40), nullable=False),
     sa.Column('amount_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('rank', sa.Integer(), nullable=False),
-    sa.Column('created_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('transfer_id', name=op.f('pk_family_shared_holds'))
     )
     with op.batch_alter_table('family_shared_holds', schema=None) as batch_op:
@@ -129,8 +129,8 @@ def upgrade() -> None:
     sa.Column('level', sa.SmallInteger(), nullable=False),
     sa.Column('secret_salt', sa.String(length=64), nullable=False),
     sa.Column('secret_version', sa.Integer(), nullable=False),
-    sa.Column('created_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('rotated_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('rotated_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=True),
     sa.CheckConstraint('level IN (1, 2, 3)', name=op.f('ck_hospitals_level')),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_hospitals'))
     )
@@ -140,8 +140,8 @@ def upgrade() -> None:
     sa.Column('fingerprint', sa.String(length=64), nullable=False),
     sa.Column('status_code', sa.Integer(), nullable=False),
     sa.Column('response_body', sa.Text(), nullable=True),
-    sa.Column('created_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('scope', 'key', name=op.f('pk_idempotency_records'))
     )
     with op.batch_alter_table('idempotency_records', schema=None) as batch_op:
@@ -152,7 +152,7 @@ def upgrade() -> None:
     sa.Column('policy_year', sa.Integer(), nullable=False),
     sa.Column('deductible_used_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('hifp_paid_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('updated_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('psn_no', 'policy_year', name=op.f('pk_insurance_accumulators'))
     )
     op.create_table('ledger_accounts',
@@ -165,7 +165,7 @@ def upgrade() -> None:
     sa.Column('debits_posted', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('credits_pending', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('credits_posted', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('created_at', settlement.orm.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('created_at', settlement.foundation.orm.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.CheckConstraint('NOT (debits_must_not_exceed_credits AND credits_must_not_exceed_debits)', name=op.f('ck_ledger_accounts_one_limit_flag')),
     sa.CheckConstraint('debits_pending >= 0 AND debits_posted >= 0 AND credits_pending >= 0 AND credits_posted >= 0', name=op.f('ck_ledger_accounts_balances_not_negative')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_ledger_accounts')),
@@ -176,10 +176,10 @@ def upgrade() -> None:
     sa.Column('phone_digest', sa.String(length=64), nullable=False),
     sa.Column('psn_no', sa.String(length=40), nullable=True),
     sa.Column('code_hash', sa.String(length=64), nullable=True),
-    sa.Column('created_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('used_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('used_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_otp_codes'))
     )
     with op.batch_alter_table('otp_codes', schema=None) as batch_op:
@@ -197,8 +197,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.String(length=200), nullable=True),
-    sa.Column('created_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
@@ -209,7 +209,7 @@ def upgrade() -> None:
     op.create_table('request_nonces',
     sa.Column('hospital_code', sa.String(length=32), nullable=False),
     sa.Column('nonce', sa.String(length=64), nullable=False),
-    sa.Column('seen_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('seen_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('hospital_code', 'nonce', name=op.f('pk_request_nonces'))
     )
     with op.batch_alter_table('request_nonces', schema=None) as batch_op:
@@ -221,7 +221,7 @@ def upgrade() -> None:
     sa.Column('certno', sa.String(length=18), nullable=False),
     sa.Column('bill_id', sa.String(length=64), nullable=False),
     sa.Column('amount_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('reported_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('reported_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sandbox_credit_reports')),
     sa.UniqueConstraint('bill_id', name=op.f('uq_sandbox_credit_reports_bill_id'))
     )
@@ -258,7 +258,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('link', sa.String(length=200), nullable=True),
-    sa.Column('sent_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sandbox_messages'))
     )
     with op.batch_alter_table('sandbox_messages', schema=None) as batch_op:
@@ -267,15 +267,15 @@ def upgrade() -> None:
     op.create_table('sandbox_wallet_agreements',
     sa.Column('provider', sa.String(length=16), nullable=False),
     sa.Column('psn_no', sa.String(length=40), nullable=False),
-    sa.Column('signed_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('signed_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('provider', 'psn_no', name=op.f('pk_sandbox_wallet_agreements'))
     )
     op.create_table('sandbox_wallet_behaviours',
     sa.Column('provider', sa.String(length=16), nullable=False),
     sa.Column('next', sa.String(length=16), nullable=False),
     sa.Column('repeat', sa.Boolean(), nullable=False),
-    sa.Column('updated_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('provider', name=op.f('pk_sandbox_wallet_behaviours'))
     )
     op.create_table('sandbox_wallet_callbacks',
@@ -285,8 +285,8 @@ def upgrade() -> None:
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('signature', sa.String(length=64), nullable=False),
     sa.Column('delayed', sa.Boolean(), nullable=False),
-    sa.Column('created_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('delivered_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=True),
     sa.Column('outcome', sa.String(length=24), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sandbox_wallet_callbacks'))
     )
@@ -302,7 +302,7 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('provider_txn_id', sa.String(length=64), nullable=False),
     sa.Column('withholding', sa.Boolean(), nullable=False),
-    sa.Column('created_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('order_id', name=op.f('pk_sandbox_wallet_orders'))
     )
     op.create_table('sandbox_wallet_refunds',
@@ -310,7 +310,7 @@ def upgrade() -> None:
     sa.Column('provider', sa.String(length=16), nullable=False),
     sa.Column('order_id', sa.String(length=40), nullable=False),
     sa.Column('amount_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('created_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('refund_id', name=op.f('pk_sandbox_wallet_refunds'))
     )
     with op.batch_alter_table('sandbox_wallet_refunds', schema=None) as batch_op:
@@ -319,8 +319,8 @@ def upgrade() -> None:
     op.create_table('scheduler_leases',
     sa.Column('name', sa.String(length=40), nullable=False),
     sa.Column('leader_id', sa.String(length=100), nullable=False),
-    sa.Column('expires_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('renewed_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('renewed_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_scheduler_leases'))
     )
     op.create_table('wallet_callback_log',
@@ -334,7 +334,7 @@ def upgrade() -> None:
     sa.Column('outcome', sa.String(length=24), nullable=False),
     sa.Column('detail', sa.String(length=300), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('received_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_wallet_callback_log'))
     )
     with op.batch_alter_table('wallet_callback_log', schema=None) as batch_op:
@@ -351,7 +351,7 @@ def upgrade() -> None:
     sa.Column('code', sa.String(length=32), nullable=False),
     sa.Column('reference', sa.String(length=128), nullable=True),
     sa.Column('batch_id', sa.String(length=128), nullable=True),
-    sa.Column('created_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("(pending_id IS NULL) = (kind IN ('single_phase', 'pending'))", name=op.f('ck_ledger_transfers_pending_id_for_post_and_void')),
     sa.CheckConstraint("kind IN ('single_phase', 'pending', 'post_pending', 'void_pending')", name=op.f('ck_ledger_transfers_kind')),
     sa.CheckConstraint('amount >= 0', name=op.f('ck_ledger_transfers_amount_not_negative')),
@@ -380,10 +380,10 @@ def upgrade() -> None:
     sa.Column('dept_code', sa.String(length=64), nullable=False),
     sa.Column('dept_name', sa.String(length=100), nullable=False),
     sa.Column('dr_name', sa.String(length=50), nullable=False),
-    sa.Column('begntime', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('begntime', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('opened_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('closed_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('opened_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=True),
     sa.Column('closed_by', sa.String(length=16), nullable=True),
     sa.ForeignKeyConstraint(['hospital_code'], ['hospitals.code'], name=op.f('fk_visits_hospital_code_hospitals')),
     sa.PrimaryKeyConstraint('mdtrt_id', name=op.f('pk_visits')),
@@ -401,10 +401,10 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('medfee_sumamt_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('billed_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('closed_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('due_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('settled_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('overdue_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('settled_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('overdue_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=True),
     sa.Column('estimate', sa.JSON(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['hospital_code'], ['hospitals.code'], name=op.f('fk_bills_hospital_code_hospitals')),
@@ -424,22 +424,22 @@ def upgrade() -> None:
     sa.Column('chrg_bchno', sa.String(length=64), nullable=False),
     sa.Column('med_list_codg', sa.String(length=50), nullable=False),
     sa.Column('item_name', sa.String(length=200), nullable=False),
-    sa.Column('pric', settlement.orm.DecimalText(length=32), nullable=False),
-    sa.Column('cnt', settlement.orm.DecimalText(length=32), nullable=False),
+    sa.Column('pric', settlement.foundation.orm.DecimalText(length=32), nullable=False),
+    sa.Column('cnt', settlement.foundation.orm.DecimalText(length=32), nullable=False),
     sa.Column('det_item_fee_sumamt_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('chrgitm_lv', sa.String(length=1), nullable=False),
-    sa.Column('selfpay_prop', settlement.orm.DecimalText(length=32), nullable=False),
+    sa.Column('selfpay_prop', settlement.foundation.orm.DecimalText(length=32), nullable=False),
     sa.Column('fulamt_ownpay_amt_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('overlmt_amt_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('preselfpay_amt_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('inscp_scp_amt_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('pric_uplmt_amt', settlement.orm.DecimalText(length=32), nullable=True),
+    sa.Column('pric_uplmt_amt', settlement.foundation.orm.DecimalText(length=32), nullable=True),
     sa.Column('unlisted', sa.Boolean(), nullable=False),
-    sa.Column('fee_ocur_time', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('fee_ocur_time', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('hold_transfer_id', sa.String(length=128), nullable=False),
-    sa.Column('posted_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('changed_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('posted_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('changed_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['mdtrt_id'], ['visits.mdtrt_id'], name=op.f('fk_fee_lines_mdtrt_id_visits')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_fee_lines')),
     sa.UniqueConstraint('mdtrt_id', 'feedetl_sn', name='visit_feedetl_sn')
@@ -452,7 +452,7 @@ def upgrade() -> None:
     sa.Column('to_status', sa.String(length=16), nullable=False),
     sa.Column('amount_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('detail', sa.JSON(), nullable=False),
-    sa.Column('created_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['bill_id'], ['bills.bill_id'], name=op.f('fk_bill_events_bill_id_bills')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_bill_events'))
     )
@@ -484,10 +484,10 @@ def upgrade() -> None:
     sa.Column('balance_before_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('transfers', sa.JSON(), nullable=False),
     sa.Column('replaces_setl_id', sa.String(length=40), nullable=True),
-    sa.Column('created_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('posted_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('voided_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('reversed_at', settlement.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('posted_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('voided_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reversed_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['bill_id'], ['bills.bill_id'], name=op.f('fk_bill_settlements_bill_id_bills')),
     sa.PrimaryKeyConstraint('setl_id', name=op.f('pk_bill_settlements'))
     )
@@ -502,7 +502,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=24), nullable=False),
     sa.Column('outcome', sa.String(length=16), nullable=False),
     sa.Column('detail', sa.String(length=200), nullable=True),
-    sa.Column('done_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('done_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['bill_id'], ['bills.bill_id'], name=op.f('fk_scheduled_actions_bill_id_bills')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_scheduled_actions')),
     sa.UniqueConstraint('bill_id', 'kind', name='uq_scheduled_actions_bill_kind')
@@ -519,8 +519,8 @@ def upgrade() -> None:
     sa.Column('provider_txn_id', sa.String(length=64), nullable=True),
     sa.Column('last_seq', sa.Integer(), nullable=False),
     sa.Column('refunded_fen', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('created_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', settlement.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', settlement.foundation.orm.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['bill_id'], ['bills.bill_id'], name=op.f('fk_wallet_orders_bill_id_bills')),
     sa.ForeignKeyConstraint(['setl_id'], ['bill_settlements.setl_id'], name=op.f('fk_wallet_orders_setl_id_bill_settlements')),
     sa.PrimaryKeyConstraint('order_id', name=op.f('pk_wallet_orders'))

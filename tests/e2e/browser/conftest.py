@@ -65,8 +65,8 @@ def demo_server(
 ) -> Iterator[DemoServer]:
     """The demo world (as ``shuxin serve`` loads it) in this test's database, served by uvicorn."""
     from settlement.bootstrap import bootstrap
-    from settlement.clock import AdjustableClock
-    from settlement.config import Settings
+    from settlement.foundation.clock import AdjustableClock
+    from settlement.foundation.config import Settings
     from settlement.seeding import seed_all
     from tests.harness import ADMIN_TOKEN, SECRET_KEY
 

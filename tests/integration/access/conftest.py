@@ -26,8 +26,8 @@ from api.auth import (
 from settlement.access.hospitals import create_hospital
 from settlement.access.signing import new_nonce, sign_request
 from settlement.bootstrap import Container, bootstrap
-from settlement.clock import AdjustableClock
-from settlement.config import Settings
+from settlement.foundation.clock import AdjustableClock
+from settlement.foundation.config import Settings
 
 FROZEN_AT = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
 ADMIN_TOKEN = "test-admin-token-0123456789"

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from settlement.access.hospitals import Hospital
-from settlement.idempotency import IdempotencyRecord
+from settlement.foundation.idempotency import IdempotencyRecord
 from tests.integration.access.conftest import ADMIN_TOKEN, login, signed
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

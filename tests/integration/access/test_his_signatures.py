@@ -11,8 +11,8 @@ from sqlalchemy import event, func, select
 from settlement.access.hospitals import rotate_secret
 from settlement.access.nonces import RequestNonce, purge_expired_nonces, record_nonce
 from settlement.access.signing import new_nonce
-from settlement.db import make_session_factory
-from settlement.unit_of_work import UnitOfWorkFactory
+from settlement.foundation.db import make_session_factory
+from settlement.foundation.unit_of_work import UnitOfWorkFactory
 from tests.integration.access.conftest import (
     ADMIN_TOKEN,
     FROZEN_AT,
@@ -329,7 +329,7 @@ def test_purging_forgets_only_nonces_older_than_ten_minutes(uow_factory):
 
 @pytest.mark.postgres
 def test_two_requests_racing_with_one_nonce_let_exactly_one_through(postgres_only, engine):
-    from settlement.db import make_session_factory
+    from settlement.foundation.db import make_session_factory
 
     factory = UnitOfWorkFactory(make_session_factory(engine))
     racers = 8

@@ -15,8 +15,8 @@ from settlement.access.hospitals import (
     hospital_secret,
     rotate_secret,
 )
-from settlement.clock import AdjustableClock
-from settlement.errors import ServiceError
+from settlement.foundation.clock import AdjustableClock
+from settlement.foundation.errors import ServiceError
 from tests.integration.access.conftest import FROZEN_AT
 
 KEY = "unit-secret-key-0123456789"

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from settlement.care.tables import Bill
-from settlement.catalogue_store import CatalogueItemRow
+from settlement.billing.catalogue import CatalogueItemRow
+from settlement.billing.tables import Bill
 from tests.harness import build_service
 
 REGISTRATION = "001101000010000"  # class A, price cap 1.00, seeded

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from settlement.adapters.sandbox_tables import SandboxInsuredPerson
-from settlement.credit_service.tables import AgreementSignatureRow
+from settlement.billing.credit_tables import AgreementSignatureRow
 from tests.harness import build_service
 
 REGISTRATION = "001101000010000"  # class A, price cap 1.00

@@ -1,4 +1,4 @@
-"""Charge batches posted as a group (settlement.care.charge_groups): on SQLite and PostgreSQL.
+"""Charge batches posted as a group (settlement.usecases.charging.groups): on SQLite and PostgreSQL.
 
 Over HTTP every batch is a group of one unless requests overlap, so these tests build the groups
 themselves and post them with ``post_fee_group``, the function the process's group commit runs.
@@ -18,14 +18,14 @@ from sqlalchemy import func, select
 
 from api.routes.his import render_fee_batch
 from insurance.pricing import line_amount
-from settlement import chart
 from settlement.access.hospitals import get_hospital
-from settlement.care.charge_groups import ChargeGroups, ChargeRequest, post_fee_group
-from settlement.care.tables import FeeLine
-from settlement.care.visits import FeeRequest
-from settlement.idempotency import IdempotencyRecord, find_record
+from settlement.billing.tables import FeeLine
+from settlement.foundation.idempotency import IdempotencyRecord, find_record
+from settlement.ledger import chart
 from settlement.ledger.ledger import balances
 from settlement.ledger.tables import LedgerTransfer
+from settlement.usecases.charging.groups import ChargeGroups, ChargeRequest, post_fee_group
+from settlement.usecases.charging.visits import FeeRequest
 from tests.races import run_together
 
 REGISTRATION = "001101000010000"  # class A, price cap 1.00

@@ -16,7 +16,7 @@ from insurance.pricing import line_amount
 from settlement.access.hospitals import rotate_secret
 from settlement.access.nonces import RequestNonce
 from settlement.access.signing import new_nonce, sign_request
-from settlement.care.tables import FeeLine
+from settlement.billing.tables import FeeLine
 from tests.races import run_together
 
 REGISTRATION = "001101000010000"

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from settlement.care.tables import FeeLine, Visit
-from settlement.idempotency import IdempotencyRecord
+from settlement.billing.tables import FeeLine, Visit
+from settlement.foundation.idempotency import IdempotencyRecord
 from settlement.ledger.tables import LedgerTransfer
 from tests.harness import build_service
 

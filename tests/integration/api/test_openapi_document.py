@@ -19,7 +19,7 @@ from api.errors import ERROR_CODES
 from credit.identity import IdentityError, validate_certno
 from insurance.catalogue import load_catalogue
 from insurance.pricing import line_amount
-from settlement.db import make_engine
+from settlement.foundation.db import make_engine
 from tests.harness import SEEDS, Service, build_service
 
 ENVELOPE = "#/components/schemas/ErrorEnvelope"

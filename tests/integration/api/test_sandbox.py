@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from settlement.adapters.sandbox_tables import SandboxInsuredPerson
-from settlement.clock import SystemClock
+from settlement.foundation.clock import SystemClock
 from tests.harness import build_service, make_certno
 
 CERTNO = make_certno(date(1975, 3, 12), 77)

@@ -12,9 +12,9 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, s
 from api.app import create_app
 from api.idempotency import IdempotencyDep
 from settlement.bootstrap import bootstrap
-from settlement.clock import AdjustableClock
-from settlement.config import Settings
-from settlement.errors import ServiceError
+from settlement.foundation.clock import AdjustableClock
+from settlement.foundation.config import Settings
+from settlement.foundation.errors import ServiceError
 
 probe_metadata = MetaData()
 probe = Table(

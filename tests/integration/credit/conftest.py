@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from settlement.adapters.sandbox_tables import load_demo_persons
-from settlement.clock import AdjustableClock
-from settlement.credit_service import CreditConfig, load_credit_config
-from settlement.unit_of_work import UnitOfWorkFactory
+from settlement.foundation.clock import AdjustableClock
+from settlement.foundation.unit_of_work import UnitOfWorkFactory
+from settlement.usecases.credit import CreditConfig, load_credit_config
 
 SEEDS = Path(__file__).resolve().parents[3] / "seeds"
 

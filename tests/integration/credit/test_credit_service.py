@@ -12,15 +12,17 @@ from sqlalchemy import func, select
 from credit.agreement import make_agreements, parse_agreement
 from credit.decision import Decision, RepaymentHistory
 from credit.events import BillOverdue, BillRepaidOnTime, OverdueBillRepaid
-from settlement.adapters.ports import OverdueReport
 from settlement.adapters.sandbox import SandboxCreditPlatform, SandboxInsurancePlatform
 from settlement.adapters.sandbox_tables import (
     SandboxCreditReportRow,
     SandboxInsuredPerson,
     load_demo_persons,
 )
-from settlement.clock import AdjustableClock
-from settlement.credit_service import (
+from settlement.billing.credit_tables import AgreementSignatureRow, CreditDecisionRow
+from settlement.foundation.clock import AdjustableClock
+from settlement.foundation.ports import OverdueReport
+from settlement.foundation.unit_of_work import UnitOfWorkFactory
+from settlement.usecases.credit import (
     CreditConfig,
     CreditServiceError,
     credit_standing,
@@ -32,8 +34,6 @@ from settlement.credit_service import (
     sign_agreement,
     signature_in_force,
 )
-from settlement.credit_service.tables import AgreementSignatureRow, CreditDecisionRow
-from settlement.unit_of_work import UnitOfWorkFactory
 from tests.database import PostgresTestDatabase
 from tests.integration.credit.conftest import SEEDS
 from tests.races import run_together

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from settlement.adapters.ports import PersonRecord
+from settlement.foundation.ports import PersonRecord
 from tests.harness import HisClient, Service
 
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from settlement.adapters.sandbox_tables import SandboxInsuredPerson
-from settlement.credit_service.tables import AgreementSignatureRow
-from settlement.family.tables import FamilyLink
+from settlement.billing.credit_tables import AgreementSignatureRow
+from settlement.billing.family_tables import FamilyLink
 from settlement.ledger.ledger import get_account
 from tests.harness import Service
 from tests.integration.family.support import (

@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from settlement.db import make_engine
+from settlement.foundation.db import make_engine
 from settlement.migrate import upgrade
 from settlement.schema import load_all_tables
 from tests.database import postgres_url

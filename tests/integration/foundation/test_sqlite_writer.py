@@ -1,4 +1,4 @@
-"""SQLite's writers queue in the process (settlement.db) instead of polling SQLite's busy handler."""
+"""SQLite's writers queue in the process (settlement.foundation.db) instead of polling SQLite's busy handler."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Column, Engine, Integer, MetaData, Table, event, func, insert, select, text
 
-from settlement.db import make_engine
+from settlement.foundation.db import make_engine
 
 WAIT = 10  # seconds; only a lost or leaked lock makes a test wait this long
 

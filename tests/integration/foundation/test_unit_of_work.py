@@ -1,7 +1,7 @@
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
 
-from settlement.unit_of_work import UnitOfWorkFactory
+from settlement.foundation.unit_of_work import UnitOfWorkFactory
 
 probe_metadata = MetaData()
 probe = Table(

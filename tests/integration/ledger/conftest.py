@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from settlement.clock import AdjustableClock
+from settlement.foundation.clock import AdjustableClock
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from settlement.foundation.unit_of_work import UnitOfWorkFactory
 from settlement.ledger.ledger import ACCOUNTS, TRANSFERS, TransferRequest
-from settlement.unit_of_work import UnitOfWorkFactory
 
 
 def snapshot(session: Session) -> tuple[object, ...]:

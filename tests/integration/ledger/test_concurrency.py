@@ -16,8 +16,9 @@ from functools import partial
 import pytest
 from sqlalchemy import Engine
 
-from settlement.clock import AdjustableClock
-from settlement.db import make_session_factory
+from settlement.foundation.clock import AdjustableClock
+from settlement.foundation.db import make_session_factory
+from settlement.foundation.unit_of_work import UnitOfWorkFactory
 from settlement.ledger.errors import LedgerError
 from settlement.ledger.ledger import (
     TransferRequest,
@@ -27,7 +28,6 @@ from settlement.ledger.ledger import (
     open_account,
 )
 from settlement.ledger.verify import verify_ledger
-from settlement.unit_of_work import UnitOfWorkFactory
 from tests.integration.ledger.support import hold, move, post, transfer_count
 from tests.races import run_together
 

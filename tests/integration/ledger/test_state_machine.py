@@ -30,8 +30,9 @@ from hypothesis.stateful import (
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
-from settlement.clock import AdjustableClock
-from settlement.db import make_engine, make_session_factory
+from settlement.foundation.clock import AdjustableClock
+from settlement.foundation.db import make_engine, make_session_factory
+from settlement.foundation.unit_of_work import UnitOfWorkFactory
 from settlement.ledger.errors import LedgerError, LinkedEventFailed
 from settlement.ledger.ledger import (
     ACCOUNTS,
@@ -44,7 +45,6 @@ from settlement.ledger.ledger import (
     reverse,
 )
 from settlement.ledger.verify import verify_ledger
-from settlement.unit_of_work import UnitOfWorkFactory
 from tests.integration.ledger.support import snapshot
 
 CENTS = st.integers(min_value=1, max_value=5_000)

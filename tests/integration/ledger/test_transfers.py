@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
-from settlement.clock import AdjustableClock
-from settlement.db import make_engine
+from settlement.foundation.clock import AdjustableClock
+from settlement.foundation.db import make_engine
+from settlement.foundation.unit_of_work import UnitOfWorkFactory
 from settlement.ledger import errors
 from settlement.ledger._sql import _sqlite_lock_sql
 from settlement.ledger.ledger import (
@@ -25,7 +26,6 @@ from settlement.ledger.ledger import (
     reverse,
 )
 from settlement.ledger.verify import verify_ledger
-from settlement.unit_of_work import UnitOfWorkFactory
 from tests.database import SqliteTemplate
 from tests.integration.ledger.support import hold, ledger_snapshot, move, post, void
 

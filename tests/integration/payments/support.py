@@ -11,18 +11,18 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from insurance.money import ZERO, from_fen
-from settlement import chart
 from settlement.access.tokens import issue_token
-from settlement.accumulators import AccumulatorRow
-from settlement.adapters.ports import PersonRecord
 from settlement.adapters.sandbox_tables import SandboxInsuredPerson
-from settlement.care.tables import Bill
-from settlement.credit_line import line_balances
+from settlement.adapters.wallets import SIGNATURE_HEADER, callback_body, sign_callback
+from settlement.billing.accumulators import AccumulatorRow
+from settlement.billing.credit_line import line_balances
+from settlement.billing.payment_tables import BillSettlement, WalletCallbackLog, WalletOrder
+from settlement.billing.tables import Bill
+from settlement.foundation.ports import PersonRecord
+from settlement.ledger import chart
 from settlement.ledger.ledger import balances
 from settlement.ledger.tables import LedgerAccount
 from settlement.ledger.verify import verify_ledger
-from settlement.payments.tables import BillSettlement, WalletCallbackLog, WalletOrder
-from settlement.payments.wallets import SIGNATURE_HEADER, callback_body, sign_callback
 from tests.harness import HisClient, Service
 
 REGISTRATION = "001101000010000"  # class A, price cap 1.00

@@ -7,8 +7,8 @@ from functools import partial
 
 import pytest
 
-from settlement.errors import ServiceError
-from settlement.payments.service import deliver_due_callbacks, start_payment
+from settlement.foundation.errors import ServiceError
+from settlement.usecases.paying.payments import deliver_due_callbacks, start_payment
 from tests.integration.payments.support import (
     AMOXICILLIN,
     HEALTH_ADVICE,

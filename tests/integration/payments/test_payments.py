@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from settlement.care.tables import Bill
-from settlement.credit_service.service import current_decision
-from settlement.payments.service import deliver_due_callbacks
+from settlement.billing.tables import Bill
+from settlement.usecases.credit.decisions import current_decision
+from settlement.usecases.paying.payments import deliver_due_callbacks
 from tests.integration.payments.support import (
     AMOXICILLIN,
     HEALTH_ADVICE,

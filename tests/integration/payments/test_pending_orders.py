@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, update
 
-from settlement.payments.tables import SandboxWalletCallback, SandboxWalletOrder
+from settlement.adapters.wallet_tables import SandboxWalletCallback, SandboxWalletOrder
 from settlement.scheduler import run_due
 from tests.integration.payments.support import (
     AMOXICILLIN,

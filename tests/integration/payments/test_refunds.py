@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from settlement.payments.tables import SandboxWalletRefund
+from settlement.adapters.wallet_tables import SandboxWalletRefund
 from tests.integration.payments.support import (
     AMOXICILLIN,
     HEALTH_ADVICE,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from settlement.care.tables import Bill
+from settlement.billing.tables import Bill
 from settlement.messages.tables import OutboxMessage
 from settlement.scheduler.tables import ScheduledAction
 

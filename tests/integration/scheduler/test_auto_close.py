@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from settlement.care.tables import Visit
-from settlement.care.visits import bill_of_visit
+from settlement.billing.tables import Visit
 from settlement.scheduler import run_due
+from settlement.usecases.charging.visits import bill_of_visit
 from tests.harness import START
 from tests.integration.scheduler.support import HEALTH_ADVICE, actions, bill, outbox
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from settlement.payments.service import wallet_for
 from settlement.scheduler import run_due
+from settlement.usecases.paying.payments import wallet_for
 from tests.integration.scheduler.support import actions, bill, bill_for
 
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from credit.events import BillOverdue
-from settlement.care.history import repayment_histories, repayment_history
-from settlement.care.overdue import DUE_BILL_COLUMNS, due_bill, freeze_lines
-from settlement.care.tables import Bill
-from settlement.credit_service.repository import CreditRepository
-from settlement.credit_service.service import record_event
+from settlement.billing.credit_records import CreditRepository
+from settlement.billing.history import repayment_histories, repayment_history
+from settlement.billing.tables import Bill
 from settlement.scheduler import run_due
+from settlement.usecases.credit.decisions import record_event
+from settlement.usecases.overdue import DUE_BILL_COLUMNS, due_bill, freeze_lines
 from tests.integration.scheduler.support import bill_for
 
 

@@ -6,8 +6,8 @@ from functools import partial
 
 import pytest
 
+from settlement.billing.credit_tables import CreditDecisionRow
 from settlement.bootstrap import bootstrap
-from settlement.credit_service.tables import CreditDecisionRow
 from settlement.messages.tables import OutboxMessage
 from settlement.scheduler import Scheduler, run_due, sweep_overdue, sweep_reminders
 from settlement.scheduler.tables import ScheduledAction

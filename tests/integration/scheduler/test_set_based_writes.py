@@ -1,4 +1,4 @@
-"""The sweeps' set-based writes (``settlement.db.among`` and ``insert_rows``) store what a plain
+"""The sweeps' set-based writes (``settlement.foundation.db.among`` and ``insert_rows``) store what a plain
 INSERT would, and a sweep over several batches still handles each bill once, oldest first."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
-from settlement.credit_service.repository import CreditRepository
-from settlement.credit_service.tables import CreditDecisionRow
-from settlement.db import among, insert_rows
+from settlement.billing.credit_records import CreditRepository
+from settlement.billing.credit_tables import CreditDecisionRow
+from settlement.foundation.db import among, insert_rows
 from settlement.messages.tables import OutboxMessage
 from settlement.scheduler import sweep_overdue, sweeps
 from tests.integration.scheduler.support import actions, bill, bill_for, count, outbox

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from settlement.adapters.sandbox_tables import SandboxCreditReportRow
-from settlement.care.tables import Visit
-from settlement.credit_service.tables import CreditDecisionRow
+from settlement.billing.credit_tables import CreditDecisionRow
+from settlement.billing.tables import Visit
 from settlement.scheduler import run_due
 from tests.integration.scheduler.support import actions, bill, bill_for, count, outbox
 

@@ -8,7 +8,7 @@ import hmac
 from hypothesis import given
 from hypothesis import strategies as st
 
-from settlement.access.directory import mask_phone
+from credit.identity import mask_phone
 from settlement.access.hospitals import derive_secret
 from settlement.access.otp import code_hash, new_code, phone_digest
 from settlement.access.signing import (

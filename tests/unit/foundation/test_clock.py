@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from settlement.clock import AdjustableClock
+from settlement.foundation.clock import AdjustableClock
 
 
 def test_the_sandbox_clock_moves_forward_only():

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from settlement.group_commit import GroupCommit
+from settlement.foundation.group_commit import GroupCommit
 
 WAIT = 10  # seconds; only a broken group commit waits this long
 
@@ -78,7 +78,7 @@ def test_a_group_that_fails_answers_none_to_all_and_the_next_one_runs(caplog):
         return [item.upper() for item in items]
 
     commit: GroupCommit[str, str] = GroupCommit(run, max_group=8)
-    with caplog.at_level(logging.WARNING, logger="settlement.group_commit"):
+    with caplog.at_level(logging.WARNING, logger="settlement.foundation.group_commit"):
         assert commit.submit("bad") is None
     assert commit.submit("good") == "GOOD"  # the failed leader handed over: nobody is stuck
     # The log names the failure's type, never its text (which may quote a person's numbers).

@@ -1,6 +1,6 @@
 import pytest
 
-from settlement.config import Settings, SettingsError
+from settlement.foundation.config import Settings, SettingsError
 
 
 def test_a_local_start_defaults_to_sandbox_on_a_sqlite_file_in_the_working_folder(

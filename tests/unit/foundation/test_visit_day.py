@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from settlement.config import Settings
+from settlement.foundation.config import Settings
+from settlement.foundation.scheme import SchemeConfigError, load_scheme
 from settlement.scheduler.sweeps import end_of_visit_day
-from settlement.scheme import SchemeConfigError, load_scheme
 
 SHIPPED = Settings().seeds_dir / "scheme.toml"
 DEZHOU = ZoneInfo("Asia/Shanghai")

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from settlement.clock import AdjustableClock
-from settlement.errors import ServiceError
+from settlement.foundation.clock import AdjustableClock
+from settlement.foundation.errors import ServiceError
 from settlement.ledger import errors
 from settlement.ledger.ledger import Account, TransferRequest, create_transfers
 from settlement.ledger.verify import AccountProblem, LedgerReport

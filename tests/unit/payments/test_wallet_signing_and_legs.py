@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from settlement.care.tables import Bill
-from settlement.errors import ServiceError
-from settlement.payments.service import plan_legs
-from settlement.payments.wallets import callback_body, sign_callback, signature_ok
+from settlement.adapters.wallets import callback_body, sign_callback, signature_ok
+from settlement.billing.tables import Bill
+from settlement.foundation.errors import ServiceError
+from settlement.usecases.paying.payments import plan_legs
 
 SECRET = "wallet-secret-for-tests"
 BODY = callback_body(

@@ -1,0 +1,271 @@
+"""The wallet port (WeChat Pay / Alipay style), callback signing, and the sandbox provider.
+
+A provider takes payment orders and answers asynchronously with a signed callback, posted to
+``POST /v1/wallets/{provider}/notify``: the JSON body ``{order_id, provider_txn_id, amount, status,
+seq, sent_at}`` (``status`` ``SUCCESS`` or ``FAIL``), signed with HMAC-SHA256 under the shared
+``settings.wallet_secret``, the lowercase hex digest in the ``X-Wallet-Signature`` header.
+
+The sandbox provider keeps its state in tables (so it works across processes and transactions):
+its next behaviour (``succeed`` | ``fail`` | ``delay``), its orders, the callbacks it will deliver,
+refunds and withholding agreements. Callbacks are queued in the same transaction as the order and
+delivered after it commits by :func:`settlement.usecases.paying.payments.deliver_due_callbacks`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal, Protocol
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from insurance.money import format_amount, from_fen, to_fen
+from settlement.adapters.wallet_tables import (
+    PROVIDERS,
+    SandboxWalletAgreement,
+    SandboxWalletBehaviour,
+    SandboxWalletCallback,
+    SandboxWalletOrder,
+    SandboxWalletRefund,
+)
+from settlement.foundation.clock import Clock
+from settlement.foundation.errors import ServiceError
+
+SIGNATURE_HEADER = "X-Wallet-Signature"
+Behaviour = Literal["succeed", "fail", "delay"]
+BEHAVIOURS: tuple[Behaviour, ...] = ("succeed", "fail", "delay")
+CallbackStatus = Literal["SUCCESS", "FAIL"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderOrder:
+    """An order as the provider reports it when queried."""
+
+    order_id: str
+    status: Literal["pending", "succeeded", "failed"]
+    amount: Decimal
+    provider_txn_id: str
+
+
+class WalletProvider(Protocol):
+    """One wallet provider; bound to the caller's session so its side effects commit with ours."""
+
+    name: str
+
+    def create_order(
+        self, order_id: str, amount: Decimal, description: str, *, withholding: bool = False
+    ) -> str:
+        """Open a payment order for ``amount``; returns the provider's reference."""
+        ...
+
+    def query(self, order_id: str) -> ProviderOrder | None:
+        """The provider's view of an order, or ``None`` if it does not know it."""
+        ...
+
+    def refund(self, order_id: str, refund_id: str, amount: Decimal) -> str:
+        """Refund ``amount`` of a paid order; the same ``refund_id`` again changes nothing."""
+        ...
+
+    def sign_agreement(self, psn_no: str) -> None:
+        """Record a withholding agreement (auto-pay) for the patient."""
+        ...
+
+    def revoke_agreement(self, psn_no: str) -> None:
+        """End the patient's withholding agreement."""
+        ...
+
+    def has_agreement(self, psn_no: str) -> bool:
+        """Whether the patient has a withholding agreement in force."""
+        ...
+
+
+class WalletFactory(Protocol):
+    def __call__(
+        self, session: Session, *, provider: str, secret: str, clock: Clock
+    ) -> WalletProvider: ...
+
+
+# -- signing ---------------------------------------------------------------------------------------
+
+
+def sign_callback(secret: str, body: bytes) -> str:
+    """The ``X-Wallet-Signature`` of ``body``: lowercase hex HMAC-SHA256 under ``secret``."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signature_ok(secret: str, body: bytes, signature: str | None) -> bool:
+    """Constant-time check of a callback's signature."""
+    if not signature:
+        return False
+    return hmac.compare_digest(sign_callback(secret, body), signature.strip().lower())
+
+
+def callback_body(
+    *,
+    order_id: str,
+    provider_txn_id: str,
+    amount: Decimal,
+    status: CallbackStatus,
+    seq: int,
+    sent_at: datetime,
+) -> bytes:
+    """A callback body as a provider sends it (amount as a two-place string)."""
+    return json.dumps(
+        {
+            "order_id": order_id,
+            "provider_txn_id": provider_txn_id,
+            "amount": format_amount(amount),
+            "status": status,
+            "seq": seq,
+            "sent_at": sent_at.isoformat(),
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+# -- the sandbox provider --------------------------------------------------------------------------
+
+
+def set_behaviour(
+    session: Session, *, provider: str, next_behaviour: str, repeat: bool, now: datetime
+) -> SandboxWalletBehaviour:
+    """Set what the sandbox provider does with its next order (or every order, with ``repeat``)."""
+    if provider not in PROVIDERS:
+        raise ServiceError("not_found", f"no wallet provider {provider}")
+    if next_behaviour not in BEHAVIOURS:
+        raise ServiceError("validation_error", f"next must be one of {', '.join(BEHAVIOURS)}")
+    row = session.get(SandboxWalletBehaviour, provider, with_for_update=True)
+    if row is None:
+        row = SandboxWalletBehaviour(provider=provider)
+        session.add(row)
+    row.next = next_behaviour
+    row.repeat = repeat
+    row.updated_at = now
+    session.flush()
+    return row
+
+
+class SandboxWallet:
+    """A provider of the sandbox: answers every order with a real signed callback."""
+
+    def __init__(self, session: Session, *, provider: str, secret: str, clock: Clock) -> None:
+        if provider not in PROVIDERS:
+            raise ServiceError("not_found", f"no wallet provider {provider}")
+        self.session = session
+        self.name = provider
+        self.secret = secret
+        self.clock = clock
+
+    def _next_behaviour(self) -> str:
+        row = self.session.get(SandboxWalletBehaviour, self.name, with_for_update=True)
+        if row is None:
+            return "succeed"
+        behaviour = row.next
+        if not row.repeat and behaviour != "succeed":
+            row.next = "succeed"
+            row.updated_at = self.clock.now()
+        return behaviour
+
+    def create_order(
+        self, order_id: str, amount: Decimal, description: str, *, withholding: bool = False
+    ) -> str:
+        existing = self.session.get(SandboxWalletOrder, order_id)
+        if existing is not None:
+            return existing.provider_ref
+        behaviour = self._next_behaviour()
+        now = self.clock.now()
+        reference = f"{self.name[:2].upper()}{secrets.token_hex(10).upper()}"
+        txn = f"T{secrets.token_hex(12).upper()}"
+        succeeded = behaviour != "fail"
+        self.session.add(
+            SandboxWalletOrder(
+                order_id=order_id,
+                provider=self.name,
+                provider_ref=reference,
+                amount_fen=to_fen(amount),
+                description=description[:200],
+                status="succeeded" if succeeded else "failed",
+                provider_txn_id=txn,
+                withholding=withholding,
+                created_at=now,
+            )
+        )
+        body = callback_body(
+            order_id=order_id,
+            provider_txn_id=txn,
+            amount=amount,
+            status="SUCCESS" if succeeded else "FAIL",
+            seq=1,
+            sent_at=now,
+        )
+        self.session.add(
+            SandboxWalletCallback(
+                provider=self.name,
+                order_id=order_id,
+                body=body.decode(),
+                signature=sign_callback(self.secret, body),
+                delayed=behaviour == "delay",
+                created_at=now,
+            )
+        )
+        self.session.flush()
+        return reference
+
+    def query(self, order_id: str) -> ProviderOrder | None:
+        row = self.session.get(SandboxWalletOrder, order_id)
+        if row is None or row.provider != self.name:
+            return None
+        status: Literal["pending", "succeeded", "failed"] = (
+            "succeeded" if row.status == "succeeded" else "failed"
+        )
+        return ProviderOrder(order_id, status, from_fen(row.amount_fen), row.provider_txn_id)
+
+    def refund(self, order_id: str, refund_id: str, amount: Decimal) -> str:
+        if self.session.get(SandboxWalletRefund, refund_id) is not None:
+            return refund_id
+        order = self.session.get(SandboxWalletOrder, order_id, with_for_update=True)
+        if order is None or order.status != "succeeded":
+            raise ServiceError("conflict", f"wallet order {order_id} was not paid")
+        refunded = self.session.scalar(
+            select(func.coalesce(func.sum(SandboxWalletRefund.amount_fen), 0)).where(
+                SandboxWalletRefund.order_id == order_id
+            )
+        )
+        if int(refunded or 0) + to_fen(amount) > order.amount_fen:
+            raise ServiceError("conflict", f"refunds of {order_id} would exceed what was paid")
+        self.session.add(
+            SandboxWalletRefund(
+                refund_id=refund_id,
+                provider=self.name,
+                order_id=order_id,
+                amount_fen=to_fen(amount),
+                created_at=self.clock.now(),
+            )
+        )
+        self.session.flush()
+        return refund_id
+
+    def sign_agreement(self, psn_no: str) -> None:
+        row = self.session.get(SandboxWalletAgreement, (self.name, psn_no))
+        if row is None:
+            row = SandboxWalletAgreement(provider=self.name, psn_no=psn_no)
+            self.session.add(row)
+        row.signed_at = self.clock.now()
+        row.revoked_at = None
+        self.session.flush()
+
+    def revoke_agreement(self, psn_no: str) -> None:
+        row = self.session.get(SandboxWalletAgreement, (self.name, psn_no))
+        if row is not None and row.revoked_at is None:
+            row.revoked_at = self.clock.now()
+            self.session.flush()
+
+    def has_agreement(self, psn_no: str) -> bool:
+        row = self.session.get(SandboxWalletAgreement, (self.name, psn_no))
+        return row is not None and row.revoked_at is None

@@ -1,0 +1,64 @@
+"""This policy year's deductible used and pooled fund paid, per person (the split's memory)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from insurance.money import ZERO, from_fen, to_fen
+from insurance.split import Accumulators
+from settlement.foundation.orm import Base, FenColumn, UTCDateTime
+from settlement.foundation.ports import PersonRecord
+
+
+class AccumulatorRow(Base):
+    __tablename__ = "insurance_accumulators"
+
+    psn_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    policy_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deductible_used_fen: Mapped[int] = mapped_column(FenColumn, default=0)
+    hifp_paid_fen: Mapped[int] = mapped_column(FenColumn, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def accumulators_for(
+    session: Session, *, person: PersonRecord, policy_year: int, current_year: int
+) -> Accumulators:
+    """Used in ``policy_year``; the platform's year-to-date seeds the current year."""
+    row = session.get(AccumulatorRow, (person.psn_no, policy_year))
+    if row is not None:
+        return Accumulators(
+            policy_year=policy_year,
+            deductible_used=from_fen(row.deductible_used_fen),
+            hifp_paid=from_fen(row.hifp_paid_fen),
+        )
+    if policy_year == current_year:
+        return Accumulators(
+            policy_year=policy_year,
+            deductible_used=person.ytd_act_pay_dedc,
+            hifp_paid=person.ytd_hifp_pay,
+        )
+    return Accumulators(policy_year=policy_year, deductible_used=ZERO, hifp_paid=ZERO)
+
+
+def store_accumulators(
+    session: Session, *, psn_no: str, accumulators: Accumulators, now: datetime
+) -> None:
+    """Record the accumulators after a settlement or a reversal (the row is locked first)."""
+    row = session.execute(
+        select(AccumulatorRow)
+        .where(
+            AccumulatorRow.psn_no == psn_no,
+            AccumulatorRow.policy_year == accumulators.policy_year,
+        )
+        .with_for_update()
+    ).scalar_one_or_none()
+    if row is None:
+        row = AccumulatorRow(psn_no=psn_no, policy_year=accumulators.policy_year, updated_at=now)
+        session.add(row)
+    row.deductible_used_fen = to_fen(accumulators.deductible_used)
+    row.hifp_paid_fen = to_fen(accumulators.hifp_paid)
+    row.updated_at = now
+    session.flush()

@@ -1,1 +1,0 @@
-"""Visits, their fee lines and the bills they close into."""

@@ -1,0 +1,274 @@
+"""Engines and sessions: the same code on SQLite (embedded) and PostgreSQL (production)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar, TypeVarTuple, overload
+
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Engine,
+    Select,
+    Table,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import QueryableAttribute, Session, sessionmaker
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.sql.selectable import TypedReturnsRows
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_Ts = TypeVarTuple("_Ts")
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    """Build an engine for ``url`` with the settings each backend needs to be safe.
+
+    SQLite: WAL, a busy timeout, foreign keys on, and every transaction begun with
+    ``BEGIN IMMEDIATE`` so that two writers never deadlock upgrading a read lock (SQLite has no
+    ``SELECT … FOR UPDATE``; taking the write lock up front serialises writers instead).
+    PostgreSQL: READ COMMITTED with explicit row locks where money moves. No pre-ping: it costs a
+    round trip on every checkout (a fifth of a ledger operation's). A connection that died with
+    the server fails its first statement instead; SQLAlchemy then invalidates the whole pool, so
+    one request answers an error and the client's retry (same idempotency key) finds fresh
+    connections. Connections are recycled hourly so none outlives a server-side idle limit.
+    """
+    # Statement parameters carry ID numbers and phones: never put them into an error's text
+    # (which a logged traceback would print) or into SQLAlchemy's own logging.
+    options.setdefault("hide_parameters", True)
+    if url.startswith("sqlite"):
+        writer = threading.Lock()
+        engine = create_engine(
+            url,
+            connect_args={
+                "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+                "check_same_thread": False,
+                "factory": _queued_writer_connection(writer),
+            },
+            **options,
+        )
+        _configure_sqlite(engine, writer)
+        return engine
+    options.setdefault("pool_size", 20)
+    options.setdefault("max_overflow", 20)
+    options.setdefault("pool_recycle", 3600)
+    return create_engine(url, **options)
+
+
+def _configure_sqlite(engine: Engine, writer: threading.Lock) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when a transaction begins.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # Every transaction takes SQLite's write lock: in this process, queue for it first
+        # (see _queued_writer_connection).
+        held = writer.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if held:
+                writer.release()
+            raise
+        connection.connection.driver_connection.holds_writer = held
+
+
+def _queued_writer_connection(writer: threading.Lock) -> type[sqlite3.Connection]:
+    """The driver's connection class for one engine: it lets ``writer`` go once a transaction
+    has really ended.
+
+    Why a lock in the process: every transaction takes SQLite's write lock (``BEGIN
+    IMMEDIATE``), and SQLite's busy handler waits for it by polling with sleeps of up to 100 ms,
+    first come not first served, so under many threads some waited for seconds (p99 1.2-1.4 s at
+    32 clients in ``tests/bench/api.py``, ~0.3 s with this lock). Threads now queue in the
+    process; only processes still poll each other. Why here and not in SQLAlchemy's commit and
+    rollback events: those run before the driver's COMMIT, so the next writer would find SQLite
+    still locked. Should a transaction's end ever go unseen, the next writer waits the busy
+    timeout for the lock and then goes on without it, as before: slower, never stuck.
+    """
+
+    class QueuedWriterConnection(sqlite3.Connection):
+        holds_writer = False
+
+        # The three ways a transaction ends.
+        def commit(self) -> None:
+            self._ending(super().commit)
+
+        def rollback(self) -> None:
+            self._ending(super().rollback)
+
+        def close(self) -> None:
+            self._ending(super().close)
+
+        def _ending(self, end: Callable[[], None]) -> None:
+            try:
+                end()
+            finally:
+                if self.holds_writer:
+                    self.holds_writer = False
+                    writer.release()
+
+    return QueuedWriterConnection
+
+
+def insert_ignoring_conflicts(
+    table: Table, columns: Sequence[str], *returning: ColumnElement[Any]
+) -> dict[str, ReturningInsert[Any]]:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING returning``, by dialect, for ``columns`` bound
+    by name. Build it once at import for statements every request runs: building and caching a
+    statement per call costs more Python than executing it.
+
+    Whether a row comes back tells who won a race, without an exception spoiling the
+    transaction: on PostgreSQL a concurrent insert of the same key waits for the first to commit,
+    then inserts nothing (or claims the key if the first rolled back).
+    """
+    values: dict[str, Any] = {name: bindparam(name) for name in columns}
+    return {
+        "postgresql": postgresql_insert(table)
+        .values(values)
+        .on_conflict_do_nothing()
+        .returning(*returning),
+        "sqlite": sqlite_insert(table)
+        .values(values)
+        .on_conflict_do_nothing()
+        .returning(*returning),
+    }
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+@overload
+def execute_on_connection(
+    session: Session, statement: TypedReturnsRows[*_Ts], parameters: Any = None
+) -> CursorResult[*_Ts]: ...
+
+
+@overload
+def execute_on_connection(
+    session: Session, statement: Executable, parameters: Any = None
+) -> CursorResult[*tuple[Any, ...]]: ...
+
+
+def execute_on_connection(
+    session: Session, statement: Executable, parameters: Any = None
+) -> CursorResult[*tuple[Any, ...]]:
+    """Run a statement that loads no mapped objects on the session's connection, inside its
+    transaction, after flushing what the session holds (as its autoflush would), but without
+    the rest of the Session's layer.
+
+    Why: that layer costs ~0.12 ms of Python a statement, a third of a statement's whole cost
+    on the client, which the statements every charge runs notice (``tests/bench/feepath.py``);
+    a flush with nothing to write costs well under a microsecond.
+    """
+    session.flush()
+    return session.connection().execute(statement, parameters)
+
+
+# -- set-based statements for batches of thousands of rows ---------------------------------------
+
+
+def among(
+    session: Session,
+    column: ColumnElement[Any] | QueryableAttribute[Any],
+    values: Sequence[Any],
+) -> ColumnElement[bool]:
+    """``column IN values``; on PostgreSQL ``column = ANY(:values)``, one array parameter.
+
+    A batch of thousands of ids is then one bound value instead of thousands of placeholders
+    that SQLAlchemy and the driver would each expand and parse on every call.
+    """
+    element = column.expression if isinstance(column, QueryableAttribute) else column
+    if session.get_bind().dialect.name == "postgresql":
+        return element == any_(bindparam(None, list(values), type_=ARRAY(element.type)))
+    return element.in_(values)
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert ``rows`` (all with the same keys) in the caller's transaction; returns how many.
+
+    PostgreSQL: ``COPY … FROM STDIN`` on the session's connection, formatted by the driver in C:
+    an executemany or an ``unnest`` of arrays costs several times more Python per row, which is
+    what a batch of thousands of rows pays for. SQLite: an executemany.
+    """
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        session.execute(table.insert(), list(rows))
+        return len(rows)
+    names = list(rows[0])
+    columns = [[row[name] for row in rows] for name in names]
+    for position, name in enumerate(names):
+        column_type = table.c[name].type
+        if isinstance(column_type, JSON):
+            # COPY takes JSON as text, serialised as the engine would.
+            columns[position] = _json_texts(dialect, column_type, columns[position])
+        else:
+            process = column_type.bind_processor(dialect)
+            if process is not None:
+                columns[position] = [process(value) for value in columns[position]]
+    session.flush()  # anything the session still holds goes first, as with an INSERT
+    quote = dialect.identifier_preparer.quote
+    statement = (
+        f"COPY {dialect.identifier_preparer.format_table(table)} "
+        f"({', '.join(quote(name) for name in names)}) FROM STDIN"
+    )
+    driver = session.connection().connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for values in zip(*columns, strict=True):
+            copy.write_row(values)
+    return len(rows)
+
+
+def _json_texts(dialect: Any, column_type: JSON, values: list[Any]) -> list[str | None]:
+    """``values`` serialised as the engine would; a value shared by several rows (the same
+    object) is serialised once."""
+    dumps = getattr(dialect, "_json_serializer", None) or json.dumps
+    keep_null = column_type.none_as_null
+    done: dict[int, str] = {}
+    texts: list[str | None] = []
+    for value in values:
+        if value is None and keep_null:
+            texts.append(None)
+            continue
+        key = id(value)  # the values stay referenced by ``values`` for the whole loop
+        if key not in done:
+            done[key] = dumps(value)
+        texts.append(done[key])
+    return texts
+
+
+SelectT = TypeVar("SelectT", bound=Select[Any])
+
+
+def skip_locked(session: Session, query: SelectT, *of: Any) -> SelectT:
+    """``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite serialises writers and needs nothing."""
+    if session.get_bind().dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True, of=list(of) or None)
+    return query

@@ -1,0 +1,60 @@
+"""What a patient, a family manager or the HIS sees of a credit line (the 1101 analogue)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from credit.decision import Reason
+from insurance.money import ZERO
+from settlement.billing.credit_line import line_balances
+from settlement.billing.family_standing import frozen_by_family
+from settlement.foundation.clock import Clock
+from settlement.usecases.credit.decisions import CreditConfig, credit_standing
+
+
+@dataclass(frozen=True)
+class CreditSummary:
+    """What a patient, a family manager or the HIS sees of a line (the 1101 analogue)."""
+
+    psn_no: str
+    status: str
+    credit_line: Decimal
+    available: Decimal
+    outstanding: Decimal
+    on_hold: Decimal
+    reasons: tuple[Reason, ...]
+    scorecard_version: str
+
+
+def credit_summary(
+    session: Session,
+    *,
+    psn_no: str,
+    config: CreditConfig,
+    clock: Clock,
+    freeze_shared_on_overdue: bool = True,
+) -> CreditSummary:
+    """The standing now and the ledger's balances; a line that is not usable has nothing available.
+
+    An active line is shown ``frozen`` while a relative's overdue bill drew on it (family policy,
+    ``[family] freeze_shared_on_overdue``).
+    """
+    standing = credit_standing(session, psn_no, config=config, clock=clock)
+    balances = line_balances(session, psn_no)
+    status = standing.status
+    if status == "active" and freeze_shared_on_overdue and frozen_by_family(session, psn_no):
+        status = "frozen"
+    usable = status == "active"
+    return CreditSummary(
+        psn_no=psn_no,
+        status=status,
+        credit_line=standing.line,
+        available=max(balances.available, ZERO) if usable else ZERO,
+        outstanding=balances.outstanding,
+        on_hold=balances.on_hold,
+        reasons=standing.reasons,
+        scorecard_version=standing.scorecard_version,
+    )

@@ -1,0 +1,1 @@
+"""Refunds of bill lines (2208), before and after settlement."""

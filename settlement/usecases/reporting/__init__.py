@@ -1,0 +1,1 @@
+"""Read-only figures: the operators' daily report and each hospital's reconciliation."""
