@@ -9,6 +9,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
+from api.limits import Limits, RequestLimits
 from api.openapi import install_openapi
 from api.routes import (
     admin,
@@ -71,6 +72,7 @@ def create_app(container: Container, *, run_scheduler: bool = False) -> FastAPI:
     app.state.charge_groups = ChargeGroups(container, render=render_fee_batch)
     app.state.run_scheduler = run_scheduler
     install_error_handlers(app)
+    app.add_middleware(RequestLimits, limits=Limits.of(container.settings))
     app.include_router(health.router)
     app.include_router(auth_routes.router)
     app.include_router(admin_hospitals.router)

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from insurance.money import MoneyError
 from settlement.foundation.errors import ServiceError
@@ -36,6 +37,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "not_found": (404, "no such resource"),
     "patient_not_found": (404, "no insured person with this psn_no"),
     "method_not_allowed": (405, "the method is not allowed on this path"),
+    "request_timeout": (408, "the request did not arrive in time; the connection is closed"),
     "visit_closed": (409, "the visit is closed"),
     "duplicate_fee": (409, "a fee line with this feedetl_sn already exists in the visit"),
     "duplicate_hospital": (409, "a hospital with this code already exists"),
@@ -50,6 +52,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "family_link_exists": (409, "an invitation or link to this person already exists"),
     "family_limit_reached": (409, "a family limit of the policy is reached"),
     "version_mismatch": (409, "the agreement version is not the one in force"),
+    "body_too_large": (413, "the request body is larger than the service accepts"),
     "validation_error": (422, "the request is malformed"),
     "unknown_fee_line": (422, "the feedetl_sn is not a billed line of this bill"),
     "amount_mismatch": (422, "det_item_fee_sumamt is not pric × cnt rounded half-up to the fen"),
@@ -57,6 +60,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "identity_mismatch": (422, "the identity does not match the insurance record"),
     "invalid_certno": (422, "the resident ID number is malformed or its check character is wrong"),
     "rate_limited": (429, "too many requests"),
+    "headers_too_large": (431, "the request line and headers are larger than the service accepts"),
     "credit_report_unavailable": (503, "the credit platform has no record of this person"),
     "database_unreachable": (503, "the database does not answer; retry the request"),
     "internal_error": (500, "unexpected server error"),
@@ -105,9 +109,17 @@ def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
 
 def validation_details(errors: list[Any]) -> list[dict[str, str]]:
     return [
-        {"path": _error_path(e), "message": str(e.get("msg", "")), "type": e["type"]}
-        for e in errors
+        {"path": _error_path(e), "message": _error_message(e), "type": e["type"]} for e in errors
     ]
+
+
+def _error_message(error: Any) -> str:
+    message = str(error.get("msg", ""))
+    # A body that is not JSON (or JSON refused by api.exact_json): say what the parser said.
+    reason = (error.get("ctx") or {}).get("error")
+    if error["type"] == "json_invalid" and reason:
+        return f"{message}: {reason}"
+    return message
 
 
 def _error_path(error: Any) -> str:
@@ -170,9 +182,13 @@ def install_error_handlers(app: FastAPI) -> None:
                 "the body is not valid UTF-8 JSON",
                 fields=[{"path": "body", "message": str(exc.detail), "type": "json_invalid"}],
             )
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}.get(
-            exc.status_code, "http_error"
-        )
+        code = {
+            401: "unauthenticated",
+            404: "not_found",
+            405: "method_not_allowed",
+            408: "request_timeout",
+            413: "body_too_large",
+        }.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else code
         return error_response(exc.status_code, code, message, headers=exc.headers)
 
@@ -192,7 +208,37 @@ def install_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "1"},
         )
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error: %s", type(exc).__name__)
-        return error_response(500, "internal_error", "unexpected server error")
+    app.add_middleware(AnswerUnexpectedErrors)
+
+
+class AnswerUnexpectedErrors:
+    """A defect is answered ``500 internal_error``, logged once, and the connection kept.
+
+    Why a middleware and not an exception handler for ``Exception``: Starlette answers those in
+    its outermost layer and then raises the error again to the server, which logs it a second
+    time and, the answer being sent, closes the keep-alive connection without saying so, so the
+    client's next request on it fails too. Here the error stops once answered.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked_send)
+        except Exception as error:
+            logger.error("unhandled error: %s", type(error).__name__, exc_info=error)
+            if started:  # half an answer is out: only closing the connection can end it
+                raise
+            answer = error_response(500, "internal_error", "unexpected server error")
+            await answer(scope, receive, send)

@@ -48,7 +48,8 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
     """The same request, whatever its JSON whitespace or key order, has the same fingerprint."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
+        # Not JSON (a refused body is answered 422 before any write): the bytes are the request.
         canonical = body
     return hashlib.sha256(method.encode() + b"\n" + path.encode() + b"\n" + canonical).hexdigest()
 

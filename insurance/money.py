@@ -11,6 +11,7 @@ in the code base rounds money.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -21,6 +22,10 @@ MAX_AMOUNT = Decimal("9999999.99")
 FEN_PER_YUAN = 100
 
 AmountInput = str | int | Decimal
+#: How an amount is written as text: ASCII digits, an optional point with digits after it. No
+#: sign but minus (refused as negative), no spaces, exponent, underscores or full-width digits,
+#: although Python's ``Decimal`` reads them all.
+PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 class MoneyError(ValueError):
@@ -42,7 +47,8 @@ def parse_decimal(
     """Parse ``value`` into a Decimal without ever rounding it.
 
     Args:
-        value: a ``str``, ``int`` or ``Decimal``. ``float`` and ``bool`` are refused.
+        value: a ``str`` written as :data:`PLAIN_DECIMAL`, an ``int`` or a ``Decimal``. ``float``
+            and ``bool`` are refused.
         places: the most decimal places accepted (2 for money, 6 for unit prices, 4 for counts).
         maximum: the largest value accepted, or ``None`` for no bound.
         allow_zero: whether ``0`` is acceptable.
@@ -54,8 +60,12 @@ def parse_decimal(
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         kind = type(value).__name__
         raise MoneyError(f"{name} must be a string or an integer, not {kind}")
+    if isinstance(value, str) and not PLAIN_DECIMAL.fullmatch(value):
+        raise MoneyError(
+            f"{name} must be written as digits with an optional decimal point: {value!r}"
+        )
     try:
-        number = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
+        number = Decimal(value)
     except InvalidOperation:
         raise MoneyError(f"{name} is not a number: {value!r}") from None
     if not number.is_finite():

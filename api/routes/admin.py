@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -11,7 +10,6 @@ from fastapi import APIRouter, Path, Query, Response
 
 from api.auth import AdminDep
 from api.deps import ContainerDep, UowDep
-from api.errors import ApiError
 from api.exact_json import ExactJsonRoute
 from api.openapi import bearer_errors
 from api.presenters import exact, iso
@@ -23,6 +21,7 @@ from api.schemas.admin import (
     PayerAmountsPublic,
     SchemeDayPublic,
 )
+from api.schemas.types import Day
 from insurance.catalogue import CatalogueItem
 from insurance.money import format_amount
 from settlement.billing.catalogue import CatalogueItemRow, put_item
@@ -132,17 +131,6 @@ def _day_public(row: HospitalDay) -> HospitalDayPublic:
     )
 
 
-def _parse_day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ApiError(
-            "validation_error",
-            f"query.date: {text} is not a calendar date",
-            fields=[{"path": "query.date", "message": "not a calendar date", "type": "date"}],
-        ) from None
-
-
 @router.get(
     "/reports/daily",
     response_model=DailyReportPublic,
@@ -154,10 +142,9 @@ def get_daily_report(
     container: ContainerDep,
     uow: UowDep,
     day: Annotated[
-        str,
+        Day,
         Query(
             alias="date",
-            pattern=r"^\d{4}-\d{2}-\d{2}$",
             description="The calendar day (YYYY-MM-DD) in the scheme's time zone",
             examples=["2026-11-23"],
         ),
@@ -170,7 +157,7 @@ def get_daily_report(
     """Sign-ups, credit granted, visits, bills, amounts by payer and the overdue rate of a day."""
     zone = ZoneInfo(container.settings.timezone)
     with uow:
-        report = daily_report(uow.session, day=_parse_day(day), zone=zone, hospital_code=hospital)
+        report = daily_report(uow.session, day=day, zone=zone, hospital_code=hospital)
     return DailyReportPublic(
         date=report.day.isoformat(),
         timezone=report.timezone,

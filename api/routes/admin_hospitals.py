@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from api.auth import ADMIN_AUTH_RESPONSES, AdminDep
 from api.deps import ContainerDep
 from api.errors import ApiError
+from api.exact_json import ExactJsonRoute
 from api.idempotency import OptionalIdempotencyDep, Restore
 from settlement.access.hospitals import (
     create_hospital,
@@ -21,7 +22,9 @@ from settlement.access.hospitals import (
 from settlement.bootstrap import Container
 from settlement.foundation.unit_of_work import UnitOfWork
 
-router = APIRouter(prefix="/admin/v1/hospitals", tags=["administration"])
+router = APIRouter(
+    prefix="/admin/v1/hospitals", tags=["administration"], route_class=ExactJsonRoute
+)
 
 #: Admin writes share one idempotency scope: there is one administrator token per deployment.
 ADMIN_SCOPE = "admin"

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from api.auth import PatientDep
 from api.deps import ContainerDep
 from api.errors import ApiError
+from api.exact_json import ExactJsonRoute
 from api.idempotency import OptionalIdempotencyDep
 from api.openapi import bearer_errors
 from api.presenters import iso, signed_up_public
@@ -23,7 +24,7 @@ from settlement.foundation.unit_of_work import UnitOfWork
 from settlement.usecases.credit import agreements
 from settlement.usecases.credit.decisions import current_agreement
 
-router = APIRouter(prefix="/v1/agreements", tags=["patients"])
+router = APIRouter(prefix="/v1/agreements", tags=["patients"], route_class=ExactJsonRoute)
 
 #: The channel recorded with a signature made through this API (the patient's app).
 APP_CHANNEL = "app"

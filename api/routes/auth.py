@@ -11,12 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from api.auth import CodeSenderDep, PersonDirectoryDep
 from api.deps import ContainerDep
 from api.errors import ApiError, error_response
+from api.exact_json import ExactJsonRoute
 from settlement.access.otp import CODE_LIFETIME, check_code, request_code
 from settlement.access.tokens import issue_token
 from settlement.foundation.errors import ServiceError
 from settlement.messages.dispatcher import dispatch_outbox
 
-router = APIRouter(tags=["patient login"])
+router = APIRouter(tags=["patient login"], route_class=ExactJsonRoute)
 
 Phone = Annotated[
     str,

@@ -34,7 +34,7 @@ from settlement.foundation.unit_of_work import UnitOfWork
 from settlement.usecases.credit.summary import credit_summary
 from settlement.usecases.family import links as family
 
-router = APIRouter(tags=["family"])
+router = APIRouter(tags=["family"], route_class=ExactJsonRoute)
 his_router = APIRouter(prefix="/his/v1", tags=["HIS"], route_class=ExactJsonRoute)
 
 InvitationIdPath = Annotated[

@@ -8,9 +8,10 @@ from sqlalchemy import text
 
 from api.deps import ContainerDep
 from api.errors import ApiError
+from api.exact_json import ExactJsonRoute
 from api.openapi import error_responses, example_response
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=ExactJsonRoute)
 
 
 class HealthPublic(BaseModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -38,7 +37,7 @@ from api.schemas.his import (
     VisitCreate,
     VisitPublic,
 )
-from api.schemas.types import PsnNo
+from api.schemas.types import Day, PsnNo
 from settlement.bootstrap import Container
 from settlement.foundation.unit_of_work import UnitOfWork
 from settlement.usecases.charging import visits
@@ -283,9 +282,7 @@ def reconciliation(
     signed: SignedHospitalDep,
     container: ContainerDep,
     uow: UowDep,
-    date: Annotated[
-        dt.date, Query(description="the local day, YYYY-MM-DD", examples=["2026-11-23"])
-    ],
+    date: Annotated[Day, Query(description="the local day, YYYY-MM-DD", examples=["2026-11-23"])],
 ) -> ReconciliationPublic:
     """Counts and sums of the calling hospital's day, each also recomputed from the ledger."""
     hospital = signed.hospital()

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from api.auth import PatientDep
 from api.deps import ContainerDep, UowDep
+from api.exact_json import ExactJsonRoute
 from api.openapi import bearer_errors
 from api.presenters import credit_public, fee_public, iso, setlinfo_public
 from api.schemas.his import CreditPublic
@@ -23,7 +24,7 @@ from settlement.billing.bills import BillDetail, BillView, patient_bill, patient
 from settlement.usecases.credit.summary import credit_summary
 from settlement.usecases.family.links import bill_owner_for
 
-router = APIRouter(tags=["patients"])
+router = APIRouter(tags=["patients"], route_class=ExactJsonRoute)
 
 BillId = Annotated[str, Path(min_length=1, max_length=40, examples=["BL20261123A1B2C3D4E5F6"])]
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, StrictInt
 
 from api.schemas.patients import Autopay
-from api.schemas.types import PsnNo, RequestModel, ResponseModel, Text50, Text64
+from api.schemas.types import Consent, PsnNo, RequestModel, ResponseModel, Text50, Text64
 
 Relation = Literal["spouse", "parent", "child", "other"]
 LinkStatus = Literal["invited", "active", "ended"]
@@ -147,8 +147,8 @@ class CounterConfirmation(RequestModel):
     manager_psn_no: PsnNo | None = None
     relative_psn_no: PsnNo | None = None
     staff_id: Text64 = Field(description="The staff member who checked the relative's ID card")
-    certno_checked: Literal[True] = Field(
-        description="Must be true: the staff member saw the relative's ID card"
+    certno_checked: Consent = Field(
+        description="Must be the JSON true: the staff member saw the relative's ID card"
     )
 
 
@@ -210,5 +210,5 @@ class ProxyAgreementSign(RequestModel):
     certno: CertNo
     psn_name: Annotated[Text50, Field(description="The relative's name", examples=["李四"])]
     version: StrictInt = Field(ge=1, description="The version read from the current agreement")
-    accept: Literal[True] = Field(description="Must be true")
+    accept: Consent
     autopay: Autopay = Field(description="Withholding (无感支付) for the relative's bills")

@@ -8,7 +8,14 @@ from pydantic import ConfigDict, Field, StrictInt
 from pydantic.config import JsonDict
 
 from api.schemas.his import FeePublic, ReasonPublic, SetlInfoPublic
-from api.schemas.types import MoneyText, PsnNo, RequestModel, ResponseModel, Text50
+from api.schemas.types import (
+    Consent,
+    MoneyText,
+    PsnNo,
+    RequestModel,
+    ResponseModel,
+    Text50,
+)
 
 Autopay = Literal["off", "on_close", "before_deadline"]
 BillStatus = Literal[
@@ -85,7 +92,7 @@ class AgreementSign(RequestModel):
     ]
     psn_name: Annotated[Text50, Field(examples=["张三"])]
     version: StrictInt = Field(ge=1, description="The version read from the current agreement")
-    accept: Literal[True] = Field(description="Must be true")
+    accept: Consent
     autopay: Autopay = Field(
         description="Withholding (无感支付): `off`, `on_close` (pay when the visit closes) or "
         "`before_deadline` (pay just before the 72-hour deadline)"

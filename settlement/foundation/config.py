@@ -42,6 +42,19 @@ class Settings(BaseSettings):
     #: larger: 32 posted 1.2-1.3x the batches of 8 at 32 clients (``tests.bench api --threads``).
     api_threads: int = Field(default=32, ge=1, le=64)
 
+    # What one request may take of a server (``api.limits``, ``api.serving``). The largest
+    # legitimate body is a 500-line charge batch, about 150 kB.
+    #: A request body larger than this is refused (413) without being read.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    #: The request line and headers together; more is refused (431).
+    max_header_bytes: int = Field(default=16_384, ge=1024)
+    #: A request's line and headers must arrive whole within this time (else 408, closed).
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: The longest wait for the next part of a request body (else 408, closed).
+    body_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: An idle keep-alive connection is closed after this long.
+    keep_alive_seconds: float = Field(default=5.0, gt=0)
+
     @field_validator("database_url")
     @classmethod
     def _default_to_local_sqlite(cls, value: str) -> str:

@@ -33,6 +33,8 @@ class PaymentsPolicy:
 
 #: The policy default of ``[repayment] min_notice_hours``, for a scheme file without it.
 DEFAULT_MIN_NOTICE_HOURS = 24
+#: The policy default of ``[visits] max_ahead_hours``, for a scheme file without it.
+DEFAULT_MAX_AHEAD_HOURS = 24
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class SchemePolicy:
     #: A bill is never due sooner than this after it is made: a visit that closed itself long
     #: ago (the scheduler was down) still gives its patient this notice and its reminders.
     min_notice: timedelta = timedelta(hours=DEFAULT_MIN_NOTICE_HOURS)
+    #: A ``begntime`` or ``fee_ocur_time`` later than this after the service's clock is refused.
+    max_ahead: timedelta = timedelta(hours=DEFAULT_MAX_AHEAD_HOURS)
     family: FamilyPolicy = field(default_factory=FamilyPolicy)
     payments: PaymentsPolicy = field(default_factory=PaymentsPolicy)
 
@@ -69,6 +73,7 @@ def load_scheme(path: Path) -> SchemePolicy:
             min_notice=timedelta(
                 hours=int(repayment.get("min_notice_hours", DEFAULT_MIN_NOTICE_HOURS))
             ),
+            max_ahead=timedelta(hours=int(visits.get("max_ahead_hours", DEFAULT_MAX_AHEAD_HOURS))),
             family=_family_policy(data.get("family", {})),
             payments=_payments_policy(data.get("payments", {})),
         )
@@ -81,6 +86,8 @@ def load_scheme(path: Path) -> SchemePolicy:
         raise SchemeConfigError(f"{path}: payments.query_pending_after_minutes must be positive")
     if window_hours <= 0 or any(h <= 0 or h >= window_hours for h in before):
         raise SchemeConfigError(f"{path}: reminders must fall inside a positive window")
+    if policy.max_ahead < timedelta(0):
+        raise SchemeConfigError(f"{path}: visits.max_ahead_hours must not be negative")
     if not timedelta(0) < policy.min_notice <= policy.window:
         raise SchemeConfigError(f"{path}: min_notice_hours must be positive and within the window")
     return policy

@@ -41,7 +41,9 @@ from settlement.usecases.charging.visits import (
     FeeBatchResult,
     FeeRequest,
     check_batch,
+    check_stated_times,
     credit_refusal,
+    fee_times,
     posted_batch,
     price_with_catalogue,
     visits_for_charges,
@@ -172,7 +174,7 @@ def _priced(
         [charges[i].mdtrt_id for i in chosen],
         sorted({fee.feedetl_sn for i in chosen for fee in charges[i].fees}),
     )
-    ready = [(i, facts[c.mdtrt_id]) for i in chosen if _plain(c := charges[i], facts)]
+    ready = [(i, facts[c.mdtrt_id]) for i in chosen if _plain(container, c := charges[i], facts)]
     if not ready:
         return []
     persons = container.insurance_platform(session).lookup_persons(
@@ -213,7 +215,7 @@ def _one_per_key_and_visit(charges: Sequence[ChargeRequest]) -> list[int]:
     return chosen
 
 
-def _plain(charge: ChargeRequest, facts: dict[str, ChargeFacts]) -> bool:
+def _plain(container: Container, charge: ChargeRequest, facts: dict[str, ChargeFacts]) -> bool:
     """Whether the group may post ``charge`` without a question about its visit or batch."""
     fact = facts.get(charge.mdtrt_id)
     if (
@@ -227,6 +229,7 @@ def _plain(charge: ChargeRequest, facts: dict[str, ChargeFacts]) -> bool:
         return False
     try:
         check_batch(charge.mdtrt_id, charge.fees, set())
+        check_stated_times(container, fee_times(charge.fees))
     except ServiceError:
         return False
     return True

@@ -40,6 +40,7 @@ from settlement.foundation.ids import new_id
 from settlement.foundation.ports import PersonRecord
 from settlement.foundation.unit_of_work import UnitOfWork
 from settlement.ledger.ledger import TransferRequest, create_transfers
+from settlement.usecases.charging.times import check_times
 from settlement.usecases.credit.decisions import credit_standing
 from settlement.usecases.family import sharing as family_credit
 
@@ -239,6 +240,7 @@ def open_visit(
     uow: UnitOfWork, *, container: Container, hospital: Hospital, request: VisitRequest
 ) -> VisitState:
     """Open a visit (2201) for a signed, eligible patient whose line is usable."""
+    check_stated_times(container, [("begntime", request.begntime)])
     session = uow.session
     person = require_person(container, session, request.psn_no)
     line = require_active_credit(container, session, person)
@@ -284,6 +286,22 @@ def open_visit(
 
 def local_date(container: Container, moment: datetime) -> date:
     return moment.astimezone(ZoneInfo(container.settings.timezone)).date()
+
+
+def fee_times(fees: Sequence[FeeRequest]) -> list[tuple[str, datetime]]:
+    """Each line's ``fee_ocur_time`` with its field path, for :func:`check_stated_times`."""
+    return [(f"fees.{index}.fee_ocur_time", fee.fee_ocur_time) for index, fee in enumerate(fees)]
+
+
+def check_stated_times(container: Container, times: Sequence[tuple[str, datetime]]) -> None:
+    """Refuse a time the HIS states that no policy covers or that is too far ahead (422)."""
+    check_times(
+        times,
+        now=container.clock.now(),
+        max_ahead=container.scheme.max_ahead,
+        policies=container.policies,
+        timezone=container.settings.timezone,
+    )
 
 
 def check_batch(mdtrt_id: str, fees: Sequence[FeeRequest], existing: set[str]) -> None:
@@ -461,6 +479,7 @@ def post_fees(
     fees: Sequence[FeeRequest],
 ) -> FeeBatchResult:
     """Post one charge batch (2204): every line held against the line, or none."""
+    check_stated_times(container, fee_times(fees))
     session = uow.session
     context = _visit_for_charge(session, hospital, mdtrt_id, [fee.feedetl_sn for fee in fees])
     facts = context.facts

@@ -579,7 +579,7 @@ def receive_callback(
         try:
             loaded = json.loads(body)
             parsed = loaded if isinstance(loaded, dict) else {}
-        except ValueError:
+        except (ValueError, RecursionError):
             parsed = {}
         return answer("bad_signature", 401, "the signature does not verify", signed=False)
     try:
@@ -602,6 +602,8 @@ def receive_callback(
         amount = parse_amount(loaded["amount"], name="amount")
     except (ValueError, KeyError, MoneyError) as error:
         return answer("malformed", 400, f"malformed callback: {error}")
+    except RecursionError:
+        return answer("malformed", 400, "malformed callback: nested too deeply")
 
     found = session.get(WalletOrder, order_id)
     if found is None or found.provider != provider:

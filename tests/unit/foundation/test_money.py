@@ -29,9 +29,31 @@ def test_a_bool_is_not_an_amount():
         parse_amount(True)
 
 
-@pytest.mark.parametrize("text", ["12.345", "0.001", "1e-3"])
+@pytest.mark.parametrize("text", ["12.345", "0.001", Decimal("1e-3")])
 def test_more_than_two_places_is_refused_not_rounded(text):
     with pytest.raises(MoneyError, match="decimal places"):
+        parse_amount(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "１０.００",
+        "1_0.00",
+        "1e1",
+        "1e-3",
+        "+10.00",
+        " 10.00",
+        "10.00\n",
+        "10.",
+        ".5",
+        "0x10",
+        "١٠",
+    ],
+)
+def test_an_amount_is_plain_ascii_digits_with_an_optional_point(text):
+    # Decimal() reads every one of these; the contract's money is digits and a point only.
+    with pytest.raises(MoneyError, match="digits with an optional decimal point"):
         parse_amount(text)
 
 
