@@ -288,6 +288,8 @@ def _complete_operation(
         codes += BEARER_AUTH_CODES
     if operation.get("parameters") or "requestBody" in operation:
         codes.append("validation_error")
+    if "requestBody" in operation:
+        codes.append("body_too_large")  # api.limits: SHUXIN_MAX_BODY_BYTES
     key = next(
         (p for p in operation.get("parameters", []) if p["name"] == IDEMPOTENCY_HEADER), None
     )
