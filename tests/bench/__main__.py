@@ -1,6 +1,7 @@
 """Benchmarks: ``python -m tests.bench NAME [options]``; ``python -m tests.bench`` lists them.
 
-Each benchmark prints medians next to a baseline measured in the same run, and the ratio.
+Each benchmark prints medians next to a baseline measured in the same run, and the ratio; its last
+line is one JSON object of its figures.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ from pathlib import Path
 
 def available() -> list[str]:
     folder = Path(__file__).parent
-    return sorted(m.name for m in pkgutil.iter_modules([str(folder)]) if not m.name.startswith("_"))
+    return sorted(
+        module.name
+        for module in pkgutil.iter_modules([str(folder)])
+        if not module.name.startswith("_") and not module.ispkg  # support/: what they share
+    )
 
 
 def main(argv: list[str]) -> int:

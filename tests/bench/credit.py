@@ -4,13 +4,15 @@
 
 Scoring is timed against a baseline of building the inputs alone, in the same run. Sign-ups go
 through ``sign_agreement`` with one unit of work (one commit) each, on a fresh SQLite file and, when
-``--postgres`` or ``SHUXIN_TEST_DATABASE_URL`` names one, on PostgreSQL in a throwaway schema.
+``--postgres`` names one (by default ``SHUXIN_TEST_DATABASE_URL`` or the local server), on
+PostgreSQL in a throwaway schema.
+The last line is one JSON object of the figures (``scoring.ratio``: build + decide ÷ build).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import random
 import statistics
 import tempfile
@@ -29,7 +31,8 @@ from settlement.foundation.db import make_engine, make_session_factory
 from settlement.foundation.ports import CreditReport, PersonRecord
 from settlement.foundation.unit_of_work import UnitOfWorkFactory
 from settlement.usecases.credit import CreditConfig, load_credit_config, sign_agreement
-from tests.database import POSTGRES_URL_ENV, PostgresTestDatabase, create_schema
+from tests.bench.support import POSTGRES_HELP, default_postgres
+from tests.database import PostgresTestDatabase, create_schema
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 TODAY = date(2026, 3, 1)
@@ -76,7 +79,7 @@ def build(raw: list[tuple[str, int, str, RepaymentHistory]]) -> list[CreditInput
     ]
 
 
-def bench_scoring(config: CreditConfig, count: int, runs: int) -> None:
+def bench_scoring(config: CreditConfig, count: int, runs: int) -> dict[str, float]:
     raw = raw_inputs(count)
     card = config.scorecard
     baseline = median_seconds(lambda: build(raw), runs)
@@ -87,6 +90,13 @@ def bench_scoring(config: CreditConfig, count: int, runs: int) -> None:
     decide_only = scored - baseline
     print(f"  decide alone (difference):          {count / decide_only:>12,.0f} /s")
     print(f"  ratio build+decide / baseline time: {scored / baseline:.1f}x")
+    return {
+        "decisions": count,
+        "baseline_per_s": round(count / baseline),
+        "build_decide_per_s": round(count / scored),
+        "decide_per_s": round(count / decide_only),
+        "ratio": round(scored / baseline, 2),
+    }
 
 
 def person(index: int) -> SandboxPerson:
@@ -108,7 +118,7 @@ def person(index: int) -> SandboxPerson:
 
 def bench_signups(
     label: str, uow_factory: UnitOfWorkFactory, config: CreditConfig, count: int
-) -> None:
+) -> float:
     people = [person(n) for n in range(1, count + 1)]
     with uow_factory() as uow:
         for record in people:
@@ -141,6 +151,7 @@ def bench_signups(
         f"sign-ups through the service layer on {label}: {count / elapsed:,.0f} /s "
         f"({count} sign-ups, one transaction each, {elapsed * 1000 / count:.2f} ms each)"
     )
+    return round(count / elapsed, 1)
 
 
 def main(argv: list[str]) -> int:
@@ -148,16 +159,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--decisions", type=int, default=20_000)
     parser.add_argument("--signups", type=int, default=300)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--postgres", default=os.environ.get(POSTGRES_URL_ENV, ""))
+    parser.add_argument("--postgres", default=default_postgres(), help=POSTGRES_HELP)
     options = parser.parse_args(argv)
     config = load_credit_config(SEEDS)
 
-    bench_scoring(config, options.decisions, options.runs)
+    figures: dict[str, object] = {"bench": "credit"}
+    figures["scoring"] = bench_scoring(config, options.decisions, options.runs)
 
     with tempfile.TemporaryDirectory() as folder:
         engine = make_engine(f"sqlite:///{Path(folder) / 'bench.db'}")
         create_schema(engine)
-        bench_signups(
+        figures["signups_per_s_sqlite"] = bench_signups(
             "SQLite", UnitOfWorkFactory(make_session_factory(engine)), config, options.signups
         )
         engine.dispose()
@@ -166,9 +178,12 @@ def main(argv: list[str]) -> int:
         database = PostgresTestDatabase(options.postgres)
         try:
             factory = UnitOfWorkFactory(make_session_factory(database.engine))
-            bench_signups("PostgreSQL", factory, config, options.signups)
+            figures["signups_per_s_postgresql"] = bench_signups(
+                "PostgreSQL", factory, config, options.signups
+            )
         finally:
             database.drop()
     else:
-        print("PostgreSQL: skipped (pass --postgres URL or set SHUXIN_TEST_DATABASE_URL)")
+        print("PostgreSQL: skipped (--postgres names none)")
+    print(json.dumps(figures))
     return 0

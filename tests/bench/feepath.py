@@ -1,6 +1,6 @@
 """CPU per fee batch inside one process, next to a bare endpoint's: ``python -m tests.bench feepath``.
 
-Options: ``[--postgres URL] [--no-sqlite] [--batches N] [--runs R]``.
+Options: ``[--postgres URL] [--no-sqlite] [--batches N] [--runs R] [--show-statements]``.
 
 The HTTP benchmark (``tests.bench api``) says how fast the service is; this one says where a
 change moved its cost, steadily enough to compare two commits on a shared, noisy machine. It
@@ -8,7 +8,10 @@ builds the app in this process over a fresh database (SQLite, and PostgreSQL whe
 and posts ``--batches`` charge batches of 5 lines through Starlette's test client, and reads the
 process's CPU time (all threads: the event loop's and the thread pool's) per batch. The baseline
 is the same client posting the same bodies to a bare FastAPI endpoint in the same run. Printed:
-medians over ``--runs`` of milliseconds of CPU per request, and the ratio (fee batch ÷ bare).
+medians over ``--runs`` of milliseconds of CPU per request, the ratio (fee batch ÷ bare), and
+the SQL statements per batch, counted at the driver (``tests/bench/support/statements.py``;
+batches post one at a time here, so each is a group of one); ``--show-statements`` prints one
+batch's statements in full. The last line is one JSON object of the figures.
 
 To see where the time goes, run it under a profiler that follows threads (yappi with
 ``set_clock_type("cpu")``); cProfile sees only the main thread, not the routes.
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import math
 import statistics
 import tempfile
 import time
@@ -30,6 +33,8 @@ from typing import Any
 
 from tests.bench.api import BATCHES_PER_VISIT, LINES_PER_BATCH, _signed_headers, open_visits
 from tests.bench.ledger import postgres_engine, sqlite_engine
+from tests.bench.support import POSTGRES_HELP, default_postgres
+from tests.bench.support.statements import SANDBOX_PREFIX, count_engine, format_purposes
 from tests.e2e.server import build_bare_app, fee_batch_body, seed_world
 
 WARMUP = 50
@@ -116,12 +121,29 @@ def databases(args: argparse.Namespace) -> Iterator[list[tuple[str, Any]]]:
         yield made
 
 
+def show_one_batch(app: Any, world: Any, engine: Any) -> None:
+    """Every statement one fee batch sends, in order (its nonce, its group of one)."""
+    log = count_engine(engine)
+    with fee_sender(app, world, 1) as send:
+        texts = log.record()
+        try:
+            send(0)
+        finally:
+            log.recording = False
+    print(f"\nthe {len(texts)} statements of one fee batch, posted alone:")
+    for number, (shape, sql) in enumerate(texts, start=1):
+        print(f"{number:3}. [{shape}] {' '.join(sql.split())[:400]}")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench feepath", description=__doc__)
-    parser.add_argument("--postgres", default=os.environ.get("SHUXIN_TEST_DATABASE_URL", ""))
+    parser.add_argument("--postgres", default=default_postgres(), help=POSTGRES_HELP)
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--batches", type=int, default=500, help="fee batches per run")
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (median)")
+    parser.add_argument(
+        "--show-statements", action="store_true", help="print one batch's statements in full"
+    )
     args = parser.parse_args(argv)
     if args.batches < 1 or args.runs < 1:
         parser.error("--batches and --runs must be at least 1")
@@ -129,21 +151,45 @@ def main(argv: list[str]) -> int:
         f"CPU per request in one process, {args.batches} requests a run, medians of {args.runs};"
         f" fee batches of {LINES_PER_BATCH} lines vs a bare endpoint with the same body"
     )
+    figures: dict[str, Any] = {"bench": "feepath"}
     with databases(args) as made:
         if not made:
             parser.error("nothing to measure: give --postgres or leave SQLite on")
         for backend, engine in made:
             app, world = fee_app(engine)
+            log = count_engine(engine)
+            if args.show_statements:
+                show_one_batch(app, world, engine)
             fees, bare = [], []
+            sql = None
             for _ in range(args.runs):
                 # Interleaved, so a drift of the machine's speed touches both alike.
                 with fee_sender(app, world, args.batches) as send:
+                    before = log.snapshot()
                     fees.append(cpu_per_request(send, args.batches))
+                    run_sql = log.snapshot().since(before)
+                    sql = run_sql if sql is None else type(run_sql).total([sql, run_sql])
                 with bare_sender() as send:
                     bare.append(cpu_per_request(send, args.batches))
             fee_ms, bare_ms = statistics.median(fees), statistics.median(bare)
+            batches = args.batches * args.runs
+            per = sql.per(batches) if sql is not None else {"statements": math.nan}
             print(
                 f"{backend:<10} fee batch {fee_ms:6.2f} ms CPU   bare {bare_ms:5.2f} ms CPU"
-                f"   ratio {fee_ms / bare_ms:5.1f}x"
+                f"   ratio {fee_ms / bare_ms:5.1f}x   {per['statements']:.1f} statements and "
+                f"{per['transactions']:.1f} transactions per batch"
             )
+            if sql is not None:
+                print(format_purposes(sql, batches))
+            figures[backend] = {
+                "fee_cpu_ms": round(fee_ms, 3),
+                "bare_cpu_ms": round(bare_ms, 3),
+                "ratio": round(fee_ms / bare_ms, 2),
+                "statements_per_batch": round(per["statements"], 2),
+                "transactions_per_batch": round(per["transactions"], 2),
+                "sandbox_statements_per_batch": round(
+                    (sql.touching(SANDBOX_PREFIX) if sql is not None else 0) / batches, 2
+                ),
+            }
+    print(json.dumps(figures))
     return 0

@@ -22,12 +22,15 @@ Baselines, measured in the same run at the same writer count:
 - SQLite: a bare ``BEGIN IMMEDIATE; INSERT; COMMIT`` loop with the service's pragmas.
 
 Printed: the median over ``--runs`` runs of operations per second (each a hold and a post), the
-baseline's transactions per second, and the ratio. Target: ≥ 0.5 × pgbench at 8 writers.
+baseline's transactions per second, and the ratio. Target: ≥ 0.5 × pgbench at 8 writers. The
+last line is one JSON object: the figures per backend and writer count, and at top level those
+of PostgreSQL at 8 writers (``ratio`` to pgbench).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import sqlite3
@@ -49,10 +52,12 @@ from settlement.foundation.db import SQLITE_BUSY_TIMEOUT_MS, make_engine, make_s
 from settlement.foundation.unit_of_work import UnitOfWorkFactory
 from settlement.ledger.ledger import TransferRequest, create_transfers, open_account
 from settlement.schema import load_all_tables
+from tests.bench.support import POSTGRES_HELP, default_postgres
 
-DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PGBENCH_DATABASE = "shuxin_bench_pgbench"
 WRITER_COUNTS = (1, 8)
+TARGET_WRITERS = 8
+TARGET_RATIO = 0.5
 
 
 # -- the ledger workload ---------------------------------------------------------------------------
@@ -340,14 +345,22 @@ def postgres_engine(url: str) -> Iterator[Engine]:
 
 def report(
     backend: str, writers: int, ledger: list[float], baseline: list[float], name: str
-) -> str:
+) -> dict[str, float]:
+    """Prints the figures of one writer count; returns them."""
     ledger_rate = statistics.median(ledger)
     baseline_rate = statistics.median(baseline)
-    return (
+    print(
         f"{backend:<10} {writers:>2} writer(s)  ledger {ledger_rate:8.1f} holds+posts/s "
         f"({2 * ledger_rate:8.1f} transfers/s)  {name} {baseline_rate:8.1f} tx/s  "
-        f"ratio {ledger_rate / baseline_rate:5.2f}"
+        f"ratio {ledger_rate / baseline_rate:5.2f}",
+        flush=True,
     )
+    return {
+        "writers": writers,
+        "ops_per_s": round(ledger_rate, 1),
+        "baseline_tx_per_s": round(baseline_rate, 1),
+        "ratio": round(ledger_rate / baseline_rate, 3),
+    }
 
 
 def measure_ledger(engine: Engine, writers: int, args: argparse.Namespace) -> float:
@@ -362,21 +375,20 @@ def measure_ledger(engine: Engine, writers: int, args: argparse.Namespace) -> fl
     return measure(operations, args.seconds)
 
 
-def run_sqlite(folder: Path, args: argparse.Namespace) -> list[str]:
-    lines = []
+def run_sqlite(folder: Path, args: argparse.Namespace) -> list[dict[str, float]]:
+    levels = []
     for writers in WRITER_COUNTS:
         ledger, baseline = [], []
         for _ in range(args.runs):
             with sqlite_engine(folder) as engine:
                 ledger.append(measure_ledger(engine, writers, args))
             baseline.append(sqlite_baseline(folder, writers, args.seconds))
-        lines.append(report("SQLite", writers, ledger, baseline, "INSERT+COMMIT"))
-        print(lines[-1], flush=True)
-    return lines
+        levels.append(report("SQLite", writers, ledger, baseline, "INSERT+COMMIT"))
+    return levels
 
 
-def run_postgres(args: argparse.Namespace) -> list[str]:
-    lines = []
+def run_postgres(args: argparse.Namespace) -> list[dict[str, float]]:
+    levels = []
     with pgbench_database(args.postgres) as arguments:
         for writers in WRITER_COUNTS:
             ledger, baseline = [], []
@@ -384,16 +396,15 @@ def run_postgres(args: argparse.Namespace) -> list[str]:
                 with postgres_engine(args.postgres) as engine:
                     ledger.append(measure_ledger(engine, writers, args))
                 baseline.append(pgbench_tps(arguments, writers, args.seconds))
-            lines.append(report("PostgreSQL", writers, ledger, baseline, "pgbench"))
-            print(lines[-1], flush=True)
-    return lines
+            levels.append(report("PostgreSQL", writers, ledger, baseline, "pgbench"))
+    return levels
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench ledger", description=__doc__)
     parser.add_argument("--seconds", type=float, default=5, help="length of each run")
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (median)")
-    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="PostgreSQL URL")
+    parser.add_argument("--postgres", default=default_postgres(), help=POSTGRES_HELP)
     parser.add_argument("--hospitals", type=int, default=17, help="hospital accounts shared")
     parser.add_argument(
         "--history-accounts", type=int, default=20_000, help="accounts the ledger starts with"
@@ -413,15 +424,31 @@ def main(argv: list[str]) -> int:
         f"{args.hospitals} hospital account(s); a history of {args.history_accounts} accounts and "
         f"{args.history_transfers} transfers"
     )
+    figures: dict[str, object] = {"bench": "ledger"}
     if not args.no_sqlite:
         folder = Path(tempfile.mkdtemp(prefix="shuxin-bench-"))
         try:
-            run_sqlite(folder, args)
+            figures["sqlite"] = run_sqlite(folder, args)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-    if not args.no_postgres:
+    if not args.no_postgres and args.postgres.startswith("postgresql"):
         if shutil.which("pgbench") is None:
             print("pgbench is not installed: cannot measure the PostgreSQL baseline")
             return 1
-        run_postgres(args)
+        levels = run_postgres(args)
+        figures["postgresql"] = levels
+        at_target = next(level for level in levels if level["writers"] == TARGET_WRITERS)
+        figures |= {
+            "ratio": at_target["ratio"],
+            "ops_per_s": at_target["ops_per_s"],
+            "pgbench_tps": at_target["baseline_tx_per_s"],
+            "writers": TARGET_WRITERS,
+        }
+        met = at_target["ratio"] >= TARGET_RATIO
+        print(
+            f"target: >= {TARGET_RATIO} x pgbench at {TARGET_WRITERS} writers: "
+            f"{'met' if met else 'MISSED'}"
+        )
+    figures |= {"hospitals": args.hospitals, "runs": args.runs, "seconds": args.seconds}
+    print(json.dumps(figures))
     return 0

@@ -8,6 +8,7 @@ For each bill size it measures, median of several runs:
 - ``baseline``: the bare Decimal arithmetic of summing the four parts of every line, measured in
   the same run, so the ratio says how much the split costs above the arithmetic it cannot avoid.
 Target: at least 20,000 ten-line splits per second. ``--profile`` prints a cProfile of the split.
+The last line is one JSON object: rates per bill size and each one's cost in baselines.
 Rates are printed with plain division; no money is involved in that arithmetic.
 """
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import os
 import pstats
 import statistics
@@ -93,6 +95,7 @@ def main(argv: list[str]) -> int:
         )
 
     ok = True
+    figures: dict[str, object] = {"bench": "split"}
     print(f"{'lines':>5}  {'measure':<12} {'per second':>12}  {'vs baseline':>11}")
     for size in (10, 200):
         fees = _bill(size)
@@ -123,8 +126,14 @@ def main(argv: list[str]) -> int:
         for name, rate in rates.items():
             ratio = rates["baseline"] / rate
             print(f"{size:>5}  {name:<12} {rate:>12,.0f}  {ratio:>10.1f}x")
+        figures[f"lines_{size}"] = {
+            **{f"{name.replace('+', '_')}_per_s": round(rate) for name, rate in rates.items()},
+            "split_cost_x_baseline": round(rates["baseline"] / rates["split"], 2),
+            "price_split_cost_x_baseline": round(rates["baseline"] / rates["price+split"], 2),
+        }
         if size == 10:
             ok = rates["split"] >= TARGET_TEN_LINE
+            figures["splits_per_s"] = round(rates["split"])
     print(
         f"target: >= {TARGET_TEN_LINE:,} ten-line splits per second: {'met' if ok else 'NOT met'}"
     )
@@ -137,4 +146,6 @@ def main(argv: list[str]) -> int:
             split(priced)
         profiler.disable()
         pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
+    figures["target_met"] = ok
+    print(json.dumps(figures))
     return 0 if ok else 1

@@ -8,7 +8,8 @@ Two ways to start one:
   seeded (a test's own PostgreSQL schema, a benchmark's SQLite file): no migrations, no demo data,
   no scheduler. Run as ``python -m tests.e2e.server``, it builds the app from ``SHUXIN_*`` like
   ``shuxin serve`` and runs it with the same uvicorn settings (:data:`UVICORN_OPTIONS`);
-  ``--bare`` serves a one-route FastAPI app instead, the baseline of the API benchmark.
+  ``--bare`` serves a one-route FastAPI app instead, the baseline of the API benchmark, and
+  ``--app module:function`` another app factory (the benchmark's honest write).
 
 :func:`seed_world` creates hospitals and signed patients through the service layer, over the same
 database, with a wall clock (the server checks signatures against real time).
@@ -150,20 +151,26 @@ def start_app_server(
     settings: Mapping[str, str] | None = None,
     workers: int = 1,
     bare: bool = False,
+    app: str | None = None,
     access_log: bool = True,
+    environment: Mapping[str, str] | None = None,
 ) -> ServerProcess:
     """Serve the API over ``database_url`` as it is (or the bare baseline app) on a free port.
 
-    ``settings`` are more ``SHUXIN_*`` variables (``SHUXIN_SECRET_KEY``, ``SHUXIN_ADMIN_TOKEN``…).
+    ``settings`` are more ``SHUXIN_*`` variables (``SHUXIN_SECRET_KEY``, ``SHUXIN_ADMIN_TOKEN``…);
+    ``app`` another app factory (``module:function``, a benchmark's); ``environment`` more
+    variables for the server's processes.
     """
     port = free_port()
     argv = [sys.executable, "-m", "tests.e2e.server", "--port", str(port)]
     argv += ["--workers", str(workers)]
     if bare:
         argv.append("--bare")
+    if app is not None:
+        argv += ["--app", app]
     if not access_log:
         argv.append("--no-access-log")
-    extra = {"SHUXIN_DATABASE_URL": database_url, **(settings or {})}
+    extra = {"SHUXIN_DATABASE_URL": database_url, **(settings or {}), **(environment or {})}
     return start_process(
         argv,
         port=port,
@@ -290,15 +297,21 @@ class SignedHis:
 # -- the served process --------------------------------------------------------------------------
 
 
-def build_app_from_env() -> FastAPI:
-    """The API over ``SHUXIN_DATABASE_URL`` as it is: no migration, no seeding, no scheduler."""
-    from api.app import create_app
+def container_from_env() -> Any:
+    """The service's container over ``SHUXIN_DATABASE_URL`` as it is, as ``shuxin serve`` wires it."""
     from settlement.bootstrap import bootstrap
     from settlement.foundation.config import load_settings
 
     settings = load_settings()
     settings.check_can_start()
-    app = create_app(bootstrap(settings))
+    return bootstrap(settings)
+
+
+def build_app_from_env() -> FastAPI:
+    """The API over ``SHUXIN_DATABASE_URL`` as it is: no migration, no seeding, no scheduler."""
+    from api.app import create_app
+
+    app = create_app(container_from_env())
     settle_garbage_collector()  # as `shuxin serve` does
     return app
 
@@ -336,11 +349,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--bare", action="store_true")
+    parser.add_argument("--app", help="another app factory, module:function")
     parser.add_argument("--no-access-log", action="store_true")
     args = parser.parse_args(argv)
     factory = "build_bare_app" if args.bare else "build_app_from_env"
     options = {
-        "app": f"tests.e2e.server:{factory}",
+        "app": args.app or f"tests.e2e.server:{factory}",
         "factory": True,
         "access_log": not args.no_access_log,
         **UVICORN_OPTIONS,
