@@ -71,7 +71,6 @@ import sys
 import tempfile
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -166,8 +165,9 @@ async def _client(spec: dict[str, Any], visits: list[str], index: int, out: dict
         n += 1
         if sent >= warmup_until and done <= stop_at:
             latencies.append(done - sent)
-            status = status_line.split(b" ", 2)[1].decode() if status_line else "EOF"
-            statuses[status] = statuses.get(status, 0) + 1
+        # Every answer's status, the warm-up's too: an error is an error whenever it comes.
+        status = status_line.split(b" ", 2)[1].decode() if status_line else "EOF"
+        statuses[status] = statuses.get(status, 0) + 1
         if not status_line:
             break
     out["sent"] += n
@@ -327,25 +327,12 @@ def bench_backend(
         for kind in COUNTED
     }
     options["bare"] = {"bare": True}
-    # Started together: each takes seconds to import and build its app.
-    with ThreadPoolExecutor(len(options)) as pool:
-        starting = {
-            kind: pool.submit(
-                start_app_server,
-                folder,
-                workers=workers,
-                access_log=not args.no_access_log,
-                **kind_options,
-            )
-            for kind, kind_options in options.items()
-        }
-    failed = [kind for kind, future in starting.items() if future.exception() is not None]
-    servers = {kind: future.result() for kind, future in starting.items() if kind not in failed}
-    if failed:
-        for server in servers.values():
-            server.stop()
-        starting[failed[0]].result()  # raises why it failed
+    servers = {}
     try:
+        for kind, kind_options in options.items():
+            servers[kind] = start_app_server(
+                folder, workers=workers, access_log=not args.no_access_log, **kind_options
+            )
         for clients in args.clients:
             for kind in KINDS:
                 runs, tallies = [], []
