@@ -10,7 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -192,23 +193,70 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else code
         return error_response(exc.status_code, code, message, headers=exc.headers)
 
-    @app.exception_handler(DBAPIError)
-    async def _database_error(_: Request, exc: DBAPIError) -> JSONResponse:
-        if not exc.connection_invalidated:
-            logger.exception("unhandled database error: %s", type(exc.orig).__name__)
+    async def _database_error(_: Request, exc: Exception) -> JSONResponse:
+        if not database_unreachable(exc):
+            logger.exception("unhandled database error: %s", _database_error_name(exc))
             return error_response(500, "internal_error", "unexpected server error")
-        # The pool is renewed by now (see settlement.foundation.db.make_engine): a retry
-        # under the same Idempotency-Key finds a fresh connection, and the failed attempt
-        # changed nothing.
-        logger.warning("a pooled database connection was lost; the pool is renewed")
-        return error_response(
-            503,
-            "database_unreachable",
-            "the database connection was lost; retry the request with the same Idempotency-Key",
-            headers={"Retry-After": "1"},
-        )
+        return unreachable_answer(exc)
+
+    for database_error in (DBAPIError, PoolTimeoutError):
+        app.add_exception_handler(database_error, _database_error)
 
     app.add_middleware(AnswerUnexpectedErrors)
+
+
+#: SQLSTATEs that say the database cannot be reached or will not take a connection now: the
+#: connection exceptions (class 08), a server shutting down or starting (57P01-57P03), too many
+#: connections, a database that does not exist (renamed or dropped).
+UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300", "3D000")
+#: SQLite's: the file is locked by another writer past the busy timeout, or cannot be opened.
+UNREACHABLE_SQLITE_ERRORS = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN"})
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Whether ``error`` is the database (or a connection to it) failing, not a defect."""
+    if isinstance(error, PoolTimeoutError):  # no pooled connection came free in time
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:  # a pooled connection died; the pool is renewed
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    original = error.orig
+    sqlite_error = getattr(original, "sqlite_errorname", None)
+    if sqlite_error is not None:
+        return sqlite_error in UNREACHABLE_SQLITE_ERRORS
+    state = getattr(original, "sqlstate", None)
+    # No statement: it failed while connecting. No SQLSTATE: the server never answered.
+    return error.statement is None or state is None or state.startswith(UNREACHABLE_SQLSTATES)
+
+
+def _database_error_name(error: BaseException) -> str:
+    original = getattr(error, "orig", None) or error
+    state = getattr(original, "sqlstate", None)
+    return type(original).__name__ + (f" (SQLSTATE {state})" if state else "")
+
+
+def unreachable_answer(error: BaseException) -> JSONResponse:
+    """``503 database_unreachable`` with ``Retry-After``, logged in one line (no traceback:
+    under an outage every request fails alike, and the cause is the database, not the code).
+
+    The failed attempt changed nothing (its transaction never committed), and the pool renews
+    a dead connection (``settlement.foundation.db.make_engine``), so a retry under the same
+    ``Idempotency-Key`` is safe and, once the database answers, goes through.
+    """
+    logger.warning("database unreachable: %s; answered 503", _database_error_name(error))
+    return error_response(
+        503,
+        "database_unreachable",
+        "the database does not answer; retry the request with the same Idempotency-Key",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
+#: What a 503 ``database_unreachable`` asks the client to wait before retrying.
+DATABASE_RETRY_AFTER_SECONDS = 1
 
 
 class AnswerUnexpectedErrors:
@@ -227,18 +275,28 @@ class AnswerUnexpectedErrors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
+        started = complete = False
 
         async def tracked_send(message: Message) -> None:
-            nonlocal started
+            nonlocal started, complete
             started = started or message["type"] == "http.response.start"
+            complete = complete or (
+                message["type"] == "http.response.body" and not message.get("more_body", False)
+            )
             await send(message)
 
         try:
             await self.app(scope, receive, tracked_send)
         except Exception as error:
-            logger.error("unhandled error: %s", type(error).__name__, exc_info=error)
-            if started:  # half an answer is out: only closing the connection can end it
-                raise
-            answer = error_response(500, "internal_error", "unexpected server error")
-            await answer(scope, receive, send)
+            unreachable = database_unreachable(error)
+            if started and not complete:  # half an answer is out: only closing the connection
+                raise  # can end it
+            if unreachable:
+                answer = unreachable_answer(error)
+            else:
+                logger.error("unhandled error: %s", type(error).__name__, exc_info=error)
+                answer = error_response(500, "internal_error", "unexpected server error")
+            if not started:
+                await answer(scope, receive, send)
+            # Complete already: a background task failed after the answer; logged, and the
+            # connection is left alone.

@@ -32,6 +32,10 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 _Ts = TypeVarTuple("_Ts")
 
 
+#: How long a new PostgreSQL connection may take to open.
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
+
+
 def make_engine(url: str, **options: Any) -> Engine:
     """Build an engine for ``url`` with the settings each backend needs to be safe.
 
@@ -63,6 +67,12 @@ def make_engine(url: str, **options: Any) -> Engine:
     options.setdefault("pool_size", 20)
     options.setdefault("max_overflow", 20)
     options.setdefault("pool_recycle", 3600)
+    # A server that does not answer at all (a network partition) fails the connection attempt
+    # in seconds, answered 503 database_unreachable, instead of holding the request for minutes.
+    options["connect_args"] = {
+        "connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS,
+        **options.get("connect_args", {}),
+    }
     return create_engine(url, **options)
 
 
