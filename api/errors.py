@@ -164,7 +164,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _refusal(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ServiceError | ApiError | CreditServiceError)
         status, body = refusal_answer(exc)
-        return JSONResponse(body, status_code=status)
+        wait = body["error"].get("retry_after")
+        headers = {"Retry-After": str(wait)} if status == 429 and wait is not None else None
+        return JSONResponse(body, status_code=status, headers=headers)
 
     for refusal_type in (ServiceError, ApiError, CreditServiceError):
         app.add_exception_handler(refusal_type, _refusal)

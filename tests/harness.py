@@ -239,15 +239,30 @@ class Service:
         return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
-def build_service(engine: Engine, *, catalogue: bool = True, mode: str = "sandbox") -> Service:
+#: Per-address login limits high enough for any story a test tells from its one address.
+TEST_CLIENT_LIMITS = {
+    "rate_limit_otp_per_client": "1000/minute",
+    "rate_limit_token_per_client": "1000/minute",
+}
+
+
+def build_service(
+    engine: Engine, *, catalogue: bool = True, mode: str = "sandbox", **settings: Any
+) -> Service:
     """The service over ``engine``; ``mode="production"`` has no sandbox routes (the clock
-    is still the test's movable one)."""
+    is still the test's movable one). ``settings`` override :class:`Settings` fields.
+
+    Every test client calls from one address ("testclient") on a frozen clock, so a story that
+    logs in a family would pass the per-address login limits meant for one person; those limits
+    are raised here, and tests/integration/access/test_rate_limits.py sets its own."""
+    settings = {**TEST_CLIENT_LIMITS, **settings}
     clock = AdjustableClock(frozen_at=START)
     settings = Settings(
         database_url="sqlite://",
         admin_token=ADMIN_TOKEN,
         secret_key=SECRET_KEY,
         mode=mode,  # type: ignore[arg-type]
+        **settings,
     )
     container = bootstrap(settings, engine=engine, clock=clock)
     if catalogue:

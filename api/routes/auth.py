@@ -4,15 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, BackgroundTasks
+from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.auth import CodeSenderDep, PersonDirectoryDep
 from api.deps import ContainerDep
-from api.errors import ApiError, error_response
+from api.errors import ApiError
 from api.exact_json import ExactJsonRoute
-from settlement.access.otp import CODE_LIFETIME, check_code, request_code
+from api.rate_limits import (
+    client_address,
+    count_wrong_code,
+    enforce,
+    refuse,
+    refuse_locked_phone,
+)
+from settlement.access.otp import CODE_LIFETIME, check_code, phone_digest, request_code
 from settlement.access.tokens import issue_token
 from settlement.foundation.errors import ServiceError
 from settlement.messages.dispatcher import dispatch_outbox
@@ -88,7 +95,10 @@ class TokenPublic(BaseModel):
 RATE_LIMITED_RESPONSE: dict[int | str, dict[str, object]] = {
     429: {
         "description": "`rate_limited`: at most 1 code per 60 s and 5 per hour per phone; "
-        "`retry_after` (and the `Retry-After` header) says when to ask again",
+        "at most `SHUXIN_RATE_LIMIT_OTP_PER_CLIENT` (5/minute;20/hour) per client address and "
+        "`SHUXIN_RATE_LIMIT_OTP_OVERALL` (120/minute;3000/hour) for everyone; none for a phone "
+        "locked by wrong codes. `retry_after` (and the `Retry-After` header) says when to ask "
+        "again",
         "content": {
             "application/json": {
                 "example": {
@@ -96,6 +106,27 @@ RATE_LIMITED_RESPONSE: dict[int | str, dict[str, object]] = {
                         "code": "rate_limited",
                         "message": "too many codes for this phone; retry in 42 s",
                         "retry_after": 42,
+                    }
+                }
+            }
+        },
+    }
+}
+TOKEN_RATE_LIMITED_RESPONSE: dict[int | str, dict[str, object]] = {
+    429: {
+        "description": "`rate_limited`: at most `SHUXIN_RATE_LIMIT_TOKEN_PER_CLIENT` "
+        "(10/minute;60/hour) attempts per client address and `SHUXIN_RATE_LIMIT_TOKEN_OVERALL` "
+        "(600/minute) for everyone; a phone with `SHUXIN_LOGIN_FAILURES_PER_PHONE` (10/hour) "
+        "wrong codes, across its codes, is locked until the hour is out, its right code too. "
+        "`retry_after` (and the `Retry-After` header) says when to try again",
+        "content": {
+            "application/json": {
+                "example": {
+                    "error": {
+                        "code": "rate_limited",
+                        "message": "too many wrong codes for this phone; it is locked, retry in "
+                        "1800 s",
+                        "retry_after": 1800,
                     }
                 }
             }
@@ -130,32 +161,36 @@ INVALID_CODE_RESPONSE: dict[int | str, dict[str, object]] = {
 )
 def send_login_code(
     body: OtpCreate,
+    request: Request,
     container: ContainerDep,
     directory: PersonDirectoryDep,
     sender: CodeSenderDep,
     background: BackgroundTasks,
 ) -> OtpSent | JSONResponse:
     """Send a 6-digit code, valid 5 minutes, to the phone if an insured person has it on file."""
+    settings = container.settings
+    enforce(
+        container,
+        [
+            (f"otp:client:{client_address(request)}", settings.rate_limit_otp_per_client),
+            ("otp:all", settings.rate_limit_otp_overall),
+        ],
+        what="login code requests",
+    )
     with container.uow() as uow:
+        refuse_locked_phone(container, uow.session, phone_digest(settings.secret_key, body.phone))
         try:
             issued = request_code(
                 uow.session,
                 phone=body.phone,
                 directory=directory,
-                secret_key=container.settings.secret_key,
+                secret_key=settings.secret_key,
                 now=container.clock.now(),
             )
         except ServiceError as refusal:
             if refusal.code != "rate_limited":
                 raise
-            wait = int(refusal.details["retry_after"])
-            return error_response(
-                429,
-                "rate_limited",
-                refusal.message,
-                headers={"Retry-After": str(wait)},
-                retry_after=wait,
-            )
+            refuse(refusal.message, int(refusal.details["retry_after"]))
         if issued.code is not None and issued.psn_no is not None:
             sender.send_login_code(
                 uow.session,
@@ -170,7 +205,7 @@ def send_login_code(
     return OtpSent(
         sent=True,
         expires_in=int(CODE_LIFETIME.total_seconds()),
-        sandbox_code=issued.code if container.settings.is_sandbox else None,
+        sandbox_code=issued.code if settings.is_sandbox else None,
     )
 
 
@@ -178,20 +213,33 @@ def send_login_code(
     "/v1/auth/token",
     summary="Exchange a login code for a bearer token",
     response_model=TokenPublic,
-    responses=INVALID_CODE_RESPONSE,
+    responses={**INVALID_CODE_RESPONSE, **TOKEN_RATE_LIMITED_RESPONSE},
 )
-def create_token(body: TokenCreate, container: ContainerDep) -> TokenPublic:
+def create_token(body: TokenCreate, request: Request, container: ContainerDep) -> TokenPublic:
     """Redeem the phone's latest code (once) for a 30-day patient bearer token."""
+    settings = container.settings
+    enforce(
+        container,
+        [
+            (f"token:client:{client_address(request)}", settings.rate_limit_token_per_client),
+            ("token:all", settings.rate_limit_token_overall),
+        ],
+        what="login attempts",
+    )
     now = container.clock.now()
+    digest = phone_digest(settings.secret_key, body.phone)
     with container.uow() as uow:
+        refuse_locked_phone(container, uow.session, digest)
         check = check_code(
             uow.session,
             phone=body.phone,
             code=body.code,
-            secret_key=container.settings.secret_key,
+            secret_key=settings.secret_key,
             now=now,
         )
         token = issue_token(uow.session, psn_no=check.psn_no, now=now) if check.psn_no else None
+        if token is None:
+            count_wrong_code(container, uow.session, digest)
         # Committed either way: a wrong guess must use up an attempt.
         uow.commit()
     if token is None:

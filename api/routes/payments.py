@@ -15,6 +15,7 @@ from api.exact_json import ExactJsonRoute
 from api.idempotency import IdempotencyDep
 from api.openapi import bearer_errors, error_responses
 from api.presenters import setlinfo_public
+from api.rate_limits import client_address, enforce
 from api.schemas.payments import (
     WALLET_CALLBACK_EXAMPLE,
     BehaviourPublic,
@@ -181,6 +182,17 @@ NOTIFY_RESPONSES: dict[int | str, dict[str, Any]] = {
         unknown_provider=("FAIL", "unknown_provider: no wallet provider paypal"),
     ),
 }
+NOTIFY_RESPONSES[429] = {
+    "description": "`rate_limited`: more than `SHUXIN_RATE_LIMIT_CALLBACKS_PER_CLIENT` "
+    "(600/minute) callbacks from one address; `Retry-After` says when to send again",
+    "content": {
+        "application/json": {
+            "example": error_body(
+                "rate_limited", "too many wallet callbacks; retry in 12 s", retry_after=12
+            )
+        }
+    },
+}
 NOTIFY_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -216,6 +228,16 @@ async def wallet_notify(
     ] = None,
 ) -> JSONResponse:
     """Verify and apply a callback; repeats and out-of-order ones change nothing twice."""
+    enforce(
+        container,
+        [
+            (
+                f"callback:client:{client_address(request)}",
+                container.settings.rate_limit_callbacks_per_client,
+            )
+        ],
+        what="wallet callbacks",
+    )
     body = await request.body()
     with container.uow() as uow:
         outcome = service.receive_callback(

@@ -11,6 +11,7 @@ from settlement.access.hospitals import (
 )
 from settlement.access.nonces import RequestNonce, purge_expired_nonces, record_nonce
 from settlement.access.otp import OtpCode, check_code, purge_expired_codes, request_code
+from settlement.access.rate_limits import RateLimitCounter, purge_expired_counters
 from settlement.access.signing import sign_request
 from settlement.access.tokens import AccessToken, issue_token, resolve_token, revoke_token
 
@@ -19,6 +20,7 @@ __all__ = [
     "Hospital",
     "OtpCode",
     "PersonDirectory",
+    "RateLimitCounter",
     "RequestNonce",
     "SandboxPersonDirectory",
     "check_code",
@@ -28,6 +30,7 @@ __all__ = [
     "hospital_secret",
     "issue_token",
     "purge_expired_codes",
+    "purge_expired_counters",
     "purge_expired_nonces",
     "record_nonce",
     "request_code",

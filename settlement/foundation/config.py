@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from limits import parse_many
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -54,6 +55,38 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(default=10.0, gt=0)
     #: An idle keep-alive connection is closed after this long.
     keep_alive_seconds: float = Field(default=5.0, gt=0)
+
+    # Rate limits of what an unauthenticated caller can make the service do (``api.rate_limits``),
+    # as the ``limits`` library writes them: "N/second|minute|hour|day", several joined by ";".
+    # Counted in the database, so they hold across API processes; a refusal is 429 rate_limited
+    # with Retry-After. "Per client" is per client address (behind a proxy, uvicorn takes it
+    # from X-Forwarded-For when FORWARDED_ALLOW_IPS trusts the proxy).
+    #: Login code requests (each sends an SMS) from one client address.
+    rate_limit_otp_per_client: str = "5/minute;20/hour"
+    #: Login code requests from everyone together: bounds the SMS bill of an attack.
+    rate_limit_otp_overall: str = "120/minute;3000/hour"
+    #: Login attempts (``POST /v1/auth/token``) from one client address.
+    rate_limit_token_per_client: str = "10/minute;60/hour"
+    #: Login attempts from everyone together.
+    rate_limit_token_overall: str = "600/minute"
+    #: Wrong codes for one phone, across all its codes, before it is locked for the window.
+    login_failures_per_phone: str = "10/hour"
+    #: Wallet callbacks (unauthenticated until their signature is checked) from one address.
+    rate_limit_callbacks_per_client: str = "600/minute"
+
+    @field_validator(
+        "rate_limit_otp_per_client",
+        "rate_limit_otp_overall",
+        "rate_limit_token_per_client",
+        "rate_limit_token_overall",
+        "login_failures_per_phone",
+        "rate_limit_callbacks_per_client",
+    )
+    @classmethod
+    def _rate_limits(cls, value: str) -> str:
+        if not parse_many(value):
+            raise ValueError(f"no rate limit in {value!r}")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from settlement.access.hospitals import get_hospital
 from settlement.access.nonces import purge_expired_nonces
 from settlement.access.otp import purge_expired_codes
+from settlement.access.rate_limits import purge_expired_counters
 from settlement.adapters.wallet_tables import PROVIDERS
 from settlement.billing import bill_states
 from settlement.billing.credit_tables import AgreementSignatureRow
@@ -449,6 +450,7 @@ def sweep_expiry(container: Container, now: datetime) -> SweepReport:
             "idempotency_keys": purge_expired_keys(uow.session, now=now),
             "nonces": purge_expired_nonces(uow.session, now),
             "otp_codes": purge_expired_codes(uow.session, now),
+            "rate_limit_counters": purge_expired_counters(uow.session, now),
         }
         uow.commit()
     return SweepReport("expiry", counts=counts)
