@@ -1,4 +1,5 @@
-"""The ``shuxin`` command: serve, scheduler, migrate, seed, ledger verify, split, credit explain."""
+"""The ``shuxin`` command: serve, scheduler, migrate, seed, ledger verify, split, his, hospital
+secret, credit explain."""
 
 from __future__ import annotations
 
@@ -140,6 +141,19 @@ def cmd_ledger_verify(_: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_hospital_secret(args: argparse.Namespace) -> int:
+    from settlement.access.hospitals import get_hospital, hospital_secret
+
+    container = _container()
+    with container.uow() as uow:
+        hospital = get_hospital(uow.session, args.code)
+        if hospital is None:
+            print(f"shuxin: no hospital {args.code}", file=sys.stderr)
+            return 1
+        print(hospital_secret(hospital, container.settings.secret_key))
+    return 0
+
+
 def cmd_credit_explain(args: argparse.Namespace) -> int:
     from credit.decision import RepaymentHistory
     from settlement.usecases.credit.decisions import current_decision, explain, preview_decision
@@ -244,6 +258,14 @@ def build_parser() -> argparse.ArgumentParser:
     his.add_argument("--idempotency-key", default=None)
     his.add_argument("--curl", action="store_true", help="print a curl command instead")
     his.set_defaults(handler=cmd_his)
+
+    hospital = commands.add_parser("hospital", help="hospital tools")
+    hospital_commands = hospital.add_subparsers(dest="hospital_command", required=True)
+    secret = hospital_commands.add_parser(
+        "secret", help="print a hospital's current signing secret (to rotate it: the admin call)"
+    )
+    secret.add_argument("code", help="the hospital code, e.g. H371402001")
+    secret.set_defaults(handler=cmd_hospital_secret)
 
     credit = commands.add_parser("credit", help="credit tools")
     credit_commands = credit.add_subparsers(dest="credit_command", required=True)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from credit.decision import RepaymentHistory
 from insurance.catalogue import load_catalogue
-from settlement.access.hospitals import DEMO_SALT, Hospital, ensure_hospital, hospital_secret
+from settlement.access.hospitals import DEMO_SALT, Hospital, ensure_hospital
 from settlement.adapters.sandbox_tables import (
     SandboxInsuredPerson,
     read_demo_persons,
@@ -68,6 +68,7 @@ def seed_demo(container: Container) -> list[str]:
                 salt=DEMO_SALT,
             )
             lines.append(f"  hospital {hospital.code} (level {hospital.level}) secret {secret}")
+        lines.append(SECRET_AGAIN)
         count = _add_missing_persons(uow.session, seeds / "demo" / "insured_persons.csv")
         uow.commit()
     lines.append(f"  {count} demo insured persons added")
@@ -116,16 +117,21 @@ def _add_missing_persons(session: Session, persons_csv: Path) -> int:
     return added
 
 
-def demo_hospital_secrets(container: Container) -> list[str]:
-    """The demo hospitals present, with their signing secrets (sandbox mode only)."""
+#: Where a hospital's signing secret can be read again (it is printed only when created).
+SECRET_AGAIN = (
+    "  signing secrets are printed only when a hospital is created; read one again with "
+    "`shuxin hospital secret CODE`, or replace it with POST /admin/v1/hospitals/CODE/secret "
+    "(administrator token)"
+)
+
+
+def demo_hospitals_present(container: Container) -> list[str]:
+    """The demo hospitals present, without their secrets, and where to read a secret again."""
     codes = [hospital.code for hospital in demo_hospitals(container.settings.seeds_dir)]
     with container.uow() as uow:
         hospitals = uow.session.scalars(select(Hospital).where(Hospital.code.in_(codes))).all()
-        return [
-            f"  hospital {h.code} (level {h.level}) secret "
-            f"{hospital_secret(h, container.settings.secret_key)}"
-            for h in hospitals
-        ]
+        lines = [f"  hospital {h.code} (level {h.level})" for h in hospitals]
+    return [*lines, SECRET_AGAIN]
 
 
 def _demo_signers(persons_csv: Path) -> list[tuple[str, str, str]]:
@@ -156,9 +162,10 @@ def seed_on_start(container: Container) -> list[str]:
 
 
 def _seed_demo_if_empty(container: Container) -> list[str]:
-    """Seed the demo world the first time, and always list the demo hospitals' secrets."""
+    """Seed the demo world the first time (printing the new hospitals' secrets); later, list
+    the demo hospitals and say where their secrets can be read again."""
     with container.uow() as uow:
         hospitals = uow.session.scalar(select(func.count()).select_from(Hospital)) or 0
     if hospitals == 0:
         return ["first start: demo data:", *seed_demo(container)]
-    return ["sandbox demo hospitals:", *demo_hospital_secrets(container)]
+    return ["sandbox demo hospitals:", *demo_hospitals_present(container)]
