@@ -191,12 +191,13 @@ def send_login_code(
             if refusal.code != "rate_limited":
                 raise
             refuse(refusal.message, int(refusal.details["retry_after"]))
-        if issued.code is not None and issued.psn_no is not None:
+        if issued.code is not None and issued.psn_no is not None and issued.code_salt:
             sender.send_login_code(
                 uow.session,
                 psn_no=issued.psn_no,
                 phone=body.phone,
                 code=issued.code,
+                code_salt=issued.code_salt,
                 expires_in=issued.expires_in,
             )
         uow.commit()

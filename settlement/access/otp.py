@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,6 +18,7 @@ from sqlalchemy import Index, Integer, String, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from settlement.access.directory import PersonDirectory
+from settlement.foundation.codes import login_code, new_code_salt
 from settlement.foundation.errors import ServiceError
 from settlement.foundation.orm import Base, UTCDateTime
 
@@ -27,7 +27,6 @@ MAX_ATTEMPTS = 5
 MIN_INTERVAL = timedelta(seconds=60)
 HOURLY_LIMIT = 5
 RATE_WINDOW = timedelta(hours=1)
-CODE_DIGITS = 6
 
 
 class OtpCode(Base):
@@ -47,11 +46,13 @@ class OtpCode(Base):
 
 @dataclass(frozen=True)
 class CodeRequest:
-    """What a code request did: ``code`` is the plain code to send, ``None`` if nothing is sent."""
+    """What a code request did: ``code`` is the plain code to send, ``None`` if nothing is sent;
+    ``code_salt`` renders it again under the deployment key (:mod:`settlement.foundation.codes`)."""
 
     code: str | None
     psn_no: str | None
     expires_in: int
+    code_salt: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,10 +73,6 @@ def phone_digest(secret_key: str, phone: str) -> str:
 
 def code_hash(secret_key: str, phone: str, code: str) -> str:
     return hmac.new(secret_key.encode(), f"otp:{phone}:{code}".encode(), hashlib.sha256).hexdigest()
-
-
-def new_code() -> str:
-    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
 def _retry_after(session: Session, digest: str, now: datetime) -> int | None:
@@ -108,7 +105,8 @@ def request_code(
             "rate_limited", f"too many codes for this phone; retry in {wait} s", retry_after=wait
         )
     psn_no = directory.find_by_phone(session, phone)
-    code = new_code() if psn_no is not None else None
+    salt = new_code_salt() if psn_no is not None else None
+    code = login_code(secret_key, salt) if salt is not None else None
     session.add(
         OtpCode(
             phone_digest=digest,
@@ -121,7 +119,7 @@ def request_code(
         )
     )
     session.flush()
-    return CodeRequest(code, psn_no, int(CODE_LIFETIME.total_seconds()))
+    return CodeRequest(code, psn_no, int(CODE_LIFETIME.total_seconds()), salt)
 
 
 def check_code(

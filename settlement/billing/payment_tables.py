@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, delete, text
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from settlement.foundation.orm import Base, FenColumn, UTCDateTime
 
@@ -106,3 +106,14 @@ class WalletCallbackLog(Base):
     detail: Mapped[str] = mapped_column(String(300), default="")
     body: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+def purge_refused_callbacks(session: Session, *, before: datetime) -> int:
+    """Delete the log rows of unsigned callbacks received before ``before``; how many went.
+    (Anyone can send those; a signed one stays, as the provider's record.)"""
+    result = session.execute(
+        delete(WalletCallbackLog).where(
+            WalletCallbackLog.signature_ok.is_(False), WalletCallbackLog.received_at < before
+        )
+    )
+    return int(getattr(result, "rowcount", 0))

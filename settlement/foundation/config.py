@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     #: An idle keep-alive connection is closed after this long.
     keep_alive_seconds: float = Field(default=5.0, gt=0)
 
+    #: Sent messages (the outbox and the sandbox's record) and refused unsigned wallet callbacks
+    #: are deleted this many days after they were sent or received.
+    message_retention_days: int = Field(default=30, ge=1)
+
     # Rate limits of what an unauthenticated caller can make the service do (``api.rate_limits``),
     # as the ``limits`` library writes them: "N/second|minute|hour|day", several joined by ";".
     # Counted in the database, so they hold across API processes; a refusal is 429 rate_limited

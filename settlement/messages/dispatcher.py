@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from settlement.foundation.codes import login_code
 from settlement.messages.tables import FAILED, PUSH, SENT, SMS, OutboxMessage
+from settlement.messages.templates import CODE_MASK
 
 if TYPE_CHECKING:
     from settlement.bootstrap import Container
@@ -37,6 +39,14 @@ class DispatchReport:
         return {"sent": self.sent, "retried": self.retried, "failed": self.failed}
 
 
+def _body(container: Container, message: OutboxMessage) -> str:
+    """The text as sent: a login code is rendered now, from its salt (never stored)."""
+    if message.code_salt is None:
+        return message.body
+    code = login_code(container.settings.secret_key, message.code_salt)
+    return message.body.replace(CODE_MASK, code, 1)
+
+
 def _send(container: Container, session: Session, message: OutboxMessage, now: datetime) -> None:
     if message.channel == SMS:
         person = container.insurance_platform(session).lookup_person(message.psn_no)
@@ -46,7 +56,7 @@ def _send(container: Container, session: Session, message: OutboxMessage, now: d
             phone=person.phone,
             psn_no=message.psn_no,
             kind=message.kind,
-            body=message.body,
+            body=_body(container, message),
             outbox_id=message.id,
             now=now,
         )
@@ -93,6 +103,7 @@ def dispatch_outbox(
                     message.last_error = f"{type(error).__name__}: {error}"[:200]
                     if message.attempts >= MAX_SEND_ATTEMPTS:
                         message.status = FAILED
+                        message.code_salt = None
                         failed += 1
                     else:
                         retried += 1
@@ -107,5 +118,6 @@ def dispatch_outbox(
                 message.attempts += 1
                 message.status = SENT
                 message.sent_at = now
+                message.code_salt = None  # the code cannot be rendered again
                 sent += 1
             uow.commit()

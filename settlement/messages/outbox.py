@@ -8,13 +8,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import Table, delete
 from sqlalchemy.orm import Session
 
 from settlement.foundation.clock import Clock
 from settlement.foundation.db import insert_rows
-from settlement.messages.tables import PENDING, SMS, OutboxMessage
-from settlement.messages.templates import Rendered, render_login_code
+from settlement.messages.tables import PENDING, SENT, SMS, OutboxMessage, SandboxMessage
+from settlement.messages.templates import CODE_MASK, Rendered, render_login_code
 
 logger = logging.getLogger("shuxin.messages")
 OUTBOX = cast(Table, OutboxMessage.__table__)
@@ -82,15 +82,34 @@ class OutboxCodeSender:
         self.clock = clock
 
     def send_login_code(
-        self, session: Session, *, psn_no: str, phone: str, code: str, expires_in: int
+        self,
+        session: Session,
+        *,
+        psn_no: str,
+        phone: str,
+        code: str,
+        code_salt: str,
+        expires_in: int,
     ) -> None:
         # The dispatcher looks the phone up again from psn_no; it is not stored or logged here.
-        enqueue(
-            session,
+        # Nor is the code: the row holds the text with CODE_MASK and the salt the dispatcher
+        # renders the code from when it sends (then erases).
+        row = outbox_row(
             kind="login_code",
             psn_no=psn_no,
             channel=SMS,
-            rendered=render_login_code(code, expires_in),
+            rendered=render_login_code(CODE_MASK, expires_in),
             now=self.clock.now(),
         )
+        enqueue_rows(session, [{**row, "code_salt": code_salt}])
         logger.info("login code queued for %s", psn_no)
+
+
+def purge_sent_messages(session: Session, *, before: datetime) -> int:
+    """Delete messages sent before ``before`` (and the sandbox's record of them); how many
+    outbox rows went. Failed ones stay for an operator."""
+    result = session.execute(
+        delete(OutboxMessage).where(OutboxMessage.status == SENT, OutboxMessage.sent_at < before)
+    )
+    session.execute(delete(SandboxMessage).where(SandboxMessage.sent_at < before))
+    return int(getattr(result, "rowcount", 0))

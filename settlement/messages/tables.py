@@ -37,6 +37,9 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: A login code's salt (``settlement.foundation.codes``) until it is sent; the body holds
+    #: ``CODE_MASK`` instead of the code.
+    code_salt: Mapped[str | None] = mapped_column(String(32), nullable=True, default=None)
 
 
 class SandboxMessage(Base):

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 from insurance.money import format_amount
 
 SIGNATURE = "【舒心就医】"
+#: Stands in for a login code in the stored text; the dispatcher puts the code in when it sends.
+CODE_MASK = "******"
 
 #: Templates by name. ``{who}`` is 您 for the patient and 您的亲属{name} for a family manager.
 TEMPLATES: dict[str, str] = {

@@ -26,11 +26,13 @@ from settlement.access.rate_limits import purge_expired_counters
 from settlement.adapters.wallet_tables import PROVIDERS
 from settlement.billing import bill_states
 from settlement.billing.credit_tables import AgreementSignatureRow
+from settlement.billing.payment_tables import purge_refused_callbacks
 from settlement.billing.tables import Bill, Visit
 from settlement.foundation.db import skip_locked
 from settlement.foundation.errors import ServiceError
 from settlement.foundation.idempotency import purge_expired_keys
 from settlement.messages.dispatcher import dispatch_outbox
+from settlement.messages.outbox import purge_sent_messages
 from settlement.scheduler.actions import claim_actions
 from settlement.scheduler.reports import SweepReport
 from settlement.scheduler.tables import FAILED, SKIPPED, ScheduledAction
@@ -444,9 +446,13 @@ def sweep_auto_close(container: Container, now: datetime) -> SweepReport:
 
 
 def sweep_expiry(container: Container, now: datetime) -> SweepReport:
-    """Forget idempotency keys, nonces and login codes past their retention."""
+    """Forget idempotency keys, nonces, login codes, rate counters, sent messages and refused
+    callbacks past their retention."""
+    kept_since = now - timedelta(days=container.settings.message_retention_days)
     with container.uow() as uow:
         counts = {
+            "messages": purge_sent_messages(uow.session, before=kept_since),
+            "refused_callbacks": purge_refused_callbacks(uow.session, before=kept_since),
             "idempotency_keys": purge_expired_keys(uow.session, now=now),
             "nonces": purge_expired_nonces(uow.session, now),
             "otp_codes": purge_expired_codes(uow.session, now),

@@ -15,6 +15,7 @@ Every function runs in the caller's unit of work and never commits, except
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -538,6 +539,14 @@ def release_reservation(
 # -- callbacks -------------------------------------------------------------------------------------
 
 
+def stored_callback_body(body: bytes, *, signed: bool) -> str:
+    """What the callback log keeps of a body: a provider's signed one (its first 4,000
+    characters), or only the SHA-256 of one nobody signed, since anyone can send those."""
+    if signed:
+        return body.decode("utf-8", errors="replace")[:4000]
+    return f"sha256:{hashlib.sha256(body).hexdigest()}"
+
+
 def receive_callback(
     uow: UnitOfWork,
     *,
@@ -552,7 +561,6 @@ def receive_callback(
     """
     session = uow.session
     now = container.clock.now()
-    text_body = body.decode("utf-8", errors="replace")[:4000]
     parsed: dict[str, Any] = {}
 
     def answer(outcome: str, status: int, message: str, *, signed: bool = True) -> CallbackOutcome:
@@ -566,7 +574,7 @@ def receive_callback(
                 signature_ok=signed,
                 outcome=outcome,
                 detail=message[:300],
-                body=text_body,
+                body=stored_callback_body(body, signed=signed),
                 received_at=now,
             )
         )
@@ -574,7 +582,7 @@ def receive_callback(
         return CallbackOutcome(outcome, status, message, _text(parsed.get("order_id"), 40))
 
     if provider not in PROVIDERS:
-        return answer("unknown_provider", 404, f"no wallet provider {provider}")
+        return answer("unknown_provider", 404, f"no wallet provider {provider}", signed=False)
     if not signature_ok(container.settings.wallet_secret, body, signature):
         try:
             loaded = json.loads(body)

@@ -52,7 +52,14 @@ class RecordingSender:
     sent: list[tuple[str, str, str]] = field(default_factory=list)
 
     def send_login_code(
-        self, session: Session, *, psn_no: str, phone: str, code: str, expires_in: int
+        self,
+        session: Session,
+        *,
+        psn_no: str,
+        phone: str,
+        code: str,
+        code_salt: str,
+        expires_in: int,
     ) -> None:
         self.sent.append((psn_no, phone, code))
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 
+from settlement.foundation.codes import login_code
 from settlement.messages import dispatch_outbox
 from settlement.messages.outbox import OutboxCodeSender
 from settlement.messages.tables import SandboxMessage
 from settlement.scheduler import run_due
+from tests.harness import SECRET_KEY
 from tests.integration.scheduler.support import bill_for, count, outbox
 
 
@@ -68,8 +70,14 @@ def test_no_phone_number_or_id_number_reaches_the_logs(service, his, caplog):
     person, _ = service.enrol()
     bill_for(service, his, person)
     with service.container.uow() as uow:
+        code = login_code(SECRET_KEY, "salt-of-a-logged-code")
         OutboxCodeSender(service.clock).send_login_code(
-            uow.session, psn_no=person.psn_no, phone=person.phone, code="123456", expires_in=300
+            uow.session,
+            psn_no=person.psn_no,
+            phone=person.phone,
+            code=code,
+            code_salt="salt-of-a-logged-code",
+            expires_in=300,
         )
         uow.commit()
 
@@ -89,17 +97,23 @@ def test_no_phone_number_or_id_number_reaches_the_logs(service, his, caplog):
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert person.phone not in logged
     assert person.certno not in logged
-    assert "123456" not in logged
+    assert code not in logged
 
 
 def test_a_login_code_goes_out_as_an_sms_through_the_outbox(service):
     person, _ = service.enrol()
+    code = login_code(SECRET_KEY, "salt-of-a-sent-code")
     with service.container.uow() as uow:
         OutboxCodeSender(service.clock).send_login_code(
-            uow.session, psn_no=person.psn_no, phone=person.phone, code="042917", expires_in=300
+            uow.session,
+            psn_no=person.psn_no,
+            phone=person.phone,
+            code=code,
+            code_salt="salt-of-a-sent-code",
+            expires_in=300,
         )
         uow.commit()
     run_due(service.container)
     (sent,) = service.client.get("/sandbox/v1/messages", params={"psn_no": person.psn_no}).json()
     assert sent["kind"] == "login_code"
-    assert "042917" in sent["body"] and "5分钟" in sent["body"]
+    assert code in sent["body"] and "5分钟" in sent["body"]

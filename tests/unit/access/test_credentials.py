@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from credit.identity import mask_phone
 from settlement.access.hospitals import derive_secret
-from settlement.access.otp import code_hash, new_code, phone_digest
+from settlement.access.otp import code_hash, phone_digest
 from settlement.access.signing import (
     NONCE_PATTERN,
     body_digest,
@@ -20,6 +20,7 @@ from settlement.access.signing import (
     sign_request,
     signature_matches,
 )
+from settlement.foundation.codes import login_code, new_code_salt
 
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -85,8 +86,12 @@ def test_a_hospital_secret_depends_on_the_deployment_key_the_code_and_the_salt()
     assert base != derive_secret("key", "H1", "salt2")
 
 
-def test_codes_are_six_digits():
-    assert all(len(c) == 6 and c.isdigit() for c in (new_code() for _ in range(200)))
+def test_codes_are_six_digits_and_need_the_key_to_render():
+    codes = [login_code("key", new_code_salt()) for _ in range(200)]
+    assert all(len(c) == 6 and c.isdigit() for c in codes)
+    assert len(set(codes)) > 150
+    assert login_code("key", "salt") == login_code("key", "salt")
+    assert login_code("key", "salt") != login_code("other-key", "salt")
 
 
 def test_code_and_phone_digests_hide_the_values_and_need_the_key():
