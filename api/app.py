@@ -35,6 +35,12 @@ API_DESCRIPTION = """
 Shuxin (舒心就医) settles outpatient care on credit: the hospital's HIS posts charges against the
 patient's credit line during the visit, and the patient repays within 72 hours, the personal
 medical-insurance account first, then the wallet. Money is always a string with two places.
+
+Limits (settings, see the README): a body over 1 MiB is `413 body_too_large`, a request line and
+headers over 16 KiB are `431 headers_too_large`, a head not complete within 10 s or a body that
+stops arriving for 10 s is `408 request_timeout`; these close the connection. Login codes, login
+attempts and wallet callbacks are rate limited (`429 rate_limited` with `Retry-After`). A
+database that cannot be reached is `503 database_unreachable` with `Retry-After`.
 """
 
 
