@@ -15,6 +15,7 @@ from pydantic import (
     Field,
     StringConstraints,
     WithJsonSchema,
+    field_validator,
 )
 from pydantic import BaseModel as PydanticModel
 
@@ -22,9 +23,18 @@ from insurance.money import MAX_AMOUNT, parse_decimal
 
 
 class RequestModel(PydanticModel):
-    """A request body: unknown fields are refused, strings are not silently coerced."""
+    """A request body: unknown fields are refused, strings are not silently coerced, and no
+    string holds a NUL character (no identifier or name has one; PostgreSQL cannot store it)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        texts = value if isinstance(value, list | tuple) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            raise ValueError("must not contain the NUL character")
+        return value
 
 
 class ResponseModel(PydanticModel):

@@ -539,6 +539,14 @@ def release_reservation(
 # -- callbacks -------------------------------------------------------------------------------------
 
 
+#: The largest ``seq`` a callback may carry (the column is a 32-bit integer).
+MAX_CALLBACK_SEQ = 2**31 - 1
+
+
+def _is_seq(value: object) -> bool:
+    return type(value) is int and 0 <= value <= MAX_CALLBACK_SEQ
+
+
 def stored_callback_body(body: bytes, *, signed: bool) -> str:
     """What the callback log keeps of a body: a provider's signed one (its first 4,000
     characters), or only the SHA-256 of one nobody signed, since anyone can send those."""
@@ -568,7 +576,7 @@ def receive_callback(
             WalletCallbackLog(
                 provider=provider[:16],
                 order_id=_text(parsed.get("order_id"), 40),
-                seq=parsed.get("seq") if isinstance(parsed.get("seq"), int) else None,
+                seq=parsed["seq"] if _is_seq(parsed.get("seq")) else None,
                 status=_text(parsed.get("status"), 16),
                 amount=_text(parsed.get("amount"), 32),
                 signature_ok=signed,
@@ -603,10 +611,12 @@ def receive_callback(
         )
         if not isinstance(order_id, str) or not isinstance(txn, str):
             raise ValueError("order_id and provider_txn_id are strings")
+        if "\x00" in order_id or "\x00" in txn:
+            raise ValueError("order_id and provider_txn_id hold no NUL character")
         if status not in ("SUCCESS", "FAIL"):
             raise ValueError("status is SUCCESS or FAIL")
-        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
-            raise ValueError("seq is a whole number")
+        if not _is_seq(seq):
+            raise ValueError(f"seq is a whole number from 0 to {MAX_CALLBACK_SEQ}")
         amount = parse_amount(loaded["amount"], name="amount")
     except (ValueError, KeyError, MoneyError) as error:
         return answer("malformed", 400, f"malformed callback: {error}")
@@ -674,7 +684,8 @@ def apply_order_outcome(
 
 
 def _text(value: object, limit: int) -> str | None:
-    return value[:limit] if isinstance(value, str) else None
+    # What a callback said, for the log: PostgreSQL text cannot hold NUL, anyone can send one.
+    return value.replace("\x00", "\ufffd")[:limit] if isinstance(value, str) else None
 
 
 def deliver_due_callbacks(

@@ -333,3 +333,56 @@ def test_a_defect_is_answered_500_with_the_envelope_and_logged_once(world, monke
     assert response.json()["error"]["code"] == "internal_error"
     assert "connection" not in {name.lower() for name in response.headers}
     assert len([r for r in caplog.records if r.exc_info]) == 1
+
+
+@pytest.mark.parametrize("seq", [10**30, -1, 2**31])
+def test_a_callback_seq_beyond_the_column_is_refused_not_a_500(world, seq):
+    # Found by the long hostile run: an unsigned callback's seq of 10**30 overflowed the log row.
+    from settlement.adapters.wallets import SIGNATURE_HEADER, sign_callback
+
+    service, _, _, _ = world
+    body = (
+        b'{"order_id":"PY1","provider_txn_id":"T1","amount":"1.00","status":"SUCCESS","seq":'
+        + str(seq).encode()
+        + b"}"
+    )
+    unsigned = service.client.post("/v1/wallets/wechat/notify", content=body)
+    assert unsigned.status_code == 401, unsigned.text
+    signature = sign_callback(service.container.settings.wallet_secret, body)
+    signed = service.client.post(
+        "/v1/wallets/wechat/notify", content=body, headers={SIGNATURE_HEADER: signature}
+    )
+    assert signed.status_code == 400, signed.text
+    assert signed.json()["error"]["code"] == "malformed"
+
+
+def test_a_nul_character_in_a_json_string_is_422_on_every_route(world):
+    # Found by the long hostile run on PostgreSQL, which cannot store NUL in text: a 500.
+    service, his, _, _ = world
+    body = {"invitation_id": "a\u0000b", "staff_id": "S0042", "certno_checked": True}
+    assert_refused(his.post("/his/v1/family/confirmations", body), "invitation_id")
+    sent = service.client.post("/v1/auth/otp", json={"phone": "1380013800\u0000"})
+    assert_refused(sent, "phone")
+
+
+@pytest.mark.parametrize("field", ["order_id", "provider_txn_id", "amount", "status"])
+def test_a_nul_character_in_a_wallet_callback_is_refused_not_a_500(world, field):
+    import json
+
+    from settlement.adapters.wallets import SIGNATURE_HEADER, sign_callback
+
+    service, _, _, _ = world
+    callback = {
+        "order_id": "PY1",
+        "provider_txn_id": "T1",
+        "amount": "1.00",
+        "status": "SUCCESS",
+        "seq": 1,
+    }
+    body = json.dumps({**callback, field: "a\u0000b"}).encode()
+    assert service.client.post("/v1/wallets/wechat/notify", content=body).status_code == 401
+    signature = sign_callback(service.container.settings.wallet_secret, body)
+    signed = service.client.post(
+        "/v1/wallets/wechat/notify", content=body, headers={SIGNATURE_HEADER: signature}
+    )
+    assert signed.status_code == 400, signed.text
