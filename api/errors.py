@@ -64,6 +64,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "headers_too_large": (431, "the request line and headers are larger than the service accepts"),
     "credit_report_unavailable": (503, "the credit platform has no record of this person"),
     "database_unreachable": (503, "the database does not answer; retry the request"),
+    "not_ready": (503, "the process cannot serve yet; the answer's checks say why"),
     "internal_error": (500, "unexpected server error"),
 }
 

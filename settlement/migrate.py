@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -35,3 +39,29 @@ def autogenerate(engine: Engine, message: str) -> None:
     with engine.connect() as connection:
         config.attributes["connection"] = connection
         command.revision(config, message=message, autogenerate=True)
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """The revisions the database is at, and the newest the code ships (Alembic heads)."""
+
+    database: tuple[str, ...]
+    code: tuple[str, ...]
+
+    @property
+    def current(self) -> bool:
+        return bool(self.code) and set(self.database) == set(self.code)
+
+
+@cache
+def code_heads() -> tuple[str, ...]:
+    """The head revisions of ``migrations/`` (read once: they change only with the code)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return tuple(sorted(ScriptDirectory.from_config(config).get_heads()))
+
+
+def schema_state(connection: Connection) -> SchemaState:
+    """Where the database's schema is next to the code's (no ``alembic_version``: nowhere)."""
+    database = MigrationContext.configure(connection).get_current_heads()
+    return SchemaState(database=tuple(sorted(database)), code=code_heads())

@@ -29,6 +29,16 @@ logger = logging.getLogger("shuxin.scheduler")
 LOCK_NAME = "shuxin-scheduler"
 _TRY_LOCK = text("SELECT pg_try_advisory_lock(hashtextextended(:name || current_schema(), 0))")
 _UNLOCK = text("SELECT pg_advisory_unlock(hashtextextended(:name || current_schema(), 0))")
+#: Whether any session of this database holds the lock: pg_locks shows a bigint advisory key as
+#: its high half (classid) and low half (objid), with objsubid 1.
+_LOCK_HELD = text(
+    "WITH lock AS (SELECT hashtextextended(:name || current_schema(), 0) AS key) "
+    "SELECT EXISTS (SELECT 1 FROM pg_locks, lock WHERE pg_locks.locktype = 'advisory' "
+    "AND pg_locks.granted AND pg_locks.objsubid = 1 "
+    "AND pg_locks.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+    "AND pg_locks.classid::bigint = ((lock.key >> 32) & 4294967295) "
+    "AND pg_locks.objid::bigint = (lock.key & 4294967295))"
+)
 
 
 class Leadership(Protocol):
@@ -144,3 +154,16 @@ def leadership_for(container: Container, *, leader_id: str | None = None) -> Lea
         return AdvisoryLockLeadership(container, leader_id=leader_id)
     interval = timedelta(seconds=container.settings.scheduler_interval_seconds)
     return LeaseLeadership(container, lease=3 * interval, leader_id=leader_id)
+
+
+def someone_leads(container: Container) -> bool:
+    """Whether a scheduler, in any process, leads now (read-only: takes nothing).
+
+    PostgreSQL: some session holds the advisory lock. SQLite: the lease is unexpired.
+    """
+    if container.engine.dialect.name == "postgresql":
+        with container.engine.connect() as connection:
+            return bool(connection.execute(_LOCK_HELD, {"name": LOCK_NAME}).scalar())
+    with container.uow() as uow:
+        row = uow.session.get(SchedulerLease, LOCK_NAME)
+        return row is not None and row.expires_at > container.clock.now()
