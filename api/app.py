@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api.errors import install_error_handlers
 from api.limits import Limits, RequestLimits
 from api.openapi import install_openapi
+from api.request_context import install_request_context
 from api.routes import (
     admin,
     admin_hospitals,
@@ -79,6 +80,8 @@ def create_app(container: Container, *, run_scheduler: bool = False) -> FastAPI:
     app.state.run_scheduler = run_scheduler
     install_error_handlers(app)
     app.add_middleware(RequestLimits, limits=Limits.of(container.settings))
+
+    install_request_context(app)
     app.include_router(health.router)
     app.include_router(auth_routes.router)
     app.include_router(admin_hospitals.router)

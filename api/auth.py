@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ContainerDep
 from api.errors import ApiError
+from api.logs import note_hospital, note_patient
 from settlement.access.delivery import CodeSender
 from settlement.access.directory import PersonDirectory, default_person_directory
 from settlement.access.hospitals import Hospital, KnownHospital, get_hospital, hospital_secret
@@ -253,6 +254,7 @@ async def authenticate_hospital(
     if verified is None:  # not known to this process yet (or rotated): read, verify, record now
         verified = await run_in_threadpool(_verify_and_record_nonce, container, signed)
     request.state.hospital_code = signed.code
+    note_hospital(signed.code)
     return SignedHospital(container, signed, verified)
 
 
@@ -305,6 +307,7 @@ def authenticate_patient(
         )
     if psn_no is None:
         raise ApiError("unauthenticated", "the bearer token is unknown, expired or revoked")
+    note_patient(psn_no)
     return psn_no
 
 

@@ -4,11 +4,11 @@ secret, credit explain."""
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from api.logs import configure_logging_from_environment
 from settlement.foundation.config import SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -26,7 +26,12 @@ def _container() -> Container:
 
 
 #: The uvicorn settings of ``shuxin serve`` (``tests/e2e/server.py`` serves with the same).
-UVICORN_OPTIONS: dict[str, Any] = {"log_level": "info", "http": "api.serving:NoDelayHTTPProtocol"}
+#: No logging configuration of uvicorn's own: its lines go through ours (``api.logs``).
+UVICORN_OPTIONS: dict[str, Any] = {
+    "log_level": "info",
+    "log_config": None,
+    "http": "api.serving:NoDelayHTTPProtocol",
+}
 
 
 def build_worker_app() -> FastAPI:
@@ -52,9 +57,23 @@ SQLITE_WORKERS_WARNING = (
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    if args.workers <= 1:
+        return _serve(args)
+    from api.metrics_files import prepare_metrics_directory
+
+    # Before anything imports prometheus_client: the workers' metrics are kept in files there.
+    metrics = prepare_metrics_directory(load_settings().metrics_dir)
+    try:
+        return _serve(args)
+    finally:
+        metrics.close()
+
+
+def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
+    from api.metrics_files import mark_worker_dead
     from api.serving import settle_garbage_collector
     from api.workers import Workers
     from settlement.migrate import upgrade
@@ -97,16 +116,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             count=args.workers,
+            on_exit=mark_worker_dead,
         ).run()
     finally:
         if scheduler is not None:
             scheduler.stop()
 
 
-def cmd_scheduler(_: argparse.Namespace) -> int:
+def cmd_scheduler(args: argparse.Namespace) -> int:
     from settlement.scheduler import run_scheduler_forever
 
     container = _container()
+    if args.metrics_port is not None:
+        # A scheduler apart from the API has no /metrics of its own: its sweeps are served on
+        # a port of their own, for a scraper on the same host or network only.
+        from prometheus_client import start_http_server
+
+        start_http_server(args.metrics_port, addr=args.metrics_host)
     run_scheduler_forever(container)
     return 0
 
@@ -228,9 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(handler=cmd_serve)
 
-    commands.add_parser("scheduler", help="run the scheduler alone").set_defaults(
-        handler=cmd_scheduler
+    scheduler = commands.add_parser("scheduler", help="run the scheduler alone")
+    scheduler.add_argument(
+        "--metrics-port", type=int, default=None, help="serve its metrics on this port"
     )
+    scheduler.add_argument("--metrics-host", default="127.0.0.1")
+    scheduler.set_defaults(handler=cmd_scheduler)
     commands.add_parser("migrate", help="upgrade the database schema").set_defaults(
         handler=cmd_migrate
     )
@@ -276,8 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging_from_environment()
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["split"]:
         # The what-if command parses its own options (argparse's REMAINDER drops leading --flags).

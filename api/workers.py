@@ -23,7 +23,7 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Any
@@ -65,6 +65,9 @@ def _serve(options: Mapping[str, Any], sock: socket.socket) -> None:
     """A worker: uvicorn on the socket it was given (runs in the spawned process)."""
     import uvicorn
 
+    from api.logs import configure_logging_from_environment
+
+    configure_logging_from_environment()  # a spawned process starts with nothing configured
     server = uvicorn.Server(uvicorn.Config(**options))
     server.run(sockets=[sock])
     if not server.started:  # the app or its lifespan failed: as ``uvicorn.run`` exits
@@ -73,10 +76,22 @@ def _serve(options: Mapping[str, Any], sock: socket.socket) -> None:
 
 class Workers:
     """Start ``count`` workers serving ``options`` (``uvicorn.Config`` arguments), one socket
-    each; replace a worker that dies; stop them all on SIGINT or SIGTERM, or on :meth:`stop`."""
+    each; replace a worker that dies; stop them all on SIGINT or SIGTERM, or on :meth:`stop`.
 
-    def __init__(self, options: Mapping[str, Any], *, host: str, port: int, count: int) -> None:
+    ``on_exit`` is told the pid of each worker that has exited (its metrics are forgotten).
+    """
+
+    def __init__(
+        self,
+        options: Mapping[str, Any],
+        *,
+        host: str,
+        port: int,
+        count: int,
+        on_exit: Callable[[int], None] | None = None,
+    ) -> None:
         self.options = dict(options)
+        self.on_exit = on_exit
         self.sockets = reuse_port_sockets(host, port, count)
         self.processes: list[BaseProcess] = []
         self.failed = False
@@ -113,6 +128,7 @@ class Workers:
             if process.is_alive() or self._stopping.is_set():
                 continue
             process.join()
+            self._exited(process)
             if process.exitcode == STARTUP_FAILURE:
                 log.error("worker %s could not start; stopping", process.pid)
                 self.failed = True
@@ -130,3 +146,8 @@ class Workers:
             if process.is_alive():
                 process.kill()
                 process.join()
+            self._exited(process)
+
+    def _exited(self, process: BaseProcess) -> None:
+        if self.on_exit is not None and process.pid is not None:
+            self.on_exit(process.pid)

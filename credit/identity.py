@@ -99,6 +99,11 @@ def mask_certno(certno: str) -> str:
     return certno[:4] + "*" * (len(certno) - 8) + certno[-4:]
 
 
+def mask_psn_no(psn_no: str) -> str:
+    """``37140000000000000002`` → ``3714************0002``: a patient told apart in a log."""
+    return mask_certno(psn_no)
+
+
 def mask_phone(phone: str) -> str:
     """``13912345678`` → ``139****5678``: first three and last four shown."""
     if len(phone) <= 7:

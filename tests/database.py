@@ -86,3 +86,19 @@ class SqliteTemplate:
         target = self.folder / f"test-{uuid.uuid4().hex[:10]}.db"
         shutil.copyfile(self.template, target)
         return f"sqlite:///{target}"
+
+
+def record_schema_revision(engine: Engine, revision: str) -> None:
+    """Record ``revision`` as the schema's (Alembic's table), as ``shuxin migrate`` leaves it;
+    the tables here are made by ``create_all``, which records none."""
+    with engine.begin() as connection:
+        connection.execute(
+            text("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL)")
+        )
+        connection.execute(text("DELETE FROM alembic_version"))
+        connection.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": revision})
+
+
+def forget_schema_revision(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))

@@ -13,6 +13,7 @@ from api.deps import ContainerDep
 from api.errors import ApiError
 from api.exact_json import ExactJsonRoute
 from api.idempotency import OptionalIdempotencyDep, Restore
+from api.logs import audit
 from settlement.access.hospitals import (
     create_hospital,
     get_hospital,
@@ -151,12 +152,14 @@ def register_hospital(
             code=hospital.code, name=hospital.name, level=hospital.level, secret=secret
         )
 
-    return idem.run(
+    response = idem.run(
         scope=ADMIN_SCOPE,
         action=action,
         redact=lambda answer: _redact_secret(answer, version),
         restore=_secret_restorer(container),
     )
+    audit.info("hospital registration answered", code=body.code, status=response.status_code)
+    return response
 
 
 @router.post(
@@ -193,9 +196,11 @@ def rotate_hospital_secret(
         version = hospital.secret_version
         return 200, HospitalSecret(code=code, secret=secret)
 
-    return idem.run(
+    response = idem.run(
         scope=ADMIN_SCOPE,
         action=action,
         redact=lambda answer: _redact_secret(answer, version),
         restore=_secret_restorer(container),
     )
+    audit.info("hospital secret rotation answered", code=code, status=response.status_code)
+    return response

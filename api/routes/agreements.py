@@ -10,6 +10,7 @@ from api.deps import ContainerDep
 from api.errors import ApiError
 from api.exact_json import ExactJsonRoute
 from api.idempotency import OptionalIdempotencyDep
+from api.logs import audit
 from api.openapi import bearer_errors
 from api.presenters import iso, signed_up_public
 from api.schemas.his import ReasonPublic
@@ -92,7 +93,9 @@ def sign(
         )
         return 201, signed_up_public(signed)
 
-    return idem.run(scope=f"patient:{psn_no}", action=action)
+    response = idem.run(scope=f"patient:{psn_no}", action=action)
+    audit.info("agreement signing answered", version=body.version, status=response.status_code)
+    return response
 
 
 @router.delete(

@@ -12,6 +12,7 @@ from api.auth import CodeSenderDep, PersonDirectoryDep
 from api.deps import ContainerDep
 from api.errors import ApiError
 from api.exact_json import ExactJsonRoute
+from api.logs import audit, note_patient
 from api.rate_limits import (
     client_address,
     count_wrong_code,
@@ -244,11 +245,14 @@ def create_token(body: TokenCreate, request: Request, container: ContainerDep) -
         # Committed either way: a wrong guess must use up an attempt.
         uow.commit()
     if token is None:
+        audit.info("login code refused", attempts_left=check.attempts_left)
         raise ApiError(
             "invalid_code",
             "the code is wrong, expired or used",
             attempts_left=check.attempts_left,
         )
+    note_patient(token.psn_no)
+    audit.info("patient logged in")
     return TokenPublic(
         access_token=token.token,
         token_type="bearer",

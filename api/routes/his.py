@@ -10,8 +10,17 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import SignedHospital, SignedHospitalDep
 from api.deps import ChargeGroupsDep, ContainerDep, UowDep
+from api.errors import ApiError, status_for
 from api.exact_json import ExactJsonRoute
-from api.idempotency import IdempotencyDep, IdempotentWrite, RenderedJSONResponse, render_json
+from api.idempotency import (
+    REPLAY_HEADER,
+    IdempotencyDep,
+    IdempotentWrite,
+    RenderedJSONResponse,
+    render_json,
+)
+from api.logs import audit
+from api.metrics import count_fee_batch, refusal_code
 from api.openapi import errors, example_response
 from api.presenters import (
     close_public,
@@ -39,6 +48,7 @@ from api.schemas.his import (
 )
 from api.schemas.types import Day, PsnNo
 from settlement.bootstrap import Container
+from settlement.foundation.errors import ServiceError
 from settlement.foundation.unit_of_work import UnitOfWork
 from settlement.usecases.charging import visits
 from settlement.usecases.charging.groups import ChargeGroups, ChargeRequest
@@ -151,6 +161,26 @@ async def post_fees(
 
 
 def _post_fees(
+    mdtrt_id: str,
+    body: FeeBatchCreate,
+    signed: SignedHospital,
+    container: Container,
+    idem: IdempotentWrite,
+    groups: ChargeGroups,
+) -> JSONResponse:
+    try:
+        response = _post_fee_batch(mdtrt_id, body, signed, container, idem, groups)
+    except (ApiError, ServiceError) as refusal:  # a replayed nonce, a key still in use
+        count_fee_batch(status_for(refusal.code), refusal.code, replayed=False)
+        raise
+    code = refusal_code(response)
+    count_fee_batch(response.status_code, code, replayed=REPLAY_HEADER in response.headers)
+    if code is not None:
+        audit.info("fee batch refused", mdtrt_id=mdtrt_id, code=code)
+    return response
+
+
+def _post_fee_batch(
     mdtrt_id: str,
     body: FeeBatchCreate,
     signed: SignedHospital,

@@ -13,6 +13,7 @@ from api.deps import ContainerDep, UowDep
 from api.errors import error_body
 from api.exact_json import ExactJsonRoute
 from api.idempotency import IdempotencyDep
+from api.logs import audit
 from api.openapi import bearer_errors, error_responses
 from api.presenters import setlinfo_public
 from api.rate_limits import client_address, enforce
@@ -103,6 +104,7 @@ def pay_bill(
         return 201, payment_public(result)
 
     response = idem.run(scope=f"patient:{psn_no}", action=action)
+    audit.info("payment answered", bill_id=bill_id, status=response.status_code)
     deliver_sandbox_callbacks(container)
     return response
 

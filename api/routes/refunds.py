@@ -9,6 +9,7 @@ from api.auth import SignedHospitalDep
 from api.deps import ContainerDep
 from api.exact_json import ExactJsonRoute
 from api.idempotency import IdempotencyDep
+from api.logs import audit
 from api.openapi import errors
 from api.presenters import setlinfo_public
 from api.routes.payments import BillId
@@ -73,4 +74,6 @@ def refund_bill_lines(
         )
         return 200, refund_public(result)
 
-    return idem.run(scope=f"his:{hospital.code}", action=action)
+    response = idem.run(scope=f"his:{hospital.code}", action=action)
+    audit.info("refund answered", bill_id=bill_id, status=response.status_code)
+    return response

@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 from fastapi import Request
 
+from api.logs import current_request_id
+
 INTERNAL_BASE_URL = "http://shuxin.internal"
 
 
@@ -59,6 +61,9 @@ class ApiClient:
             headers["Authorization"] = f"Bearer {self._token}"
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
+        request_id = current_request_id()
+        if request_id is not None:  # the page's call is part of the browser's request
+            headers["X-Request-ID"] = request_id
         # The caller's address is kept, so a signature records the browser, not this process.
         peer = self._request.client
         client_addr = (peer.host, peer.port) if peer is not None else ("127.0.0.1", 0)

@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     #: costs nothing, so enough threads for the HIS terminals that charge at once make the groups
     #: larger: 32 posted 1.2-1.3x the batches of 8 at 32 clients (``tests.bench api --threads``).
     api_threads: int = Field(default=32, ge=1, le=64)
+    #: The lowest level logged (every process: API, workers, scheduler, CLI).
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: ``json``: one JSON object per line (for a log collector); ``console``: lines for a person.
+    log_format: Literal["json", "console"] = "json"
+    #: A read-only bearer token for ``GET /metrics`` (give it to the scraper, not the admin token).
+    metrics_token: str = ""
+    #: Where ``shuxin serve --workers N`` keeps its processes' metrics (emptied at each start);
+    #: unset, a fresh temporary directory, removed at exit.
+    metrics_dir: Path | None = None
 
     # What one request may take of a server (``api.limits``, ``api.serving``). The largest
     # legitimate body is a 500-line charge batch, about 150 kB.
@@ -114,6 +123,8 @@ class Settings(BaseSettings):
             )
             if getattr(self, name) in ("", default) or len(getattr(self, name)) < 16
         ]
+        if self.metrics_token and len(self.metrics_token) < 16:
+            problems.append("SHUXIN_METRICS_TOKEN must be at least 16 characters when set")
         if problems:
             raise SettingsError("; ".join(problems))
 

@@ -28,6 +28,8 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.sql.selectable import TypedReturnsRows
 
+from settlement.foundation.metrics import watch_pool
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _Ts = TypeVarTuple("_Ts")
 
@@ -63,17 +65,20 @@ def make_engine(url: str, **options: Any) -> Engine:
             **options,
         )
         _configure_sqlite(engine, writer)
-        return engine
-    options.setdefault("pool_size", 20)
-    options.setdefault("max_overflow", 20)
-    options.setdefault("pool_recycle", 3600)
-    # A server that does not answer at all (a network partition) fails the connection attempt
-    # in seconds, answered 503 database_unreachable, instead of holding the request for minutes.
-    options["connect_args"] = {
-        "connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS,
-        **options.get("connect_args", {}),
-    }
-    return create_engine(url, **options)
+    else:
+        options.setdefault("pool_size", 20)
+        options.setdefault("max_overflow", 20)
+        options.setdefault("pool_recycle", 3600)
+        # A server that does not answer at all (a network partition) fails the connection
+        # attempt in seconds, answered 503 database_unreachable, instead of holding the request
+        # for minutes.
+        options["connect_args"] = {
+            "connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS,
+            **options.get("connect_args", {}),
+        }
+        engine = create_engine(url, **options)
+    watch_pool(engine)
+    return engine
 
 
 def _configure_sqlite(engine: Engine, writer: threading.Lock) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from credit.identity import mask_psn_no
 from settlement.foundation.codes import login_code
 from settlement.messages.tables import FAILED, PUSH, SENT, SMS, OutboxMessage
 from settlement.messages.templates import CODE_MASK
@@ -111,7 +112,7 @@ def dispatch_outbox(
                         "outbox message %d (%s to %s) not sent: %s",
                         message.id,
                         message.kind,
-                        message.psn_no,
+                        mask_psn_no(message.psn_no),
                         type(error).__name__,
                     )
                     continue

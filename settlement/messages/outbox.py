@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session
 
+from credit.identity import mask_psn_no
 from settlement.foundation.clock import Clock
 from settlement.foundation.db import insert_rows
-from settlement.messages.tables import PENDING, SENT, SMS, OutboxMessage, SandboxMessage
+from settlement.messages.tables import FAILED, PENDING, SENT, SMS, OutboxMessage, SandboxMessage
 from settlement.messages.templates import CODE_MASK, Rendered, render_login_code
 
 logger = logging.getLogger("shuxin.messages")
@@ -102,7 +104,7 @@ class OutboxCodeSender:
             now=self.clock.now(),
         )
         enqueue_rows(session, [{**row, "code_salt": code_salt}])
-        logger.info("login code queued for %s", psn_no)
+        logger.info("login code queued for %s", mask_psn_no(psn_no))
 
 
 def purge_sent_messages(session: Session, *, before: datetime) -> int:
@@ -113,3 +115,30 @@ def purge_sent_messages(session: Session, *, before: datetime) -> int:
     )
     session.execute(delete(SandboxMessage).where(SandboxMessage.sent_at < before))
     return int(getattr(result, "rowcount", 0))
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    """What waits in the outbox: messages still to send, those given up on, the oldest waiting."""
+
+    pending: int
+    failed: int
+    oldest_pending_at: datetime | None
+
+
+def outbox_backlog(session: Session) -> OutboxBacklog:
+    """Counted over ``ix_outbox_status_id``; the oldest is the lowest pending id (ids grow)."""
+    counts = dict(
+        session.execute(
+            select(OutboxMessage.status, func.count())
+            .where(OutboxMessage.status.in_((PENDING, FAILED)))
+            .group_by(OutboxMessage.status)
+        ).all()
+    )
+    oldest = session.scalar(
+        select(OutboxMessage.created_at)
+        .where(OutboxMessage.status == PENDING)
+        .order_by(OutboxMessage.id)
+        .limit(1)
+    )
+    return OutboxBacklog(counts.get(PENDING, 0), counts.get(FAILED, 0), oldest)

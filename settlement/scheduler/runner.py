@@ -6,12 +6,21 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from settlement.foundation.metrics import (
+    LAST_RUN,
+    LEADING,
+    SWEEP_DURATION,
+    SWEEP_ITEMS,
+    SWEEP_LAG,
+    SWEEP_RUNS,
+)
 from settlement.scheduler.leader import Leadership, leadership_for
 from settlement.scheduler.reports import SweepReport
 from settlement.scheduler.sweeps import SWEEPS
@@ -23,6 +32,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("shuxin.scheduler")
 
 JOB_ID = "shuxin-sweeps"
+#: The sweeps whose items fall due at a moment of their own (a deadline, the end of a day), so
+#: their lag is measured (``shuxin_scheduler_sweep_lag_seconds``).
+DUE_DRIVEN = frozenset({"auto_close", "reminders", "overdue", "escalate"})
 
 
 @dataclass
@@ -61,11 +73,14 @@ def run_due(
     now = now or container.clock.now()
     report = RunReport(now=now)
     for name, sweep in SWEEPS:
+        started = time.perf_counter()
         try:
             report.sweeps[name] = sweep(container, now)
         except Exception as error:
             logger.exception("sweep %s failed", name)
             report.sweeps[name] = SweepReport(name, error=type(error).__name__)
+        _measure(name, report.sweeps[name], now, time.perf_counter() - started)
+    started = time.perf_counter()
     try:
         report.sweeps["wallet_callbacks"] = deliver_wallet_callbacks(
             container, include_delayed=include_delayed
@@ -73,7 +88,21 @@ def run_due(
     except Exception as error:
         logger.exception("wallet callbacks failed")
         report.sweeps["wallet_callbacks"] = SweepReport("wallet_callbacks", error=str(error))
+    _measure(
+        "wallet_callbacks", report.sweeps["wallet_callbacks"], now, time.perf_counter() - started
+    )
+    LAST_RUN.set(time.time())
     return report
+
+
+def _measure(name: str, report: SweepReport, now: datetime, seconds: float) -> None:
+    SWEEP_RUNS.labels(name, "error" if report.error else "ok").inc()
+    SWEEP_DURATION.labels(name).observe(seconds)
+    if report.items:
+        SWEEP_ITEMS.labels(name).inc(report.items)
+    if name in DUE_DRIVEN:
+        lag = (now - report.due_since).total_seconds() if report.due_since is not None else 0.0
+        SWEEP_LAG.labels(name).set(max(lag, 0.0))
 
 
 class Scheduler:
@@ -106,7 +135,9 @@ class Scheduler:
         if not self._tick_lock.acquire(blocking=False):
             return None  # the previous beat is still sweeping
         try:
-            if not self.leadership.try_lead():
+            leads = self.leadership.try_lead()
+            LEADING.set(1 if leads else 0)
+            if not leads:
                 return None
             self.last_report = run_due(self.container)
             return self.last_report
@@ -141,6 +172,7 @@ class Scheduler:
             background.shutdown(wait=True)
         with self._tick_lock:
             self.leadership.release()
+            LEADING.set(0)
         logger.info("scheduler %s stopped", self.leader_id)
 
 

@@ -144,6 +144,8 @@ def sweep_reminders(container: Container, now: datetime) -> SweepReport:
                 uow.commit()
             report.ids.extend(b.bill_id for b in bills)
             report.counts[kind] = report.counts.get(kind, 0) + len(bills)
+            if bills:
+                report.fell_due(min(b.due_at for b in bills) - before)
     return report
 
 
@@ -173,7 +175,10 @@ def sweep_overdue(container: Container, now: datetime) -> SweepReport:
             shares = list(pool.map(lambda _: _overdue_batches(container, now), range(workers)))
         done = [bill for share in shares for bill in share]
     done.sort(key=lambda bill: (bill.due_at, bill.bill_id))
-    return SweepReport(OVERDUE, ids=[bill.bill_id for bill in done])
+    report = SweepReport(OVERDUE, ids=[bill.bill_id for bill in done])
+    if done:
+        report.fell_due(done[0].due_at)
+    return report
 
 
 def _overdue_batches(container: Container, now: datetime) -> list[DueBill]:
@@ -219,15 +224,15 @@ def sweep_escalation(container: Container, now: datetime) -> SweepReport:
             claimed = claim_actions(
                 session, bill_ids=[b.bill_id for b in batch], kind=ESCALATE, now=now
             )
+            bills = [b for b in batch if b.bill_id in claimed]
             ids = escalate_overdue(
-                session,
-                container=container,
-                bills=[b for b in batch if b.bill_id in claimed],
-                now=now,
-                days=after.days,
+                session, container=container, bills=bills, now=now, days=after.days
             )
             uow.commit()
         report.ids.extend(ids)
+        for bill in bills:
+            if bill.overdue_at is not None:
+                report.fell_due(bill.overdue_at + after)
 
 
 # -- auto-pay ------------------------------------------------------------------------------------
@@ -413,6 +418,7 @@ def sweep_auto_close(container: Container, now: datetime) -> SweepReport:
             )
         )
     for mdtrt_id, hospital_code, opened_at in candidates:
+        end_of_day = end_of_visit_day(container, opened_at)
         with container.uow() as uow:
             session = uow.session
             query = skip_locked(
@@ -430,13 +436,14 @@ def sweep_auto_close(container: Container, now: datetime) -> SweepReport:
                     hospital=hospital,
                     mdtrt_id=mdtrt_id,
                     closed_by="auto",
-                    closed_at=end_of_visit_day(container, opened_at),
+                    closed_at=end_of_day,
                 )
             except ServiceError as error:
                 logger.warning("visit %s not auto-closed: %s", mdtrt_id, error.code)
                 continue
             uow.commit()
             report.ids.append(mdtrt_id)
+            report.fell_due(end_of_day)
             report.counts.setdefault("bills", 0)
             report.counts["bills"] += 1 if result.bill is not None else 0
     return report

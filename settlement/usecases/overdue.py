@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from credit.decision import Decision, Reason
 from credit.events import BillOverdue, apply_event
+from credit.identity import mask_psn_no
 from insurance.money import from_fen
 from settlement.billing import bill_states
 from settlement.billing.credit_records import to_decision
@@ -236,7 +237,7 @@ def freeze_lines(
     for psn_no in patients:
         row = latest.get(psn_no)
         if row is None:  # a bill without a decision cannot freeze anything
-            logger.warning("patient %s has no credit decision to freeze", psn_no)
+            logger.warning("patient %s has no credit decision to freeze", mask_psn_no(psn_no))
             continue
         decision, seq = to_decision(row), row.seq
         for bill in by_patient[psn_no]:

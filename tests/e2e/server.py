@@ -353,6 +353,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-access-log", action="store_true")
     args = parser.parse_args(argv)
     factory = "build_bare_app" if args.bare else "build_app_from_env"
+    from api.logs import configure_logging_from_environment
+
+    configure_logging_from_environment()
     options = {
         "app": args.app or f"tests.e2e.server:{factory}",
         "factory": True,

@@ -24,6 +24,9 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
 from settlement.access.signing import new_nonce, sign_request
+from settlement.migrate import code_heads
+from settlement.scheduler.leader import leadership_for
+from tests.database import forget_schema_revision, record_schema_revision
 from tests.harness import ADMIN_TOKEN, build_service
 
 EXAMPLES = int(os.environ.get("SHUXIN_FUZZ_EXAMPLES", "8"))
@@ -37,14 +40,20 @@ CHECKS = [
 
 @pytest.fixture
 def fuzz_target(engine):
+    # A service that is ready (GET /health/ready): its schema migrated and a scheduler leading.
+    record_schema_revision(engine, code_heads()[0])
     service = build_service(engine)
+    leadership = leadership_for(service.container)
+    assert leadership.try_lead()
     his = service.add_hospital("HFUZZ", level=2)
     person, _ = service.enrol()
     token = None
     login = getattr(service, "login", None)
     if login is not None:
         token = login(person)["Authorization"]
-    return service, his, token
+    yield service, his, token
+    leadership.release()
+    forget_schema_revision(engine)
 
 
 @pytest.fixture

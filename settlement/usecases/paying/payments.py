@@ -42,6 +42,7 @@ from settlement.billing.tables import Bill, BillEvent, Visit
 from settlement.bootstrap import Container
 from settlement.foundation.errors import ServiceError
 from settlement.foundation.ids import new_id
+from settlement.foundation.metrics import PAYMENTS, count_on_commit
 from settlement.foundation.unit_of_work import UnitOfWork
 from settlement.ledger import chart
 from settlement.ledger.ledger import TransferRequest, create_transfers, open_account
@@ -247,6 +248,31 @@ def start_payment(
     channel: str = "app",
 ) -> PaymentResult:
     """Settle the bill now: split, reserve, pending transfers and a wallet order for the rest."""
+    try:
+        result = _start_payment(
+            uow,
+            container=container,
+            bill_id=bill_id,
+            payer_psn_no=payer_psn_no,
+            provider=provider,
+            channel=channel,
+        )
+    except ServiceError as refusal:
+        PAYMENTS.labels("refused", refusal.code).inc()
+        raise
+    count_on_commit(uow.session, PAYMENTS.labels("started", "").inc)
+    return result
+
+
+def _start_payment(
+    uow: UnitOfWork,
+    *,
+    container: Container,
+    bill_id: str,
+    payer_psn_no: str,
+    provider: str,
+    channel: str,
+) -> PaymentResult:
     session = uow.session
     if provider not in PROVIDERS:
         raise ServiceError("validation_error", f"wallet must be one of {', '.join(PROVIDERS)}")
@@ -457,6 +483,7 @@ def _confirm(
     bill.settled_at = now
     session.flush()
     _record_repayment(session, container, bill)
+    count_on_commit(session, PAYMENTS.labels("settled", "").inc)
 
 
 def _record_repayment(session: Session, container: Container, bill: Bill) -> None:
@@ -506,6 +533,7 @@ def _fail(
         session, bill, target, kind="payment_failed", now=now, detail={"setl_id": record.setl_id}
     )
     session.flush()
+    count_on_commit(session, PAYMENTS.labels("failed", "").inc)
 
 
 def release_reservation(

@@ -6,30 +6,21 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from settlement.db import make_engine
+from settlement.foundation.db import make_engine
 from settlement.migrate import code_heads
 from settlement.scheduler.leader import leadership_for
+from tests.database import forget_schema_revision, record_schema_revision
 from tests.harness import Service, build_service
 
 
 @pytest.fixture
 def stamped(engine: Engine) -> Iterator[Engine]:
     """The test database, its schema recorded as the code's head (as ``shuxin migrate`` does)."""
-    set_revision(engine, code_heads()[0])
+    record_schema_revision(engine, code_heads()[0])
     yield engine
-    with engine.begin() as connection:
-        connection.execute(text("DROP TABLE alembic_version"))
-
-
-def set_revision(engine: Engine, revision: str) -> None:
-    with engine.begin() as connection:
-        connection.execute(
-            text("CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL)")
-        )
-        connection.execute(text("DELETE FROM alembic_version"))
-        connection.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": revision})
+    forget_schema_revision(engine)
 
 
 @pytest.fixture
@@ -98,13 +89,12 @@ def test_a_scheduler_leading_from_another_process_counts(service, engine):
 
 
 def test_not_ready_when_the_schema_is_behind_the_code(engine):
-    set_revision(engine, "0000_older")
+    record_schema_revision(engine, "0000_older")
     try:
         service = build_service(engine)
         response = service.client.get("/health/ready")
     finally:
-        with engine.begin() as connection:
-            connection.execute(text("DROP TABLE alembic_version"))
+        forget_schema_revision(engine)
     assert response.status_code == 503
     checks = response.json()["error"]["checks"]
     assert checks["migrations"]["ok"] is False
