@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from api.logs import configure_logging_from_environment
+from api.progress import progress_bars
 from settlement.foundation.config import SettingsError, load_settings
 
 if TYPE_CHECKING:
@@ -152,7 +153,11 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
     container = _container()
     upgrade(container.engine)
-    for line in seed_all(container, demo=args.demo or container.settings.is_sandbox):
+    with progress_bars() as progress:
+        lines = seed_all(
+            container, demo=args.demo or container.settings.is_sandbox, progress=progress
+        )
+    for line in lines:
         print(line)
     return 0
 
@@ -161,8 +166,8 @@ def cmd_ledger_verify(_: argparse.Namespace) -> int:
     from settlement.ledger.verify import verify_ledger
 
     container = _container()
-    with container.uow() as uow:
-        report = verify_ledger(uow.session)
+    with container.uow() as uow, progress_bars() as progress:
+        report = verify_ledger(uow.session, progress=progress)
     print(report.render())
     return 0 if report.ok else 1
 

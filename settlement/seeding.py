@@ -25,6 +25,7 @@ from settlement.adapters.sandbox_tables import (
 from settlement.billing.catalogue import load_items
 from settlement.billing.credit_line import sync_line
 from settlement.bootstrap import Container
+from settlement.foundation.progress import NO_PROGRESS, Progress
 from settlement.usecases.credit.decisions import current_decision, sign_agreement
 from settlement.usecases.credit.errors import CreditServiceError
 
@@ -52,12 +53,14 @@ def seed_catalogue(container: Container) -> int:
     return added
 
 
-def seed_demo(container: Container) -> list[str]:
+def seed_demo(container: Container, *, progress: Progress = NO_PROGRESS) -> list[str]:
     """Demo hospitals, insured persons, and signed agreements for the eligible ones."""
     seeds = container.settings.seeds_dir
     lines: list[str] = []
     with container.uow() as uow:
-        for hospital in demo_hospitals(seeds):
+        hospitals = demo_hospitals(seeds)
+        progress.stage("demo hospitals", len(hospitals))
+        for hospital in hospitals:
             _, secret = ensure_hospital(
                 uow.session,
                 code=hospital.code,
@@ -68,12 +71,18 @@ def seed_demo(container: Container) -> list[str]:
                 salt=DEMO_SALT,
             )
             lines.append(f"  hospital {hospital.code} (level {hospital.level}) secret {secret}")
+            progress.advance()
         lines.append(SECRET_AGAIN)
-        count = _add_missing_persons(uow.session, seeds / "demo" / "insured_persons.csv")
+        count = _add_missing_persons(
+            uow.session, seeds / "demo" / "insured_persons.csv", progress=progress
+        )
         uow.commit()
     lines.append(f"  {count} demo insured persons added")
     signed = 0
-    for psn_no, certno, name in _demo_signers(seeds / "demo" / "insured_persons.csv"):
+    signers = _demo_signers(seeds / "demo" / "insured_persons.csv")
+    progress.stage("demo agreements", len(signers))
+    for psn_no, certno, name in signers:
+        progress.advance()
         with container.uow() as uow:
             if current_decision(uow.session, psn_no) is not None:
                 continue
@@ -106,11 +115,14 @@ def seed_demo(container: Container) -> list[str]:
     return lines
 
 
-def _add_missing_persons(session: Session, persons_csv: Path) -> int:
+def _add_missing_persons(session: Session, persons_csv: Path, *, progress: Progress) -> int:
     """Insert the demo persons not yet present; a person's later changes are kept."""
     present = set(session.scalars(select(SandboxInsuredPerson.psn_no)).all())
     added = 0
-    for record in read_demo_persons(persons_csv):
+    records = read_demo_persons(persons_csv)
+    progress.stage("demo insured persons", len(records))
+    for record in records:
+        progress.advance()
         if record.person.psn_no not in present:
             upsert_sandbox_person(session, record)
             added += 1
@@ -141,12 +153,13 @@ def _demo_signers(persons_csv: Path) -> list[tuple[str, str, str]]:
     return [(r["psn_no"], r["certno"], r["psn_name"]) for i, r in enumerate(rows) if i % 3 != 2]
 
 
-def seed_all(container: Container, *, demo: bool) -> list[str]:
+def seed_all(container: Container, *, demo: bool, progress: Progress = NO_PROGRESS) -> list[str]:
     """Load the catalogue and, when ``demo``, the demo world; returns what it did."""
+    progress.stage("catalogue")
     lines = [f"catalogue: {seed_catalogue(container)} items added"]
     if demo:
         lines.append("demo data:")
-        lines.extend(seed_demo(container))
+        lines.extend(seed_demo(container, progress=progress))
     return lines
 
 

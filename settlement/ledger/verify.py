@@ -22,6 +22,7 @@ from sqlalchemy import Select, Table, and_, func, select
 from sqlalchemy.orm import Session
 
 from insurance.money import from_fen
+from settlement.foundation.progress import NO_PROGRESS, Progress
 from settlement.ledger.tables import LedgerAccount, LedgerTransfer
 
 BALANCES = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
@@ -76,6 +77,7 @@ class LedgerReport:
 @dataclass(frozen=True)
 class _Statements:
     count: Select[int]
+    account_count: Select[int]
     sums: tuple[tuple[str, Select[int, int]], ...]
     accounts: Select[Any]
     mismatched: Select[str, str]
@@ -122,25 +124,36 @@ def _statements() -> _Statements:
     )
     return _Statements(
         count=select(func.count()).select_from(transfers),
+        account_count=select(func.count()).select_from(accounts),
         sums=sums,
         accounts=select(accounts).order_by(accounts.c.id),
         mismatched=mismatched,
     )
 
 
-def verify_ledger(session: Session) -> LedgerReport:
+#: Accounts checked between two reports of progress (a report per row would cost more than it).
+PROGRESS_EVERY = 1000
+
+
+def verify_ledger(session: Session, *, progress: Progress = NO_PROGRESS) -> LedgerReport:
     """Recompute the ledger from its transfers and report every disagreement (read-only)."""
     statements = _statements()
     report = LedgerReport()
+    progress.stage("summing the transfers", 1 + len(statements.sums))
     report.transfers = session.execute(statements.count).scalar_one()
+    progress.advance()
     expected: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(BALANCES, 0))
     for name, statement in statements.sums:
         for account_id, total in session.execute(statement):
             expected[account_id][name] += int(total)
+        progress.advance()
 
     report.totals = dict.fromkeys(BALANCES, 0)
+    progress.stage("checking the accounts", session.execute(statements.account_count).scalar_one())
     for row in session.execute(statements.accounts):
         report.accounts += 1
+        if report.accounts % PROGRESS_EVERY == 0:
+            progress.advance(PROGRESS_EVERY)
         stored = {name: int(getattr(row, name)) for name in BALANCES}
         for name in BALANCES:
             report.totals[name] += stored[name]
@@ -174,6 +187,7 @@ def verify_ledger(session: Session) -> LedgerReport:
                     f"credits {from_fen(credits)} exceed debits {from_fen(debits_posted)}",
                 )
             )
+    progress.advance(report.accounts % PROGRESS_EVERY)
     for account_id in sorted(expected):  # only possible without foreign keys, but say so
         report.ledger_problems.append(f"transfers name account {account_id}, which does not exist")
 
@@ -184,7 +198,9 @@ def verify_ledger(session: Session) -> LedgerReport:
                 f"{kind} is not zero-sum: debits {from_fen(debits)} ≠ credits {from_fen(credits)}"
             )
 
+    progress.stage("matching posts and voids to their holds", 1)
     mismatched = session.execute(statements.mismatched)
+    progress.advance()
     for transfer_id, kind in mismatched:
         report.ledger_problems.append(
             f"{kind} transfer {transfer_id} does not match the pending transfer it resolves"

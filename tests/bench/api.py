@@ -302,6 +302,7 @@ def _visits_for(kind: str, world: Any, clients: int, args: argparse.Namespace) -
 def bench_backend(
     backend: str, database_url: str, engine: Any, folder: Path, args: argparse.Namespace
 ) -> list[Result]:
+    from api.progress import progress_bars
     from settlement.ledger import chart
     from tests.bench.ledger import add_history
     from tests.bench.support.served import create_honest_table
@@ -309,8 +310,15 @@ def bench_backend(
 
     patients = max(args.clients)  # a patient per client
     print(f"[{backend}] seeding {patients} patients and the ledger's history…", flush=True)
-    world = seed_world(engine, hospitals=["HBENCH0001"], patients=patients)
-    add_history(engine, args.history_accounts, args.history_transfers, issuer=chart.SCHEME_CREDIT)
+    with progress_bars() as progress:
+        world = seed_world(engine, hospitals=["HBENCH0001"], patients=patients, progress=progress)
+        add_history(
+            engine,
+            args.history_accounts,
+            args.history_transfers,
+            issuer=chart.SCHEME_CREDIT,
+            progress=progress,
+        )
     create_honest_table(engine)
     analyze_every_table(engine)
     results: list[Result] = []

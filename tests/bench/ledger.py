@@ -47,8 +47,10 @@ from pathlib import Path
 
 from sqlalchemy import Engine, make_url, text
 
+from api.progress import progress_bars
 from settlement.foundation.clock import SystemClock
 from settlement.foundation.db import SQLITE_BUSY_TIMEOUT_MS, make_engine, make_session_factory
+from settlement.foundation.progress import NO_PROGRESS, Progress
 from settlement.foundation.unit_of_work import UnitOfWorkFactory
 from settlement.ledger.ledger import TransferRequest, create_transfers, open_account
 from settlement.schema import load_all_tables
@@ -63,7 +65,14 @@ TARGET_RATIO = 0.5
 # -- the ledger workload ---------------------------------------------------------------------------
 
 
-def add_history(engine: Engine, accounts: int, transfers: int, *, issuer: str = "issuer") -> None:
+def add_history(
+    engine: Engine,
+    accounts: int,
+    transfers: int,
+    *,
+    issuer: str = "issuer",
+    progress: Progress = NO_PROGRESS,
+) -> None:
     """``accounts`` other credit accounts and ``transfers`` grants to them from the account
     ``issuer``, balances to match.
 
@@ -79,6 +88,7 @@ def add_history(engine: Engine, accounts: int, transfers: int, *, issuer: str = 
         " SELECT i FROM s) AS g"
     )
     zeros = "0, 0, 0, 0"
+    progress.stage(f"ledger history: {accounts:,} accounts, {transfers:,} transfers", 5)
     with engine.begin() as connection:
         connection.execute(
             text(
@@ -89,6 +99,7 @@ def add_history(engine: Engine, accounts: int, transfers: int, *, issuer: str = 
             ),
             {"n": accounts},
         )
+        progress.advance()
         first = connection.execute(
             text("SELECT min(id) FROM ledger_accounts WHERE code LIKE 'history:%'")
         ).scalar_one()
@@ -103,6 +114,7 @@ def add_history(engine: Engine, accounts: int, transfers: int, *, issuer: str = 
             ),
             {"n": transfers, "issuer": issuer, "first": first, "accounts": accounts},
         )
+        progress.advance()
         for side, column in (("debit", "debits_posted"), ("credit", "credits_posted")):
             connection.execute(
                 text(
@@ -113,10 +125,12 @@ def add_history(engine: Engine, accounts: int, transfers: int, *, issuer: str = 
                 ),
                 {"issuer": issuer},
             )
+            progress.advance()
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("ANALYZE ledger_accounts"))
             connection.execute(text("ANALYZE ledger_transfers"))
+    progress.advance()
 
 
 def prepare_ledger(
@@ -132,7 +146,8 @@ def prepare_ledger(
     with factory() as uow:
         open_account(uow.session, code="issuer", kind="issuer")
         uow.commit()
-    add_history(engine, history_accounts, history_transfers)
+    with progress_bars() as progress:
+        add_history(engine, history_accounts, history_transfers, progress=progress)
     with factory() as uow:
         for hospital in range(hospitals):
             open_account(uow.session, code=f"hospital:{hospital}", kind="hospital")

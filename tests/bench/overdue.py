@@ -29,11 +29,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, func, select, text
 
+from api.progress import progress_bars
 from settlement.billing.credit_tables import CreditDecisionRow
 from settlement.bootstrap import Container, bootstrap
 from settlement.foundation.clock import AdjustableClock
 from settlement.foundation.config import Settings
 from settlement.foundation.db import make_engine
+from settlement.foundation.progress import NO_PROGRESS, Progress
 from settlement.messages.tables import OutboxMessage
 from settlement.scheduler import sweep_overdue
 from settlement.scheduler.tables import ScheduledAction
@@ -46,7 +48,11 @@ NOW = CLOSED + timedelta(hours=73)
 TARGET_RATIO = 10
 
 
-def seed(engine: Engine, bills: int) -> None:
+#: Rows written between two reports of progress.
+PROGRESS_EVERY = 10_000
+
+
+def seed(engine: Engine, bills: int, *, progress: Progress = NO_PROGRESS) -> None:
     """Hospital, visits, bills and one credit decision per patient, by COPY."""
     closed, due = CLOSED, CLOSED + timedelta(hours=72)
     raw = engine.raw_connection()
@@ -61,7 +67,10 @@ def seed(engine: Engine, bills: int) -> None:
             "COPY visits (mdtrt_id, hospital_code, ipt_otp_no, psn_no, med_type, dept_code, "
             "dept_name, dr_name, begntime, status, opened_at, closed_at, closed_by) FROM STDIN"
         ) as copy:
+            progress.stage("visits", bills)
             for i in range(bills):
+                if i % PROGRESS_EVERY == 0:
+                    progress.advance(min(PROGRESS_EVERY, bills - i))
                 copy.write_row(
                     (f"MD{i:012d}", "HB", f"MZ{i}", f"P{i:08d}", "11", "A03", "内科", "王医生",
                      closed, "closed", closed, closed, "his")
@@ -70,7 +79,10 @@ def seed(engine: Engine, bills: int) -> None:
             "COPY bills (bill_id, mdtrt_id, hospital_code, psn_no, status, medfee_sumamt_fen, "
             "billed_fen, closed_at, due_at, estimate, version) FROM STDIN"
         ) as copy:
+            progress.stage("bills", bills)
             for i in range(bills):
+                if i % PROGRESS_EVERY == 0:
+                    progress.advance(min(PROGRESS_EVERY, bills - i))
                 copy.write_row(
                     (f"BL{i:012d}", f"MD{i:012d}", "HB", f"P{i:08d}", "billed", 1230 + i % 500,
                      1230 + i % 500, closed, due, "{}", 1)
@@ -80,7 +92,10 @@ def seed(engine: Engine, bills: int) -> None:
             "COPY credit_decisions (psn_no, seq, status, line_fen, score, reasons, inputs, "
             "scorecard_version, event, overdue_unpaid, as_of, decided_at) FROM STDIN"
         ) as copy:
+            progress.stage("credit decisions", bills)
             for i in range(bills):
+                if i % PROGRESS_EVERY == 0:
+                    progress.advance(min(PROGRESS_EVERY, bills - i))
                 copy.write_row(
                     (f"P{i:08d}", 1, "active", 80000, 700, reasons, "{}", "bench", "signed", 0,
                      closed.date(), closed)
@@ -134,7 +149,8 @@ def one_run(url: str, bills: int) -> tuple[float, float]:
     try:
         load_all_tables().create_all(engine)
         started = time.perf_counter()
-        seed(engine, bills)
+        with progress_bars() as progress:
+            seed(engine, bills, progress=progress)
         print(f"  seeded {bills:,} due bills in {time.perf_counter() - started:.1f} s")
         baseline = bare_update(engine)
         settings = Settings(database_url=url, mode="sandbox")

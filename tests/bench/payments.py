@@ -44,6 +44,7 @@ from typing import Any
 
 from sqlalchemy import Engine, text
 
+from api.progress import progress_bars
 from settlement.adapters.wallets import callback_body, sign_callback
 from settlement.foundation.db import make_engine
 from settlement.usecases.paying.payments import receive_callback, start_payment
@@ -62,12 +63,15 @@ Bill = tuple[str, str]  # (bill_id, psn_no)
 
 def prepare(service: Any, his: Any, bills: int) -> list[Bill]:
     prepared = []
-    for _ in range(bills):
-        person, _ = service.enrol(balc="100.00")
-        bill_id, _ = bill_for(
-            his, person.psn_no, (AMOXICILLIN, "300", "1"), (HEALTH_ADVICE, "30", "1")
-        )
-        prepared.append((bill_id, person.psn_no))
+    with progress_bars() as progress:
+        progress.stage("bills to pay", bills)
+        for _ in range(bills):
+            person, _ = service.enrol(balc="100.00")
+            bill_id, _ = bill_for(
+                his, person.psn_no, (AMOXICILLIN, "300", "1"), (HEALTH_ADVICE, "30", "1")
+            )
+            prepared.append((bill_id, person.psn_no))
+            progress.advance()
     return prepared
 
 

@@ -36,6 +36,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from api.serving import settle_garbage_collector
+from settlement.foundation.progress import NO_PROGRESS, Progress
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 60
@@ -199,7 +200,9 @@ class World:
     container: Any = field(repr=False, default=None)  # the seeding Container, wall clock
 
 
-def seed_world(engine: Engine, *, hospitals: Sequence[str], patients: int) -> World:
+def seed_world(
+    engine: Engine, *, hospitals: Sequence[str], patients: int, progress: Progress = NO_PROGRESS
+) -> World:
     """Hospitals (random salts, level 3) and signed patients, with the harness's secret key."""
     from settlement.bootstrap import bootstrap
     from settlement.foundation.clock import AdjustableClock
@@ -216,9 +219,11 @@ def seed_world(engine: Engine, *, hospitals: Sequence[str], patients: int) -> Wo
     service = Service(container=container, client=None, clock=clock)  # type: ignore[arg-type]
     seeded = [SeededHospital(code, service.add_hospital(code).secret) for code in hospitals]
     people = []
+    progress.stage("signed patients", patients)
     for _ in range(patients):
         person, line = service.enrol()
         people.append((person.psn_no, line))
+        progress.advance()
     return World(
         seeded,
         people,
