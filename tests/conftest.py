@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from settlement.foundation.config import DEFAULT_WALLET_SECRET
 from settlement.foundation.db import make_engine, make_session_factory
 from settlement.foundation.unit_of_work import UnitOfWorkFactory
 from settlement.ledger.verify import verify_ledger
@@ -31,6 +32,24 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 def pytest_report_header() -> str:
     url = postgres_url()
     return f"shuxin database: {'PostgreSQL ' + url if url else 'SQLite (a file per test)'}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def logs_of_the_whole_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every log line of the run, as the service writes them, scanned at its end
+    (``tests/log_scan.py``): no ID number, phone, token, secret or signature may be in one."""
+    from tests.harness import ADMIN_TOKEN, SECRET_KEY
+    from tests.log_scan import capture_run, problems, remember
+
+    remember(ADMIN_TOKEN, SECRET_KEY, DEFAULT_WALLET_SECRET)
+    folder = tmp_path_factory.mktemp("logs")
+    run_log = folder / "run.log"
+    with capture_run(run_log) as caught:
+        yield
+    base = tmp_path_factory.getbasetemp()
+    servers = [path for path in base.rglob("*.log") if path != run_log]
+    found = problems(run_log, servers, caught)
+    assert not found, "what must never be logged was:\n" + "\n".join(found[:20])
 
 
 @pytest.fixture(scope="session")

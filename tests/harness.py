@@ -28,6 +28,7 @@ from settlement.foundation.clock import AdjustableClock
 from settlement.foundation.config import Settings
 from settlement.foundation.ports import CreditReport, PersonRecord
 from settlement.usecases.credit.decisions import sign_agreement
+from tests.log_scan import remember
 
 #: 2026-11-23 09:30 in Dezhou.
 START = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
@@ -142,6 +143,7 @@ class Service:
                 clock=self.clock,
             )
             uow.commit()
+        remember(secret)
         his = HisClient(self.client, code, secret, self.clock)
         self.hospitals[code] = his
         return his
@@ -177,6 +179,7 @@ class Service:
             ytd_act_pay_dedc=Decimal(ytd_dedc),
             ytd_hifp_pay=Decimal(ytd_hifp),
         )
+        remember(person.certno, person.phone)
         with self.container.uow() as uow:
             upsert_sandbox_person(
                 uow.session,
@@ -231,6 +234,7 @@ class Service:
         code = sent.json()["sandbox_code"]
         token = self.client.post("/v1/auth/token", json={"phone": person.phone, "code": code})
         assert token.status_code == 200, token.text
+        remember(token.json()["access_token"])
         return {"Authorization": f"Bearer {token.json()['access_token']}"}
 
     @property

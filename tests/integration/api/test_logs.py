@@ -19,6 +19,7 @@ import pytest
 import structlog
 from fastapi import APIRouter
 
+import api.logs
 import tests.harness
 from api.auth import PatientDep, SignedHospitalDep
 from api.logs import LEAK_LISTENERS, build_formatter
@@ -142,18 +143,18 @@ def format_line(message: str, *args: Any, **extra: Any) -> dict[str, Any]:
     return json.loads(build_formatter().format(record))
 
 
-def test_an_id_number_a_phone_or_a_bearer_token_in_a_message_is_masked_and_reported():
+def test_an_id_number_a_phone_or_a_bearer_token_in_a_message_is_masked_and_reported(monkeypatch):
     caught: list[tuple[str, str]] = []
-    LEAK_LISTENERS.append(lambda kind, where: caught.append((kind, where)))
-    try:
-        line = format_line(
-            "person %s phone %s sent %s",
-            "37140219800501002X",
-            "13912345678",
-            "Authorization: Bearer abc.def-123",
-        )
-    finally:
-        LEAK_LISTENERS.pop()
+    # Only this test's listener: the run's own (tests/log_scan.py) counts real leaks.
+    monkeypatch.setattr(
+        api.logs, "LEAK_LISTENERS", [lambda kind, where: caught.append((kind, where))]
+    )
+    line = format_line(
+        "person %s phone %s sent %s",
+        "37140219800501002X",
+        "13912345678",
+        "Authorization: Bearer abc.def-123",
+    )
     assert (
         line["event"]
         == "person 3714**********002X phone 139****5678 sent Authorization: Bearer [redacted]"
@@ -161,7 +162,8 @@ def test_an_id_number_a_phone_or_a_bearer_token_in_a_message_is_masked_and_repor
     assert sorted(kind for kind, _ in caught) == ["bearer", "id_number", "phone"]
 
 
-def test_fields_named_like_secrets_are_replaced_and_personal_fields_masked():
+def test_fields_named_like_secrets_are_replaced_and_personal_fields_masked(monkeypatch):
+    monkeypatch.setattr(api.logs, "LEAK_LISTENERS", [])
     line = format_line(
         "a line",
         token="t0k3n",
@@ -179,13 +181,12 @@ def test_fields_named_like_secrets_are_replaced_and_personal_fields_masked():
     )
 
 
-def test_a_patients_number_or_an_order_id_is_not_mistaken_for_a_phone_or_an_id_number():
+def test_a_patients_number_or_an_order_id_is_not_mistaken_for_a_phone_or_an_id_number(
+    monkeypatch,
+):
     caught: list[str] = []
-    LEAK_LISTENERS.append(lambda kind, _: caught.append(kind))
-    try:
-        line = format_line("bill %s of %s", "BL2026112313912345678", "37140000000000000002")
-    finally:
-        LEAK_LISTENERS.pop()
+    monkeypatch.setattr(api.logs, "LEAK_LISTENERS", [lambda kind, _: caught.append(kind)])
+    line = format_line("bill %s of %s", "BL2026112313912345678", "37140000000000000002")
     assert line["event"] == "bill BL2026112313912345678 of 37140000000000000002"
     assert caught == []
 

@@ -24,6 +24,7 @@ from settlement.ledger.ledger import balances
 from settlement.ledger.tables import LedgerAccount
 from settlement.ledger.verify import verify_ledger
 from tests.harness import HisClient, Service
+from tests.log_scan import remember
 
 REGISTRATION = "001101000010000"  # class A, price cap 1.00
 HEALTH_ADVICE = "001110000010000"  # class C: all self-pay
@@ -51,6 +52,7 @@ def login(service: Service, person: PersonRecord) -> dict[str, str]:
     with service.container.uow() as uow:
         issued = issue_token(uow.session, psn_no=person.psn_no, now=service.clock.now())
         uow.commit()
+    remember(issued.token)
     return {"Authorization": f"Bearer {issued.token}"}
 
 
