@@ -159,7 +159,7 @@ ID_NUMBER = re.compile(
 )
 #: A mainland mobile number.
 MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-BEARER = re.compile(r"(?i)\bbearer\s+[^\s\"',;]+")
+BEARER = re.compile(r"\bbearer\s+[^\s\"',;]+", re.IGNORECASE)
 REDACTED = "[redacted]"
 
 #: Called with the kind of what :func:`redact` had to mask inside a text ("id_number", "phone",
@@ -167,7 +167,15 @@ REDACTED = "[redacted]"
 LEAK_LISTENERS: list[Callable[[str, str], None]] = []
 
 
+#: Any of the three, for one pass over a text that usually holds none of them.
+_ANY_SENSITIVE = re.compile(f"{ID_NUMBER.pattern}|{MOBILE.pattern}|{BEARER.pattern}", re.IGNORECASE)
+#: Fields the formatter writes itself, never from a caller's text.
+_OWN_FIELDS = frozenset({"level", "logger", "timestamp", "pid"})
+
+
 def _mask_text(text: str, where: str) -> str:
+    if _ANY_SENSITIVE.search(text) is None:
+        return text
     for kind, pattern, mask in (
         ("id_number", ID_NUMBER, lambda m: mask_certno(m.group(0))),
         ("phone", MOBILE, lambda m: mask_phone(m.group(0))),
@@ -197,7 +205,10 @@ def _redact_value(name: str, value: Any) -> Any:
 
 def redact(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
     """Replace secrets by field name; mask ID numbers, phones and bearer tokens in any text."""
-    return {key: _redact_value(key, value) for key, value in event.items()}
+    return {
+        key: value if key in _OWN_FIELDS else _redact_value(key, value)
+        for key, value in event.items()
+    }
 
 
 def _shared_processors() -> list[Processor]:
