@@ -139,3 +139,34 @@ def test_two_workers_metrics_add_up_whichever_answers_and_a_dead_workers_gauges_
     for line in log.splitlines():
         if not line.startswith(banner):
             assert isinstance(json.loads(line), dict), line
+
+
+def test_a_scheduler_run_apart_serves_its_sweeps_on_a_port_of_its_own(tmp_path):
+    port = free_port()
+    env = clean_environment({"SHUXIN_DATABASE_URL": f"sqlite:///{tmp_path}/s.db"})
+    subprocess.run(
+        [sys.executable, "-m", "api.cli", "migrate"], cwd=tmp_path, env=env, check=True, timeout=120
+    )
+    argv = [sys.executable, "-m", "api.cli", "scheduler", "--metrics-port", str(port)]
+    with (tmp_path / "scheduler.log").open("w") as log:
+        process = subprocess.Popen(argv, cwd=tmp_path, env=env, stdout=log, stderr=log)
+        try:
+            deadline = time.monotonic() + 60
+            figures: Scrape = {}
+            while time.monotonic() < deadline:
+                try:
+                    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+                except httpx.TransportError:
+                    time.sleep(0.2)
+                    continue
+                figures = parse(text)[1]
+                if value(
+                    figures, "shuxin_scheduler_sweep_runs_total", sweep="overdue", outcome="ok"
+                ):
+                    break
+                time.sleep(0.2)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    assert value(figures, "shuxin_scheduler_sweep_runs_total", sweep="overdue", outcome="ok") == 1
+    assert value(figures, "shuxin_scheduler_leading") == 1
