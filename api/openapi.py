@@ -47,6 +47,13 @@ ERROR_SCHEMA_REF = {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}
 FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+#: Every answer's (``api.request_context``).
+REQUEST_ID_HEADER = "X-Request-ID"
+REQUEST_ID_ANSWER: dict[str, Any] = {
+    "description": "The request's id, on every log line it wrote: the request's own "
+    "`X-Request-ID` when it is 1–128 characters of `A-Za-z0-9._:+=/-`, else a new one",
+    "schema": {"type": "string", "examples": ["7f3a9c2e4b1d4e8f9a0b1c2d3e4f5a6b"]},
+}
 REPLAY_HEADER = "Idempotent-Replayed"
 IDEMPOTENCY_KEY_SCHEMA: dict[str, Any] = {
     "type": "string",
@@ -268,6 +275,8 @@ def complete_document(document: dict[str, Any], *, key_required: set[tuple[str, 
     for path, item in document.get("paths", {}).items():
         for method, operation in item.items():
             _complete_operation(method, path, operation, (method, path) in key_required)
+            for response in operation.get("responses", {}).values():
+                response.setdefault("headers", {})[REQUEST_ID_HEADER] = REQUEST_ID_ANSWER
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     if ERROR_SCHEMA not in schemas:
         _add_model_schema(schemas, ErrorEnvelope)

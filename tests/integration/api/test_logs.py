@@ -67,6 +67,14 @@ def test_a_sane_request_id_is_kept_and_returned(service):
     assert response.headers["X-Request-ID"] == "lb-7f3a.9:2"
 
 
+def test_every_answer_documents_its_request_id(service):
+    document = service.client.get("/openapi.json").json()
+    for item in document["paths"].values():
+        for operation in item.values():
+            for response in operation["responses"].values():
+                assert "X-Request-ID" in response["headers"]
+
+
 @pytest.mark.parametrize("given", [None, "", "has spaces", "x" * 129, 'quote"d', "唯一"])
 def test_a_missing_or_insane_request_id_is_replaced_by_a_new_one(service, given):
     headers = {} if given is None else {"X-Request-ID": given.encode()}
