@@ -21,7 +21,7 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import metrics
-from api.logs import CURRENT_REQUEST, RequestLog
+from api.logs import CURRENT_REQUEST, RequestLog, looks_sensitive
 from credit.identity import mask_psn_no
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -32,13 +32,18 @@ MASKED_PARAMETERS: dict[str, Callable[[str], str]] = {"psn_no": mask_psn_no}
 
 
 def request_id_of(scope: Scope) -> str:
+    """The client's id if sane, else a new one; never one that looks like a phone or an ID
+    number, which the log would have to mask (and then it would no longer match the header)."""
     for name, value in scope.get("headers", ()):
         if name == _REQUEST_ID_KEY:
             given: str = value.decode("latin-1")
-            if SANE_REQUEST_ID.fullmatch(given):
+            if SANE_REQUEST_ID.fullmatch(given) and not looks_sensitive(given):
                 return given
             break
-    return uuid.uuid4().hex
+    while True:
+        made = uuid.uuid4().hex  # about 1 in 140 has a run of digits like a mobile number
+        if not looks_sensitive(made):
+            return made
 
 
 def loggable_path(scope: Scope) -> str:

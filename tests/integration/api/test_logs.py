@@ -20,6 +20,7 @@ import structlog
 from fastapi import APIRouter
 
 import api.logs
+import api.request_context
 import tests.harness
 from api.auth import PatientDep, SignedHospitalDep
 from api.logs import LEAK_LISTENERS, build_formatter
@@ -75,13 +76,27 @@ def test_every_answer_documents_its_request_id(service):
                 assert "X-Request-ID" in response["headers"]
 
 
-@pytest.mark.parametrize("given", [None, "", "has spaces", "x" * 129, 'quote"d', "唯一"])
+@pytest.mark.parametrize(
+    "given",
+    [None, "", "has spaces", "x" * 129, 'quote"d', "唯一", "13912345678", "id-37140219800501002X"],
+)
 def test_a_missing_or_insane_request_id_is_replaced_by_a_new_one(service, given):
     headers = {} if given is None else {"X-Request-ID": given.encode()}
     first = service.client.get("/health/live", headers=headers).headers["X-Request-ID"]
     second = service.client.get("/health/live", headers=headers).headers["X-Request-ID"]
     assert HEX_REQUEST_ID.fullmatch(first)
     assert first != second
+
+
+def test_a_made_request_id_never_looks_like_a_phone_or_an_id_number(monkeypatch):
+    made = iter(["a13912345678b" + "0" * 19, "f" * 32])
+
+    class FakeUuid:
+        def __init__(self, text: str) -> None:
+            self.hex = text
+
+    monkeypatch.setattr(api.request_context.uuid, "uuid4", lambda: FakeUuid(next(made)))
+    assert api.request_context.request_id_of({"headers": []}) == "f" * 32
 
 
 def test_an_unexpected_error_answers_500_with_the_request_id(service):
