@@ -80,7 +80,6 @@ def create_app(container: Container, *, run_scheduler: bool = False) -> FastAPI:
     app.state.run_scheduler = run_scheduler
     install_error_handlers(app)
     app.add_middleware(RequestLimits, limits=Limits.of(container.settings))
-
     install_request_context(app)
     app.include_router(health.router)
     app.include_router(auth_routes.router)
