@@ -215,7 +215,12 @@ def test_the_outbox_depth_and_the_age_of_its_oldest_message(service):
     for _ in range(2):
         with service.container.uow() as uow:
             OutboxCodeSender(service.clock).send_login_code(
-                uow.session, psn_no=person.psn_no, phone=person.phone, code="1", expires_in=300
+                uow.session,
+                psn_no=person.psn_no,
+                phone=person.phone,
+                code="1",
+                code_salt="salt",
+                expires_in=300,
             )
             uow.commit()
         service.advance(minutes=5)
