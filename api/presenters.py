@@ -8,16 +8,11 @@ from zoneinfo import ZoneInfo
 
 from api.schemas.his import (
     ClosePublic,
-    CountAmount,
     CreditPublic,
     FeeBatchPublic,
     FeePublic,
-    PayerAmounts,
     ReasonPublic,
-    ReconciliationPublic,
-    RefundedDay,
     SetlInfoPublic,
-    SettledDay,
     VisitPublic,
 )
 from api.schemas.patients import CreditDecisionPublic
@@ -31,7 +26,6 @@ from settlement.usecases.charging.visits import (
 )
 from settlement.usecases.credit.agreements import SignUp
 from settlement.usecases.credit.summary import CreditSummary
-from settlement.usecases.reporting.reconciliation import PAYERS, DayReport
 
 #: Times go out in the scheme's own zone, with the offset, as HIS vendors expect.
 SERVICE_ZONE = ZoneInfo("Asia/Shanghai")
@@ -130,40 +124,6 @@ def close_public(result: CloseResult) -> ClosePublic:
         closed_at=iso(bill.closed_at),
         due_at=iso(bill.due_at),
         estimate=setlinfo_public(bill.estimate),
-    )
-
-
-def reconciliation_public(report: DayReport) -> ReconciliationPublic:
-    def amount(fen: int) -> str:
-        return format_amount(from_fen(fen))
-
-    def payers(sums: dict[str, int]) -> PayerAmounts:
-        return PayerAmounts(**{name: amount(sums[name]) for name in PAYERS})
-
-    return ReconciliationPublic(
-        hospital_code=report.hospital_code,
-        date=report.day.isoformat(),
-        timezone=report.timezone,
-        bills_closed=CountAmount(
-            count=report.bills_closed.count, amount=amount(report.bills_closed.fen)
-        ),
-        settlements=SettledDay(
-            count=report.settlements.count,
-            medfee_sumamt=amount(report.settled_amounts["medfee_sumamt"]),
-            **payers(report.settled_amounts).model_dump(),
-        ),
-        refunds=RefundedDay(
-            count=report.refunds.count,
-            medfee_sumamt=amount(report.refunds.fen),
-            returned=payers(report.returned_amounts),
-        ),
-        outstanding=CountAmount(
-            count=report.outstanding.count, amount=amount(report.outstanding.fen)
-        ),
-        overdue=CountAmount(count=report.overdue.count, amount=amount(report.overdue.fen)),
-        ledger={name: amount(fen) for name, fen in report.ledger.items()},
-        balanced=report.balanced,
-        mismatches=report.mismatches,
     )
 
 

@@ -11,22 +11,19 @@ from fastapi import APIRouter, Path, Query, Response
 from api.auth import AdminDep
 from api.deps import ContainerDep, UowDep
 from api.exact_json import ExactJsonRoute
+from api.figures import daily_report_public
 from api.openapi import bearer_errors
 from api.presenters import exact, iso
 from api.schemas.admin import (
     CatalogueItemPublic,
     CatalogueItemPut,
     DailyReportPublic,
-    HospitalDayPublic,
-    PayerAmountsPublic,
-    SchemeDayPublic,
 )
 from api.schemas.types import Day
 from insurance.catalogue import CatalogueItem
-from insurance.money import format_amount
 from settlement.billing.catalogue import CatalogueItemRow, put_item
 from settlement.foundation.errors import ServiceError
-from settlement.usecases.reporting.reports import HospitalDay, daily_report
+from settlement.usecases.reporting.reports import daily_report
 
 router = APIRouter(prefix="/admin/v1", tags=["administration"], route_class=ExactJsonRoute)
 
@@ -114,23 +111,6 @@ def get_catalogue_item(med_list_codg: MedListCodg, _: AdminDep, uow: UowDep) -> 
         return item_public(row)
 
 
-def _day_public(row: HospitalDay) -> HospitalDayPublic:
-    rate = row.overdue_rate
-    return HospitalDayPublic(
-        hospital_code=row.hospital_code,
-        hospital_name=row.hospital_name,
-        visits_opened=row.visits_opened,
-        patients_seen=row.patients_seen,
-        bills_closed=row.bills_closed,
-        amounts=PayerAmountsPublic(
-            **{name: format_amount(amount) for name, amount in row.amounts.items()}
-        ),
-        bills_due=row.bills_due,
-        overdue=row.overdue,
-        overdue_rate=None if rate is None else f"{rate:f}",
-    )
-
-
 @router.get(
     "/reports/daily",
     response_model=DailyReportPublic,
@@ -154,19 +134,10 @@ def get_daily_report(
         Query(max_length=32, description="Only this hospital", examples=["H37140200001"]),
     ] = None,
 ) -> DailyReportPublic:
-    """Sign-ups, credit granted, visits, bills, amounts by payer and the overdue rate of a day."""
+    """What happened on a day: sign-ups and credit, and per hospital visits, bills closed,
+    settlements by payer net of refunds, refunds, outstanding and overdue at its end; each
+    hospital's money figures are its reconciliation's (3201) for the same day."""
     zone = ZoneInfo(container.settings.timezone)
     with uow:
         report = daily_report(uow.session, day=day, zone=zone, hospital_code=hospital)
-    return DailyReportPublic(
-        date=report.day.isoformat(),
-        timezone=report.timezone,
-        scheme=SchemeDayPublic(
-            signed_patients_day=report.signed_patients_day,
-            signed_patients_total=report.signed_patients_total,
-            active_lines=report.active_lines,
-            credit_granted=format_amount(report.credit_granted),
-        ),
-        hospitals=[_day_public(row) for row in report.hospitals],
-        totals=_day_public(report.totals),
-    )
+    return daily_report_public(report, timezone=zone.key)

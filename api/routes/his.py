@@ -12,6 +12,7 @@ from api.auth import SignedHospital, SignedHospitalDep
 from api.deps import ChargeGroupsDep, ContainerDep, UowDep
 from api.errors import ApiError, status_for
 from api.exact_json import ExactJsonRoute
+from api.figures import reconciliation_public
 from api.idempotency import (
     REPLAY_HEADER,
     IdempotencyDep,
@@ -26,7 +27,6 @@ from api.presenters import (
     close_public,
     credit_public,
     fee_batch_public,
-    reconciliation_public,
     setlinfo_public,
     visit_public,
 )

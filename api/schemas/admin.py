@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, ConfigDict, Field, ValidationInfo, WithJsonSchema
 from pydantic import field_validator as field_check
 
+from api.schemas.figures import HOSPITAL_DAY_EXAMPLE, HospitalFigures
 from api.schemas.types import (
     Money,
     MoneyText,
@@ -110,35 +111,51 @@ class CatalogueItemPublic(ResponseModel):
     updated_at: str
 
 
-class PayerAmountsPublic(ResponseModel):
-    medfee_sumamt: MoneyText
-    fund_pay_sumamt: MoneyText
-    acct_pay: MoneyText
-    psn_cash_pay: MoneyText
-
-
-class HospitalDayPublic(ResponseModel):
-    hospital_code: str = Field(description="`*` in `totals`")
-    hospital_name: str
-    visits_opened: int
-    patients_seen: int = Field(description="Distinct patients among the visits opened")
-    bills_closed: int
-    amounts: PayerAmountsPublic = Field(
-        description="Sums over the bills closed, from their estimates at close (2206)"
+class HospitalVisits(ResponseModel):
+    hospital_code: str = Field(description="The hospital; `*` in `totals`")
+    hospital_name: str = Field(description="Its name; empty in `totals`")
+    visits_opened: int = Field(description="Visits opened on the day (2201)")
+    patients_seen: int = Field(
+        description="Distinct patients among those visits (in `totals`, a patient seen at two "
+        "hospitals counts once)"
     )
-    bills_due: int = Field(description="Bills whose 72-hour deadline fell on the day")
-    overdue: int = Field(description="Of the bills due, those that went overdue")
+
+
+class HospitalDayPublic(HospitalFigures, HospitalVisits):
+    """A hospital's day; its money figures are its reconciliation's (3201) for the same day."""
+
+    bills_due: int = Field(description="Bills with something to pay whose deadline fell on the day")
+    went_overdue: int = Field(description="Of `bills_due`, those that went overdue")
     overdue_rate: str | None = Field(
-        description="overdue / bills_due with 4 places; null when no bill fell due",
+        description="`went_overdue` / `bills_due`, 4 places; null when no bill fell due",
         examples=["0.0250"],
     )
 
 
 class SchemeDayPublic(ResponseModel):
+    """The scheme's day: sign-ups and credit belong to no hospital."""
+
     signed_patients_day: int = Field(description="Patients who signed the agreement on the day")
-    signed_patients_total: int = Field(description="Patients with a signature in force at its end")
+    signed_patients_total: int = Field(
+        description="Patients with a signature in force at the end of the day"
+    )
     active_lines: int = Field(description="Patients whose credit is active at the end of the day")
-    credit_granted: MoneyText = Field(description="The sum of those active lines")
+    credit_granted: MoneyText = Field(description="The sum of those active lines, yuan")
+    credit_in_use: MoneyText = Field(
+        description="The credit every hospital's unpaid bills use at the end of the day (the "
+        "sum of the hospitals' `outstanding`; visits close by the end of their day, so no hold "
+        "is left then), whichever hospital was asked for"
+    )
+
+
+_DAY_EXAMPLE = {
+    "visits_opened": 4,
+    "patients_seen": 4,
+    **HOSPITAL_DAY_EXAMPLE,
+    "bills_due": 40,
+    "went_overdue": 1,
+    "overdue_rate": "0.0250",
+}
 
 
 class DailyReportPublic(ResponseModel):
@@ -154,50 +171,27 @@ class DailyReportPublic(ResponseModel):
                         "signed_patients_total": 43000,
                         "active_lines": 42750,
                         "credit_granted": "30015000.00",
+                        "credit_in_use": "75.00",
                     },
                     "hospitals": [
                         {
                             "hospital_code": "H37140200001",
                             "hospital_name": "德州市人民医院",
-                            "visits_opened": 58,
-                            "patients_seen": 57,
-                            "bills_closed": 55,
-                            "amounts": {
-                                "medfee_sumamt": "8123.40",
-                                "fund_pay_sumamt": "2210.15",
-                                "acct_pay": "4120.00",
-                                "psn_cash_pay": "1793.25",
-                            },
-                            "bills_due": 40,
-                            "overdue": 1,
-                            "overdue_rate": "0.0250",
+                            **_DAY_EXAMPLE,
                         }
                     ],
-                    "totals": {
-                        "hospital_code": "*",
-                        "hospital_name": "",
-                        "visits_opened": 58,
-                        "patients_seen": 57,
-                        "bills_closed": 55,
-                        "amounts": {
-                            "medfee_sumamt": "8123.40",
-                            "fund_pay_sumamt": "2210.15",
-                            "acct_pay": "4120.00",
-                            "psn_cash_pay": "1793.25",
-                        },
-                        "bills_due": 40,
-                        "overdue": 1,
-                        "overdue_rate": "0.0250",
-                    },
+                    "totals": {"hospital_code": "*", "hospital_name": "", **_DAY_EXAMPLE},
                 }
             ]
         },
     )
 
-    date: str
+    date: str = Field(description="The local calendar day, YYYY-MM-DD")
     timezone: str = Field(description="Days are calendar days in this zone")
     scheme: SchemeDayPublic = Field(
         description="Sign-ups and credit are the scheme's, not a hospital's"
     )
-    hospitals: list[HospitalDayPublic]
-    totals: HospitalDayPublic
+    hospitals: list[HospitalDayPublic] = Field(
+        description="Each hospital's day (only the one asked for, with `hospital`)"
+    )
+    totals: HospitalDayPublic = Field(description="The hospitals listed, together")

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, JsonValue
 from pydantic.config import JsonDict
 
+from api.schemas.figures import HOSPITAL_DAY_EXAMPLE, HospitalFigures
 from api.schemas.types import (
     Money,
     MoneyText,
@@ -345,30 +346,15 @@ class RefundCreate(RequestModel):
     reason: Annotated[Text200, Field(examples=["患者退药"])]
 
 
-class CountAmount(ResponseModel):
-    count: int
-    amount: MoneyText
+class DayHeader(ResponseModel):
+    hospital_code: str = Field(description="The calling hospital")
+    date: str = Field(description="The local calendar day, YYYY-MM-DD")
+    timezone: str = Field(description="The zone the day is a calendar day in")
 
 
-class PayerAmounts(ResponseModel):
-    fund_pay_sumamt: MoneyText
-    acct_pay: MoneyText
-    acct_mulaid_pay: MoneyText
-    psn_cash_pay: MoneyText
+class ReconciliationPublic(HospitalFigures, DayHeader):
+    """The hospital's day (the same figures as its row in the daily report), and the ledger."""
 
-
-class SettledDay(PayerAmounts):
-    count: int
-    medfee_sumamt: MoneyText
-
-
-class RefundedDay(ResponseModel):
-    count: int
-    medfee_sumamt: MoneyText = Field(description="charges refunded (before or after settlement)")
-    returned: PayerAmounts = Field(description="money handed back to each payer after settlement")
-
-
-class ReconciliationPublic(ResponseModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -376,28 +362,13 @@ class ReconciliationPublic(ResponseModel):
                     "hospital_code": "H371402001",
                     "date": "2026-11-23",
                     "timezone": "Asia/Shanghai",
-                    "bills_closed": {"count": 2, "amount": "151.00"},
-                    "settlements": {
-                        "count": 1,
-                        "medfee_sumamt": "91.00",
-                        "fund_pay_sumamt": "20.00",
-                        "acct_pay": "71.00",
-                        "acct_mulaid_pay": "0.00",
-                        "psn_cash_pay": "0.00",
+                    **HOSPITAL_DAY_EXAMPLE,
+                    "ledger": {
+                        "charges_posted": "185.00",
+                        "charges_refunded": "50.00",
+                        "psn_cash_pay_posted": "49.50",
+                        "psn_cash_pay_returned": "30.00",
                     },
-                    "refunds": {
-                        "count": 0,
-                        "medfee_sumamt": "0.00",
-                        "returned": {
-                            "fund_pay_sumamt": "0.00",
-                            "acct_pay": "0.00",
-                            "acct_mulaid_pay": "0.00",
-                            "psn_cash_pay": "0.00",
-                        },
-                    },
-                    "outstanding": {"count": 1, "amount": "60.00"},
-                    "overdue": {"count": 0, "amount": "0.00"},
-                    "ledger": {"charges_posted": "151.00"},
                     "balanced": True,
                     "mismatches": [],
                 }
@@ -405,14 +376,11 @@ class ReconciliationPublic(ResponseModel):
         }
     )
 
-    hospital_code: str
-    date: str
-    timezone: str
-    bills_closed: CountAmount = Field(description="bills closed this day, at their closing amount")
-    settlements: SettledDay = Field(description="settlements posted this day, by payer")
-    refunds: RefundedDay
-    outstanding: CountAmount = Field(description="bills unpaid at the end of the day")
-    overdue: CountAmount = Field(description="of those, bills past their deadline")
-    ledger: dict[str, MoneyText] = Field(description="the same figures recomputed from the ledger")
-    balanced: bool = Field(description="every record figure equals its ledger figure")
-    mismatches: list[str]
+    ledger: dict[str, MoneyText] = Field(
+        description="The money figures recomputed from the ledger's transfers: "
+        "`charges_posted` (= `bills_closed.amount`), `charges_refunded` "
+        "(= `refunds.medfee_sumamt`), and per payer `<payer>_posted` (= `settlements`) and "
+        "`<payer>_returned` (= `refunds.returned`)"
+    )
+    balanced: bool = Field(description="Every record figure equals its ledger figure")
+    mismatches: list[str] = Field(description="The figures that differ, records against ledger")

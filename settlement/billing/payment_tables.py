@@ -30,6 +30,9 @@ class BillSettlement(Base):
             sqlite_where=text("status IN ('pending', 'posted')"),
             postgresql_where=text("status IN ('pending', 'posted')"),
         ),
+        # The operators' figures sum the settlements posted, and those reversed, on a day.
+        Index("ix_bill_settlements_posted_at", "posted_at"),
+        Index("ix_bill_settlements_reversed_at", "reversed_at"),
     )
 
     setl_id: Mapped[str] = mapped_column(String(40), primary_key=True)

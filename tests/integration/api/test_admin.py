@@ -11,6 +11,7 @@ import pytest
 from settlement.billing.catalogue import CatalogueItemRow
 from settlement.billing.tables import Bill
 from tests.harness import build_service
+from tests.integration.payments.support import login
 
 REGISTRATION = "001101000010000"  # class A, price cap 1.00, seeded
 HEALTH_ADVICE = "001110000010000"  # class C, seeded
@@ -239,7 +240,14 @@ def day_one(service):
 
 
 def test_the_report_counts_sign_ups_credit_visits_bills_and_payers(service, day_one):
-    _, lines, bills = day_one
+    people, lines, bills = day_one
+    paid = service.client.post(
+        f"/v1/bills/{bills[0]['bill_id']}/payments",
+        json={"wallet": "wechat"},
+        headers={**login(service, people[0]), "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert paid.status_code == 201, paid.text
+    setlinfo = paid.json()["setlinfo"]
     body = report(service, "date=2026-11-23")
     assert body["date"] == "2026-11-23"
     assert body["timezone"] == "Asia/Shanghai"
@@ -248,27 +256,35 @@ def test_the_report_counts_sign_ups_credit_visits_bills_and_payers(service, day_
         "signed_patients_total": 3,
         "active_lines": 3,
         "credit_granted": f"{sum(lines):.2f}",
+        "credit_in_use": "29.00",
     }
     h1, h3 = body["hospitals"]
     assert (h1["hospital_code"], h3["hospital_code"]) == ("H1", "H3")
     assert h3["hospital_name"] == "测试医院 H3"
-    assert (h3["visits_opened"], h3["patients_seen"], h3["bills_closed"]) == (3, 2, 3)
-    assert (h1["visits_opened"], h1["patients_seen"], h1["bills_closed"]) == (1, 1, 1)
-    h3_bills = bills[:3]
+    assert (h3["visits_opened"], h3["patients_seen"]) == (3, 2)
+    assert (h1["visits_opened"], h1["patients_seen"]) == (1, 1)
+    # Three bills closed at H3 (the empty visit's among them), one at H1.
+    assert h3["bills_closed"] == {"count": 3, "amount": "56.00"}
+    assert h1["bills_closed"] == {"count": 1, "amount": "4.00"}
+    # The amounts by payer are the settlement's, as paid, not the bills' estimates at close.
+    settled = h3["settlements"]
+    assert settled["count"] == 1
     for name in ("medfee_sumamt", "fund_pay_sumamt", "acct_pay", "psn_cash_pay"):
-        expected = sum(Decimal(b["estimate"][name]) for b in h3_bills)
-        assert Decimal(h3["amounts"][name]) == expected, name
-    assert h3["amounts"]["medfee_sumamt"] == "56.00"
-    assert h1["amounts"]["medfee_sumamt"] == "4.00"
-    amounts = h3["amounts"]
-    assert Decimal(amounts["medfee_sumamt"]) == sum(
-        Decimal(amounts[n]) for n in ("fund_pay_sumamt", "acct_pay", "psn_cash_pay")
+        assert Decimal(settled[name]) == Decimal(setlinfo[name]), name
+    assert settled["medfee_sumamt"] == "31.00"
+    assert Decimal(settled["medfee_sumamt"]) == sum(
+        Decimal(settled[n]) for n in ("fund_pay_sumamt", "acct_pay", "psn_cash_pay")
     )
-    assert (h3["bills_due"], h3["overdue"], h3["overdue_rate"]) == (0, 0, None)
+    assert h1["settlements"]["count"] == 0 and h1["settlements"]["medfee_sumamt"] == "0.00"
+    assert h3["outstanding"] == {"count": 1, "amount": "25.00"}
+    assert h1["outstanding"] == {"count": 1, "amount": "4.00"}
+    assert (h3["bills_due"], h3["went_overdue"], h3["overdue_rate"]) == (0, 0, None)
     totals = body["totals"]
     assert totals["hospital_code"] == "*"
-    assert (totals["visits_opened"], totals["patients_seen"], totals["bills_closed"]) == (4, 3, 4)
-    assert totals["amounts"]["medfee_sumamt"] == "60.00"
+    assert (totals["visits_opened"], totals["patients_seen"]) == (4, 3)
+    assert totals["bills_closed"] == {"count": 4, "amount": "60.00"}
+    assert totals["settlements"]["medfee_sumamt"] == "31.00"
+    assert totals["outstanding"] == {"count": 2, "amount": "29.00"}
 
 
 def test_the_overdue_rate_is_of_the_bills_that_fell_due_that_day(service, day_one):
@@ -281,8 +297,8 @@ def test_the_overdue_rate_is_of_the_bills_that_fell_due_that_day(service, day_on
     body = report(service, "date=2026-11-26")
     h1, h3 = body["hospitals"]
     # The empty visit's bill closed settled and owed nothing, so it never falls due.
-    assert (h3["bills_due"], h3["overdue"], h3["overdue_rate"]) == (2, 1, "0.5000")
-    assert (h1["bills_due"], h1["overdue"], h1["overdue_rate"]) == (1, 0, "0.0000")
+    assert (h3["bills_due"], h3["went_overdue"], h3["overdue_rate"]) == (2, 1, "0.5000")
+    assert (h1["bills_due"], h1["went_overdue"], h1["overdue_rate"]) == (1, 0, "0.0000")
     assert body["totals"]["overdue_rate"] == "0.3333"
     assert h3["visits_opened"] == 0
     assert body["scheme"]["signed_patients_day"] == 0
@@ -292,7 +308,7 @@ def test_the_overdue_rate_is_of_the_bills_that_fell_due_that_day(service, day_on
 def test_one_hospital_can_be_asked_for(service, day_one):
     body = report(service, "date=2026-11-23&hospital=H1")
     assert [h["hospital_code"] for h in body["hospitals"]] == ["H1"]
-    assert body["totals"]["bills_closed"] == 1
+    assert body["totals"]["bills_closed"] == {"count": 1, "amount": "4.00"}
 
 
 def test_a_day_before_anything_happened_is_all_zero(service, day_one):
@@ -302,8 +318,11 @@ def test_a_day_before_anything_happened_is_all_zero(service, day_one):
         "signed_patients_total": 0,
         "active_lines": 0,
         "credit_granted": "0.00",
+        "credit_in_use": "0.00",
     }
-    assert all(h["visits_opened"] == h["bills_closed"] == 0 for h in body["hospitals"])
+    for hospital in body["hospitals"]:
+        assert hospital["visits_opened"] == 0
+        assert hospital["bills_closed"] == {"count": 0, "amount": "0.00"}
 
 
 def test_a_revoked_agreement_leaves_the_totals_from_the_next_day(service):
@@ -356,7 +375,7 @@ def test_a_bad_date_or_hospital_is_a_validation_error(service):
 
 def test_no_number_in_the_report_is_a_float(service, day_one):
     response = service.client.get("/admin/v1/reports/daily?date=2026-11-23", headers=service.admin)
-    assert response.json()["totals"]["bills_closed"] == 4
+    assert response.json()["totals"]["bills_closed"]["count"] == 4
 
     def walk(value):
         assert not isinstance(value, float)
