@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from anyio import to_thread
 from fastapi import FastAPI
 
+from api.console import install_console
 from api.errors import install_error_handlers
 from api.limits import Limits, RequestLimits
 from api.openapi import install_openapi
@@ -98,5 +99,6 @@ def create_app(container: Container, *, run_scheduler: bool = False) -> FastAPI:
         app.include_router(sandbox_scheduler.router)
         app.include_router(payments.sandbox_router)
     install_web(app)
+    install_console(app)
     install_openapi(app)
     return app
