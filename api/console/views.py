@@ -13,6 +13,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -65,9 +66,24 @@ def csv_rows(page: OverviewPage) -> Iterator[dict[str, Any]]:
             yield {"date": report.date, **dict(_flat("", row.model_dump())), **scheme}
 
 
+#: A spreadsheet runs a cell that starts with one of these as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (a hospital named ``=…``) is quoted;
+    numbers, negative amounts included, are left as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        try:
+            Decimal(value)
+        except InvalidOperation:
+            return "'" + value
+    return value
+
+
 def trend_csv(page: OverviewPage) -> str:
     """The trend as CSV, UTF-8 with a byte-order mark so spreadsheets read the Chinese names."""
-    rows = list(csv_rows(page))
+    rows = [{name: _cell(value) for name, value in row.items()} for row in csv_rows(page)]
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\r\n")

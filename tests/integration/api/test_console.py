@@ -249,3 +249,17 @@ def test_the_console_speaks_english_when_asked(service: Service) -> None:
     assert "Operator console" in client.get("/admin/?lang=en").text
     assert "Overdue bills" in client.get("/admin/overdue").text  # the choice is remembered
     assert "运营控制台" in client.get("/admin/?lang=zh").text
+
+
+def test_a_hospital_name_a_spreadsheet_would_run_is_quoted_in_the_csv(service: Service) -> None:
+    answer = service.client.post(
+        "/admin/v1/hospitals",
+        json={"code": "HQ", "name": '=HYPERLINK("http://x","y")', "level": 2},
+        headers=service.admin,
+    )
+    assert answer.status_code == 201, answer.text
+    client = logged_in(service)
+    text = client.get("/admin/trends.csv?days=30&hospital=HQ").text
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    names = {row["hospital_name"] for row in rows if row["hospital_code"] == "HQ"}
+    assert names == {'\'=HYPERLINK("http://x","y")'}
