@@ -13,6 +13,7 @@ import base64
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import pygal
 from pygal.style import Style
@@ -58,6 +59,7 @@ def _draw(
     title: str,
     days: Sequence[DailyReportPublic],
     series: Sequence[Series],
+    no_data: str,
     **options: object,
 ) -> str:
     every = max(1, len(days) // 10)
@@ -76,6 +78,7 @@ def _draw(
         truncate_legend=-1,
         truncate_label=-1,
         margin=12,
+        no_data_text=no_data,
         **options,
     )
     chart.x_labels = [report.date[5:] for report in days]
@@ -116,28 +119,24 @@ def trend_charts(days: Sequence[DailyReportPublic], t: Callable[..., str]) -> li
         (t("credit_granted"), lambda r: amount(r.scheme.credit_granted)),
         (t("credit_in_use"), lambda r: amount(r.scheme.credit_in_use)),
     ]
+
+    def draw(kind: Any, title_key: str, series: Sequence[Series], **options: object) -> Chart:
+        title = t(title_key)
+        return Chart(
+            title_key.removeprefix("chart_"),
+            title,
+            _draw(kind, title, days, series, t("no_data"), **options),
+        )
+
     return [
-        Chart("payers", t("chart_payers"), _draw(pygal.StackedBar, t("chart_payers"), days, net)),
-        Chart(
-            "activity",
-            t("chart_activity"),
-            _draw(pygal.Line, t("chart_activity"), days, activity),
-        ),
-        Chart(
-            "balances",
-            t("chart_balances"),
-            _draw(pygal.Line, t("chart_balances"), days, balances, fill=True),
-        ),
-        Chart("credit", t("chart_credit"), _draw(pygal.Line, t("chart_credit"), days, credit)),
-        Chart(
-            "rate",
-            t("chart_rate"),
-            _draw(
-                pygal.Line,
-                t("chart_rate"),
-                days,
-                [(t("overdue_rate"), rate)],
-                value_formatter=lambda value: f"{value:.1f}%",
-            ),
+        draw(pygal.StackedBar, "chart_payers", net),
+        draw(pygal.Line, "chart_activity", activity),
+        draw(pygal.Line, "chart_balances", balances, fill=True),
+        draw(pygal.Line, "chart_credit", credit),
+        draw(
+            pygal.Line,
+            "chart_rate",
+            [(t("overdue_rate"), rate)],
+            value_formatter=lambda value: f"{value:.1f}%",
         ),
     ]

@@ -83,6 +83,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "chart_rate": ("逾期率", "Overdue rate"),
     "acct_own": ("个人账户（本人）", "Personal account (own)"),
     "download_csv": ("下载 CSV", "Download CSV"),
+    "no_data": ("暂无数据", "No data yet"),
     "date": ("日期", "Date"),
     "no_rate": ("—", "—"),
     # lists
