@@ -4,15 +4,15 @@ The daily report, the reconciliation and the console group visits, bills, bill e
 settlements by the local day of one of their times; these indexes find a day's rows (and the
 refunds) without reading the whole table.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0004_report_indexes
+Revises: 0003_outbox_code_salt
 Create Date: 2026-12-03 08:00:00
 """
 
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0004_report_indexes"
+down_revision = "0003_outbox_code_salt"
 branch_labels = None
 depends_on = None
 
