@@ -158,35 +158,7 @@ def verify_ledger(session: Session, *, progress: Progress = NO_PROGRESS) -> Ledg
         for name in BALANCES:
             report.totals[name] += stored[name]
         recomputed = expected.pop(row.id, dict.fromkeys(BALANCES, 0))
-        for name in BALANCES:
-            if stored[name] != recomputed[name]:
-                report.problems.append(
-                    AccountProblem(
-                        row.id,
-                        row.code,
-                        f"{name} is {from_fen(stored[name])} but the transfers say "
-                        f"{from_fen(recomputed[name])}",
-                    )
-                )
-        debits = stored["debits_pending"] + stored["debits_posted"]
-        credits = stored["credits_pending"] + stored["credits_posted"]
-        credits_posted, debits_posted = stored["credits_posted"], stored["debits_posted"]
-        if row.debits_must_not_exceed_credits and debits > stored["credits_posted"]:
-            report.problems.append(
-                AccountProblem(
-                    row.id,
-                    row.code,
-                    f"debits {from_fen(debits)} exceed credits {from_fen(credits_posted)}",
-                )
-            )
-        if row.credits_must_not_exceed_debits and credits > stored["debits_posted"]:
-            report.problems.append(
-                AccountProblem(
-                    row.id,
-                    row.code,
-                    f"credits {from_fen(credits)} exceed debits {from_fen(debits_posted)}",
-                )
-            )
+        report.problems.extend(_account_problems(row, stored, recomputed))
     progress.advance(report.accounts % PROGRESS_EVERY)
     for account_id in sorted(expected):  # only possible without foreign keys, but say so
         report.ledger_problems.append(f"transfers name account {account_id}, which does not exist")
@@ -206,3 +178,39 @@ def verify_ledger(session: Session, *, progress: Progress = NO_PROGRESS) -> Ledg
             f"{kind} transfer {transfer_id} does not match the pending transfer it resolves"
         )
     return report
+
+
+def _account_problems(
+    row: Any, stored: dict[str, int], recomputed: dict[str, int]
+) -> list[AccountProblem]:
+    """What is wrong with one account: balances its transfers disagree with, limits broken."""
+    problems = [
+        AccountProblem(
+            row.id,
+            row.code,
+            f"{name} is {from_fen(stored[name])} "
+            f"but the transfers say {from_fen(recomputed[name])}",
+        )
+        for name in BALANCES
+        if stored[name] != recomputed[name]
+    ]
+    debits = stored["debits_pending"] + stored["debits_posted"]
+    credits = stored["credits_pending"] + stored["credits_posted"]
+    credits_posted, debits_posted = stored["credits_posted"], stored["debits_posted"]
+    if row.debits_must_not_exceed_credits and debits > credits_posted:
+        problems.append(
+            AccountProblem(
+                row.id,
+                row.code,
+                f"debits {from_fen(debits)} exceed credits {from_fen(credits_posted)}",
+            )
+        )
+    if row.credits_must_not_exceed_debits and credits > debits_posted:
+        problems.append(
+            AccountProblem(
+                row.id,
+                row.code,
+                f"credits {from_fen(credits)} exceed debits {from_fen(debits_posted)}",
+            )
+        )
+    return problems
