@@ -206,16 +206,7 @@ def restore_examples(document: dict[str, Any], routes: Sequence[BaseRoute]) -> N
         for field in fields:
             if field is not None:
                 models.update((model.__name__, model) for model in _models(field.field_info))
-        for method in route.methods:
-            operation = document["paths"].get(route.path_format, {}).get(method.lower())
-            if operation is None:
-                continue
-            for status, response in route.responses.items():
-                documented = operation["responses"].get(str(status), {})
-                _restore_media_examples(documented, response)
-            extra = (route.openapi_extra or {}).get("requestBody")
-            if extra is not None and "requestBody" in operation:
-                _restore_media_examples(operation["requestBody"], extra)
+        _restore_route_examples(document, route)
     schemas = document.get("components", {}).get("schemas", {})
     for model in models.values():
         written = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -223,6 +214,19 @@ def restore_examples(document: dict[str, Any], routes: Sequence[BaseRoute]) -> N
             for documented_name in (name, f"{name}-Input", f"{name}-Output"):
                 if documented_name in schemas and "examples" in schema:
                     schemas[documented_name]["examples"] = schema["examples"]
+
+
+def _restore_route_examples(document: dict[str, Any], route: Any) -> None:
+    for method in route.methods:
+        operation = document["paths"].get(route.path_format, {}).get(method.lower())
+        if operation is None:
+            continue
+        for status, response in route.responses.items():
+            documented = operation["responses"].get(str(status), {})
+            _restore_media_examples(documented, response)
+        extra = (route.openapi_extra or {}).get("requestBody")
+        if extra is not None and "requestBody" in operation:
+            _restore_media_examples(operation["requestBody"], extra)
 
 
 def _api_routes(routes: Sequence[BaseRoute]) -> Iterator[Any]:
@@ -299,30 +303,38 @@ def _complete_operation(
         codes.append("validation_error")
     if "requestBody" in operation:
         codes.append("body_too_large")  # api.limits: SHUXIN_MAX_BODY_BYTES
-    key = next(
-        (p for p in operation.get("parameters", []) if p["name"] == IDEMPOTENCY_HEADER), None
-    )
-    if key is not None:
-        key.update(
-            required=key_required,
-            schema=dict(IDEMPOTENCY_KEY_SCHEMA),
-            description=IDEMPOTENCY_REQUIRED_DESCRIPTION
-            if key_required
-            else IDEMPOTENCY_OPTIONAL_DESCRIPTION,
-        )
-        codes += IDEMPOTENCY_CODES
-        for status, response in responses.items():
-            if status.startswith("2"):
-                response.setdefault("headers", {})[REPLAY_HEADER] = {
-                    "description": "`true` when this is the stored answer of an earlier "
-                    "request with the same Idempotency-Key",
-                    "schema": {"type": "string", "enum": ["true"]},
-                }
+    codes += _complete_idempotency_key(operation, responses, key_required)
     for code in codes:
         _list_code(responses, code)
     for status, response in responses.items():
         if status[0] in "45":
             _complete_error_response(status, response, operation, schemes)
+
+
+def _complete_idempotency_key(
+    operation: dict[str, Any], responses: dict[str, Any], key_required: bool
+) -> list[str]:
+    """Describe the operation's Idempotency-Key and the replay header; the codes it can answer."""
+    key = next(
+        (p for p in operation.get("parameters", []) if p["name"] == IDEMPOTENCY_HEADER), None
+    )
+    if key is None:
+        return []
+    key.update(
+        required=key_required,
+        schema=dict(IDEMPOTENCY_KEY_SCHEMA),
+        description=IDEMPOTENCY_REQUIRED_DESCRIPTION
+        if key_required
+        else IDEMPOTENCY_OPTIONAL_DESCRIPTION,
+    )
+    for status, response in responses.items():
+        if status.startswith("2"):
+            response.setdefault("headers", {})[REPLAY_HEADER] = {
+                "description": "`true` when this is the stored answer of an earlier "
+                "request with the same Idempotency-Key",
+                "schema": {"type": "string", "enum": ["true"]},
+            }
+    return list(IDEMPOTENCY_CODES)
 
 
 def _list_code(responses: dict[str, Any], code: str) -> None:

@@ -233,17 +233,7 @@ def _parse_line(raw: object, fail: Any) -> LineMapping:
 def _parse_attribute(raw: object, where: str, fail: Any) -> Attribute:
     if not isinstance(raw, dict):
         raise fail(where, "must be a table")
-    name = raw.get("name")
-    if not isinstance(name, str) or not name:
-        raise fail(f"{where}.name", "a name is required")
-    lowered = name.lower()
-    for word in FORBIDDEN_WORDS:
-        if word in lowered:
-            raise fail(f"{where}.name", f"{name!r} is a protected characteristic and may not score")
-    kind = KNOWN_ATTRIBUTES.get(name)
-    if kind is None:
-        known = ", ".join(sorted(KNOWN_ATTRIBUTES))
-        raise fail(f"{where}.name", f"unknown attribute {name!r} (known: {known})")
+    name, kind = _attribute_name(raw.get("name"), where, fail)
     texts = {}
     for key in ("reason_code", "reason_zh", "reason_en"):
         value = raw.get(key)
@@ -269,6 +259,21 @@ def _parse_attribute(raw: object, where: str, fail: Any) -> Attribute:
         reason_en=texts["reason_en"],
         better=better,
     )
+
+
+def _attribute_name(name: object, where: str, fail: Any) -> tuple[str, AttributeKind]:
+    """A known attribute's name and kind; protected characteristics never score."""
+    if not isinstance(name, str) or not name:
+        raise fail(f"{where}.name", "a name is required")
+    lowered = name.lower()
+    for word in FORBIDDEN_WORDS:
+        if word in lowered:
+            raise fail(f"{where}.name", f"{name!r} is a protected characteristic and may not score")
+    kind = KNOWN_ATTRIBUTES.get(name)
+    if kind is None:
+        known = ", ".join(sorted(KNOWN_ATTRIBUTES))
+        raise fail(f"{where}.name", f"unknown attribute {name!r} (known: {known})")
+    return name, kind
 
 
 def _category_bins(raw_bins: list[Any], where: str, fail: Any) -> tuple[Bin, ...]:

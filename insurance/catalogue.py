@@ -7,7 +7,7 @@ pric_uplmt_amt, category``; ``selfpay_prop`` (class B only) and ``pric_uplmt_amt
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -102,16 +102,7 @@ def _parse_row(path: Path, row_number: int, row: Mapping[str, str | None]) -> Ca
     level = cell("chrgitm_lv").upper()
     if level not in CLASSES:
         raise fail("chrgitm_lv", f"must be A, B or C, not {cell('chrgitm_lv')!r}")
-    selfpay: Decimal | None = None
-    if cell("selfpay_prop"):
-        if level != "B":
-            raise fail("selfpay_prop", "only class B items carry a first self-pay share")
-        try:
-            selfpay = parse_value(cell("selfpay_prop"), name="selfpay_prop", places=4, maximum=None)
-        except InsuranceError as error:
-            raise fail("selfpay_prop", error.message) from None
-        if selfpay > 1:
-            raise fail("selfpay_prop", f"must be a ratio in [0, 1], not {selfpay}")
+    selfpay = _selfpay_prop(cell("selfpay_prop"), level, fail)
     cap: Decimal | None = None
     if cell("pric_uplmt_amt"):
         try:
@@ -127,6 +118,23 @@ def _parse_row(path: Path, row_number: int, row: Mapping[str, str | None]) -> Ca
         pric_uplmt_amt=cap,
         category=cell("category"),
     )
+
+
+def _selfpay_prop(
+    text: str, level: str, fail: Callable[[str, str], CatalogueError]
+) -> Decimal | None:
+    """A class B item's own first self-pay share (empty: the policy's)."""
+    if not text:
+        return None
+    if level != "B":
+        raise fail("selfpay_prop", "only class B items carry a first self-pay share")
+    try:
+        selfpay = parse_value(text, name="selfpay_prop", places=4, maximum=None)
+    except InsuranceError as error:
+        raise fail("selfpay_prop", error.message) from None
+    if selfpay > 1:
+        raise fail("selfpay_prop", f"must be a ratio in [0, 1], not {selfpay}")
+    return selfpay
 
 
 def default_catalogue_path() -> Path:

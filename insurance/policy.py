@@ -199,19 +199,44 @@ def parse_policy(data: Mapping[str, Any], *, source: str) -> Policy:
     unknown = sorted(set(data) - _KEYS)
     if unknown:
         raise PolicyError(source, unknown[0], "unknown setting (a typo?)")
+    read = _PolicyReader(data, source)
+    effective_from, effective_to = read.period()
+    return Policy(
+        region_code=read.text("region_code"),
+        region_name=str(data.get("region_name", "")),
+        version=read.text("version"),
+        effective_from=effective_from,
+        effective_to=effective_to,
+        deductible=read.money("deductible", read.need("deductible")),
+        pooled_ratio=read.pooled_ratio(),
+        annual_pooled_cap=read.annual_pooled_cap(),
+        class_b_selfpay_prop=read.ratio("class_b_selfpay_prop", read.need("class_b_selfpay_prop")),
+        acct_payable_parts=read.names("acct_payable_parts", ACCT_PARTS),
+        mutual_aid_relations=read.names("mutual_aid_relations", RELATIONS),
+        policy_year_start_month=read.start_month(),
+        source=source,
+    )
 
-    def need(key: str) -> Any:
-        if key not in data:
-            raise PolicyError(source, key, "missing")
-        return data[key]
 
-    def text(key: str) -> str:
-        value = need(key)
+class _PolicyReader:
+    """Reads one policy file's settings, each refusal naming the file, the key and the reason."""
+
+    def __init__(self, data: Mapping[str, Any], source: str) -> None:
+        self.data = data
+        self.source = source
+
+    def need(self, key: str) -> Any:
+        if key not in self.data:
+            raise PolicyError(self.source, key, "missing")
+        return self.data[key]
+
+    def text(self, key: str) -> str:
+        value = self.need(key)
         if not isinstance(value, str) or not value.strip():
-            raise PolicyError(source, key, "must be a non-empty string")
+            raise PolicyError(self.source, key, "must be a non-empty string")
         return value.strip()
 
-    def a_date(key: str, value: object) -> date:
+    def a_date(self, key: str, value: object) -> date:
         if isinstance(value, date) and not hasattr(value, "hour"):
             return value
         if isinstance(value, str):
@@ -219,74 +244,78 @@ def parse_policy(data: Mapping[str, Any], *, source: str) -> Policy:
                 return date.fromisoformat(value)
             except ValueError:
                 pass
-        raise PolicyError(source, key, f"must be a date (YYYY-MM-DD), not {value!r}")
+        raise PolicyError(self.source, key, f"must be a date (YYYY-MM-DD), not {value!r}")
 
-    def money(key: str, value: object) -> Decimal:
+    def money(self, key: str, value: object) -> Decimal:
         try:
             return parse_money(value, name=key)
         except InsuranceError as error:
-            raise PolicyError(source, key, error.message) from None
+            raise PolicyError(self.source, key, error.message) from None
 
-    def ratio(key: str, value: object) -> Decimal:
+    def ratio(self, key: str, value: object) -> Decimal:
         try:
             return parse_ratio(value, name=key)
         except InsuranceError as error:
-            raise PolicyError(source, key, f"must be a ratio in [0, 1]: {error.message}") from None
+            message = f"must be a ratio in [0, 1]: {error.message}"
+            raise PolicyError(self.source, key, message) from None
 
-    def names(key: str, allowed: frozenset[str]) -> frozenset[str]:
-        value = need(key)
+    def names(self, key: str, allowed: frozenset[str]) -> frozenset[str]:
+        value = self.need(key)
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise PolicyError(source, key, "must be a list of strings")
+            raise PolicyError(self.source, key, "must be a list of strings")
         wrong = sorted(set(value) - allowed)
         if wrong:
-            raise PolicyError(source, key, f"unknown {wrong}; allowed: {sorted(allowed)}")
+            raise PolicyError(self.source, key, f"unknown {wrong}; allowed: {sorted(allowed)}")
         return frozenset(value)
 
-    effective_from = a_date("effective_from", need("effective_from"))
-    effective_to = a_date("effective_to", data["effective_to"]) if "effective_to" in data else None
-    if effective_to is not None and effective_to < effective_from:
-        raise PolicyError(source, "effective_to", "is before effective_from")
+    def period(self) -> tuple[date, date | None]:
+        effective_from = self.a_date("effective_from", self.need("effective_from"))
+        effective_to = (
+            self.a_date("effective_to", self.data["effective_to"])
+            if "effective_to" in self.data
+            else None
+        )
+        if effective_to is not None and effective_to < effective_from:
+            raise PolicyError(self.source, "effective_to", "is before effective_from")
+        return effective_from, effective_to
 
-    start_month = data.get("policy_year_start_month", 1)
-    if type(start_month) is not int or not 1 <= start_month <= 12:
-        raise PolicyError(source, "policy_year_start_month", "must be a month number 1-12")
+    def start_month(self) -> int:
+        start_month = self.data.get("policy_year_start_month", 1)
+        if type(start_month) is not int or not 1 <= start_month <= 12:
+            raise PolicyError(self.source, "policy_year_start_month", "must be a month number 1-12")
+        return start_month
 
-    table = need("pooled_ratio")
-    if not isinstance(table, dict):
-        raise PolicyError(source, "pooled_ratio", "must be a table of level_1, level_2, level_3")
-    extra_levels = sorted(set(table) - {f"level_{level}" for level in HOSPITAL_LEVELS})
-    if extra_levels:
-        raise PolicyError(source, f"pooled_ratio.{extra_levels[0]}", "unknown hospital level")
-    pooled: dict[int, dict[str, Decimal]] = {}
-    for level in HOSPITAL_LEVELS:
-        key = f"pooled_ratio.level_{level}"
-        row = table.get(f"level_{level}")
-        if row is None:
-            raise PolicyError(source, key, "missing (every hospital level 1, 2, 3 needs ratios)")
-        if not isinstance(row, dict):
-            raise PolicyError(source, key, "must be a table of person type to ratio")
-        pooled[level] = _by_psn_type(source, key, row, ratio)
+    def pooled_ratio(self) -> dict[int, dict[str, Decimal]]:
+        table = self.need("pooled_ratio")
+        if not isinstance(table, dict):
+            raise PolicyError(
+                self.source, "pooled_ratio", "must be a table of level_1, level_2, level_3"
+            )
+        extra_levels = sorted(set(table) - {f"level_{level}" for level in HOSPITAL_LEVELS})
+        if extra_levels:
+            raise PolicyError(
+                self.source, f"pooled_ratio.{extra_levels[0]}", "unknown hospital level"
+            )
+        pooled: dict[int, dict[str, Decimal]] = {}
+        for level in HOSPITAL_LEVELS:
+            key = f"pooled_ratio.level_{level}"
+            row = table.get(f"level_{level}")
+            if row is None:
+                raise PolicyError(
+                    self.source, key, "missing (every hospital level 1, 2, 3 needs ratios)"
+                )
+            if not isinstance(row, dict):
+                raise PolicyError(self.source, key, "must be a table of person type to ratio")
+            pooled[level] = _by_psn_type(self.source, key, row, self.ratio)
+        return pooled
 
-    caps = need("annual_pooled_cap")
-    if not isinstance(caps, dict):
-        raise PolicyError(source, "annual_pooled_cap", "must be a table of person type to amount")
-    cap_by_type = _by_psn_type(source, "annual_pooled_cap", caps, money)
-
-    return Policy(
-        region_code=text("region_code"),
-        region_name=str(data.get("region_name", "")),
-        version=text("version"),
-        effective_from=effective_from,
-        effective_to=effective_to,
-        deductible=money("deductible", need("deductible")),
-        pooled_ratio=pooled,
-        annual_pooled_cap=cap_by_type,
-        class_b_selfpay_prop=ratio("class_b_selfpay_prop", need("class_b_selfpay_prop")),
-        acct_payable_parts=names("acct_payable_parts", ACCT_PARTS),
-        mutual_aid_relations=names("mutual_aid_relations", RELATIONS),
-        policy_year_start_month=start_month,
-        source=source,
-    )
+    def annual_pooled_cap(self) -> dict[str, Decimal]:
+        caps = self.need("annual_pooled_cap")
+        if not isinstance(caps, dict):
+            raise PolicyError(
+                self.source, "annual_pooled_cap", "must be a table of person type to amount"
+            )
+        return _by_psn_type(self.source, "annual_pooled_cap", caps, self.money)
 
 
 def _by_psn_type(

@@ -16,12 +16,12 @@ Half-up rounding is monotone and every ratio is at most 1, so no component is ev
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import NamedTuple
 
 from insurance.catalogue import Catalogue
 from insurance.errors import InvalidAmountError, InvalidFeeLineError
-from insurance.money import FEN, MAX_AMOUNT, ZERO, format_amount
+from insurance.money import MAX_AMOUNT, ZERO, format_amount, quantize_fen
 from insurance.policy import Policy
 from insurance.values import parse_value
 
@@ -40,7 +40,7 @@ def line_amount(pric: Decimal, cnt: Decimal) -> Decimal:
         pric: unit price, at most 6 places, not negative.
         cnt: quantity, at most 4 places, positive.
     """
-    return (pric * cnt).quantize(FEN, rounding=ROUND_HALF_UP)
+    return quantize_fen(pric * cnt)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,11 +147,11 @@ def price_line(line: FeeLine, catalogue: Catalogue, policy: Policy) -> PricedLin
     overlmt = ZERO
     if cap is not None and line.pric > cap:
         # Rounded on its own; monotone rounding keeps it at most the line amount.
-        overlmt = ((line.pric - cap) * line.cnt).quantize(FEN, rounding=ROUND_HALF_UP)
+        overlmt = quantize_fen((line.pric - cap) * line.cnt)
     in_list = amount - overlmt
     if item.chrgitm_lv == "B":
         prop = policy.class_b_selfpay_prop if item.selfpay_prop is None else item.selfpay_prop
-        preselfpay = (in_list * prop).quantize(FEN, rounding=ROUND_HALF_UP)
+        preselfpay = quantize_fen(in_list * prop)
     else:
         prop = _NO_SELFPAY
         preselfpay = ZERO

@@ -26,7 +26,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from insurance.errors import (
     AccumulatorYearMismatchError,
@@ -35,7 +35,7 @@ from insurance.errors import (
     InvalidFeeLineError,
     NoPolicyInForceError,
 )
-from insurance.money import FEN, MAX_AMOUNT, ZERO, format_amount
+from insurance.money import FEN, MAX_AMOUNT, ZERO, format_amount, quantize_fen
 from insurance.policy import Policy
 from insurance.pricing import PricedLine
 
@@ -247,59 +247,32 @@ def settle(
     _check_money(account_balance, "balc")
 
     lines = tuple(lines)
-    fulamt = overlmt = preselfpay = inscp = ZERO
-    for line in lines:
-        fulamt += line.fulamt_ownpay_amt
-        overlmt += line.overlmt_amt
-        preselfpay += line.preselfpay_amt
-        inscp += line.inscp_scp_amt
     if len({line.feedetl_sn for line in lines}) != len(lines):
         _refuse_duplicates(lines)
+    fulamt = sum((line.fulamt_ownpay_amt for line in lines), ZERO)
+    overlmt = sum((line.overlmt_amt for line in lines), ZERO)
+    preselfpay = sum((line.preselfpay_amt for line in lines), ZERO)
+    inscp = sum((line.inscp_scp_amt for line in lines), ZERO)
     medfee = fulamt + overlmt + preselfpay + inscp
 
     deductible_left = policy.deductible - accumulators.deductible_used
     dedc = min(inscp, deductible_left) if deductible_left > 0 else ZERO
     cap_left = cap - accumulators.hifp_paid
-    hifp = ((inscp - dedc) * ratio).quantize(FEN, rounding=ROUND_HALF_UP)
-    if hifp > cap_left:
-        hifp = cap_left if cap_left > 0 else ZERO
+    hifp = min(quantize_fen((inscp - dedc) * ratio), max(cap_left, ZERO))
     psn_part = medfee - hifp
 
     parts = policy.acct_payable_parts
-    if len(parts) == 4:  # the demo region: the account may pay the whole personal share
-        payable = psn_part
-    else:
-        payable = ZERO
-        if "fulamt_ownpay" in parts:
-            payable += fulamt
-        if "overlmt_selfpay" in parts:
-            payable += overlmt
-        if "preselfpay" in parts:
-            payable += preselfpay
-        if "inscp_selfpay" in parts:
-            payable += inscp - hifp
-
-    own = payable if payable <= account_balance else account_balance
-    left = payable - own
-    aid: list[MutualAidPayment] = []
-    mulaid = ZERO
-    if relatives:
-        seen_psn: set[str] = set()
-        allowed = policy.mutual_aid_relations
-        for relative in relatives:
-            if relative.psn_no in seen_psn:
-                raise DuplicateFeeLineError(
-                    f"relative {relative.psn_no} is offered twice", field="relatives.psn_no"
-                )
-            seen_psn.add(relative.psn_no)
-            paid = ZERO
-            if left > 0 and relative.relation in allowed:
-                paid = left if left <= relative.balance else relative.balance
-                left -= paid
-                mulaid += paid
-            aid.append(
-                MutualAidPayment(relative.psn_no, relative.relation, paid, relative.balance - paid)
-            )
+    by_part = {
+        "fulamt_ownpay": fulamt,
+        "overlmt_selfpay": overlmt,
+        "preselfpay": preselfpay,
+        "inscp_selfpay": inscp - hifp,
+    }
+    # With every part payable (the demo region) the account may pay the whole personal share.
+    payable = psn_part if len(parts) == 4 else sum((by_part[p] for p in parts), ZERO)
+    own = min(payable, account_balance)
+    aid = _mutual_aid(payable - own, relatives, policy.mutual_aid_relations)
+    mulaid = sum((payment.amount for payment in aid), ZERO)
     acct_pay = own + mulaid
 
     info = SetlInfo(
@@ -323,7 +296,7 @@ def settle(
         setlinfo=info,
         lines=lines,
         acct_own_pay=own,
-        mutual_aid=tuple(aid),
+        mutual_aid=aid,
         accumulators_before=accumulators,
         accumulators=after,
         policy=policy,
@@ -333,6 +306,26 @@ def settle(
         account_balance=account_balance,
         relatives=tuple(relatives),
     )
+
+
+def _mutual_aid(
+    left: Decimal, relatives: Sequence[RelativeAccount], allowed: frozenset[str]
+) -> tuple[MutualAidPayment, ...]:
+    """Relatives' accounts pay what the own account could not, in the order offered."""
+    seen_psn: set[str] = set()
+    aid: list[MutualAidPayment] = []
+    for relative in relatives:
+        if relative.psn_no in seen_psn:
+            raise DuplicateFeeLineError(
+                f"relative {relative.psn_no} is offered twice", field="relatives.psn_no"
+            )
+        seen_psn.add(relative.psn_no)
+        paid = min(left, relative.balance) if left > 0 and relative.relation in allowed else ZERO
+        left -= paid
+        aid.append(
+            MutualAidPayment(relative.psn_no, relative.relation, paid, relative.balance - paid)
+        )
+    return tuple(aid)
 
 
 def _refuse_duplicates(lines: Sequence[PricedLine]) -> None:
