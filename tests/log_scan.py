@@ -79,7 +79,9 @@ def problems(run_log: Path, server_logs: list[Path], caught: list[tuple[str, str
         for number, line in enumerate(json_lines(path), 1):
             where = f"{path.name}:{number}"
             masked = (
-                MASKED_PHONE.search(line) or MASKED_ID_NUMBER.search(line) or REDACTED_BEARER in line
+                MASKED_PHONE.search(line)
+                or MASKED_ID_NUMBER.search(line)
+                or REDACTED_BEARER in line
             )
             if masked and path != run_log:
                 found.append(f"{where}: the server's log net masked something: {line[:300]}")
