@@ -29,7 +29,13 @@ from typing import Any, TextIO
 import structlog
 from structlog.types import EventDict, Processor, WrappedLogger
 
-from credit.identity import mask_certno, mask_phone, mask_psn_no
+from credit.identity import (
+    ID_NUMBER_IN_TEXT,
+    MOBILE_IN_TEXT,
+    mask_certno,
+    mask_phone,
+    mask_psn_no,
+)
 
 #: Logger levels set apart from the root's: their INFO lines are noise for an operator.
 QUIET_LOGGERS = {"alembic": logging.WARNING}
@@ -152,13 +158,8 @@ MASKED_FIELDS: dict[str, Callable[[str], str]] = {
     "certno": mask_certno,
     "psn_no": mask_psn_no,
 }
-#: A resident ID number: region, a birth date from 1800 on, sequence, check character.
-ID_NUMBER = re.compile(
-    r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
-    r"\d{3}[\dXx](?![0-9A-Za-z])"
-)
-#: A mainland mobile number.
-MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+ID_NUMBER = ID_NUMBER_IN_TEXT
+MOBILE = MOBILE_IN_TEXT
 BEARER = re.compile(r"\bbearer\s+[^\s\"',;]+", re.IGNORECASE)
 REDACTED = "[redacted]"
 

@@ -7,6 +7,7 @@ first 17 digits (``0``–``9`` or ``X`` for ten).
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date
 
@@ -16,6 +17,18 @@ _WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
 #: The check character for each value of (weighted sum mod 11).
 _CHECK_CHARS = "10X98765432"
 EARLIEST_BIRTH_YEAR = 1900
+#: A resident ID number in any text: region, a birth date from 1800 on, sequence, check character.
+ID_NUMBER_IN_TEXT = re.compile(
+    r"(?<![0-9A-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+    r"\d{3}[\dXx](?![0-9A-Za-z])"
+)
+#: A mainland mobile number in any text.
+MOBILE_IN_TEXT = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+
+
+def looks_like_personal_number(text: str) -> bool:
+    """Whether ``text`` holds what reads as a phone or an ID number (a log would mask it)."""
+    return bool(MOBILE_IN_TEXT.search(text) or ID_NUMBER_IN_TEXT.search(text))
 
 
 class IdentityError(ValueError):
