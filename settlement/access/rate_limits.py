@@ -82,7 +82,7 @@ def hit(
         index_elements=["key", "window_start", "window_seconds"],
         set_={"hits": RateLimitCounter.hits + 1},
     ).returning(RateLimitCounter.window_seconds, RateLimitCounter.hits)
-    counts: dict[int, int] = dict(session.execute(statement).tuples().all())
+    counts: dict[int, int] = {seconds: hits for seconds, hits in session.execute(statement)}
     waits = [
         _wait(start, seconds, now)
         for item, start, seconds in windows
@@ -97,18 +97,15 @@ def exhausted(
     """Without counting: the seconds until ``key`` may be counted again if one of its limits is
     used up (``hits >= amount``), else ``None``."""
     windows = [(item, *_window(item, now)) for item in limits]
-    counts: dict[int, int] = dict(
-        session.execute(
-            select(RateLimitCounter.window_seconds, RateLimitCounter.hits).where(
-                RateLimitCounter.key == key[:KEY_LENGTH],
-                tuple_(RateLimitCounter.window_start, RateLimitCounter.window_seconds).in_(
-                    [(start, seconds) for _, start, seconds in windows]
-                ),
-            )
+    rows = session.execute(
+        select(RateLimitCounter.window_seconds, RateLimitCounter.hits).where(
+            RateLimitCounter.key == key[:KEY_LENGTH],
+            tuple_(RateLimitCounter.window_start, RateLimitCounter.window_seconds).in_(
+                [(start, seconds) for _, start, seconds in windows]
+            ),
         )
-        .tuples()
-        .all()
     )
+    counts: dict[int, int] = {seconds: hits for seconds, hits in rows}
     waits = [
         _wait(start, seconds, now)
         for item, start, seconds in windows
