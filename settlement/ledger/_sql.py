@@ -17,6 +17,9 @@ from typing import Any, cast
 
 from psycopg import RawCursor
 
+#: An account's id and its four balances (or their changes), in fen.
+BalanceRow = tuple[int, int, int, int, int]
+
 ACCOUNT_COLUMNS = (
     "id",
     "code",
@@ -27,6 +30,7 @@ ACCOUNT_COLUMNS = (
     "debits_posted",
     "credits_pending",
     "credits_posted",
+    "striped",
 )
 TRANSFER_COLUMNS = (
     "id",
@@ -51,13 +55,17 @@ _SET_BALANCES = (
 class LedgerSql:
     """The statements the ledger runs, written for one backend's driver."""
 
+    #: Whether striped accounts are read without a lock and written as changes to a stripe.
+    stripes = False
+
     def __init__(self, cursor: Any) -> None:
         self.cursor = cursor
 
     def lock_accounts(
         self, ids: Sequence[int], codes: Sequence[str], refs: Sequence[str]
     ) -> list[dict[str, Any]]:
-        """Lock (``FOR UPDATE``, in id order) and read the accounts named, or named by ``refs``."""
+        """Lock (``FOR UPDATE``, in id order) and read the accounts named, or named by ``refs``;
+        striped accounts (with :attr:`stripes`) are read with their stripes, without a lock."""
         raise NotImplementedError
 
     def load_transfers(self, ids: Sequence[str], refs: Sequence[str]) -> list[dict[str, Any]]:
@@ -73,13 +81,17 @@ class LedgerSql:
     def write(
         self,
         rows: Sequence[dict[str, Any]],
-        balances: Sequence[tuple[int, int, int, int, int]],
+        balances: Sequence[BalanceRow],
+        changes: Sequence[BalanceRow] = (),
+        stripe: int = 0,
     ) -> bool:
         """Insert the transfers and, only if none of their ids was taken, write the balances.
 
         ``balances`` rows are (id, debits_pending, debits_posted, credits_pending,
-        credits_posted). Returns whether every transfer was inserted; when not, no balance was
-        written (but some transfers may have been: multi-row callers roll back a savepoint).
+        credits_posted) of locked accounts; ``changes`` the same, as amounts to add to the
+        ``stripe`` of striped accounts. Returns whether every transfer was inserted; when not, no
+        balance was written (but some transfers may have been: multi-row callers roll back a
+        savepoint).
         """
         raise NotImplementedError
 
@@ -87,17 +99,23 @@ class LedgerSql:
 class PostgresSql(LedgerSql):
     """PostgreSQL: row locks in id order, one placeholder per value (:func:`_postgres_lock_sql`)."""
 
+    stripes = True
+
     def __init__(self, cursor: Any) -> None:
         super().__init__(cursor)
         self._second: Any = None
+        self._third: Any = None
 
     def lock_accounts(
         self, ids: Sequence[int], codes: Sequence[str], refs: Sequence[str]
     ) -> list[dict[str, Any]]:
-        self.cursor.execute(
-            _postgres_lock_sql(len(ids), len(codes), len(refs)), [*ids, *codes, *refs, *refs]
-        )
-        return [dict(zip(ACCOUNT_COLUMNS, row, strict=True)) for row in self.cursor.fetchall()]
+        connection = self.cursor.connection
+        lock, shared = self.cursor, self._second_cursor()
+        names = [*ids, *codes, *refs, *refs]
+        with connection.pipeline():
+            lock.execute(_postgres_lock_sql(len(ids), len(codes), len(refs)), names)
+            shared.execute(_postgres_striped_sql(len(ids), len(codes), len(refs)), names)
+        return _accounts(lock.fetchall()) + _accounts(shared.fetchall())
 
     def load_transfers(self, ids: Sequence[str], refs: Sequence[str]) -> list[dict[str, Any]]:
         self.cursor.execute(
@@ -111,23 +129,28 @@ class PostgresSql(LedgerSql):
         # Both statements go out in one pipeline (one network round trip); the server still runs
         # the load after the locks are granted, so it sees what the lock holders committed.
         connection = self.cursor.connection
-        lock, load_cursor = self.cursor, self._second_cursor()
+        lock, shared, load_cursor = self.cursor, self._second_cursor(), self._third_cursor()
+        names = [*ids, *codes, *refs, *refs]
         with connection.pipeline():
-            lock.execute(
-                _postgres_lock_sql(len(ids), len(codes), len(refs)), [*ids, *codes, *refs, *refs]
-            )
+            lock.execute(_postgres_lock_sql(len(ids), len(codes), len(refs)), names)
+            shared.execute(_postgres_striped_sql(len(ids), len(codes), len(refs)), names)
             load_cursor.execute(
                 _postgres_load_sql(len(load) + len(refs), len(refs)),
                 [*load, *refs, *refs, *refs],
             )
-        accounts = [dict(zip(ACCOUNT_COLUMNS, row, strict=True)) for row in lock.fetchall()]
+        accounts = _accounts(lock.fetchall()) + _accounts(shared.fetchall())
         return accounts, self._transfers(load_cursor.fetchall())
 
     def _second_cursor(self) -> Any:
-        # A pipeline's two statements each need their own cursor to keep their own results.
+        # A pipeline's statements each need their own cursor to keep their own results.
         if self._second is None:
             self._second = RawCursor(self.cursor.connection)
         return self._second
+
+    def _third_cursor(self) -> Any:
+        if self._third is None:
+            self._third = RawCursor(self.cursor.connection)
+        return self._third
 
     def _transfers(self, fetched: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
         rows = [dict(zip(TRANSFER_COLUMNS, row, strict=True)) for row in fetched]
@@ -138,14 +161,19 @@ class PostgresSql(LedgerSql):
     def write(
         self,
         rows: Sequence[dict[str, Any]],
-        balances: Sequence[tuple[int, int, int, int, int]],
+        balances: Sequence[BalanceRow],
+        changes: Sequence[BalanceRow] = (),
+        stripe: int = 0,
     ) -> bool:
-        # One statement: the insert and the balance update travel together, and the update only
-        # happens when every row was inserted.
-        values = [row[name] for row in rows for name in TRANSFER_COLUMNS]
+        # One statement: the insert and the balance writes travel together, and the writes only
+        # happen when every row was inserted.
+        values: list[Any] = [row[name] for row in rows for name in TRANSFER_COLUMNS]
         values += [value for account in balances for value in account]
-        self.cursor.execute(_postgres_write_sql(len(rows), len(balances)), values)
-        return len(self.cursor.fetchall()) == len(balances)
+        if changes:  # the stripe's mark follows the changes' rows in the statement
+            values += [value for account in changes for value in account]
+            values.append(stripe)
+        self.cursor.execute(_postgres_write_sql(len(rows), len(balances), len(changes)), values)
+        return bool(self.cursor.fetchone()[0] == len(rows))
 
 
 class SqliteSql(LedgerSql):
@@ -164,6 +192,7 @@ class SqliteSql(LedgerSql):
                 **dict(zip(ACCOUNT_COLUMNS, row, strict=True)),
                 "debits_must_not_exceed_credits": bool(row[3]),
                 "credits_must_not_exceed_debits": bool(row[4]),
+                "striped": bool(row[9]),
             }
             for row in self.cursor.fetchall()
         ]
@@ -180,8 +209,12 @@ class SqliteSql(LedgerSql):
     def write(
         self,
         rows: Sequence[dict[str, Any]],
-        balances: Sequence[tuple[int, int, int, int, int]],
+        balances: Sequence[BalanceRow],
+        changes: Sequence[BalanceRow] = (),
+        stripe: int = 0,
     ) -> bool:
+        if changes:
+            raise AssertionError("SQLite writes every balance whole: it serialises its writers")
         values = []
         for row in rows:
             for name in TRANSFER_COLUMNS:
@@ -195,6 +228,10 @@ class SqliteSql(LedgerSql):
             return False
         self.cursor.executemany(self.UPDATE, [(*rest, id_) for id_, *rest in balances])
         return True
+
+
+def _accounts(fetched: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    return [dict(zip(ACCOUNT_COLUMNS, row, strict=True)) for row in fetched]
 
 
 def sql_for(connection: Any) -> LedgerSql:
@@ -233,17 +270,38 @@ def _insert_sql(count: int) -> str:
 
 
 @cache
-def _postgres_write_sql(transfers: int, accounts: int) -> str:
-    return _numbered(
+def _postgres_write_sql(transfers: int, accounts: int, striped: int = 0) -> str:
+    parts = [
         f"WITH inserted AS (INSERT INTO ledger_transfers ({_TRANSFERS})"
         f" VALUES {_rows(transfers, len(TRANSFER_COLUMNS), '%s')}"
         " ON CONFLICT DO NOTHING RETURNING id),"
         " counted AS (SELECT count(*) AS n FROM inserted)"
-        " UPDATE ledger_accounts AS a SET debits_pending = v.dp, debits_posted = v.dpo,"
-        " credits_pending = v.cp, credits_posted = v.cpo"
-        f" FROM (VALUES {_rows(accounts, 5, '%s::bigint')}) AS v (id, dp, dpo, cp, cpo), counted"
-        f" WHERE a.id = v.id AND counted.n = {transfers:d} RETURNING a.id"
-    )
+    ]
+    if accounts:
+        parts.append(
+            ", locked AS (UPDATE ledger_accounts AS a SET debits_pending = v.dp,"
+            " debits_posted = v.dpo, credits_pending = v.cp, credits_posted = v.cpo"
+            f" FROM (VALUES {_rows(accounts, 5, '%s::bigint')}) AS v (id, dp, dpo, cp, cpo),"
+            f" counted WHERE a.id = v.id AND counted.n = {transfers:d} RETURNING a.id)"
+        )
+    if striped:
+        # In account order, so two writers of the same stripes take their locks in one order.
+        parts.append(
+            ", shared AS (INSERT INTO ledger_account_stripes AS s (account_id, stripe,"
+            " debits_pending, debits_posted, credits_pending, credits_posted)"
+            " SELECT v.id, st.stripe, v.dp, v.dpo, v.cp, v.cpo"
+            f" FROM (VALUES {_rows(striped, 5, '%s::bigint')}) AS v (id, dp, dpo, cp, cpo),"
+            " (SELECT %s::smallint AS stripe) AS st, counted"
+            f" WHERE counted.n = {transfers:d} ORDER BY v.id"
+            " ON CONFLICT (account_id, stripe) DO UPDATE SET"
+            " debits_pending = s.debits_pending + excluded.debits_pending,"
+            " debits_posted = s.debits_posted + excluded.debits_posted,"
+            " credits_pending = s.credits_pending + excluded.credits_pending,"
+            " credits_posted = s.credits_posted + excluded.credits_posted"
+            " RETURNING s.account_id)"
+        )
+    parts.append(" SELECT n FROM counted")
+    return _numbered("".join(parts))
 
 
 def _marks(count: int, mark: str = "?") -> str:
@@ -261,6 +319,35 @@ def _postgres_lock_sql(ids: int, codes: int, refs: int) -> str:
     an IN-subquery form the benchmark saw accounts go missing from the result. Plain conditions
     (and an ARRAY(...) init-plan, evaluated once per statement) re-check only the row itself.
     """
+    return _numbered(
+        f"SELECT {_ACCOUNTS} FROM ledger_accounts WHERE ({_postgres_names(ids, codes, refs)})"
+        " AND NOT striped ORDER BY id FOR UPDATE"
+    )
+
+
+@cache
+def _postgres_striped_sql(ids: int, codes: int, refs: int) -> str:
+    """The striped accounts among those :func:`_postgres_lock_sql` names, with their stripes
+    added, unlocked: nothing limits them, and their writers only add to a stripe."""
+    sums = ", ".join(
+        f"a.{name} + coalesce(s.{name}, 0)::bigint"
+        for name in ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
+    )
+    stripes = ", ".join(
+        f"sum({name}) AS {name}"
+        for name in ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
+    )
+    # ``id`` and ``code`` below are the account's: the stripes' subquery has neither.
+    return _numbered(
+        "SELECT a.id, a.code, a.kind, a.debits_must_not_exceed_credits,"
+        f" a.credits_must_not_exceed_debits, {sums}, a.striped FROM ledger_accounts AS a"
+        f" LEFT JOIN LATERAL (SELECT {stripes} FROM ledger_account_stripes"
+        " WHERE account_id = a.id) AS s ON true"
+        f" WHERE ({_postgres_names(ids, codes, refs)}) AND a.striped ORDER BY a.id"
+    )
+
+
+def _postgres_names(ids: int, codes: int, refs: int) -> str:
     conditions = []
     if ids:
         conditions.append(f"id IN ({_marks(ids, '%s')})")
@@ -273,10 +360,7 @@ def _postgres_lock_sql(ids: int, codes: int, refs: int) -> str:
             " UNION ALL"
             f" SELECT credit_account_id FROM ledger_transfers WHERE id IN ({_marks(refs, '%s')})))"
         )
-    where = " OR ".join(conditions) or "false"
-    return _numbered(
-        f"SELECT {_ACCOUNTS} FROM ledger_accounts WHERE {where} ORDER BY id FOR UPDATE"
-    )
+    return " OR ".join(conditions) or "false"
 
 
 @cache

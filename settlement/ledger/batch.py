@@ -91,6 +91,14 @@ class AccountState:
     debits_posted: int
     credits_pending: int
     credits_posted: int
+    striped: bool = False
+
+    def balances(self) -> tuple[int, int, int, int]:
+        return (self.debits_pending, self.debits_posted, self.credits_pending, self.credits_posted)
+
+
+#: An account's id and its four balances (or their changes), in fen.
+BalanceRow = tuple[int, int, int, int, int]
 
 
 @dataclass
@@ -104,6 +112,8 @@ class Batch:
     reversals: dict[str, Stored]
     created: list[Stored] = field(default_factory=list)
     touched: set[int] = field(default_factory=set)
+    #: Each account's balances as read, before the batch.
+    opened: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
 
     def account(self, ref: AccountRef | None, side: str) -> AccountState:
         if ref is None:
@@ -214,6 +224,7 @@ def parse_chain(chain: Sequence[TransferRequest]) -> list[Event] | LedgerError:
 def new_batch(locked: list[dict[str, Any]], known: dict[str, Stored]) -> Batch:
     accounts = {row["id"]: AccountState(**row) for row in locked}
     return Batch(
+        opened={account.id: account.balances() for account in accounts.values()},
         accounts=accounts,
         ids_by_code={account.code: account.id for account in accounts.values()},
         transfers=known,
@@ -406,18 +417,36 @@ def stored_row(stored: Stored) -> dict[str, Any]:
     return {name: getattr(stored, name) for name in Stored.__dataclass_fields__}
 
 
-def new_balances(batch: Batch) -> list[tuple[int, int, int, int, int]]:
+def new_balances(batch: Batch) -> list[BalanceRow]:
     """The touched accounts' new balances; their rows are locked, so plain values are safe."""
-    return [
-        (
-            account.id,
-            account.debits_pending,
-            account.debits_posted,
-            account.credits_pending,
-            account.credits_posted,
+    return [(account.id, *account.balances()) for account in _touched(batch)]
+
+
+def balance_writes(batch: Batch) -> tuple[list[BalanceRow], list[BalanceRow]]:
+    """What to write: the new balances of the locked accounts, and what the batch changed in
+    the striped ones, which were read without a lock (other writers may be adding to them)."""
+    locked: list[BalanceRow] = []
+    changed: list[BalanceRow] = []
+    for account in _touched(batch):
+        if not account.striped:
+            locked.append((account.id, *account.balances()))
+            continue
+        dp, dpo, cp, cpo = batch.opened[account.id]
+        now = account
+        changed.append(
+            (
+                account.id,
+                now.debits_pending - dp,
+                now.debits_posted - dpo,
+                now.credits_pending - cp,
+                now.credits_posted - cpo,
+            )
         )
-        for account in (batch.accounts[i] for i in sorted(batch.touched))
-    ]
+    return locked, changed
+
+
+def _touched(batch: Batch) -> list[AccountState]:
+    return [batch.accounts[i] for i in sorted(batch.touched)]
 
 
 def accounts_of(batch: Batch) -> dict[str, Account]:
@@ -435,6 +464,7 @@ def account_snapshot(row: Any) -> Account:
         debits_posted=from_fen(row["debits_posted"]),
         credits_pending=from_fen(row["credits_pending"]),
         credits_posted=from_fen(row["credits_posted"]),
+        striped=bool(row.get("striped", False)),
     )
 
 

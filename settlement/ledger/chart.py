@@ -12,12 +12,17 @@
   is how reconciliation sums them), never an account balance.
 - ``fund:pool`` (the pooled fund), ``patient:{psn_no}:insurance_account`` (the personal account)
   and ``wallet:{provider}`` (a wallet provider's clearing account) are where repayments come from.
+- The shared accounts (:data:`SHARED_KINDS`: the pooled fund, the wallets' clearing accounts,
+  ``scheme:credit``) have no limit and every payment or grant touches one: they are striped
+  (:class:`~settlement.ledger.tables.LedgerAccountStripe`), so payments never queue on their row.
 """
 
 from __future__ import annotations
 
 SCHEME_CREDIT = "scheme:credit"
 POOLED_FUND = "fund:pool"
+#: The kinds of account every payment (or grant) touches: striped, never locked.
+SHARED_KINDS = frozenset({"fund", "wallet_clearing", "scheme"})
 #: The ``kind`` of a visit's sales account.
 VISIT_SALES_KIND = "visit_sales"
 

@@ -23,11 +23,12 @@ an ``IntegrityError``.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +44,7 @@ from settlement.ledger.batch import (
     account_snapshot,
     accounts_of,
     apply_event,
+    balance_writes,
     linked_failure,
     new_balances,
     new_batch,
@@ -51,6 +53,7 @@ from settlement.ledger.batch import (
     stored_row,
     transfer_of,
 )
+from settlement.ledger.chart import SHARED_KINDS
 from settlement.ledger.errors import (
     AccountNotFound,
     ExistsWithDifferentContent,
@@ -72,10 +75,12 @@ from settlement.ledger.model import (
     TransferResult,
     TransferStatus,
 )
-from settlement.ledger.tables import LedgerAccount, LedgerTransfer
+from settlement.ledger.tables import STRIPES, LedgerAccount, LedgerAccountStripe, LedgerTransfer
 
 __all__ = [
     "ACCOUNTS",
+    "ACCOUNT_BALANCES",
+    "ACCOUNT_STRIPES",
     "TRANSFERS",
     "Account",
     "AccountRef",
@@ -99,8 +104,26 @@ __all__ = [
 
 ACCOUNTS = cast(Table, LedgerAccount.__table__)
 TRANSFERS = cast(Table, LedgerTransfer.__table__)
+ACCOUNT_STRIPES = cast(Table, LedgerAccountStripe.__table__)
 
 RACE_ATTEMPTS = 5
+BALANCES = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
+
+
+def _with_stripe(name: str) -> Any:
+    added = (
+        select(func.coalesce(func.sum(ACCOUNT_STRIPES.c[name]), 0))
+        .where(ACCOUNT_STRIPES.c.account_id == ACCOUNTS.c.id)
+        .scalar_subquery()
+    )
+    return (ACCOUNTS.c[name] + added).label(name)
+
+
+#: Accounts as their balances stand: a striped account's row plus its stripes.
+ACCOUNT_BALANCES = select(
+    *(column for column in ACCOUNTS.c if column.name not in BALANCES),
+    *(_with_stripe(name) for name in BALANCES),
+)
 
 
 # -- accounts ------------------------------------------------------------------------------------
@@ -113,20 +136,26 @@ def open_account(
     kind: str,
     debits_must_not_exceed_credits: bool = False,
     credits_must_not_exceed_debits: bool = False,
+    striped: bool | None = None,
     clock: Clock | None = None,
 ) -> Account:
-    """Get or create the account ``code`` (race-safe); an existing one must have the same flags."""
-    if not code or len(code) > MAX_ACCOUNT_CODE_LENGTH:
-        raise InvalidTransfer(f"an account code has 1 to {MAX_ACCOUNT_CODE_LENGTH} characters")
-    if not kind or len(kind) > MAX_CODE_LENGTH:
-        raise InvalidTransfer(f"an account kind has 1 to {MAX_CODE_LENGTH} characters")
-    if debits_must_not_exceed_credits and credits_must_not_exceed_debits:
-        raise InvalidTransfer("an account takes at most one of the two limit flags")
+    """Get or create the account ``code`` (race-safe); an existing one must have the same flags.
+
+    ``striped`` (by default: for the chart's shared kinds) spreads the balances of an account
+    with no limit over stripe rows, so its writers never wait for each other.
+    """
+    limited = debits_must_not_exceed_credits or credits_must_not_exceed_debits
+    if striped is None:
+        striped = kind in SHARED_KINDS and not limited
+    _check_account(code, kind, debits_must_not_exceed_credits, credits_must_not_exceed_debits)
+    if striped and limited:
+        raise InvalidTransfer("a striped account has no limit: nothing reads it under a lock")
     values: dict[str, Any] = {
         "code": code,
         "kind": kind,
         "debits_must_not_exceed_credits": debits_must_not_exceed_credits,
         "credits_must_not_exceed_debits": credits_must_not_exceed_debits,
+        "striped": striped,
         "debits_pending": 0,
         "debits_posted": 0,
         "credits_pending": 0,
@@ -156,6 +185,7 @@ def open_account(
         account.kind != kind
         or account.debits_must_not_exceed_credits != debits_must_not_exceed_credits
         or account.credits_must_not_exceed_debits != credits_must_not_exceed_debits
+        or account.striped != striped
     ):
         raise ExistsWithDifferentContent(
             f"account {code} exists with another kind or other limit flags", account=code
@@ -163,10 +193,19 @@ def open_account(
     return account
 
 
+def _check_account(code: str, kind: str, debits_limited: bool, credits_limited: bool) -> None:
+    if not code or len(code) > MAX_ACCOUNT_CODE_LENGTH:
+        raise InvalidTransfer(f"an account code has 1 to {MAX_ACCOUNT_CODE_LENGTH} characters")
+    if not kind or len(kind) > MAX_CODE_LENGTH:
+        raise InvalidTransfer(f"an account kind has 1 to {MAX_CODE_LENGTH} characters")
+    if debits_limited and credits_limited:
+        raise InvalidTransfer("an account takes at most one of the two limit flags")
+
+
 def get_account(session: Session, account: AccountRef) -> Account:
     """The account named by code or id, with its current balances."""
     column = ACCOUNTS.c.id if isinstance(account, int) else ACCOUNTS.c.code
-    row = session.execute(select(ACCOUNTS).where(column == account)).one_or_none()
+    row = session.execute(ACCOUNT_BALANCES.where(column == account)).one_or_none()
     if row is None:
         raise AccountNotFound(f"no ledger account {account}", account=account)
     return account_snapshot(row._mapping)
@@ -177,7 +216,7 @@ def balances(session: Session, codes: Iterable[str]) -> dict[str, Account]:
     wanted = set(codes)
     if not wanted:
         return {}
-    rows = session.execute(select(ACCOUNTS).where(ACCOUNTS.c.code.in_(wanted))).all()
+    rows = session.execute(ACCOUNT_BALANCES.where(ACCOUNTS.c.code.in_(wanted))).all()
     found = {row.code: account_snapshot(row._mapping) for row in rows}
     missing = sorted(wanted - found.keys())
     if missing:
@@ -308,7 +347,7 @@ def create_transfer_chains(
             for state in (batch.accounts[i] for i in sorted(touched))
         }
         outcomes.append(ChainOutcome(results=results, error=None, accounts=accounts))
-    if batch.created and not sql.write([stored_row(t) for t in batch.created], new_balances(batch)):
+    if batch.created and not _write(sql, batch):
         raise AssertionError("a transfer id was taken although the caller locked it")
     return outcomes
 
@@ -416,7 +455,7 @@ def _apply_single(
             # A retry of a stored transfer is "exists", whatever the balances say now.
             look, known = True, _load_transfers(sql, [event.id], refs)
             continue
-        if status == "created" and not sql.write([stored_row(stored)], new_balances(batch)):
+        if status == "created" and not _write(sql, batch):
             # A concurrent writer committed this id since: judge the request against it.
             look, known = True, _load_transfers(sql, [event.id], refs)
             continue
@@ -450,7 +489,7 @@ def _apply(
             results.append(TransferResult(index, item.id, "failed", error=error))
             continue
         results.append(TransferResult(index, item.id, status, transfer=transfer_of(stored)))
-    if batch.created and not sql.write([stored_row(t) for t in batch.created], new_balances(batch)):
+    if batch.created and not _write(sql, batch):
         raise _LostRace  # an id taken since the batch looked: the caller rolls back and retries
     return results, batch
 
@@ -479,3 +518,14 @@ def _lock_accounts(
 
 def _load_transfers(sql: LedgerSql, ids: Sequence[str], refs: Sequence[str]) -> dict[str, Stored]:
     return {row["id"]: Stored(**row) for row in sql.load_transfers(ids, refs)}
+
+
+def _write(sql: LedgerSql, batch: Batch) -> bool:
+    """Write what the batch created; ``False`` if one of its ids was taken meanwhile."""
+    rows = [stored_row(stored) for stored in batch.created]
+    if not sql.stripes:
+        return sql.write(rows, new_balances(batch))
+    locked, changed = balance_writes(batch)
+    # One stripe per batch, the same for a retry of it: which one only spreads the writers.
+    stripe = zlib.crc32(batch.created[0].id.encode()) % STRIPES
+    return sql.write(rows, locked, changed, stripe)

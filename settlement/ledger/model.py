@@ -58,6 +58,8 @@ class Account:
     debits_posted: Decimal
     credits_pending: Decimal
     credits_posted: Decimal
+    #: Its balances are spread over stripe rows (a shared account with no limit).
+    striped: bool = False
 
     @property
     def available_debit(self) -> Decimal:

@@ -16,8 +16,10 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     event,
+    false,
     func,
     text,
 )
@@ -41,6 +43,8 @@ class LedgerAccount(Base):
     kind: Mapped[str] = mapped_column(String(32))
     debits_must_not_exceed_credits: Mapped[bool] = mapped_column(Boolean, default=False)
     credits_must_not_exceed_debits: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Balances kept in :class:`LedgerAccountStripe` rows too (see there); only without limits.
+    striped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     debits_pending: Mapped[int] = mapped_column(FenColumn, default=0)
     debits_posted: Mapped[int] = mapped_column(FenColumn, default=0)
     credits_pending: Mapped[int] = mapped_column(FenColumn, default=0)
@@ -57,7 +61,36 @@ class LedgerAccount(Base):
             "NOT (debits_must_not_exceed_credits AND credits_must_not_exceed_debits)",
             name="one_limit_flag",
         ),
+        CheckConstraint(
+            "NOT (striped AND (debits_must_not_exceed_credits OR credits_must_not_exceed_debits))",
+            name="striped_without_limits",
+        ),
     )
+
+
+class LedgerAccountStripe(Base):
+    """Part of a shared account's balances: what the transfers of some transactions added.
+
+    An account every payment touches (the pooled fund, a wallet provider's clearing account)
+    would make all payments queue on its one row, each holding the row's lock until it commits.
+    Such an account has no limit, so nothing needs its balance under a lock: each transaction
+    adds its changes to one of :data:`STRIPES` rows instead (chosen by its transfers' ids), and
+    the account's balance is its own row plus the sum of its stripes. The amounts are signed
+    changes, so a stripe may be negative where the account is not.
+    """
+
+    __tablename__ = "ledger_account_stripes"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("ledger_accounts.id"), primary_key=True)
+    stripe: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    debits_pending: Mapped[int] = mapped_column(FenColumn, default=0)
+    debits_posted: Mapped[int] = mapped_column(FenColumn, default=0)
+    credits_pending: Mapped[int] = mapped_column(FenColumn, default=0)
+    credits_posted: Mapped[int] = mapped_column(FenColumn, default=0)
+
+
+#: How many rows a striped account's balance is spread over.
+STRIPES = 16
 
 
 class LedgerTransfer(Base):

@@ -2,8 +2,9 @@
 
 Checked, all in integer fen:
 
-- each account's four stored balances equal those recomputed from the transfers (pending = the
-  pending transfers not yet posted or voided; posted = single-phase transfers plus posts);
+- each account's four stored balances (a striped account's row plus its stripes) equal those
+  recomputed from the transfers (pending = the pending transfers not yet posted or voided;
+  posted = single-phase transfers plus posts);
 - the ledger is zero-sum: Σ debits_pending = Σ credits_pending and Σ debits_posted =
   Σ credits_posted;
 - every limited account is within its limit, pending amounts included;
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from insurance.money import from_fen
 from settlement.foundation.progress import NO_PROGRESS, Progress
-from settlement.ledger.tables import LedgerAccount, LedgerTransfer
+from settlement.ledger.tables import LedgerAccount, LedgerAccountStripe, LedgerTransfer
 
 BALANCES = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
 
@@ -126,9 +127,23 @@ def _statements() -> _Statements:
         count=select(func.count()).select_from(transfers),
         account_count=select(func.count()).select_from(accounts),
         sums=sums,
-        accounts=select(accounts).order_by(accounts.c.id),
+        accounts=_accounts_with_stripes(accounts).order_by(accounts.c.id),
         mismatched=mismatched,
     )
+
+
+def _accounts_with_stripes(accounts: Table) -> Select[Any]:
+    """Every account with its stripes added (a striped account's balance is spread over them)."""
+    stripes = cast(Table, LedgerAccountStripe.__table__)
+    added = (
+        select(stripes.c.account_id, *(func.sum(stripes.c[name]).label(name) for name in BALANCES))
+        .group_by(stripes.c.account_id)
+        .subquery("stripes")
+    )
+    return select(
+        *(column for column in accounts.c if column.name not in BALANCES),
+        *((accounts.c[name] + func.coalesce(added.c[name], 0)).label(name) for name in BALANCES),
+    ).select_from(accounts.outerjoin(added, added.c.account_id == accounts.c.id))
 
 
 #: Accounts checked between two reports of progress (a report per row would cost more than it).

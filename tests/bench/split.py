@@ -25,8 +25,8 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
-from insurance.catalogue import default_catalogue_path, load_catalogue
-from insurance.policy import default_policy_folder, load_policies
+from insurance.catalogue import Catalogue, default_catalogue_path, load_catalogue
+from insurance.policy import Policy, default_policy_folder, load_policies
 from insurance.pricing import FeeLine, PricedLine, price_line
 from insurance.split import Accumulators, RelativeAccount, settle
 
@@ -67,6 +67,44 @@ def _rate(func: Callable[[], object], seconds: float) -> float:
             return calls / elapsed
 
 
+def _rates(
+    size: int,
+    split: Callable[[list[PricedLine]], object],
+    catalogue: Catalogue,
+    policy: Policy,
+    *,
+    runs: int,
+    seconds: float,
+) -> dict[str, float]:
+    """Median calls per second of the baseline, the split and pricing plus split of a bill."""
+    fees = _bill(size)
+    priced = [price_line(fee, catalogue, policy) for fee in fees]
+
+    def baseline() -> object:
+        total = Decimal(0)
+        for line in priced:
+            total += line.fulamt_ownpay_amt
+            total += line.overlmt_amt
+            total += line.preselfpay_amt
+            total += line.inscp_scp_amt
+        return total
+
+    def split_only() -> object:
+        return split(priced)
+
+    def price_and_split() -> object:
+        return split([price_line(fee, catalogue, policy) for fee in fees])
+
+    return {
+        name: statistics.median(_rate(func, seconds) for _ in range(runs))
+        for name, func in (
+            ("baseline", baseline),
+            ("split", split_only),
+            ("price+split", price_and_split),
+        )
+    }
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench split")
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement (median)")
@@ -98,31 +136,7 @@ def main(argv: list[str]) -> int:
     figures: dict[str, object] = {"bench": "split"}
     print(f"{'lines':>5}  {'measure':<12} {'per second':>12}  {'vs baseline':>11}")
     for size in (10, 200):
-        fees = _bill(size)
-        priced = [price_line(fee, catalogue, policy) for fee in fees]
-
-        def baseline(priced: list[PricedLine] = priced) -> object:
-            total = Decimal(0)
-            for line in priced:
-                total += line.fulamt_ownpay_amt
-                total += line.overlmt_amt
-                total += line.preselfpay_amt
-                total += line.inscp_scp_amt
-            return total
-
-        def split_only(priced: list[PricedLine] = priced) -> object:
-            return split(priced)
-
-        def price_and_split(fees: list[FeeLine] = fees) -> object:
-            return split([price_line(fee, catalogue, policy) for fee in fees])
-
-        rates = {}
-        for name, func in (
-            ("baseline", baseline),
-            ("split", split_only),
-            ("price+split", price_and_split),
-        ):
-            rates[name] = statistics.median(_rate(func, args.seconds) for _ in range(args.runs))
+        rates = _rates(size, split, catalogue, policy, runs=args.runs, seconds=args.seconds)
         for name, rate in rates.items():
             ratio = rates["baseline"] / rate
             print(f"{size:>5}  {name:<12} {rate:>12,.0f}  {ratio:>10.1f}x")

@@ -263,11 +263,34 @@ def _hostile_requests(document: dict) -> list[tuple[str, str, bytes, str | None]
     return requests
 
 
+def _credentials(method: str, path: str, body: str, hospital, token: str) -> dict[str, str]:
+    """What a legitimate caller of ``path`` would send: so the hostile value reaches the route."""
+    import time
+
+    headers = {"Idempotency-Key": uuid.uuid4().hex}
+    if path.startswith("/his/"):
+        headers.update(
+            sign_request(
+                hospital.secret,
+                method,
+                path,
+                body,
+                int(time.time()),
+                new_nonce(),
+                hospital_code=hospital.code,
+            )
+        )
+    elif path.startswith("/admin/"):
+        headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
+    elif path.startswith("/v1/") and "notify" not in path:
+        headers["Authorization"] = f"Bearer {token}"
+    return headers
+
+
 def test_every_operation_answers_the_hostile_values_without_5xx_on_a_usable_connection(
     hostile_server,
 ):
     import http.client
-    import time
 
     server, world = hostile_server
     hospital = world.hospitals[0]
@@ -296,25 +319,9 @@ def test_every_operation_answers_the_hostile_values_without_5xx_on_a_usable_conn
     assert len(requests) > 500  # every operation, many values
     failures = []
     for method, path, body, content_type in requests:
-        headers = {"Idempotency-Key": uuid.uuid4().hex}
+        headers = _credentials(method, path, body, hospital, token)
         if content_type is not None:
             headers["Content-Type"] = content_type
-        if path.startswith("/his/"):
-            headers.update(
-                sign_request(
-                    hospital.secret,
-                    method,
-                    path,
-                    body,
-                    int(time.time()),
-                    new_nonce(),
-                    hospital_code=hospital.code,
-                )
-            )
-        elif path.startswith("/admin/"):
-            headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
-        elif path.startswith("/v1/") and "notify" not in path:
-            headers["Authorization"] = f"Bearer {token}"
         if connection.sock is None:
             connection.connect()
         used = connection.sock

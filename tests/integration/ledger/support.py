@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from settlement.foundation.unit_of_work import UnitOfWorkFactory
-from settlement.ledger.ledger import ACCOUNTS, TRANSFERS, TransferRequest
+from settlement.ledger.ledger import ACCOUNT_STRIPES, ACCOUNTS, TRANSFERS, TransferRequest
 
 
 def snapshot(session: Session) -> tuple[object, ...]:
@@ -22,8 +22,15 @@ def snapshot(session: Session) -> tuple[object, ...]:
             ACCOUNTS.c.credits_posted,
         ).order_by(ACCOUNTS.c.id)
     ).all()
+    stripes = session.execute(
+        select(ACCOUNT_STRIPES).order_by(ACCOUNT_STRIPES.c.account_id, ACCOUNT_STRIPES.c.stripe)
+    ).all()
     transfers = session.execute(select(TRANSFERS.c.id).order_by(TRANSFERS.c.id)).scalars().all()
-    return tuple(tuple(row) for row in accounts), tuple(transfers)
+    return (
+        tuple(tuple(row) for row in accounts),
+        tuple(tuple(row) for row in stripes),
+        tuple(transfers),
+    )
 
 
 def ledger_snapshot(uow_factory: UnitOfWorkFactory) -> tuple[object, ...]:

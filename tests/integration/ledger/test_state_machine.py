@@ -27,7 +27,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from settlement.foundation.clock import AdjustableClock
@@ -35,7 +35,7 @@ from settlement.foundation.db import make_engine, make_session_factory
 from settlement.foundation.unit_of_work import UnitOfWorkFactory
 from settlement.ledger.errors import LedgerError, LinkedEventFailed
 from settlement.ledger.ledger import (
-    ACCOUNTS,
+    ACCOUNT_BALANCES,
     Account,
     TransferRequest,
     create_transfer,
@@ -83,61 +83,72 @@ class Model:
         if request.id in self.transfers:
             return "exists_with_different_content"  # this model never retries through apply
         if request.kind in ("single_phase", "pending"):
-            assert request.amount is not None
-            amount = int(request.amount * 100)
-            debit, credit = str(request.debit_account), str(request.credit_account)
-            if debit not in self.accounts or credit not in self.accounts:
-                return "account_not_found"
-            if debit == credit:
-                return "accounts_must_be_different"
-            if request.reverses_id is not None:
-                original = self.transfers[request.reverses_id]
-                if original.kind not in ("single_phase", "post_pending"):
-                    return "transfer_not_reversible"
-                if request.reverses_id in self.reversed:
-                    return "already_reversed"
-            d, c = self.accounts[debit], self.accounts[credit]
-            if (
-                d.limit == "debits"
-                and d.debits_pending + d.debits_posted + amount > d.credits_posted
-            ):
-                return "exceeds_credits"
-            if (
-                c.limit == "credits"
-                and c.credits_pending + c.credits_posted + amount > c.debits_posted
-            ):
-                return "exceeds_debits"
-            if request.kind == "pending":
-                d.debits_pending += amount
-                c.credits_pending += amount
-            else:
-                d.debits_posted += amount
-                c.credits_posted += amount
-            if request.reverses_id is not None:
-                self.reversed.add(request.reverses_id)
+            outcome = self._move(request)
         else:
-            assert request.pending_id is not None
-            pending = self.transfers.get(request.pending_id)
-            if pending is None:
-                return "pending_transfer_not_found"
-            if pending.kind != "pending":
-                return "pending_transfer_not_pending"
-            if request.pending_id in self.resolutions:
-                posted = self.resolutions[request.pending_id] == "post_pending"
-                return f"pending_transfer_already_{'posted' if posted else 'voided'}"
-            amount = pending.amount if request.amount is None else int(request.amount * 100)
-            if amount > pending.amount:
-                return "exceeds_pending_transfer_amount"
-            debit, credit = pending.debit, pending.credit
-            d, c = self.accounts[debit], self.accounts[credit]
-            d.debits_pending -= pending.amount
-            c.credits_pending -= pending.amount
-            if request.kind == "post_pending":
-                d.debits_posted += amount
-                c.credits_posted += amount
-            self.resolutions[request.pending_id] = request.kind
+            outcome = self._resolve(request)
+        if isinstance(outcome, str):
+            return outcome
+        debit, credit, amount = outcome
         self.transfers[request.id] = ModelTransfer(request, request.kind, debit, credit, amount)
         return None
+
+    def _move(self, request: TransferRequest) -> str | tuple[str, str, int]:
+        assert request.amount is not None
+        amount = int(request.amount * 100)
+        debit, credit = str(request.debit_account), str(request.credit_account)
+        if debit not in self.accounts or credit not in self.accounts:
+            return "account_not_found"
+        if debit == credit:
+            return "accounts_must_be_different"
+        refused = self._refusal_of_reversal(request)
+        if refused:
+            return refused
+        d, c = self.accounts[debit], self.accounts[credit]
+        if d.limit == "debits" and d.debits_pending + d.debits_posted + amount > d.credits_posted:
+            return "exceeds_credits"
+        if c.limit == "credits" and c.credits_pending + c.credits_posted + amount > c.debits_posted:
+            return "exceeds_debits"
+        if request.kind == "pending":
+            d.debits_pending += amount
+            c.credits_pending += amount
+        else:
+            d.debits_posted += amount
+            c.credits_posted += amount
+        if request.reverses_id is not None:
+            self.reversed.add(request.reverses_id)
+        return debit, credit, amount
+
+    def _refusal_of_reversal(self, request: TransferRequest) -> str | None:
+        if request.reverses_id is None:
+            return None
+        original = self.transfers[request.reverses_id]
+        if original.kind not in ("single_phase", "post_pending"):
+            return "transfer_not_reversible"
+        if request.reverses_id in self.reversed:
+            return "already_reversed"
+        return None
+
+    def _resolve(self, request: TransferRequest) -> str | tuple[str, str, int]:
+        assert request.pending_id is not None
+        pending = self.transfers.get(request.pending_id)
+        if pending is None:
+            return "pending_transfer_not_found"
+        if pending.kind != "pending":
+            return "pending_transfer_not_pending"
+        if request.pending_id in self.resolutions:
+            posted = self.resolutions[request.pending_id] == "post_pending"
+            return f"pending_transfer_already_{'posted' if posted else 'voided'}"
+        amount = pending.amount if request.amount is None else int(request.amount * 100)
+        if amount > pending.amount:
+            return "exceeds_pending_transfer_amount"
+        d, c = self.accounts[pending.debit], self.accounts[pending.credit]
+        d.debits_pending -= pending.amount
+        c.credits_pending -= pending.amount
+        if request.kind == "post_pending":
+            d.debits_posted += amount
+            c.credits_posted += amount
+        self.resolutions[request.pending_id] = request.kind
+        return pending.debit, pending.credit, amount
 
 
 def amount_of(cents: int) -> Decimal:
@@ -223,6 +234,7 @@ class LedgerMachine(RuleBasedStateMachine):
         # A funding account, and one account of each limit kind funded from it, so that the
         # first steps already have money to move.
         with self.session() as session:
+            # The funding account is striped, as the pooled fund is: its balance spread over rows.
             for code, limit in (
                 ("funding", None),
                 ("free", None),
@@ -235,6 +247,7 @@ class LedgerMachine(RuleBasedStateMachine):
                     kind="test",
                     debits_must_not_exceed_credits=limit == "debits",
                     credits_must_not_exceed_debits=limit == "credits",
+                    striped=code == "funding",
                 )
                 self.model.accounts[code] = ModelAccount(limit=limit)
         for debit, credit in (("funding", "patient"), ("refunds", "funding")):
@@ -247,8 +260,8 @@ class LedgerMachine(RuleBasedStateMachine):
                 )
             )
 
-    @rule(limit=st.sampled_from([None, "debits", "credits"]))
-    def open_an_account(self, limit: str | None) -> None:
+    @rule(limit=st.sampled_from([None, "debits", "credits"]), striped=st.booleans())
+    def open_an_account(self, limit: str | None, striped: bool) -> None:
         code = self.next_id("acct")
         with self.session() as session:
             account = open_account(
@@ -257,6 +270,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 kind="test",
                 debits_must_not_exceed_credits=limit == "debits",
                 credits_must_not_exceed_debits=limit == "credits",
+                striped=striped and limit is None,
             )
             assert account.debits_posted == account.credits_posted == 0
         self.model.accounts[code] = ModelAccount(limit=limit)
@@ -457,7 +471,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def the_stored_balances_are_the_models(self) -> None:
         with self.session() as session:
-            rows = session.execute(select(ACCOUNTS)).all()
+            rows = session.execute(ACCOUNT_BALANCES).all()  # a striped one's stripes added
         stored = {
             row.code: (
                 row.debits_pending,
