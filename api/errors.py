@@ -55,6 +55,7 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "version_mismatch": (409, "the agreement version is not the one in force"),
     "body_too_large": (413, "the request body is larger than the service accepts"),
     "validation_error": (422, "the request is malformed"),
+    "not_accepted": (422, "the service agreement must be accepted (accept: true) to sign"),
     "unknown_fee_line": (422, "the feedetl_sn is not a billed line of this bill"),
     "amount_mismatch": (422, "det_item_fee_sumamt is not pric × cnt rounded half-up to the fen"),
     "idempotency_key_missing": (422, "the Idempotency-Key header is required"),
@@ -137,15 +138,7 @@ Refusal = ServiceError | ApiError | CreditServiceError
 
 def refusal_answer(refusal: Refusal) -> tuple[int, dict[str, Any]]:
     """The HTTP status and envelope for a business or API refusal."""
-    if isinstance(refusal, ApiError):
-        status = refusal.status
-    elif isinstance(refusal, CreditServiceError):
-        # The documented status wins; the hint covers codes the document does not list.
-        status = (
-            ERROR_CODES[refusal.code][0] if refusal.code in ERROR_CODES else refusal.status_hint
-        )
-    else:
-        status = status_for(refusal.code)
+    status = refusal.status if isinstance(refusal, ApiError) else status_for(refusal.code)
     details = jsonable_encoder(refusal.details)
     return status, error_body(refusal.code, refusal.message, **details)
 

@@ -338,14 +338,6 @@ class ClosePublic(ResponseModel):
     estimate: SetlInfoPublic
 
 
-class RefundCreate(RequestModel):
-    feedetl_sn: Annotated[
-        list[Annotated[str, Field(min_length=1, max_length=30)]],
-        Field(min_length=1, max_length=500),
-    ]
-    reason: Annotated[Text200, Field(examples=["患者退药"])]
-
-
 class DayHeader(ResponseModel):
     hospital_code: str = Field(description="The calling hospital")
     date: str = Field(description="The local calendar day, YYYY-MM-DD")

@@ -11,14 +11,14 @@ from sqlalchemy import select
 
 from credit.identity import mask_certno, mask_phone
 from insurance.money import format_amount, parse_amount
+from settlement.billing import bill_states
 from settlement.bootstrap import Container
 
-#: Bills the patient (or their family manager) can still pay.
-PAYABLE = frozenset({"billed", "overdue"})
-#: Paid, or being paid: the page polls until the provider's answer lands.
-PENDING = frozenset({"paying", "paying_late"})
-OVERDUE = frozenset({"overdue", "paying_late"})
-SETTLED = frozenset({"settled", "settled_late"})
+# The bill states, said once (settlement.billing.bill_states); the page polls while IN_PAYMENT.
+PAYABLE = bill_states.PAYABLE
+PENDING = bill_states.IN_PAYMENT
+OVERDUE = bill_states.OVERDUE_UNPAID
+SETTLED = bill_states.PAID
 #: Messages the patient does not need to read again.
 HIDDEN_MESSAGE_KINDS = ("login_code",)
 MESSAGES_SHOWN = 50

@@ -37,6 +37,10 @@ UNPAID = frozenset({BILLED, PAYING, OVERDUE, PAYING_LATE})
 PAID = frozenset({SETTLED, SETTLED_LATE})
 #: Past the deadline and still unpaid (a payment may be under way).
 OVERDUE_UNPAID = frozenset({OVERDUE, PAYING_LATE})
+#: The patient (or a family manager) can start paying it now.
+PAYABLE = frozenset({BILLED, OVERDUE})
+#: A payment is under way: the provider's answer has not landed yet.
+IN_PAYMENT = frozenset({PAYING, PAYING_LATE})
 
 
 def check_transition(current: str, target: str) -> None:

@@ -86,26 +86,25 @@ def sign_agreement(
     now = clock.now()
     today = now.date()
     if accept is not True:
-        raise CreditServiceError("not_accepted", "the agreement must be accepted to sign", 422)
+        raise CreditServiceError("not_accepted", "the agreement must be accepted to sign")
     if autopay not in get_args(Autopay):
         raise CreditServiceError(
-            "validation_error", f"autopay must be one of {', '.join(get_args(Autopay))}", 422
+            "validation_error", f"autopay must be one of {', '.join(get_args(Autopay))}"
         )
     try:
         certno = validate_certno(certno, today=today)
     except IdentityError as error:
-        raise CreditServiceError("invalid_certno", error.message, 422, reason=error.code) from None
+        raise CreditServiceError("invalid_certno", error.message, reason=error.code) from None
     agreement = config.agreements.current(today)
     if version != agreement.version:
         raise CreditServiceError(
             "version_mismatch",
             f"version {version} is not the agreement in force (version {agreement.version})",
-            409,
             current_version=agreement.version,
         )
     person = insurance.lookup_person(psn_no)
     if person is None:
-        raise CreditServiceError("patient_not_found", f"no insured person {psn_no}", 404)
+        raise CreditServiceError("patient_not_found", f"no insured person {psn_no}")
     if person.certno.upper() != certno or not names_match(psn_name, person.psn_name):
         # One message for both, so the answer does not reveal which of the two was right.
         raise CreditServiceError(
@@ -159,7 +158,7 @@ def _score_inputs(
     report = credit.rating(person.certno)
     if report is None:
         raise CreditServiceError(
-            "credit_report_unavailable", "the credit platform has no record of this person", 503
+            "credit_report_unavailable", "the credit platform has no record of this person"
         )
     return CreditInputs(
         insutype=person.insutype,
@@ -188,7 +187,7 @@ def preview_decision(
     """The decision signing now would give, recorded nowhere (for explaining unsigned patients)."""
     person = insurance.lookup_person(psn_no)
     if person is None:
-        raise CreditServiceError("patient_not_found", f"no insured person {psn_no}", 404)
+        raise CreditServiceError("patient_not_found", f"no insured person {psn_no}")
     today = clock.now().date()
     inputs = _score_inputs(
         person,
@@ -269,7 +268,6 @@ def revoke_agreement(
         raise CreditServiceError(
             "outstanding_balance",
             "the agreement can be revoked only when nothing is outstanding",
-            409,
             outstanding_fen=outstanding_fen,
         )
     now = clock.now()
