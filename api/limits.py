@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import error_response
+from settlement.foundation.clock import Seconds
 from settlement.foundation.config import Settings
 
 CLOSE = {"Connection": "close"}
@@ -33,7 +34,7 @@ CLOSE = {"Connection": "close"}
 class Limits:
     max_body_bytes: int
     max_header_bytes: int
-    body_timeout_seconds: float
+    body_timeout_seconds: Seconds
 
     @classmethod
     def of(cls, settings: Settings) -> Limits:
@@ -51,7 +52,7 @@ class BodyTooLarge(HTTPException):
 
 
 class BodyTimeout(HTTPException):
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: Seconds) -> None:
         super().__init__(408, f"the request body stopped arriving for {seconds:g} s", headers=CLOSE)
 
 

@@ -40,6 +40,7 @@ from starlette.types import Scope
 from api.deps import ContainerDep
 from api.errors import ApiError
 from settlement.bootstrap import Container
+from settlement.foundation.clock import Seconds
 from settlement.messages.outbox import outbox_backlog
 
 HTTP_REQUESTS = Counter(
@@ -80,7 +81,7 @@ def route_template(scope: Scope, mounts: Sequence[str] = ()) -> str:
     return UNMATCHED
 
 
-def count_request(method: str, route: str, status: int, seconds: float) -> None:
+def count_request(method: str, route: str, status: int, seconds: Seconds) -> None:
     code = str(status)
     HTTP_REQUESTS.labels(method, route, code).inc()
     HTTP_DURATION.labels(method, route, code).observe(seconds)

@@ -50,10 +50,6 @@ class Chart:
 Series = tuple[str, Callable[[DailyReportPublic], Decimal | None]]
 
 
-def _number(value: Decimal | None) -> float | None:
-    return None if value is None else float(value)
-
-
 def _draw(
     kind: type[pygal.graph.graph.Graph],
     title: str,
@@ -83,7 +79,7 @@ def _draw(
     )
     chart.x_labels = [report.date[5:] for report in days]
     for label, pick in series:
-        chart.add(label, [_number(pick(report)) for report in days])
+        chart.add(label, [pick(report) for report in days])  # pygal plots Decimal as it is
     svg = chart.render(is_unicode=True)
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 

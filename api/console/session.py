@@ -20,6 +20,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from api.web.session import csrf_ok, csrf_token, is_https, new_session_id
+from settlement.foundation.clock import Seconds
 
 __all__ = ["csrf_ok", "csrf_token", "new_session_id"]
 
@@ -39,7 +40,7 @@ def _mac(secret_key: str, admin_token: str, expires: int, nonce: str) -> str:
     return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()
 
 
-def issue(secret_key: str, admin_token: str, *, now: float | None = None) -> str:
+def issue(secret_key: str, admin_token: str, *, now: Seconds | None = None) -> str:
     """A new session value: ``expires.nonce.mac``."""
     expires = int(now if now is not None else time.time()) + SESSION_SECONDS
     nonce = secrets.token_urlsafe(16)
@@ -47,7 +48,7 @@ def issue(secret_key: str, admin_token: str, *, now: float | None = None) -> str
 
 
 def valid(
-    secret_key: str, admin_token: str, value: str | None, *, now: float | None = None
+    secret_key: str, admin_token: str, value: str | None, *, now: Seconds | None = None
 ) -> bool:
     """Whether ``value`` is an unexpired session issued under this admin token and key."""
     if not value or not admin_token:

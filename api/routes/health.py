@@ -27,6 +27,7 @@ from api.errors import ApiError, error_body
 from api.exact_json import ExactJsonRoute
 from api.openapi import error_responses, example_response
 from settlement.bootstrap import Container
+from settlement.foundation.clock import Seconds
 from settlement.migrate import schema_state
 from settlement.scheduler.leader import someone_leads
 
@@ -148,7 +149,7 @@ def ready(request: Request, container: ContainerDep) -> Any:
 class LeaderSightings:
     """When this process last saw a scheduler lead (``time.monotonic``), for the grace."""
 
-    last_seen: float | None = None
+    last_seen: Seconds | None = None
 
 
 def _leader_sightings(request: Request) -> LeaderSightings:

@@ -6,6 +6,9 @@ import threading
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+#: A duration or a Unix time in seconds: only ever time, never money (Decimal or integer fen).
+Seconds = float
+
 
 class Clock(Protocol):
     def now(self) -> datetime:

@@ -9,6 +9,8 @@ from limits import parse_many
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from settlement.foundation.clock import Seconds
+
 #: Values that are fine on a laptop and must never reach production.
 DEFAULT_ADMIN_TOKEN = "sandbox-admin-token"
 DEFAULT_SECRET_KEY = "sandbox-secret-key-not-for-production"
@@ -59,11 +61,11 @@ class Settings(BaseSettings):
     #: The request line and headers together; more is refused (431).
     max_header_bytes: int = Field(default=16_384, ge=1024)
     #: A request's line and headers must arrive whole within this time (else 408, closed).
-    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    header_timeout_seconds: Seconds = Field(default=10.0, gt=0)
     #: The longest wait for the next part of a request body (else 408, closed).
-    body_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: Seconds = Field(default=10.0, gt=0)
     #: An idle keep-alive connection is closed after this long.
-    keep_alive_seconds: float = Field(default=5.0, gt=0)
+    keep_alive_seconds: Seconds = Field(default=5.0, gt=0)
 
     #: Sent messages (the outbox and the sandbox's record) and refused unsigned wallet callbacks
     #: are deleted this many days after they were sent or received.

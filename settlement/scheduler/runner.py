@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from settlement.foundation.clock import Seconds
 from settlement.foundation.metrics import (
     LAST_RUN,
     LEADING,
@@ -95,7 +96,7 @@ def run_due(
     return report
 
 
-def _measure(name: str, report: SweepReport, now: datetime, seconds: float) -> None:
+def _measure(name: str, report: SweepReport, now: datetime, seconds: Seconds) -> None:
     SWEEP_RUNS.labels(name, "error" if report.error else "ok").inc()
     SWEEP_DURATION.labels(name).observe(seconds)
     if report.items:

@@ -20,6 +20,7 @@ in the benchmarks' figures means the others, and "transactions" the ``COMMIT``/`
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -35,6 +36,9 @@ from typing import Any
 #: Where a server process dumps its counts (set for the API benchmark's server processes).
 DUMP_FOLDER_ENV = "BENCH_STATEMENTS_DIR"
 DUMP_SECONDS = 0.2
+#: Set when the process exits; the dumps' timer waits on it, so it never outlives the process.
+_EXITING = threading.Event()
+atexit.register(_EXITING.set)
 TRANSACTION_CONTROL = frozenset({"BEGIN", "COMMIT", "ROLLBACK"})
 #: Tables of the sandbox's stand-ins for outside calls (wallet, insurance platform).
 SANDBOX_PREFIX = "sandbox_"
@@ -299,18 +303,17 @@ def counting_app(app: Any, engine: Any) -> Any:
     log = count_engine(engine)
     target = Path(folder) / f"{os.getpid()}.json"
 
-    def dump_forever() -> None:
+    def dump_until_exit() -> None:
         written = None
-        while True:
+        while not _EXITING.wait(DUMP_SECONDS):
             tally = log.snapshot()
             if tally != written:
                 scratch = target.with_suffix(".tmp")
                 scratch.write_text(json.dumps(tally.to_json()))
                 scratch.replace(target)
                 written = tally
-            time.sleep(DUMP_SECONDS)
 
-    threading.Thread(target=dump_forever, name="statement dumps", daemon=True).start()
+    threading.Thread(target=dump_until_exit, name="statement dumps", daemon=True).start()
 
     async def counted(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["path"] != "/health":
@@ -334,12 +337,12 @@ def read_dumps(folder: Path) -> Tally:
 def settled_dumps(folder: Path, earlier: Tally, requests: int, *, seconds: float = 10) -> Tally:
     """The servers' counts once they include at least ``requests`` more than ``earlier``."""
     deadline = time.monotonic() + seconds
-    while True:
-        now = read_dumps(folder)
-        if now.requests - earlier.requests >= requests or time.monotonic() >= deadline:
-            time.sleep(2 * DUMP_SECONDS)  # the statements of the last requests' commits
-            return read_dumps(folder)
-        time.sleep(DUMP_SECONDS)
+    while read_dumps(folder).requests - earlier.requests < requests:
+        if time.monotonic() >= deadline or _EXITING.wait(DUMP_SECONDS):
+            break
+    # Two more dumps: the statements of the last requests' commits follow their answers.
+    _EXITING.wait(2 * DUMP_SECONDS)
+    return read_dumps(folder)
 
 
 def format_purposes(tally: Tally, count: int, *, indent: str = "  ", limit: int = 40) -> str:
