@@ -28,8 +28,8 @@ def snapshot(session: Session) -> tuple[object, ...]:
     transfers = session.execute(select(TRANSFERS.c.id).order_by(TRANSFERS.c.id)).scalars().all()
     return (
         tuple(tuple(row) for row in accounts),
-        tuple(tuple(row) for row in stripes),
         tuple(transfers),
+        tuple(tuple(row) for row in stripes),
     )
 
 
