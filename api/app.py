@@ -20,6 +20,7 @@ from api.routes import (
     family,
     health,
     his,
+    his_bills,
     patients,
     payments,
     refunds,
@@ -87,6 +88,7 @@ def create_app(container: Container, *, run_scheduler: bool = False) -> FastAPI:
     app.include_router(admin_hospitals.router)
     app.include_router(admin.router)
     app.include_router(his.router)
+    app.include_router(his_bills.router)
     app.include_router(agreements.router)
     app.include_router(patients.router)
     app.include_router(family.router)

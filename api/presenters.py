@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
+
+from api.national.setlinfo import (
+    SetlSubject,
+    line_extras,
+    national_setlinfo,
+    setldetail,
+    subject_of,
+)
 from api.schemas.his import (
     ClosePublic,
     CreditPublic,
     FeeBatchPublic,
     FeePublic,
     ReasonPublic,
-    SetlInfoPublic,
     VisitPublic,
 )
 from api.schemas.patients import CreditDecisionPublic
+from api.schemas.setlinfo import HisSetlInfoPublic, SetlDetailPublic, SetlInfoPublic
 from insurance.money import format_amount, from_fen
 from settlement.billing.tables import FeeLine, Visit
+from settlement.bootstrap import Container
 from settlement.usecases.charging.visits import (
     CloseResult,
     FeeBatchResult,
@@ -72,6 +82,8 @@ def fee_public(line: FeeLine | PostedFeeLine) -> FeePublic:
         preselfpay_amt=format_amount(from_fen(line.preselfpay_amt_fen)),
         inscp_scp_amt=format_amount(from_fen(line.inscp_scp_amt_fen)),
         unlisted=line.unlisted,
+        pric_uplmt_amt=None if line.pric_uplmt_amt is None else exact(line.pric_uplmt_amt),
+        **line_extras(unlisted=line.unlisted),
         fee_ocur_time=iso(line.fee_ocur_time),
         status=line.status,
     )
@@ -114,7 +126,56 @@ def setlinfo_public(setlinfo: dict[str, str], setl_id: str | None = None) -> Set
     return SetlInfoPublic(**fields)
 
 
-def close_public(result: CloseResult) -> ClosePublic:
+def his_setlinfo_public(
+    setlinfo: dict[str, str], *, setl_id: str | None, subject: SetlSubject, on: date
+) -> HisSetlInfoPublic:
+    """The national 2207 fields of a split, for the HIS's REST answers (money as strings);
+    ``on``: the day the person's age is counted on."""
+    values = national_setlinfo(setlinfo, setl_id=setl_id, subject=subject, on=on)
+    text: dict[str, object] = {}
+    for name, value in values.items():
+        if name == "pool_prop_selfpay":
+            text[name] = setlinfo.get(name, "0.00")
+        elif isinstance(value, Decimal):
+            text[name] = str(value) if name == "age" else format_amount(value)
+        elif isinstance(value, datetime):
+            text[name] = iso(value)
+        else:
+            text[name] = value
+    return HisSetlInfoPublic.model_validate(text)
+
+
+def today(container: Container) -> date:
+    """The service's day now, in its region's zone."""
+    return container.clock.now().astimezone(ZoneInfo(container.settings.timezone)).date()
+
+
+def split_subject(
+    container: Container,
+    session: Session,
+    visit: Visit,
+    *,
+    medins_setl_id: str,
+    setl_time: datetime | None = None,
+) -> SetlSubject:
+    """Who and what a split of ``visit`` is about, the person as the insurance platform has
+    them (their name, identity number, insurance type)."""
+    person = container.insurance_platform(session).lookup_person(visit.psn_no)
+    return subject_of(visit, person, setl_time=setl_time, medins_setl_id=medins_setl_id)
+
+
+def setldetail_public(setlinfo: dict[str, str]) -> list[SetlDetailPublic]:
+    """What each fund paid (or would pay) of a split (national ``setldetail``)."""
+    return [
+        SetlDetailPublic.model_validate(
+            {k: format_amount(v) if isinstance(v, Decimal) else v for k, v in fund.items()}
+        )
+        for fund in setldetail(setlinfo)
+    ]
+
+
+def close_public(result: CloseResult, subject: SetlSubject, on: date) -> ClosePublic:
+    """The closed visit's bill; the estimate carries the national 2207 fields."""
     bill = result.bill
     return ClosePublic(
         mdtrt_id=result.visit.mdtrt_id,
@@ -123,7 +184,8 @@ def close_public(result: CloseResult) -> ClosePublic:
         medfee_sumamt=format_amount(from_fen(bill.medfee_sumamt_fen)),
         closed_at=iso(bill.closed_at),
         due_at=iso(bill.due_at),
-        estimate=setlinfo_public(bill.estimate),
+        estimate=his_setlinfo_public(bill.estimate, setl_id=None, subject=subject, on=on),
+        setldetail=setldetail_public(bill.estimate),
     )
 
 

@@ -163,13 +163,15 @@ class Service:
         ytd_dedc: str = "0.00",
         ytd_hifp: str = "0.00",
         status: str = "active",
+        psn_name: str | None = None,
+        certno: str | None = None,
     ) -> PersonRecord:
         serial = next(_serial)
         psn_no = psn_no or f"3714{serial:016d}"
         person = PersonRecord(
             psn_no=psn_no,
-            psn_name=f"测试{serial}",
-            certno=make_certno(birth, serial),
+            psn_name=psn_name or f"测试{serial}",
+            certno=certno or make_certno(birth, serial),
             phone=phone or f"139{serial:08d}",
             insutype=insutype,
             psn_type=psn_type,

@@ -27,7 +27,10 @@ from api.presenters import (
     close_public,
     credit_public,
     fee_batch_public,
-    setlinfo_public,
+    his_setlinfo_public,
+    setldetail_public,
+    split_subject,
+    today,
     visit_public,
 )
 from api.schemas.his import (
@@ -47,6 +50,7 @@ from api.schemas.his import (
     VisitPublic,
 )
 from api.schemas.types import Day, PsnNo
+from settlement.billing.tables import Visit
 from settlement.bootstrap import Container
 from settlement.foundation.errors import ServiceError
 from settlement.foundation.unit_of_work import UnitOfWork
@@ -273,8 +277,14 @@ def presettle(
         settlement = visits.presettle(
             uow, container=container, hospital=hospital, mdtrt_id=mdtrt_id
         )
+        info = settlement.setlinfo.as_dict()
+        subject = split_subject(
+            container, uow.session, uow.session.get_one(Visit, mdtrt_id), medins_setl_id=""
+        )
         return 200, PresettlePublic(
-            mdtrt_id=mdtrt_id, setlinfo=setlinfo_public(settlement.setlinfo.as_dict())
+            mdtrt_id=mdtrt_id,
+            setlinfo=his_setlinfo_public(info, setl_id=None, subject=subject, on=today(container)),
+            setldetail=setldetail_public(info),
         )
 
     return idem.run(scope=f"his:{hospital.code}", action=action)
@@ -297,7 +307,10 @@ def close_visit(
 
     def action(uow: UnitOfWork) -> tuple[int, ClosePublic]:
         result = visits.close_visit(uow, container=container, hospital=hospital, mdtrt_id=mdtrt_id)
-        return 200, close_public(result)
+        subject = split_subject(
+            container, uow.session, result.visit, medins_setl_id=result.bill.bill_id
+        )
+        return 200, close_public(result, subject, today(container))
 
     return idem.run(scope=f"his:{hospital.code}", action=action)
 

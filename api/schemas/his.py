@@ -7,7 +7,14 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, JsonValue
 from pydantic.config import JsonDict
 
+from api.national.setlinfo import line_extras
 from api.schemas.figures import HOSPITAL_DAY_EXAMPLE, HospitalFigures
+from api.schemas.setlinfo import (
+    HIS_SETLINFO_EXAMPLE,
+    SETLDETAIL_EXAMPLE,
+    HisSetlInfoPublic,
+    SetlDetailPublic,
+)
 from api.schemas.types import (
     Money,
     MoneyText,
@@ -55,12 +62,13 @@ _REQUEST_LINES: list[JsonDict] = [
 ]
 FEE_BATCH_REQUEST_EXAMPLE: JsonDict = {"chrg_bchno": EXAMPLE_CHRG_BCHNO, "fees": [*_REQUEST_LINES]}
 #: How each line prices: chrgitm_lv, selfpay_prop, fulamt_ownpay_amt, preselfpay_amt,
-#: inscp_scp_amt (class A in scope; class B's first 10 % self-paid; class C all self-paid).
+#: inscp_scp_amt, the catalogue's price cap (class A in scope; class B's first 10 % self-paid;
+#: class C all self-paid).
 _PRICED = {
-    "F0001": ("A", "0.00", "0.00", "0.00", "30.00"),
-    "F0002": ("B", "0.10", "0.00", "18.00", "162.00"),
-    "F0003": ("A", "0.00", "0.00", "0.00", "20.00"),
-    "F0004": ("C", "1.00", "30.00", "0.00", "0.00"),
+    "F0001": ("A", "0.00", "0.00", "0.00", "30.00", "30.00"),
+    "F0002": ("B", "0.10", "0.00", "18.00", "162.00", "180.00"),
+    "F0003": ("A", "0.00", "0.00", "0.00", "20.00", "20.00"),
+    "F0004": ("C", "1.00", "30.00", "0.00", "0.00", None),
 }
 
 
@@ -68,7 +76,7 @@ def _fee_examples(*statuses: str) -> list[JsonValue]:
     """The example batch's lines as the service answers them, in ``statuses`` (one per line)."""
     answer: list[JsonValue] = []
     for line, status in zip(_REQUEST_LINES, statuses, strict=True):
-        lv, prop, fulamt, preself, inscp = _PRICED[str(line["feedetl_sn"])]
+        lv, prop, fulamt, preself, inscp, cap = _PRICED[str(line["feedetl_sn"])]
         answer.append(
             {
                 "feedetl_sn": line["feedetl_sn"],
@@ -82,6 +90,8 @@ def _fee_examples(*statuses: str) -> list[JsonValue]:
                 "preselfpay_amt": preself,
                 "inscp_scp_amt": inscp,
                 "unlisted": False,
+                "pric_uplmt_amt": cap,
+                **line_extras(unlisted=False),
                 "fee_ocur_time": line["fee_ocur_time"],
                 "status": status,
             }
@@ -137,26 +147,11 @@ VISIT_CLOSED_EXAMPLE: JsonDict = {
     "bill_id": EXAMPLE_BILL_ID,
     "closed_at": "2026-11-23T11:00:00+08:00",
 }
-#: The split of those 240.00: class C 30.00 and class B's first 10 % (18.00) are the patient's;
-#: of the 192.00 in scope, 100.00 completes the deductible and the fund pays 50 % of the rest.
-SETLINFO_EXAMPLE: JsonDict = {
-    "medfee_sumamt": "240.00",
-    "fulamt_ownpay_amt": "30.00",
-    "overlmt_selfpay": "0.00",
-    "preselfpay_amt": "18.00",
-    "inscp_scp_amt": "192.00",
-    "act_pay_dedc": "100.00",
-    "hifp_pay": "46.00",
-    "pool_prop_selfpay": "0.50",
-    "fund_pay_sumamt": "46.00",
-    "psn_part_amt": "194.00",
-    "acct_pay": "100.00",
-    "acct_mulaid_pay": "0.00",
-    "psn_cash_pay": "94.00",
-    "balc": "0.00",
-    "setl_id": None,
+PRESETTLE_EXAMPLE: JsonDict = {
+    "mdtrt_id": EXAMPLE_MDTRT_ID,
+    "setlinfo": {**HIS_SETLINFO_EXAMPLE, "medins_setl_id": ""},
+    "setldetail": SETLDETAIL_EXAMPLE,
 }
-PRESETTLE_EXAMPLE: JsonDict = {"mdtrt_id": EXAMPLE_MDTRT_ID, "setlinfo": SETLINFO_EXAMPLE}
 CLOSE_EXAMPLE: JsonDict = {
     "mdtrt_id": EXAMPLE_MDTRT_ID,
     "bill_id": EXAMPLE_BILL_ID,
@@ -164,7 +159,8 @@ CLOSE_EXAMPLE: JsonDict = {
     "medfee_sumamt": "240.00",
     "closed_at": "2026-11-23T11:00:00+08:00",
     "due_at": "2026-11-26T11:00:00+08:00",
-    "estimate": SETLINFO_EXAMPLE,
+    "estimate": HIS_SETLINFO_EXAMPLE,
+    "setldetail": SETLDETAIL_EXAMPLE,
 }
 
 
@@ -266,6 +262,19 @@ class FeePublic(ResponseModel):
     preselfpay_amt: MoneyText
     inscp_scp_amt: MoneyText
     unlisted: bool = Field(description="true when med_list_codg is not in the catalogue (class C)")
+    pric_uplmt_amt: str | None = Field(
+        description="the catalogue's price cap (national 2204); null when it sets none"
+    )
+    med_chrgitm_type: str = Field(
+        description="national charge-item category: 14 (other) until the catalogue carries one"
+    )
+    lmt_used_flag: str = Field(description="restricted use: 0 (the catalogue has none)")
+    bas_medn_flag: str = Field(description="essential medicine: 0 (not in the catalogue)")
+    hi_nego_drug_flag: str = Field(description="negotiated drug: 0 (not in the catalogue)")
+    chld_medc_flag: str = Field(description="children's medicine: 0 (not in the catalogue)")
+    list_sp_item_flag: str = Field(description="special item: 0 (not in the catalogue)")
+    drt_reim_flag: str = Field(description="direct reimbursement: 0")
+    memo: str = Field(description="why a line is all self-paid when it is not in the catalogue")
     fee_ocur_time: str
     status: Literal["held", "cancelled", "billed", "refunded"]
 
@@ -299,31 +308,12 @@ class VisitPublic(ResponseModel):
     closed_at: str | None = None
 
 
-class SetlInfoPublic(ResponseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [SETLINFO_EXAMPLE]})
-
-    medfee_sumamt: MoneyText
-    fulamt_ownpay_amt: MoneyText
-    overlmt_selfpay: MoneyText
-    preselfpay_amt: MoneyText
-    inscp_scp_amt: MoneyText
-    act_pay_dedc: MoneyText
-    hifp_pay: MoneyText
-    pool_prop_selfpay: str = Field(description="the pooled fund ratio applied, e.g. 0.50")
-    fund_pay_sumamt: MoneyText
-    psn_part_amt: MoneyText
-    acct_pay: MoneyText
-    acct_mulaid_pay: MoneyText
-    psn_cash_pay: MoneyText
-    balc: MoneyText
-    setl_id: str | None = None
-
-
 class PresettlePublic(ResponseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [PRESETTLE_EXAMPLE]})
 
     mdtrt_id: str
-    setlinfo: SetlInfoPublic
+    setlinfo: HisSetlInfoPublic
+    setldetail: list[SetlDetailPublic] = Field(description="what each fund would pay")
 
 
 class ClosePublic(ResponseModel):
@@ -335,7 +325,8 @@ class ClosePublic(ResponseModel):
     medfee_sumamt: MoneyText
     closed_at: str
     due_at: str
-    estimate: SetlInfoPublic
+    estimate: HisSetlInfoPublic
+    setldetail: list[SetlDetailPublic] = Field(description="what each fund would pay (estimate)")
 
 
 class DayHeader(ResponseModel):

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, StrictInt
 from pydantic.config import JsonDict
 
-from api.schemas.his import FeePublic, ReasonPublic, SetlInfoPublic
+from api.schemas.his import FeePublic, ReasonPublic
+from api.schemas.setlinfo import SetlInfoPublic
 from api.schemas.types import (
     Consent,
     MoneyText,

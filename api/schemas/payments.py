@@ -7,8 +7,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.errors import ErrorBody
-from api.schemas.his import EXAMPLE_BILL_ID, SetlInfoPublic
-from api.schemas.his import SETLINFO_EXAMPLE as HIS_SETLINFO_EXAMPLE
+from api.schemas.his import EXAMPLE_BILL_ID
+from api.schemas.setlinfo import SETLINFO_EXAMPLE as HIS_SETLINFO_EXAMPLE
+from api.schemas.setlinfo import SetlInfoPublic
 from api.schemas.types import Money, MoneyText, RequestModel, ResponseModel, Text64, Text200
 
 Provider = Literal["wechat", "alipay"]

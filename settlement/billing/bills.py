@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from settlement.access.hospitals import Hospital
@@ -71,14 +71,20 @@ def patient_bills(session: Session, *, psn_no: str, status: str | None = None) -
 
 def patient_bill(session: Session, *, psn_no: str, bill_id: str) -> BillDetail:
     """The patient's own bill with its lines and events; anyone else's is ``not_found``."""
+    return _bill_detail(session, bill_id, Bill.psn_no == psn_no, f"no bill {bill_id}")
+
+
+def _bill_detail(
+    session: Session, bill_id: str, owner: ColumnElement[bool], not_found: str
+) -> BillDetail:
     row = session.execute(
         select(Bill, Hospital.name, BillSettlement)
         .join(Hospital, Hospital.code == Bill.hospital_code)
         .outerjoin(BillSettlement, _STANDING)
-        .where(Bill.bill_id == bill_id, Bill.psn_no == psn_no)
+        .where(Bill.bill_id == bill_id, owner)
     ).first()
     if row is None:
-        raise ServiceError("not_found", f"no bill {bill_id}")
+        raise ServiceError("not_found", not_found)
     bill, hospital_name, settlement = row
     visit = session.get_one(Visit, bill.mdtrt_id)
     events = session.scalars(
@@ -91,4 +97,12 @@ def patient_bill(session: Session, *, psn_no: str, bill_id: str) -> BillDetail:
         lines=[line for line in visit.fees if line.status in BILL_LINE_STATUSES],
         events=events,
         settlement=settlement,
+    )
+
+
+def hospital_bill(session: Session, *, hospital_code: str, bill_id: str) -> BillDetail:
+    """The hospital's own bill with its lines, events and standing settlement; another
+    hospital's is ``not_found``."""
+    return _bill_detail(
+        session, bill_id, Bill.hospital_code == hospital_code, f"no bill {bill_id} at this hospital"
     )

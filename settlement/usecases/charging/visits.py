@@ -105,6 +105,7 @@ class PostedFeeLine:
     overlmt_amt_fen: int
     preselfpay_amt_fen: int
     inscp_scp_amt_fen: int
+    pric_uplmt_amt: Decimal | None
     unlisted: bool
     fee_ocur_time: datetime
     status: str

@@ -28,6 +28,8 @@ HIS_OPERATIONS = {
     ("POST", "/his/v1/visits/{mdtrt_id}/presettle"),
     ("POST", "/his/v1/visits/{mdtrt_id}/close"),
     ("POST", "/his/v1/bills/{bill_id}/refunds"),
+    ("GET", "/his/v1/bills/{bill_id}"),
+    ("DELETE", "/his/v1/visits/{mdtrt_id}/batches/{chrg_bchno}"),
     ("GET", "/his/v1/reconciliation"),
     ("POST", "/his/v1/family/confirmations"),
 }

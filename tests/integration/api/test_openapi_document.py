@@ -341,8 +341,14 @@ def test_the_documented_visit_is_what_the_service_answers(service: Service, docu
     service.add_hospital("H37140200001", level=3)
     his = service.hospitals["H37140200001"]
     visit = example_of(document, "post", "/his/v1/visits", "request")
+    documented_person = example_of(document, "post", "/his/v1/visits/{mdtrt_id}/presettle", "200")
     person, _ = service.enrol(
-        psn_no=visit["psn_no"], contribution_months=24, balc="100.00", ytd_dedc="100.00"
+        psn_no=visit["psn_no"],
+        contribution_months=24,
+        balc="100.00",
+        ytd_dedc="100.00",
+        psn_name=documented_person["setlinfo"]["psn_name"],
+        certno=documented_person["setlinfo"]["certno"],
     )
     shown: dict[str, str] = {}  # generated id -> the example's
 
