@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api.console import install_console
 from api.errors import install_error_handlers
 from api.limits import Limits, RequestLimits
+from api.national import routes as national_routes
 from api.openapi import install_openapi
 from api.request_context import install_request_context
 from api.routes import (
@@ -89,6 +90,7 @@ def create_app(container: Container, *, run_scheduler: bool = False) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(his.router)
     app.include_router(his_bills.router)
+    app.include_router(national_routes.router)
     app.include_router(agreements.router)
     app.include_router(patients.router)
     app.include_router(family.router)

@@ -30,6 +30,7 @@ HIS_OPERATIONS = {
     ("POST", "/his/v1/bills/{bill_id}/refunds"),
     ("GET", "/his/v1/bills/{bill_id}"),
     ("DELETE", "/his/v1/visits/{mdtrt_id}/batches/{chrg_bchno}"),
+    ("POST", "/his/v1/national"),
     ("GET", "/his/v1/reconciliation"),
     ("POST", "/his/v1/family/confirmations"),
 }
