@@ -37,9 +37,12 @@ ChrgBchno = Annotated[
     str,
     Path(
         min_length=1,
-        max_length=64,
+        # Like the other ids in paths: at most 40 (the national chrg_bchno has 30), so a path
+        # never holds a run that reads as a 64-hex signature in an access log.
+        max_length=40,
         pattern=r"^[\x21-\x7e]+$",
-        description='the charge batch; "0000": every line not settled yet (national 2205)',
+        description="the charge batch (at most 40 characters; a longer one is cancelled line by "
+        'line); "0000": every line not settled yet (national 2205)',
         examples=["CB20261123000001"],
     ),
 ]
