@@ -24,18 +24,25 @@ an ``IntegrityError``.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal, cast
+from typing import Any
 
-from sqlalchemy import Table, func, insert, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from settlement.foundation.clock import Clock
 from settlement.ledger._sql import LedgerSql, sql_for
+from settlement.ledger.accounts import (
+    ACCOUNT_BALANCES,
+    ACCOUNT_STRIPES,
+    ACCOUNTS,
+    TRANSFERS,
+    balances,
+    get_account,
+    get_transfer,
+    open_account,
+    pending_status,
+)
 from settlement.ledger.batch import (
     Batch,
     Event,
@@ -53,19 +60,11 @@ from settlement.ledger.batch import (
     stored_row,
     transfer_of,
 )
-from settlement.ledger.chart import SHARED_KINDS
 from settlement.ledger.errors import (
-    AccountNotFound,
-    ExistsWithDifferentContent,
-    InvalidTransfer,
     LedgerError,
-    PendingTransferNotFound,
-    PendingTransferNotPending,
     TransferNotFound,
 )
 from settlement.ledger.model import (
-    MAX_ACCOUNT_CODE_LENGTH,
-    MAX_CODE_LENGTH,
     Account,
     AccountRef,
     ChainOutcome,
@@ -75,7 +74,7 @@ from settlement.ledger.model import (
     TransferResult,
     TransferStatus,
 )
-from settlement.ledger.tables import STRIPES, LedgerAccount, LedgerAccountStripe, LedgerTransfer
+from settlement.ledger.tables import STRIPES
 
 __all__ = [
     "ACCOUNTS",
@@ -102,147 +101,7 @@ __all__ = [
     "reverse",
 ]
 
-ACCOUNTS = cast(Table, LedgerAccount.__table__)
-TRANSFERS = cast(Table, LedgerTransfer.__table__)
-ACCOUNT_STRIPES = cast(Table, LedgerAccountStripe.__table__)
-
 RACE_ATTEMPTS = 5
-BALANCES = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")
-
-
-def _with_stripe(name: str) -> Any:
-    added = (
-        select(func.coalesce(func.sum(ACCOUNT_STRIPES.c[name]), 0))
-        .where(ACCOUNT_STRIPES.c.account_id == ACCOUNTS.c.id)
-        .scalar_subquery()
-    )
-    return (ACCOUNTS.c[name] + added).label(name)
-
-
-#: Accounts as their balances stand: a striped account's row plus its stripes.
-ACCOUNT_BALANCES = select(
-    *(column for column in ACCOUNTS.c if column.name not in BALANCES),
-    *(_with_stripe(name) for name in BALANCES),
-)
-
-
-# -- accounts ------------------------------------------------------------------------------------
-
-
-def open_account(
-    session: Session,
-    *,
-    code: str,
-    kind: str,
-    debits_must_not_exceed_credits: bool = False,
-    credits_must_not_exceed_debits: bool = False,
-    striped: bool | None = None,
-    clock: Clock | None = None,
-) -> Account:
-    """Get or create the account ``code`` (race-safe); an existing one must have the same flags.
-
-    ``striped`` (by default: for the chart's shared kinds) spreads the balances of an account
-    with no limit over stripe rows, so its writers never wait for each other.
-    """
-    limited = debits_must_not_exceed_credits or credits_must_not_exceed_debits
-    if striped is None:
-        striped = kind in SHARED_KINDS and not limited
-    _check_account(code, kind, debits_must_not_exceed_credits, credits_must_not_exceed_debits)
-    if striped and limited:
-        raise InvalidTransfer("a striped account has no limit: nothing reads it under a lock")
-    values: dict[str, Any] = {
-        "code": code,
-        "kind": kind,
-        "debits_must_not_exceed_credits": debits_must_not_exceed_credits,
-        "credits_must_not_exceed_debits": credits_must_not_exceed_debits,
-        "striped": striped,
-        "debits_pending": 0,
-        "debits_posted": 0,
-        "credits_pending": 0,
-        "credits_posted": 0,
-    }
-    if clock is not None:
-        values["created_at"] = clock.now()
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(
-            postgresql_insert(ACCOUNTS)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["code"])
-        )
-    elif dialect == "sqlite":
-        session.execute(
-            sqlite_insert(ACCOUNTS).values(**values).on_conflict_do_nothing(index_elements=["code"])
-        )
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        try:
-            with session.begin_nested():
-                session.execute(insert(ACCOUNTS).values(**values))
-        except IntegrityError:
-            pass
-    account = get_account(session, code)
-    if (
-        account.kind != kind
-        or account.debits_must_not_exceed_credits != debits_must_not_exceed_credits
-        or account.credits_must_not_exceed_debits != credits_must_not_exceed_debits
-        or account.striped != striped
-    ):
-        raise ExistsWithDifferentContent(
-            f"account {code} exists with another kind or other limit flags", account=code
-        )
-    return account
-
-
-def _check_account(code: str, kind: str, debits_limited: bool, credits_limited: bool) -> None:
-    if not code or len(code) > MAX_ACCOUNT_CODE_LENGTH:
-        raise InvalidTransfer(f"an account code has 1 to {MAX_ACCOUNT_CODE_LENGTH} characters")
-    if not kind or len(kind) > MAX_CODE_LENGTH:
-        raise InvalidTransfer(f"an account kind has 1 to {MAX_CODE_LENGTH} characters")
-    if debits_limited and credits_limited:
-        raise InvalidTransfer("an account takes at most one of the two limit flags")
-
-
-def get_account(session: Session, account: AccountRef) -> Account:
-    """The account named by code or id, with its current balances."""
-    column = ACCOUNTS.c.id if isinstance(account, int) else ACCOUNTS.c.code
-    row = session.execute(ACCOUNT_BALANCES.where(column == account)).one_or_none()
-    if row is None:
-        raise AccountNotFound(f"no ledger account {account}", account=account)
-    return account_snapshot(row._mapping)
-
-
-def balances(session: Session, codes: Iterable[str]) -> dict[str, Account]:
-    """The accounts named by ``codes``, by code; an unknown code is ``account_not_found``."""
-    wanted = set(codes)
-    if not wanted:
-        return {}
-    rows = session.execute(ACCOUNT_BALANCES.where(ACCOUNTS.c.code.in_(wanted))).all()
-    found = {row.code: account_snapshot(row._mapping) for row in rows}
-    missing = sorted(wanted - found.keys())
-    if missing:
-        raise AccountNotFound(f"no ledger account {', '.join(missing)}", accounts=missing)
-    return found
-
-
-def get_transfer(session: Session, transfer_id: str) -> Transfer | None:
-    """The transfer with this id, or ``None``."""
-    row = session.execute(select(TRANSFERS).where(TRANSFERS.c.id == transfer_id)).one_or_none()
-    return None if row is None else transfer_of(Stored.from_row(row._mapping))
-
-
-def pending_status(session: Session, pending_id: str) -> Literal["pending", "posted", "voided"]:
-    """Whether the pending transfer ``pending_id`` is still pending, posted or voided."""
-    pending = get_transfer(session, pending_id)
-    if pending is None:
-        raise PendingTransferNotFound(f"no transfer {pending_id}", pending_id=pending_id)
-    if pending.kind != "pending":
-        raise PendingTransferNotPending(f"transfer {pending_id} is not a pending transfer")
-    kind = session.execute(
-        select(TRANSFERS.c.kind).where(TRANSFERS.c.pending_id == pending_id)
-    ).scalar_one_or_none()
-    if kind is None:
-        return "pending"
-    return "posted" if kind == "post_pending" else "voided"
 
 
 # -- transfers -----------------------------------------------------------------------------------
