@@ -47,6 +47,14 @@ def enforce(container: Container, checks: Sequence[tuple[str, str]], *, what: st
         uow.commit()
 
 
+def wait_before(container: Container, key: str, setting: str) -> int | None:
+    """Count one hit on ``key`` (committed); the seconds to wait if it is over its limits."""
+    with container.uow() as uow:
+        wait = hit(uow.session, key=key, limits=limits_of(setting), now=container.clock.now())
+        uow.commit()
+    return wait
+
+
 def refuse_locked_phone(container: Container, session: Session, digest: str) -> None:
     """429 while the phone (its keyed digest) is locked by its wrong codes."""
     wait = exhausted(

@@ -21,6 +21,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "admin_token_hint": ("部署时配置的 SHUXIN_ADMIN_TOKEN", "The deployment's SHUXIN_ADMIN_TOKEN"),
     "login": ("登录", "Log in"),
     "login_failed": ("令牌不正确。", "That token is not right."),
+    "login_limited": (
+        "登录尝试过多，请 {seconds} 秒后再试。",
+        "Too many login attempts: try again in {seconds} s.",
+    ),
     # navigation
     "nav_overview": ("概览", "Overview"),
     "nav_overdue": ("逾期账单", "Overdue bills"),

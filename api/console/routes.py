@@ -25,6 +25,7 @@ from api.console.context import (
     to_login,
 )
 from api.console.views import TREND_DAYS, OverviewPage, overview_page, trend_csv
+from api.rate_limits import client_address, wait_before
 from settlement.foundation.errors import ServiceError
 from settlement.usecases.reporting.worklists import hospital_names
 
@@ -54,6 +55,16 @@ async def log_in(request: Request) -> Response:
     if form is None:
         return error_page(ctx, 403, ctx.t("csrf_failed"))
     settings = ctx.container.settings
+    # Every attempt counts, the right token's too: a guesser learns nothing from the limit.
+    wait = wait_before(
+        ctx.container,
+        f"console-login:client:{client_address(request)}",
+        settings.rate_limit_console_login_per_client,
+    )
+    if wait is not None:
+        answer = render(ctx, "login.html", status=429, error=ctx.t("login_limited", seconds=wait))
+        answer.headers["Retry-After"] = str(wait)
+        return answer
     given = form.get("token", "").strip().encode()
     expected = settings.admin_token.encode()
     if not expected or not hmac.compare_digest(given, expected):

@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     login_failures_per_phone: str = "10/hour"
     #: Wallet callbacks (unauthenticated until their signature is checked) from one address.
     rate_limit_callbacks_per_client: str = "600/minute"
+    #: Operator console logins (each guesses the administrator token) from one client address.
+    rate_limit_console_login_per_client: str = "10/minute;30/hour"
 
     @field_validator(
         "rate_limit_otp_per_client",
@@ -96,6 +98,7 @@ class Settings(BaseSettings):
         "rate_limit_token_overall",
         "login_failures_per_phone",
         "rate_limit_callbacks_per_client",
+        "rate_limit_console_login_per_client",
     )
     @classmethod
     def _rate_limits(cls, value: str) -> str:

@@ -68,6 +68,19 @@ def test_a_visitor_is_sent_to_the_login_page_and_a_wrong_token_is_refused(
     assert client.get("/admin/", follow_redirects=False).status_code == 303
 
 
+def test_logins_from_one_address_are_limited_the_right_token_too(service: Service) -> None:
+    client = TestClient(service.client.app)
+    csrf = csrf_of(client.get("/admin/login").text)
+    for _ in range(10):  # SHUXIN_RATE_LIMIT_CONSOLE_LOGIN_PER_CLIENT: 10/minute
+        wrong = client.post("/admin/login", data={"csrf": csrf, "token": "guess"})
+        assert wrong.status_code == 401
+    limited = client.post("/admin/login", data={"csrf": csrf, "token": ADMIN_TOKEN})
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) > 0
+    assert "登录尝试过多" in limited.text
+    assert client.get("/admin/", follow_redirects=False).status_code == 303  # not logged in
+
+
 def test_the_session_cookie_is_httponly_strict_and_names_no_secret(service: Service) -> None:
     client = logged_in(service)
     cookie = next(c for c in client.cookies.jar if c.name == "shuxin_console")
