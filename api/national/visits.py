@@ -6,11 +6,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from fastapi.encoders import jsonable_encoder
+from pydantic import BaseModel
+
 from api.national.context import NationalCall, same_patient
 from api.national.schemas import Input2201, Input2204, Input2205, Line2204
 from api.national.setlinfo import NATIONAL_CHRGITM_LV, line_extras
 from insurance.money import from_fen
 from settlement.billing.catalogue import catalogue_for
+from settlement.billing.national_tables import VISIT_LEVEL, keep_national_details
 from settlement.billing.tables import FeeLine, Visit
 from settlement.foundation.errors import ServiceError
 from settlement.foundation.unit_of_work import UnitOfWork
@@ -37,6 +41,12 @@ def open_visit(uow: UnitOfWork, call: NationalCall, body: Input2201) -> dict[str
         mdtrt_id = state.visit.mdtrt_id
     except ServiceError as refusal:
         mdtrt_id = _same_visit(uow, refusal, data.psn_no)
+    keep_national_details(
+        uow.session,
+        mdtrt_id=mdtrt_id,
+        details={VISIT_LEVEL: kept_fields(data)},
+        now=call.now(),
+    )
     return {"data": {"mdtrt_id": mdtrt_id, "psn_no": data.psn_no, "ipt_otp_no": data.ipt_otp_no}}
 
 
@@ -110,7 +120,30 @@ def post_fees(uow: UnitOfWork, call: NationalCall, body: Input2204) -> dict[str,
         chrg_bchno=chrg_bchno,
         fees=fees,
     )
+    keep_national_details(
+        uow.session,
+        mdtrt_id=mdtrt_id,
+        details={line.feedetl_sn: kept_fields(line) for line in body.feedetail},
+        now=call.now(),
+    )
     return {"result": [line_2204(line) for line in result.lines]}
+
+
+#: National fields never kept: a visit voucher's number is an identity number or a token.
+NEVER_KEPT = frozenset({"mdtrt_cert_no"})
+
+
+def kept_fields(part: BaseModel) -> dict[str, Any]:
+    """The national fields of ``part`` Shuxin does not use, as sent (empty ones left out)."""
+    extra = dict(part.model_extra or {})
+    medins_list_codg = getattr(part, "medins_list_codg", "")
+    if medins_list_codg:
+        extra["medins_list_codg"] = medins_list_codg
+    return {
+        name: value
+        for name, value in jsonable_encoder(extra).items()
+        if name not in NEVER_KEPT and value not in ("", None, [], {})
+    }
 
 
 def _item_name(item: Any, line: Line2204) -> str:

@@ -366,3 +366,30 @@ def test_3201_compares_the_his_totals_with_the_bills_closed_in_the_period(servic
     off = ok(national(his, "3201", {"data": {**statement, "medfee_sumamt": 250.00}}))["stmtinfo"]
     assert off["stmt_rslt"] == "1"
     assert "medfee_sumamt: HIS 250.00, Shuxin 240.00" in off["stmt_rslt_dscr"]
+
+
+def test_the_national_fields_shuxin_does_not_use_are_kept_with_the_visit_and_its_lines(
+    service, his
+):
+    from settlement.billing.national_tables import national_details
+
+    patient, _ = service.enrol(balc="100.00", ytd_dedc="100.00")
+    message = visit_2201(patient.psn_no)
+    message["data"]["mdtrt_cert_no"] = patient.certno  # an identity number: never kept
+    mdtrt_id = ok(national(his, "2201", message))["data"]["mdtrt_id"]
+    batch = [line_2204(mdtrt_id, patient.psn_no, "CB01", "F0001", CONSULTATION, "30.00")]
+    ok(national(his, "2204", {"feedetail": batch}))
+    ok(national(his, "2204", {"feedetail": batch}))  # a retry keeps nothing twice
+    with service.container.uow() as uow:
+        kept = national_details(uow.session, mdtrt_id)
+    assert kept[""] == {
+        "insutype": "310",
+        "mdtrt_cert_type": "02",
+        "atddr_no": "D0001",
+        "caty": "A03",
+    }
+    line = kept["F0001"]
+    assert line["medins_list_codg"] == f"H-{CONSULTATION}"
+    assert (line["hosp_appr_flag"], line["dise_codg"], line["rxno"]) == ("1", "I10", "RX0001")
+    assert (line["bilg_dept_codg"], line["bilg_dr_codg"]) == ("A03.01", "D0001")
+    assert "acord_dept_codg" not in line  # sent empty
