@@ -61,6 +61,13 @@ FEE_BATCHES = Counter(
     "refused (code is the error code)",
     ["outcome", "code"],
 )
+NATIONAL_CALLS = Counter(
+    "shuxin_national_calls",
+    "National-format calls answered (POST /his/v1/national, always HTTP 200), by infno (other: "
+    "one Shuxin does not answer) and outcome: done, replayed (the stored answer of a msgid "
+    "sent again), refused (code is the error code)",
+    ["infno", "outcome", "code"],
+)
 
 #: The route label of a request no route matched (its path would be unbounded).
 UNMATCHED = "unmatched"
@@ -96,6 +103,16 @@ def refusal_code(response: Response) -> str | None:
         return str(body["error"]["code"])
     except (ValueError, KeyError, TypeError):
         return None
+
+
+def count_national_call(infno: str, code: str | None, *, replayed: bool) -> None:
+    """One national answer; ``infno`` is the label only for the calls Shuxin answers."""
+    if replayed:
+        NATIONAL_CALLS.labels(infno, "replayed", "").inc()
+    elif code is None:
+        NATIONAL_CALLS.labels(infno, "done", "").inc()
+    else:
+        NATIONAL_CALLS.labels(infno, "refused", code).inc()
 
 
 def count_fee_batch(status: int, code: str | None, *, replayed: bool) -> None:

@@ -28,6 +28,8 @@ from api.idempotency import (
     IdempotentWrite,
     request_fingerprint,
 )
+from api.logs import audit
+from api.metrics import count_fee_batch, count_national_call
 from api.national import reconciling, settling, visits
 from api.national.context import NationalCall
 from api.national.schemas import (
@@ -169,9 +171,22 @@ def national_call(
     except (ServiceError, ApiError, CreditServiceError) as refusal:
         status, body = refusal_answer(refusal)
         replayed = False
+    _count(envelope.infno, status, body, replayed=replayed)
     return JSONResponse(
         _answer(call, received, status, body), headers={REPLAY_HEADER: "true"} if replayed else None
     )
+
+
+def _count(infno: str, status: int, body: Any, *, replayed: bool) -> None:
+    """The national call's metrics (a 2204 is a charge batch too) and its refusal's audit line
+    (never the msgid: its digits would read as a phone or an ID number to the log's net)."""
+    code = None if 200 <= status < 300 else str(body.get("error", {}).get("code", status))
+    label = infno if infno in CALLS else "other"
+    count_national_call(label, code, replayed=replayed)
+    if infno == "2204":
+        count_fee_batch(status, code, replayed=replayed)
+    if code is not None and not replayed:
+        audit.info("national call refused", infno=label, code=code)
 
 
 def _answer(call: NationalCall, received: Any, status: int, body: Any) -> dict[str, Any]:

@@ -393,3 +393,29 @@ def test_the_national_fields_shuxin_does_not_use_are_kept_with_the_visit_and_its
     assert (line["hosp_appr_flag"], line["dise_codg"], line["rxno"]) == ("1", "I10", "RX0001")
     assert (line["bilg_dept_codg"], line["bilg_dr_codg"]) == ("A03.01", "D0001")
     assert "acord_dept_codg" not in line  # sent empty
+
+
+def test_national_calls_are_counted_by_infno_and_outcome_and_a_2204_as_a_charge_batch(service, his):
+    from tests.integration.api.test_metrics import scrape
+    from tests.metrics_scrape import value
+
+    patient, _ = service.enrol()
+    before = scrape(service)
+    opened = national(his, "2201", visit_2201(patient.psn_no), msgid="M-COUNT-1")
+    national(his, "2201", visit_2201(patient.psn_no), msgid="M-COUNT-1")  # replayed
+    mdtrt_id = ok(opened)["data"]["mdtrt_id"]
+    too_much = [line_2204(mdtrt_id, patient.psn_no, "CB01", "F1", ADVICE, "5000.00")]
+    national(his, "2204", {"feedetail": too_much})
+    national(his, "9999", {"data": {}})
+    after = scrape(service)
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    calls = "shuxin_national_calls_total"
+    assert moved(calls, infno="2201", outcome="done", code="") == 1
+    assert moved(calls, infno="2201", outcome="replayed", code="") == 1
+    assert moved(calls, infno="2204", outcome="refused", code="insufficient_credit") == 1
+    assert moved(calls, infno="other", outcome="refused", code="validation_error") == 1
+    batches = "shuxin_fee_batches_total"
+    assert moved(batches, outcome="refused", code="insufficient_credit") == 1
