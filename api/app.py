@@ -17,6 +17,7 @@ from api.request_context import install_request_context
 from api.routes import (
     admin,
     admin_hospitals,
+    admin_scheduler,
     agreements,
     family,
     health,
@@ -88,6 +89,7 @@ def create_app(container: Container, *, run_scheduler: bool = False) -> FastAPI:
     app.include_router(auth_routes.router)
     app.include_router(admin_hospitals.router)
     app.include_router(admin.router)
+    app.include_router(admin_scheduler.router)
     app.include_router(his.router)
     app.include_router(his_bills.router)
     app.include_router(national_routes.router)

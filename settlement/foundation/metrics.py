@@ -43,6 +43,12 @@ SWEEP_ITEMS = Counter(
     "Items a sweep acted on (bills, visits, messages, records purged)",
     ["sweep"],
 )
+SWEEP_ITEM_FAILURES = Counter(
+    "shuxin_scheduler_sweep_item_failures",
+    "Items a sweep failed on, skipped and recorded in sweep_failures (by sweep and the error's "
+    "class); the sweep went on with the others, and the next run tries them again",
+    ["sweep", "error"],
+)
 SWEEP_DURATION = Histogram(
     "shuxin_scheduler_sweep_duration_seconds",
     "How long one run of a sweep took",

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from credit.identity import mask_psn_no
 from settlement.foundation.codes import login_code
+from settlement.foundation.sweep_failures import record_failure
 from settlement.messages.tables import FAILED, PUSH, SENT, SMS, OutboxMessage
 from settlement.messages.templates import CODE_MASK
 
@@ -114,6 +115,9 @@ def dispatch_outbox(
                         message.kind,
                         mask_psn_no(message.psn_no),
                         type(error).__name__,
+                    )
+                    record_failure(
+                        session, sweep="messages", item_id=str(message.id), error=error, now=now
                     )
                     continue
                 message.attempts += 1

@@ -7,8 +7,10 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -22,6 +24,7 @@ from settlement.foundation.metrics import (
     SWEEP_LAG,
     SWEEP_RUNS,
 )
+from settlement.scheduler.autopay import AUTOPAY
 from settlement.scheduler.leader import Leadership, leadership_for
 from settlement.scheduler.reports import SweepReport
 from settlement.scheduler.sweeps import SWEEPS
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("shuxin.scheduler")
 
 JOB_ID = "shuxin-sweeps"
+WALLET_CALLBACKS = "wallet_callbacks"
 #: The sweeps whose items fall due at a moment of their own (a deadline, the end of a day), so
 #: their lag is measured (``shuxin_scheduler_sweep_lag_seconds``).
 DUE_DRIVEN = frozenset({"auto_close", "reminders", "overdue", "escalate"})
@@ -58,7 +62,7 @@ class RunReport:
 def deliver_wallet_callbacks(container: Container, *, include_delayed: bool) -> SweepReport:
     """The sandbox wallet's queued callbacks (a real provider calls ``/v1/wallets/…/notify``)."""
     outcomes = deliver_due_callbacks(container, include_delayed=include_delayed)
-    report = SweepReport("wallet_callbacks")
+    report = SweepReport(WALLET_CALLBACKS)
     for outcome in outcomes:
         report.counts[outcome.outcome] = report.counts.get(outcome.outcome, 0) + 1
     return report
@@ -74,26 +78,26 @@ def run_due(
     now = now or container.clock.now()
     report = RunReport(now=now)
     for name, sweep in SWEEPS:
-        started = time.perf_counter()
-        try:
-            report.sweeps[name] = sweep(container, now)
-        except Exception as error:
-            logger.exception("sweep %s failed", name)
-            report.sweeps[name] = SweepReport(name, error=type(error).__name__)
-        _measure(name, report.sweeps[name], now, time.perf_counter() - started)
-    started = time.perf_counter()
-    try:
-        report.sweeps["wallet_callbacks"] = deliver_wallet_callbacks(
-            container, include_delayed=include_delayed
-        )
-    except Exception as error:
-        logger.exception("wallet callbacks failed")
-        report.sweeps["wallet_callbacks"] = SweepReport("wallet_callbacks", error=str(error))
-    _measure(
-        "wallet_callbacks", report.sweeps["wallet_callbacks"], now, time.perf_counter() - started
-    )
+        _run_one(report, name, partial(sweep, container, now))
+        if name == AUTOPAY:
+            # The wallet's answers to the auto-pay just started, before the overdue sweep: a
+            # payment that failed leaves its bill ``billed`` again, and it goes overdue now.
+            callbacks = partial(
+                deliver_wallet_callbacks, container, include_delayed=include_delayed
+            )
+            _run_one(report, WALLET_CALLBACKS, callbacks)
     LAST_RUN.set(time.time())
     return report
+
+
+def _run_one(report: RunReport, name: str, sweep: Callable[[], SweepReport]) -> None:
+    started = time.perf_counter()
+    try:
+        report.sweeps[name] = sweep()
+    except Exception as error:
+        logger.exception("sweep %s failed", name)
+        report.sweeps[name] = SweepReport(name, error=type(error).__name__)
+    _measure(name, report.sweeps[name], report.now, Seconds(time.perf_counter() - started))
 
 
 def _measure(name: str, report: SweepReport, now: datetime, seconds: Seconds) -> None:

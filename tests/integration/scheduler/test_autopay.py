@@ -102,3 +102,38 @@ def test_paying_an_overdue_bill_lifts_the_freeze_at_a_lower_line(service, his):
     assert credit["status"] == "active"
     assert Decimal(credit["credit_line"]) < line  # the credit rules: unfrozen lower
     assert his.open_visit(person.psn_no).status_code == 201
+
+
+def test_a_late_scheduler_still_auto_pays_before_the_deadline_instead_of_making_it_overdue(
+    service, his
+):
+    person = service.add_person()
+    service.sign(person, autopay="before_deadline")
+    withholding(service, person)
+    bill_id = bill_for(service, his, person, amount="300.00")
+    moved = service.client.post("/sandbox/v1/clock/advance", json={"hours": 73})
+    assert moved.status_code == 200, moved.text
+
+    run = service.client.post("/sandbox/v1/scheduler/run")
+
+    assert run.status_code == 200, run.text
+    assert run.json()["sweeps"]["autopay"]["ids"] == [bill_id]
+    assert run.json()["sweeps"]["overdue"]["ids"] == []
+    assert bill(service, bill_id).status == "settled"
+    assert his.get(f"/his/v1/patients/{person.psn_no}/credit").json()["status"] == "active"
+
+
+def test_a_late_auto_pay_the_wallet_declines_makes_the_bill_overdue_in_the_same_run(service, his):
+    person = service.add_person()
+    service.sign(person, autopay="before_deadline")
+    withholding(service, person, "wechat")
+    bill_id = bill_for(service, his, person, amount="300.00")
+    declined = service.client.post("/sandbox/v1/wallets/wechat/behaviour", json={"next": "fail"})
+    assert declined.status_code == 200, declined.text
+    service.advance(hours=73)
+
+    report = run_due(service.container)
+
+    assert report.ids("autopay") == [bill_id]  # tried first
+    assert report.ids("overdue") == [bill_id]  # and only its failure made it overdue
+    assert bill(service, bill_id).status == "overdue"
