@@ -280,7 +280,7 @@ async def _signed_request(
         raise ApiError("unauthenticated", f"{NONCE_HEADER} must be 16–64 visible characters")
     if not SIGNATURE_PATTERN.fullmatch(signature):
         raise ApiError("bad_signature", f"{SIGNATURE_HEADER} must be 64 lowercase hex digits")
-    now = container.clock.now()
+    now = container.real_clock.now()  # real time: the test clock never moves signing
     if abs(now.timestamp() - int(timestamp)) > TIMESTAMP_TOLERANCE_SECONDS:
         raise ApiError(
             "stale_timestamp",
@@ -303,7 +303,7 @@ def authenticate_patient(
         raise ApiError("unauthenticated", "a patient bearer token is required")
     with container.uow() as uow:
         psn_no = resolve_token(
-            uow.session, token=credentials.credentials, now=container.clock.now()
+            uow.session, token=credentials.credentials, now=container.real_clock.now()
         )
     if psn_no is None:
         raise ApiError("unauthenticated", "the bearer token is unknown, expired or revoked")

@@ -37,7 +37,7 @@ def client_address(request: Request) -> str:
 def enforce(container: Container, checks: Sequence[tuple[str, str]], *, what: str) -> None:
     """Count one hit on each ``(key, limits setting text)`` in turn, committed whatever follows;
     refuse at the first that is over its limit (later keys are then not counted)."""
-    now = container.clock.now()
+    now = container.real_clock.now()
     with container.uow() as uow:
         for key, setting in checks:
             wait = hit(uow.session, key=key, limits=limits_of(setting), now=now)
@@ -61,7 +61,7 @@ def refuse_locked_phone(container: Container, session: Session, digest: str) -> 
         session,
         key=_failures_key(digest),
         limits=limits_of(container.settings.login_failures_per_phone),
-        now=container.clock.now(),
+        now=container.real_clock.now(),
     )
     if wait is not None:
         refuse(f"too many wrong codes for this phone; it is locked, retry in {wait} s", wait)
@@ -73,7 +73,7 @@ def count_wrong_code(container: Container, session: Session, digest: str) -> Non
         session,
         key=_failures_key(digest),
         limits=limits_of(container.settings.login_failures_per_phone),
-        now=container.clock.now(),
+        now=container.real_clock.now(),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from sqlalchemy import Engine
@@ -13,10 +13,11 @@ from insurance.policy import PolicyBook, load_policies
 from settlement.access.hospitals import KnownHospitals
 from settlement.adapters.sandbox import SandboxCreditPlatform, SandboxInsurancePlatform
 from settlement.adapters.wallets import SandboxWallet, WalletFactory
-from settlement.foundation.clock import AdjustableClock, Clock, SystemClock
+from settlement.foundation.clock import Clock, MovableClock, SystemClock
 from settlement.foundation.config import Settings
 from settlement.foundation.db import make_engine, make_session_factory
 from settlement.foundation.ports import CreditPlatform, InsurancePlatform
+from settlement.foundation.sandbox_clock import DatabaseClock
 from settlement.foundation.scheme import SchemePolicy, load_scheme
 from settlement.foundation.unit_of_work import UnitOfWorkFactory
 from settlement.messages.adapters import (
@@ -39,7 +40,12 @@ class Container:
     settings: Settings
     engine: Engine
     uow: UnitOfWorkFactory
+    #: Business time: deadlines, sweeps, visit days, reminders, policy years. The sandbox's
+    #: test clock moves it (``POST /sandbox/v1/clock/advance``).
     clock: Clock
+    #: The wall clock, which nothing moves: authentication (signature timestamps, nonces, login
+    #: codes, tokens, rate limits) and the scheduler's leases.
+    real_clock: Clock = field(default_factory=SystemClock)
     insurance_platform: Callable[[Session], InsurancePlatform] = SandboxInsurancePlatform
     credit_platform: Callable[[Session], CreditPlatform] = SandboxCreditPlatform
     #: Wallet providers by name ("wechat", "alipay"), bound to the caller's session.
@@ -48,8 +54,9 @@ class Container:
     push_gateway: Callable[[Session], PushGateway] = SandboxPushGateway
 
     @property
-    def sandbox_clock(self) -> AdjustableClock | None:
-        return self.clock if isinstance(self.clock, AdjustableClock) else None
+    def sandbox_clock(self) -> MovableClock | None:
+        """The test clock, if business time can be moved (sandbox mode)."""
+        return self.clock if isinstance(self.clock, MovableClock) else None
 
     @cached_property
     def known_hospitals(self) -> KnownHospitals:
@@ -69,21 +76,30 @@ class Container:
 
 
 def bootstrap(
-    settings: Settings, *, engine: Engine | None = None, clock: Clock | None = None
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+    real_clock: Clock | None = None,
 ) -> Container:
-    """Wire the service for ``settings``; tests pass their own engine and clock.
+    """Wire the service for ``settings``; tests pass their own engine and clocks.
+
+    Business time is the wall clock in production; in sandbox mode it is the test clock stored
+    in the database (:class:`DatabaseClock`), shared by every process and kept across restarts.
 
     The reference data (policies, scorecard, agreements, scheme) is read here, so a broken seed
     file stops start-up with its own message instead of failing the first request.
     """
     engine = engine if engine is not None else make_engine(settings.database_url)
+    real_clock = real_clock or SystemClock()
     if clock is None:
-        clock = AdjustableClock() if settings.is_sandbox else SystemClock()
+        clock = DatabaseClock(engine, wall=real_clock) if settings.is_sandbox else real_clock
     container = Container(
         settings=settings,
         engine=engine,
         uow=UnitOfWorkFactory(make_session_factory(engine)),
         clock=clock,
+        real_clock=real_clock,
     )
     _ = container.policies, container.credit_config, container.scheme
     return container

@@ -21,6 +21,7 @@ def load_all_tables() -> MetaData:
     import settlement.billing.payment_tables
     import settlement.billing.tables
     import settlement.foundation.idempotency
+    import settlement.foundation.sandbox_clock
     import settlement.foundation.sweep_failures
     import settlement.ledger.tables
     import settlement.messages.tables

@@ -270,7 +270,9 @@ def build_service(
         mode=mode,  # type: ignore[arg-type]
         **settings,
     )
-    container = bootstrap(settings, engine=engine, clock=clock)
+    # One frozen clock for business and real time: a test moves both (the sandbox clock test
+    # builds its own service with the wall clock apart).
+    container = bootstrap(settings, engine=engine, clock=clock, real_clock=clock)
     if catalogue:
         with container.uow() as uow:
             load_items(

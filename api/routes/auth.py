@@ -186,7 +186,7 @@ def send_login_code(
                 phone=body.phone,
                 directory=directory,
                 secret_key=settings.secret_key,
-                now=container.clock.now(),
+                now=container.real_clock.now(),  # a code lasts minutes of real time
             )
         except ServiceError as refusal:
             if refusal.code != "rate_limited":
@@ -228,7 +228,7 @@ def create_token(body: TokenCreate, request: Request, container: ContainerDep) -
         ],
         what="login attempts",
     )
-    now = container.clock.now()
+    now = container.real_clock.now()  # codes and tokens expire in real time, not the test clock's
     digest = phone_digest(settings.secret_key, body.phone)
     with container.uow() as uow:
         refuse_locked_phone(container, uow.session, digest)

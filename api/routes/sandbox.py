@@ -18,6 +18,7 @@ from api.presenters import iso
 from api.schemas.sandbox import (
     ClockAdvance,
     ClockPublic,
+    ClockStatePublic,
     CreditProfilePublic,
     InsuredPersonCreate,
     InsuredPersonPublic,
@@ -113,10 +114,29 @@ def put_insured_person(
     responses=error_responses("validation_error", "conflict"),
 )
 def advance_clock(body: ClockAdvance, container: ContainerDep) -> ClockPublic:
-    """Move time forward for deadlines, reminders and expiries; it never moves back."""
+    """Move business time forward (deadlines, sweeps, visit days, reminders, policy years) for
+    every process of the service and the scheduler; it never moves back and survives a restart.
+    Authentication keeps the wall clock: sign requests with your own clock as before."""
     clock = container.sandbox_clock
     if clock is None:
         raise ApiError("conflict", "this service's clock is the system clock and cannot move")
     # Hours carry at most two places, so this is a whole number of seconds.
     seconds = int(body.hours * SECONDS_PER_HOUR)
     return ClockPublic(now=iso(clock.advance(timedelta(seconds=seconds))))
+
+
+@router.get(
+    "/clock",
+    response_model=ClockStatePublic,
+    summary="The service's business time and the wall clock",
+)
+def read_clock(container: ContainerDep) -> ClockStatePublic:
+    """Business time (moved by `POST /sandbox/v1/clock/advance`, shared by every process and kept
+    in the database) beside the wall clock that authentication uses."""
+    clock = container.sandbox_clock
+    advanced = clock.offset if clock is not None else timedelta(0)
+    return ClockStatePublic(
+        now=iso(container.clock.now()),
+        real_time=iso(container.real_clock.now()),
+        advanced_seconds=int(advanced.total_seconds()),
+    )

@@ -163,3 +163,30 @@ class ClockPublic(ResponseModel):
     )
 
     now: str = Field(description="The service's time after moving")
+
+
+class ClockStatePublic(ResponseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "now": "2026-11-26T09:30:00+08:00",
+                    "real_time": "2026-11-23T09:30:00+08:00",
+                    "advanced_seconds": 259200,
+                }
+            ]
+        },
+    )
+
+    now: str = Field(
+        description="Business time: what deadlines, sweeps, visit days, reminders and policy "
+        "years follow"
+    )
+    real_time: str = Field(
+        description="The wall clock, which authentication follows (signature timestamps, "
+        "nonces, login codes, tokens, rate limits); the test clock never moves it"
+    )
+    advanced_seconds: int = Field(
+        ge=0, description="How far business time has been moved ahead of the wall clock"
+    )

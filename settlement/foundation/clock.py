@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 #: A duration or a Unix time in seconds: only ever time, never money (Decimal or integer fen).
 Seconds = float
@@ -13,6 +13,22 @@ Seconds = float
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware UTC."""
+        ...
+
+
+@runtime_checkable
+class MovableClock(Protocol):
+    """A test clock: business time that can be moved forward (never back)."""
+
+    def now(self) -> datetime: ...
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Move forward by ``delta``; returns the new now."""
+        ...
+
+    @property
+    def offset(self) -> timedelta:
+        """How far it has been moved from where it started."""
         ...
 
 

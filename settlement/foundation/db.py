@@ -81,6 +81,12 @@ def make_engine(url: str, **options: Any) -> Engine:
     return engine
 
 
+#: Execution option of a connection that only reads, one statement at a time: on SQLite it takes
+#: no write lock, so it may read while this thread's own transaction holds the lock (the sandbox
+#: clock's offset, read from inside any use case).
+READS_ONLY = "shuxin_reads_only"
+
+
 def _configure_sqlite(engine: Engine, writer: threading.Lock) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -95,6 +101,8 @@ def _configure_sqlite(engine: Engine, writer: threading.Lock) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(READS_ONLY):
+            return  # statements run one by one (autocommit); WAL lets them read beside a writer
         # Every transaction takes SQLite's write lock: in this process, queue for it first
         # (see _queued_writer_connection).
         held = writer.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)

@@ -125,7 +125,7 @@ class LeaseLeadership:
 
     def try_lead(self) -> bool:
         with self.container.uow() as uow:
-            now = self.container.clock.now()
+            now = self.container.real_clock.now()
             row = uow.session.get(SchedulerLease, LOCK_NAME, with_for_update=True)
             if row is None:
                 row = SchedulerLease(name=LOCK_NAME, leader_id=self.leader_id)
@@ -144,7 +144,7 @@ class LeaseLeadership:
         with self.container.uow() as uow:
             row = uow.session.get(SchedulerLease, LOCK_NAME, with_for_update=True)
             if row is not None and row.leader_id == self.leader_id:
-                row.expires_at = self.container.clock.now()
+                row.expires_at = self.container.real_clock.now()
                 uow.commit()
 
 
@@ -166,4 +166,4 @@ def someone_leads(container: Container) -> bool:
             return bool(connection.execute(_LOCK_HELD, {"name": LOCK_NAME}).scalar())
     with container.uow() as uow:
         row = uow.session.get(SchedulerLease, LOCK_NAME)
-        return row is not None and row.expires_at > container.clock.now()
+        return row is not None and row.expires_at > container.real_clock.now()

@@ -238,13 +238,17 @@ def sweep_expiry(container: Container, now: datetime) -> SweepReport:
     """Forget idempotency keys, nonces, login codes, rate counters, sent messages, refused
     callbacks and sweep failures past their retention; each kind in a transaction of its own."""
     kept_since = now - timedelta(days=container.settings.message_retention_days)
+    # Nonces, login codes and rate counters expire in real time (the test clock never moves
+    # authentication): purged by business time, a nonce could be forgotten, and replayed,
+    # minutes after the clock was advanced.
+    real_now = container.real_clock.now()
     purges: dict[str, Callable[[Session], int]] = {
         "messages": lambda session: purge_sent_messages(session, before=kept_since),
         "refused_callbacks": lambda session: purge_refused_callbacks(session, before=kept_since),
         "idempotency_keys": lambda session: purge_expired_keys(session, now=now),
-        "nonces": lambda session: purge_expired_nonces(session, now),
-        "otp_codes": lambda session: purge_expired_codes(session, now),
-        "rate_limit_counters": lambda session: purge_expired_counters(session, now),
+        "nonces": lambda session: purge_expired_nonces(session, real_now),
+        "otp_codes": lambda session: purge_expired_codes(session, real_now),
+        "rate_limit_counters": lambda session: purge_expired_counters(session, real_now),
         "sweep_failures": lambda session: purge_sweep_failures(session, before=kept_since),
     }
     report = SweepReport("expiry")

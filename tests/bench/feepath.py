@@ -84,7 +84,14 @@ def fee_app(engine: Any) -> tuple[Any, Any]:
     # The engine is the one served; the URL in the settings is only for show.
     url = engine.url.render_as_string(hide_password=False)
     settings = Settings(database_url=url, mode="sandbox", **_lowercase(world.settings))
-    return create_app(bootstrap(settings, engine=engine, clock=world.container.clock)), world
+    return create_app(
+        bootstrap(
+            settings,
+            engine=engine,
+            clock=world.container.clock,
+            real_clock=world.container.real_clock,
+        )
+    ), world
 
 
 @contextmanager

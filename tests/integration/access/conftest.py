@@ -107,7 +107,7 @@ def mode() -> str:
 
 @pytest.fixture
 def container(engine: Engine, clock: AdjustableClock, mode: str) -> Container:
-    return bootstrap(make_settings(mode), engine=engine, clock=clock)
+    return bootstrap(make_settings(mode), engine=engine, clock=clock, real_clock=clock)
 
 
 @pytest.fixture

@@ -79,7 +79,12 @@ def test_two_schedulers_started_together_on_postgresql_duplicate_nothing(
     try:
         # Two processes' worth: their own engines and pools, one shared (sandbox) clock.
         containers = [
-            bootstrap(service.container.settings, engine=engine, clock=service.clock)
+            bootstrap(
+                service.container.settings,
+                engine=engine,
+                clock=service.clock,
+                real_clock=service.clock,
+            )
             for engine in engines
         ]
         run_together([partial(run_due, c) for c in containers])  # leaderless: the worst case

@@ -43,7 +43,7 @@ def test_on_postgresql_a_second_scheduler_leads_only_when_the_first_connection_d
     settings = service.container.settings
     engine = postgres_only.make_engine()
     try:
-        other = bootstrap(settings, engine=engine, clock=service.clock)
+        other = bootstrap(settings, engine=engine, clock=service.clock, real_clock=service.clock)
         first = AdvisoryLockLeadership(service.container, leader_id="first")
         second = AdvisoryLockLeadership(other, leader_id="second")
         assert first.try_lead()
