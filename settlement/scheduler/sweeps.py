@@ -195,7 +195,10 @@ def _make_overdue(
 ) -> list[DueBill]:
     claimed = claim_actions(session, bill_ids=[b.bill_id for b in batch], kind=OVERDUE, now=now)
     bills = [b for b in batch if b.bill_id in claimed]
-    mark_overdue(session, container=container, bills=bills, now=now)
+    notify = partial(notify_bills, container=container)
+    mark_overdue(
+        session, policy=container.credit_config.policy, notify=notify, bills=bills, now=now
+    )
     return bills
 
 
@@ -227,7 +230,17 @@ def _escalate(
 ) -> list[DueBill]:
     claimed = claim_actions(session, bill_ids=[b.bill_id for b in batch], kind=ESCALATE, now=now)
     bills = [b for b in batch if b.bill_id in claimed]
-    ids = set(escalate_overdue(session, container=container, bills=bills, now=now, days=days))
+    ids = set(
+        escalate_overdue(
+            session,
+            insurance=container.insurance_platform(session),
+            platform=container.credit_platform(session),
+            notify=partial(notify_bills, container=container),
+            bills=bills,
+            now=now,
+            days=days,
+        )
+    )
     return [bill for bill in bills if bill.bill_id in ids]
 
 

@@ -58,7 +58,10 @@ def test_the_batched_freeze_writes_the_decision_record_event_would(service, his)
         session.flush()
         assert (
             freeze_lines(
-                session, container=container, bills=[due_bill(row)], now=service.clock.now()
+                session,
+                policy=container.credit_config.policy,
+                bills=[due_bill(row)],
+                now=service.clock.now(),
             )
             == 1
         )

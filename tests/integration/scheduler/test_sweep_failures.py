@@ -105,10 +105,10 @@ def test_a_bill_that_cannot_be_made_overdue_does_not_keep_the_others_from_it(
     poisoned = bills[1]
     real = sweeps.mark_overdue
 
-    def mark_overdue(session, *, container, bills, now):
+    def mark_overdue(session, *, bills, **collaborators):
         if any(bill.bill_id == poisoned for bill in bills):
             raise RuntimeError("credit platform answered 37140219800501123X")
-        return real(session, container=container, bills=bills, now=now)
+        return real(session, bills=bills, **collaborators)
 
     monkeypatch.setattr(sweeps, "mark_overdue", mark_overdue)
     service.advance(hours=72)
