@@ -11,7 +11,7 @@ from api.exact_json import ExactJsonRoute
 from api.idempotency import IdempotencyDep
 from api.logs import audit
 from api.openapi import errors
-from api.presenters import setlinfo_public
+from api.presenters import setldetail_public, setlinfo_public
 from api.routes.payments import BillId
 from api.schemas.payments import RefundCreate, RefundPublic, ReturnedPublic
 from insurance.money import format_amount, from_fen
@@ -30,6 +30,7 @@ def refund_public(result: RefundResult) -> RefundPublic:
         refund_amount=format_amount(result.refunded_amount),
         medfee_sumamt=format_amount(from_fen(result.bill.medfee_sumamt_fen)),
         setlinfo=setlinfo_public(result.setlinfo, result.setl_id),
+        setldetail=setldetail_public(result.setlinfo),
         returned=ReturnedPublic(
             hifp_pay=format_amount(returned.hifp_pay),
             acct_pay=format_amount(returned.acct_pay),

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.schemas.errors import ErrorBody
 from api.schemas.his import EXAMPLE_BILL_ID
 from api.schemas.setlinfo import SETLINFO_EXAMPLE as HIS_SETLINFO_EXAMPLE
-from api.schemas.setlinfo import SetlInfoPublic
+from api.schemas.setlinfo import SetlDetailPublic, SetlInfoPublic
 from api.schemas.types import Money, MoneyText, RequestModel, ResponseModel, Text64, Text200
 
 Provider = Literal["wechat", "alipay"]
@@ -37,6 +37,26 @@ REFUND_SETLINFO_EXAMPLE: dict[str, Any] = {
     "balc": "40.00",
     "setl_id": "ST20261125F6E5D4C3B2A1",
 }
+
+#: What each fund pays of that new settlement.
+REFUND_SETLDETAIL_EXAMPLE: list[Any] = [
+    {
+        "fund_pay_type": "310100",
+        "fund_pay_type_name": "职工基本医疗保险统筹基金",
+        "inscp_scp_amt": "30.00",
+        "crt_payb_lmt_amt": "0.00",
+        "fund_payamt": "0.00",
+        "setl_proc_info": "",
+    },
+    {
+        "fund_pay_type": "310200",
+        "fund_pay_type_name": "职工基本医疗保险个人账户",
+        "inscp_scp_amt": "30.00",
+        "crt_payb_lmt_amt": "60.00",
+        "fund_payamt": "60.00",
+        "setl_proc_info": "",
+    },
+]
 
 
 class PaymentCreate(RequestModel):
@@ -226,6 +246,7 @@ class RefundPublic(ResponseModel):
                     "refund_amount": "180.00",
                     "medfee_sumamt": "60.00",
                     "setlinfo": REFUND_SETLINFO_EXAMPLE,
+                    "setldetail": REFUND_SETLDETAIL_EXAMPLE,
                     "returned": {
                         "hifp_pay": "46.00",
                         "acct_pay": "40.00",
@@ -245,6 +266,9 @@ class RefundPublic(ResponseModel):
     medfee_sumamt: MoneyText = Field(description="what the bill comes to now")
     setlinfo: SetlInfoPublic = Field(
         description="after settlement: the new settlement; before: the new estimate"
+    )
+    setldetail: list[SetlDetailPublic] = Field(
+        description="what each fund pays of `setlinfo` (national setldetail)"
     )
     returned: ReturnedPublic
 

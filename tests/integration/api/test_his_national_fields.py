@@ -137,3 +137,19 @@ def test_a_batch_cancel_of_an_unknown_batch_or_a_closed_visit_is_refused(service
     his.post(f"/his/v1/visits/{mdtrt_id}/close")
     closed = his.delete(f"/his/v1/visits/{mdtrt_id}/batches/{batch['chrg_bchno']}")
     assert (closed.status_code, closed.json()["error"]["code"]) == (409, "visit_closed")
+
+
+def test_a_refund_answers_what_each_fund_pays_of_the_new_split(service, his):
+    patient, mdtrt_id, batch = visit_with_lines(
+        service, his, (CONSULTATION, "30.00", "1"), (ULTRASOUND, "180.00", "1")
+    )
+    bill_id = his.post(f"/his/v1/visits/{mdtrt_id}/close").json()["bill_id"]
+    service.advance(hours=2)
+    assert pay(service, login(service, patient), bill_id).status_code == 201
+    refund = {"feedetl_sn": [batch["fees"][0]["feedetl_sn"]], "reason": "退费"}
+    answer = his.post(f"/his/v1/bills/{bill_id}/refunds", refund)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    funds = {fund["fund_pay_type"]: fund["fund_payamt"] for fund in body["setldetail"]}
+    assert funds == {"310100": body["setlinfo"]["hifp_pay"], "310200": body["setlinfo"]["acct_pay"]}
+    assert set(body["setlinfo"]) == set(SETLINFO_2207) & set(body["setlinfo"])  # the contract's 15
