@@ -12,6 +12,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from fastapi.encoders import jsonable_encoder
+
 from api.national.context import NationalCall, same_patient
 from api.national.schemas import Input2207, Input2208, Input5203
 from api.national.setlinfo import (
@@ -23,12 +25,15 @@ from api.national.setlinfo import (
 )
 from insurance.money import format_amount
 from settlement.billing.bills import BillDetail, hospital_bill
+from settlement.billing.national_tables import keep_national_details, national_details
 from settlement.billing.tables import Visit
 from settlement.foundation.errors import ServiceError
 from settlement.foundation.unit_of_work import UnitOfWork
 from settlement.usecases.charging import visits
 from settlement.usecases.refunding.refunds import refund_lines
 
+#: Where a bill's 2208 answer is kept (beside the visit's national details), for its retries.
+REVERSAL_KEY = "2208"
 #: Why the lines of a reversed settlement were refunded (the bill's history shows it).
 REVERSAL_REASON = "2208 结算撤销 (settlement reversed)"
 #: The national 2208 answer's setlinfo fields (a reversal names no person).
@@ -156,9 +161,13 @@ def reverse(uow: UnitOfWork, call: NationalCall, body: Input2208) -> dict[str, A
     before = _standing_split(detail)
     billed = [line.feedetl_sn for line in detail.lines if line.status == "billed"]
     if not billed:
+        # A retry under a new msgid: the reversal this call made, as it answered it.
+        kept = national_details(uow.session, detail.bill.mdtrt_id).get(REVERSAL_KEY)
+        if kept is not None:
+            return kept
         raise ServiceError(
             "already_refunded",
-            f"settlement {data.setl_id} is reversed already ({reversal_id(data.setl_id)})",
+            f"settlement {data.setl_id} is refunded already, not by a national 2208",
         )
     refund_lines(
         uow,
@@ -181,10 +190,19 @@ def reverse(uow: UnitOfWork, call: NationalCall, body: Input2208) -> dict[str, A
     full["balc"] = person.balc if person is not None else Decimal(0)
     full["setl_time"] = call.national_time(call.now())
     negated = {k: format_amount(-Decimal(v)) for k, v in before.items() if k in MONEY_FIELDS}
-    return {
-        "setlinfo": {name: full[name] for name in SETLINFO_2208_FIELDS},
-        "setldetail": setldetail({**before, **negated}),
-    }
+    answer: dict[str, Any] = jsonable_encoder(
+        {
+            "setlinfo": {name: full[name] for name in SETLINFO_2208_FIELDS},
+            "setldetail": setldetail({**before, **negated}),
+        }
+    )
+    keep_national_details(
+        uow.session,
+        mdtrt_id=detail.bill.mdtrt_id,
+        details={REVERSAL_KEY: answer},
+        now=call.now(),
+    )
+    return answer
 
 
 def read(uow: UnitOfWork, call: NationalCall, body: Input5203) -> dict[str, Any]:

@@ -138,9 +138,9 @@ def settle_data(psn_no, mdtrt_id, medfee_sumamt) -> dict[str, Any]:
     }
 
 
-def whole_visit(his, psn_no: str) -> dict[str, Any]:
+def whole_visit(his, psn_no: str, ipt_otp_no: str = "MZ20261123000123") -> dict[str, Any]:
     """2201, two 2204 batches, 2205 of the second, 2206 and 2207: each answer by call."""
-    answers: dict[str, Any] = {"2201": ok(national(his, "2201", visit_2201(psn_no)))}
+    answers: dict[str, Any] = {"2201": ok(national(his, "2201", visit_2201(psn_no, ipt_otp_no)))}
     mdtrt_id = answers["2201"]["data"]["mdtrt_id"]
     first = [
         line_2204(mdtrt_id, psn_no, "CB01", "F0001", CONSULTATION, "30.00"),
@@ -341,8 +341,18 @@ def test_2208_reverses_the_whole_settlement_with_negative_amounts_and_a_new_setl
     credit = his.get(f"/his/v1/patients/{patient.psn_no}/credit").json()
     assert Decimal(credit["available"]) == line
 
-    twice = national(his, "2208", reverse)
-    assert twice["err_msg"].startswith("already_refunded: ")
+    twice = national(his, "2208", reverse)  # a retry under a new msgid
+    assert ok(twice) == reversed_  # the reversal as it was answered, nothing refunded twice
+    assert his.get(f"/his/v1/bills/{setl_id}").json()["status"] == "refunded"
+    refunded_by_rest = whole_visit(his, service.enrol()[0].psn_no, "MZ-REFUNDED-BY-REST")
+    rest_bill = refunded_by_rest["2207"]["setlinfo"]["setl_id"]
+    sns = {"feedetl_sn": ["F0001", "F0002", "F0003"], "reason": "退费"}
+    assert his.post(f"/his/v1/bills/{rest_bill}/refunds", sns).status_code == 200
+    psn_no = refunded_by_rest["2207"]["setlinfo"]["psn_no"]
+    again = {
+        "data": {"setl_id": rest_bill, "mdtrt_id": refunded_by_rest["mdtrt_id"], "psn_no": psn_no}
+    }
+    assert national(his, "2208", again)["err_msg"].startswith("already_refunded: ")
 
 
 def test_3201_compares_the_his_totals_with_the_bills_closed_in_the_period(service, his):
