@@ -47,6 +47,10 @@ class SetApart:
         with self._lock:
             self._ids.update(ids)
 
+    def without(self, bills: list[DueBill]) -> list[DueBill]:
+        with self._lock:
+            return [bill for bill in bills if bill.bill_id not in self._ids]
+
     def leave_out(self, session: Session, query: Select[Any]) -> Select[Any]:
         with self._lock:
             ids = sorted(self._ids)
@@ -94,30 +98,33 @@ def sweep_batches(
     apart = apart or SetApart()
     done: list[DueBill] = []
     while True:
-        taken: list[DueBill] = []
-        try:
-            with uow() as unit:
-                taken = take(unit.session, apart.leave_out(unit.session, due))
-                if not taken:
-                    return done
+        with uow() as unit:
+            # Re-checked once locked: another worker may have set a bill apart (and let it go)
+            # after this query was built.
+            taken = apart.without(take(unit.session, apart.leave_out(unit.session, due)))
+            if not taken:
+                return done
+            try:
                 acted = act(unit.session, taken)
                 unit.commit()
+            except Exception as error:
+                # Set apart before the rollback lets the bills go: no other worker takes them.
+                apart.add([bill.bill_id for bill in taken])
+                failure: Exception | None = error
+            else:
+                failure = None
+        if failure is None:
             done.extend(acted)
             continue
-        except Exception as error:
-            if not taken:
-                raise  # the batch could not even be read: the sweep fails, the run goes on
-            logger.warning(
-                "sweep %s: a batch of %d failed (%s); each bill alone",
-                sweep,
-                len(taken),
-                type(error).__name__,
-            )
-        ids = [bill.bill_id for bill in taken]
-        apart.add(ids)
-        for bill_id in ids:
-            alone = partial(_alone, take, act, due.where(Bill.bill_id == bill_id))
-            acted_alone = isolated(uow, sweep=sweep, item_id=bill_id, now=now, work=alone)
+        logger.warning(
+            "sweep %s: a batch of %d failed (%s); each bill alone",
+            sweep,
+            len(taken),
+            type(failure).__name__,
+        )
+        for bill in taken:
+            alone = partial(_alone, take, act, due.where(Bill.bill_id == bill.bill_id))
+            acted_alone = isolated(uow, sweep=sweep, item_id=bill.bill_id, now=now, work=alone)
             if not isinstance(acted_alone, Failed):
                 done.extend(acted_alone)
 
