@@ -16,8 +16,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.console import session as cookies
 from api.console.i18n import grouped, pick_language, translate
+from api.web.context import SECURITY_HEADERS
 from api.web.i18n import local_time
-from api.web.routes import SECURITY_HEADERS
 from insurance.money import format_amount, from_fen
 from settlement.bootstrap import Container
 
