@@ -4,6 +4,7 @@ secret, credit explain."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -208,8 +209,15 @@ def cmd_credit_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Where ``shuxin his`` sends its requests unless ``--url`` says otherwise.
+HIS_URL_ENV = "SHUXIN_URL"
+DEFAULT_HIS_URL = "http://127.0.0.1:8000"
+#: ``shuxin his`` exits with this when nobody answers at the address.
+UNREACHABLE = 3
+
+
 def cmd_his(args: argparse.Namespace) -> int:
-    import shlex
+    import logging
     import time
     import uuid
 
@@ -217,10 +225,12 @@ def cmd_his(args: argparse.Namespace) -> int:
 
     from settlement.access.signing import new_nonce, sign_request
 
+    base_url = args.url or os.environ.get(HIS_URL_ENV) or DEFAULT_HIS_URL
+    method = args.method.upper()
     body = args.data.encode() if args.data else b""
     headers = sign_request(
         args.secret,
-        args.method.upper(),
+        method,
         args.path,
         body,
         int(time.time()),
@@ -228,20 +238,39 @@ def cmd_his(args: argparse.Namespace) -> int:
         hospital_code=args.hospital,
     )
     headers["Content-Type"] = "application/json"
-    if args.method.upper() in ("POST", "DELETE"):
+    if method in ("POST", "DELETE"):
         headers["Idempotency-Key"] = args.idempotency_key or uuid.uuid4().hex
-    url = args.url.rstrip("/") + args.path
+    url = base_url.rstrip("/") + args.path
     if args.curl:
-        parts = ["curl", "-sS", "-X", args.method.upper(), shlex.quote(url)]
-        for name, value in headers.items():
-            parts += ["-H", shlex.quote(f"{name}: {value}")]
-        if body:
-            parts += ["--data-binary", shlex.quote(args.data)]
-        print(" ".join(parts))
+        print(_curl_command(method, url, headers, args.data))
         return 0
-    response = httpx.request(args.method.upper(), url, content=body, headers=headers)
-    print(response.status_code, response.text)
-    return 0 if response.is_success else 1
+    # Only the answer is printed: the HTTP client's own INFO lines ("HTTP Request: ...") are not.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        response = httpx.request(method, url, content=body, headers=headers)
+    except httpx.TransportError as error:
+        print(
+            f"shuxin his: no answer from {base_url} ({type(error).__name__}); is the service "
+            f"running? Set the address with --url or {HIS_URL_ENV}",
+            file=sys.stderr,
+        )
+        return UNREACHABLE
+    print(response.text)
+    if not response.is_success:
+        print(f"shuxin his: HTTP {response.status_code}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _curl_command(method: str, url: str, headers: dict[str, str], data: str) -> str:
+    import shlex
+
+    parts = ["curl", "-sS", "-X", method, shlex.quote(url)]
+    for name, value in headers.items():
+        parts += ["-H", shlex.quote(f"{name}: {value}")]
+    if data:
+        parts += ["--data-binary", shlex.quote(data)]
+    return " ".join(parts)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -290,7 +319,11 @@ def build_parser() -> argparse.ArgumentParser:
     his.add_argument("--data", default="", help="the JSON body")
     his.add_argument("--hospital", required=True, help="the hospital code")
     his.add_argument("--secret", required=True, help="the hospital's signing secret")
-    his.add_argument("--url", default="http://127.0.0.1:8000")
+    his.add_argument(
+        "--url",
+        default=None,
+        help=f"the service's address (default: ${HIS_URL_ENV}, else {DEFAULT_HIS_URL})",
+    )
     his.add_argument("--idempotency-key", default=None)
     his.add_argument("--curl", action="store_true", help="print a curl command instead")
     his.set_defaults(handler=cmd_his)
