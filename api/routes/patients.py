@@ -15,6 +15,7 @@ from api.schemas.his import CreditPublic
 from api.schemas.patients import (
     BillEventPublic,
     BillListPublic,
+    BillPaymentPublic,
     BillPublic,
     BillStatus,
     BillSummaryPublic,
@@ -26,6 +27,7 @@ from settlement.usecases.family.links import bill_owner_for
 
 router = APIRouter(tags=["patients"], route_class=ExactJsonRoute)
 
+SETTLED = frozenset({"settled", "settled_late"})
 BillId = Annotated[str, Path(min_length=1, max_length=40, examples=["BL20261123A1B2C3D4E5F6"])]
 
 
@@ -64,6 +66,7 @@ def bill_public(detail: BillDetail) -> BillPublic:
             "dr_name": visit.dr_name,
             "begntime": iso(visit.begntime),
             "fees": [fee_public(line) for line in detail.lines],
+            "paid": _paid(detail),
             "events": [
                 BillEventPublic(
                     kind=event.kind,
@@ -75,6 +78,20 @@ def bill_public(detail: BillDetail) -> BillPublic:
                 for event in detail.events
             ],
         }
+    )
+
+
+def _paid(detail: BillDetail) -> BillPaymentPublic | None:
+    bill, settlement = detail.bill, detail.settlement
+    if settlement is None or bill.settled_at is None or bill.status not in SETTLED:
+        return None
+    return BillPaymentPublic(
+        payer_psn_no=settlement.payer_psn_no,
+        channel=settlement.channel,
+        wallet=settlement.provider,
+        acct_pay=str(settlement.setlinfo.get("acct_pay", "0.00")),
+        psn_cash_pay=str(settlement.setlinfo.get("psn_cash_pay", "0.00")),
+        paid_at=iso(bill.settled_at),
     )
 
 

@@ -223,6 +223,18 @@ class BillEventPublic(ResponseModel):
     at: str
 
 
+class BillPaymentPublic(ResponseModel):
+    payer_psn_no: str = Field(description="Who paid: the patient, or the family manager who did")
+    channel: str = Field(
+        description="`app` (paid in the app or on the page), `autopay` (withheld), `proxy` "
+        "(a family manager), `resettle` (settled again after a refund)"
+    )
+    wallet: str | None = Field(description="`wechat` or `alipay` when a wallet paid a part")
+    acct_pay: MoneyText = Field(description="From personal medical-insurance accounts")
+    psn_cash_pay: MoneyText = Field(description="From the wallet")
+    paid_at: str = Field(description="When the bill was settled (its `settled_at`)")
+
+
 class BillPublic(BillSummaryPublic):
     model_config = ConfigDict(
         extra="forbid",
@@ -246,6 +258,7 @@ class BillPublic(BillSummaryPublic):
                     "dr_name": "王医生",
                     "begntime": "2026-11-23T09:30:00+08:00",
                     "fees": [],
+                    "paid": None,
                     "events": [
                         {
                             "kind": "closed",
@@ -267,3 +280,6 @@ class BillPublic(BillSummaryPublic):
     begntime: str
     fees: list[FeePublic] = Field(description="The bill's lines (billed or refunded)")
     events: list[BillEventPublic] = Field(description="The bill's history, oldest first")
+    paid: BillPaymentPublic | None = Field(
+        description="Who settled the bill, how and when; `null` until it is settled"
+    )

@@ -13,6 +13,7 @@ from api.web.context import (
     WALLETS,
     error_text,
     not_found,
+    payer_names,
     redirect,
     render,
     signed_in_form,
@@ -57,7 +58,8 @@ async def bill_page(request: Request, bill_id: str) -> Response:
     answer = await ctx.api.get(f"/v1/bills/{quote(bill_id, safe='')}")
     if not answer.ok:
         return not_found(ctx)
-    bill = bill_view(answer.body, ctx)
+    names = await payer_names(ctx, answer.body)
+    bill = bill_view(answer.body, ctx, viewer=ctx.psn_no, names=names)
     return render(
         ctx,
         "bill.html",

@@ -204,3 +204,18 @@ def error_text(ctx: WebContext, answer: ApiAnswer) -> str:
 
 def not_found(ctx: WebContext) -> Response:
     return render(ctx, "error.html", status=404, message=ctx.t("not_found"))
+
+
+async def payer_names(ctx: WebContext, bill: dict[str, Any]) -> dict[str, str]:
+    """The names the family list shows for the one who paid ``bill``, when not the caller."""
+    paid = bill.get("paid") or {}
+    if not paid or paid.get("payer_psn_no") == ctx.psn_no:
+        return {}
+    members = await ctx.api.get("/v1/family/members")
+    if not members.ok:
+        return {}
+    return {
+        str(member.get("psn_no")): str(member.get("psn_name", ""))
+        for listed in ("relatives", "managers")
+        for member in members.body.get(listed, [])
+    }

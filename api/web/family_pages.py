@@ -16,6 +16,7 @@ from api.web.context import (
     WebContext,
     error_text,
     not_found,
+    payer_names,
     redirect,
     render,
     signed_in_form,
@@ -301,7 +302,7 @@ async def relative_bill_page(request: Request, psn_no: str, bill_id: str) -> Res
     return render(
         ctx,
         "bill.html",
-        bill=bill_view(bill, ctx),
+        bill=bill_view(bill, ctx, viewer=ctx.psn_no, names=await payer_names(ctx, bill)),
         heading=ctx.t("relative_bills", name=relative.get("psn_name", "")),
         wallets=WALLETS,
         idempotency_key=secrets.token_urlsafe(24),

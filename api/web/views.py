@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from markupsafe import Markup, escape
+import nh3
+from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from markupsafe import Markup
 from sqlalchemy import select
 
 from credit.identity import mask_certno, mask_phone
@@ -22,7 +24,6 @@ SETTLED = bill_states.PAID
 #: Messages the patient does not need to read again.
 HIDDEN_MESSAGE_KINDS = ("login_code",)
 MESSAGES_SHOWN = 50
-LIST_MARK = re.compile(r"^(\d+\.|[-*])\s+")
 
 
 class Speaker(Protocol):
@@ -80,7 +81,38 @@ def split_rows(setlinfo: dict[str, Any], speaker: Speaker) -> list[SplitRow]:
     return [SplitRow(key, speaker.t(key), f"¥{amount}") for key, amount in rows]
 
 
-def bill_view(bill: dict[str, Any], speaker: Speaker) -> dict[str, Any]:
+def paid_view(
+    paid: dict[str, Any] | None, speaker: Speaker, *, viewer: str | None, names: dict[str, str]
+) -> dict[str, str] | None:
+    """What settled the bill, by whom and when (``paid`` of ``/v1/bills/{id}``); ``names`` are
+    the family members' names as ``/v1/family/members`` shows them to ``viewer``."""
+    if not paid:
+        return None
+    payer = str(paid.get("payer_psn_no", ""))
+    if payer == viewer:
+        by = speaker.t("paid_by_you")
+    else:
+        by = names.get(payer) or speaker.t("paid_by_family")
+    wallet = paid.get("wallet")
+    channel = str(paid.get("channel", "app"))
+    how = speaker.t(f"channel_{channel}")
+    return {
+        "by": by,
+        "at": speaker.time(paid.get("paid_at")),
+        "how": how if how != f"channel_{channel}" else channel,
+        "wallet_label": speaker.t("paid_wallet", wallet=speaker.t(wallet) if wallet else "—"),
+        "wallet_amount": f"¥{paid.get('psn_cash_pay', '0.00')}",
+        "account_amount": f"¥{paid.get('acct_pay', '0.00')}",
+    }
+
+
+def bill_view(
+    bill: dict[str, Any],
+    speaker: Speaker,
+    *,
+    viewer: str | None = None,
+    names: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """A bill from ``/v1/me/bills`` or ``/v1/bills/{id}`` as the templates show it."""
     status = str(bill["status"])
     settled = bill.get("setlinfo")
@@ -120,6 +152,7 @@ def bill_view(bill: dict[str, Any], speaker: Speaker) -> dict[str, Any]:
         "deductible": f"¥{setlinfo.get('act_pay_dedc', '0.00')}",
         "balance_after": f"¥{setlinfo.get('balc', '0.00')}",
         "events": bill.get("events", []),
+        "paid": paid_view(bill.get("paid"), speaker, viewer=viewer, names=names or {}),
     }
 
 
@@ -149,24 +182,55 @@ def load_messages(container: Container, psn_no: str) -> list[dict[str, str]]:
         ]
 
 
-def agreement_html(text: str) -> Markup:
-    """The agreement's Markdown as simple HTML: headings, numbered or bulleted lines, paragraphs.
+def _headings_below_the_page_title(state: StateCore) -> None:
+    """The page's own ``<h1>`` is the agreement's title: the text's headings go one level down."""
+    for token in state.tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(6, int(token.tag[1]) + 1)}"
 
-    Every piece of text is escaped; only the structure is ours.
-    """
-    parts: list[str] = []
-    for block in text.strip().split("\n\n"):
-        lines = [line.strip() for line in block.splitlines() if line.strip()]
-        if not lines:
-            continue
-        heading = re.match(r"^(#{1,3})\s+(.*)$", lines[0])
-        if heading and len(lines) == 1:
-            level = len(heading.group(1)) + 1
-            parts.append(f"<h{level}>{escape(heading.group(2))}</h{level}>")
-        elif all(LIST_MARK.match(line) for line in lines):
-            items = "".join(f"<li>{escape(LIST_MARK.sub('', line))}</li>" for line in lines)
-            tag = "ol" if lines[0][0].isdigit() else "ul"
-            parts.append(f"<{tag}>{items}</{tag}>")
-        else:
-            parts.append("<p>" + "<br>".join(str(escape(line)) for line in lines) + "</p>")
-    return Markup("\n".join(parts))  # noqa: S704 - every text piece above is escaped
+
+#: CommonMark with tables; raw HTML in the text is shown as text, never passed through.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
+_MARKDOWN.core.ruler.push("headings_below_the_page_title", _headings_below_the_page_title)
+#: What the sanitiser keeps of the rendered HTML (defence in depth behind ``html: False``).
+AGREEMENT_TAGS = frozenset(
+    {
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "p",
+        "br",
+        "hr",
+        "ol",
+        "ul",
+        "li",
+        "strong",
+        "em",
+        "code",
+        "pre",
+        "blockquote",
+        "a",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+    }
+)
+
+
+def agreement_html(text: str) -> Markup:
+    """The agreement's Markdown as HTML (markdown-it-py), sanitised with nh3: only the tags of
+    :data:`AGREEMENT_TAGS`, links to https only, no attributes but ``href``."""
+    rendered = _MARKDOWN.render(text)
+    clean = nh3.clean(
+        rendered,
+        tags=set(AGREEMENT_TAGS),
+        attributes={"a": {"href"}},
+        url_schemes={"https"},
+        link_rel="noopener noreferrer",
+    )
+    return Markup(clean)  # noqa: S704 - rendered without raw HTML, then sanitised

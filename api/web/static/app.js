@@ -47,6 +47,10 @@
       .catch(function () { window.setTimeout(function () { poll(node, tries + 1); }, 2000); });
   }
 
+  // An error is at the top of the page: move the focus (and the view) to it.
+  var error = document.getElementById("page-error");
+  if (error) { error.focus(); }
+
   tick();
   window.setInterval(tick, 1000);
   var pending = document.querySelector("[data-poll]");

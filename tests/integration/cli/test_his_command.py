@@ -95,6 +95,8 @@ def test_the_curl_command_is_printed_alone_with_the_address_from_the_environment
     assert main([*ARGS, "--curl"]) == 0
 
     out, err = capsys.readouterr()
-    assert out.startswith("curl -sS -X GET http://his-sandbox.example:9000/his/v1/patients/1/credit")
+    assert out.startswith(
+        "curl -sS -X GET http://his-sandbox.example:9000/his/v1/patients/1/credit"
+    )
     assert len(out.strip().splitlines()) == 1
     assert err == ""
