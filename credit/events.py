@@ -112,6 +112,38 @@ SUSPENDED_REPEAT = Reason(
 )
 
 
+#: Every reason an event gives; a decision's other reasons are the scorecard's (or a hard rule's).
+EVENT_REASON_CODES = frozenset(
+    r.code
+    for r in (STEP_UP_ON_TIME, REPAID_ON_TIME, FROZEN_OVERDUE, UNFROZEN_LOWER, SUSPENDED_REPEAT)
+)
+#: How many of the events that moved the line a decision keeps after the scorecard's reasons.
+EVENTS_SHOWN = MAX_REASONS
+
+
+def scorecard_reasons(decision: Decision) -> tuple[Reason, ...]:
+    """Why the line was set: the reasons of the scoring, whatever events followed."""
+    return tuple(r for r in decision.reasons if r.code not in EVENT_REASON_CODES)
+
+
+def event_reasons(decision: Decision) -> tuple[Reason, ...]:
+    """The events that moved the line or the status since the scoring, oldest first."""
+    return tuple(
+        r
+        for r in decision.reasons
+        if r.code in EVENT_REASON_CODES and r.code != REPAID_ON_TIME.code
+    )
+
+
+def _explained(previous: Decision, moves: list[Reason]) -> tuple[Reason, ...]:
+    """The scorecard's reasons first (the line is still theirs), then the latest moves.
+
+    A repayment on time that moved nothing adds nothing: it is the decision's ``event``, and
+    the line is still explained by the scoring and the moves before it.
+    """
+    return scorecard_reasons(previous) + (event_reasons(previous) + tuple(moves))[-EVENTS_SHOWN:]
+
+
 def add_months(day: date, months: int) -> date:
     """The same day ``months`` later, or the month's last day when it is shorter."""
     month_index = day.month - 1 + months
@@ -138,8 +170,6 @@ def apply_event(
         if previous.status == "active" and earned_step and line < policy.max_line:
             line = min(line + policy.step_yuan, policy.max_line)
             reasons.append(STEP_UP_ON_TIME)
-        else:
-            reasons.append(REPAID_ON_TIME)
     elif isinstance(event, BillOverdue):
         reasons.append(FROZEN_OVERDUE)
         if history.overdue_count_12m >= policy.overdue_bills_to_suspend:
@@ -163,7 +193,7 @@ def apply_event(
     return previous.with_changes(
         status=status,
         line=Decimal(line),
-        reasons=tuple(reasons[:MAX_REASONS]),
+        reasons=_explained(previous, reasons),
         as_of=today,
         event=event.kind,
         suspended_until=suspended_until,

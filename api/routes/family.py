@@ -19,6 +19,7 @@ from api.schemas.family import (
     CounterConfirmation,
     FamilyInvitationCreate,
     FamilyInvitationListPublic,
+    FamilyInvitationPublic,
     FamilyLinkPublic,
     FamilyMemberPublic,
     FamilyMembersPublic,
@@ -60,15 +61,37 @@ def link_public(link: FamilyLink) -> FamilyLinkPublic:
     )
 
 
+#: What the manager is to the relative, from what the relative is to the manager.
+INVERSE_RELATION = {"spouse": "spouse", "parent": "child", "child": "parent", "other": "other"}
+
+
+def masked_name(name: str) -> str:
+    """A name as the family pages show another person's: the first character only."""
+    return name[:1] + "*" * max(1, len(name) - 1)
+
+
+def invitation_public(
+    container: Container, uow: UnitOfWork, link: FamilyLink
+) -> FamilyInvitationPublic:
+    manager = container.insurance_platform(uow.session).lookup_person(link.manager_psn_no)
+    return FamilyInvitationPublic.model_validate(
+        {
+            **link_public(link).model_dump(),
+            "manager_name": masked_name(manager.psn_name if manager is not None else ""),
+            "manager_relation": INVERSE_RELATION[link.relation],
+        }
+    )
+
+
 def _member(
-    container: Container, uow: UnitOfWork, link: FamilyLink, psn_no: str
+    container: Container, uow: UnitOfWork, link: FamilyLink, psn_no: str, *, full_name: bool
 ) -> FamilyMemberPublic:
     person = container.insurance_platform(uow.session).lookup_person(psn_no)
     name = person.psn_name if person is not None else ""
     since = link.accepted_at or link.invited_at
     return FamilyMemberPublic(
         psn_no=psn_no,
-        psn_name=name[:1] + "*" * max(1, len(name) - 1),
+        psn_name=name if full_name else masked_name(name),
         certno=mask_certno(person.certno) if person is not None else "",
         relation=link.relation,
         status=link.status,
@@ -126,11 +149,15 @@ def invite(
     summary="Invitations addressed to me",
     responses=bearer_errors(),
 )
-def my_invitations(psn_no: PatientDep, uow: UowDep) -> FamilyInvitationListPublic:
-    """The invitations waiting for your answer, oldest first."""
+def my_invitations(
+    psn_no: PatientDep, container: ContainerDep, uow: UowDep
+) -> FamilyInvitationListPublic:
+    """The invitations waiting for your answer, oldest first, with who invites you."""
     with uow:
         links = family.invitations_for(uow.session, psn_no)
-        return FamilyInvitationListPublic(invitations=[link_public(link) for link in links])
+        return FamilyInvitationListPublic(
+            invitations=[invitation_public(container, uow, link) for link in links]
+        )
 
 
 @router.post(
@@ -200,11 +227,15 @@ def members(psn_no: PatientDep, container: ContainerDep, uow: UowDep) -> FamilyM
         found = family.members(uow.session, psn_no)
         return FamilyMembersPublic.model_validate(
             {
+                # A manager knows whom they look after (two parents of one surname must be told
+                # apart); a relative sees their managers masked, as any other person.
                 "relatives": [
-                    _member(container, uow, link, link.relative_psn_no) for link in found.relatives
+                    _member(container, uow, link, link.relative_psn_no, full_name=True)
+                    for link in found.relatives
                 ],
                 "managers": [
-                    _member(container, uow, link, link.manager_psn_no) for link in found.managers
+                    _member(container, uow, link, link.manager_psn_no, full_name=False)
+                    for link in found.managers
                 ],
             }
         )

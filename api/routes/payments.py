@@ -116,7 +116,8 @@ def pay_bill(
     responses=bearer_errors("not_found"),
 )
 def get_payment(payment_id: PaymentId, psn_no: PatientDep, uow: UowDep) -> PaymentStatusPublic:
-    """Whether the wallet confirmed (`succeeded`), refused (`failed`) or is still `pending`."""
+    """Whether the wallet confirmed (`succeeded`), refused (`failed`) or is still `pending`;
+    for the patient whose bill it paid and for the family manager who made it."""
     with uow:
         order, record = service.payment_of(uow.session, order_id=payment_id, psn_no=psn_no)
         return PaymentStatusPublic(

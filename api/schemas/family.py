@@ -89,6 +89,41 @@ class FamilyLinkPublic(ResponseModel):
     ended_at: str | None = None
 
 
+class FamilyInvitationPublic(FamilyLinkPublic):
+    """An invitation waiting for the relative's answer, with who sends it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "invitation_id": "FL20261123A1B2C3D4E5F6",
+                    "manager_psn_no": "37140000000000000001",
+                    "relative_psn_no": "37140000000000000002",
+                    "relation": "parent",
+                    "status": "invited",
+                    "invited_at": "2026-11-23T09:30:00+08:00",
+                    "accepted_via": None,
+                    "accepted_hospital_code": None,
+                    "accepted_at": None,
+                    "ended_at": None,
+                    "manager_name": "张*",
+                    "manager_relation": "child",
+                }
+            ]
+        },
+    )
+
+    manager_name: str = Field(
+        description="The inviting manager's name, masked: the first character only",
+        examples=["张*"],
+    )
+    manager_relation: Relation = Field(
+        description="What the manager is to you, the invitee (`relation` seen from your side: "
+        "a manager who invited their `parent` is that parent's `child`)"
+    )
+
+
 class FamilyInvitationListPublic(ResponseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -107,6 +142,8 @@ class FamilyInvitationListPublic(ResponseModel):
                             "accepted_hospital_code": None,
                             "accepted_at": None,
                             "ended_at": None,
+                            "manager_name": "张*",
+                            "manager_relation": "child",
                         }
                     ]
                 }
@@ -114,7 +151,7 @@ class FamilyInvitationListPublic(ResponseModel):
         },
     )
 
-    invitations: list[FamilyLinkPublic]
+    invitations: list[FamilyInvitationPublic]
 
 
 class FamilyAccept(RequestModel):
@@ -153,10 +190,14 @@ class CounterConfirmation(RequestModel):
 
 
 class FamilyMemberPublic(ResponseModel):
-    """One person linked to the caller, with personal data masked."""
+    """One person linked to the caller; the ID number masked."""
 
     psn_no: str
-    psn_name: str = Field(description="Masked: the first character only", examples=["张*"])
+    psn_name: str = Field(
+        description="In full for your relatives (you manage them); masked, the first character "
+        "only, for your managers",
+        examples=["张*"],
+    )
     certno: str = Field(description="Masked", examples=["3714**********0017"])
     relation: Relation = Field(description=RELATION_DESCRIPTION)
     status: LinkStatus

@@ -165,6 +165,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "invite": ("发送邀请", "Send the invitation"),
     "invited_ok": ("邀请已发送，等待对方同意。", "Invitation sent; waiting for them to accept."),
     "invitations_title": ("收到的邀请", "Invitations for you"),
+    "invited_by": (
+        "您的{relation}{name}邀请您加入亲情账号，成为其管理的亲属",
+        "Your {relation} {name} invites you to be a relative they manage",
+    ),
     "accept_invite": ("同意", "Accept"),
     "decline_invite": ("拒绝", "Decline"),
     "accepted_ok": (

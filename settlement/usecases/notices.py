@@ -35,10 +35,6 @@ class NoticeBill(Protocol):
     def due_at(self) -> datetime: ...
 
 
-def _masked_name(name: str) -> str:
-    return name[:1] + "*" * max(1, len(name) - 1)
-
-
 def notify_bills(
     session: Session,
     *,
@@ -60,7 +56,8 @@ def notify_bills(
             if psn_no != bill.psn_no:
                 if bill.psn_no not in names:
                     person = container.insurance_platform(session).lookup_person(bill.psn_no)
-                    names[bill.psn_no] = _masked_name(person.psn_name if person else "")
+                    # A manager knows whom they look after: the relative's name in full.
+                    names[bill.psn_no] = person.psn_name if person else ""
                 relative = names[bill.psn_no]
             rendered = render_bill_notice(
                 template,

@@ -14,6 +14,14 @@ from settlement.billing.family_standing import frozen_by_family
 from settlement.foundation.clock import Clock
 from settlement.usecases.credit.decisions import CreditConfig, credit_standing
 
+#: Shown first while a relative's overdue bill that drew on this line freezes it.
+RELATIVE_OVERDUE = Reason(
+    "relative_overdue",
+    "您管理的亲属有逾期未还的账单（曾使用您的信用额度），您的额度已冻结，该账单还清后即恢复",
+    "A bill of a relative you manage, which used your credit line, is overdue: your line is "
+    "frozen until that bill is paid",
+)
+
 
 @dataclass(frozen=True)
 class CreditSummary:
@@ -44,9 +52,9 @@ def credit_summary(
     """
     standing = credit_standing(session, psn_no, config=config, clock=clock)
     balances = line_balances(session, psn_no)
-    status = standing.status
+    status, reasons = standing.status, standing.reasons
     if status == "active" and freeze_shared_on_overdue and frozen_by_family(session, psn_no):
-        status = "frozen"
+        status, reasons = "frozen", (RELATIVE_OVERDUE, *reasons)
     usable = status == "active"
     return CreditSummary(
         psn_no=psn_no,
@@ -55,6 +63,6 @@ def credit_summary(
         available=max(balances.available, ZERO) if usable else ZERO,
         outstanding=balances.outstanding,
         on_hold=balances.on_hold,
-        reasons=standing.reasons,
+        reasons=reasons,
         scorecard_version=standing.scorecard_version,
     )

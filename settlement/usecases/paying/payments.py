@@ -755,12 +755,12 @@ def deliver_due_callbacks(
 def payment_of(
     session: Session, *, order_id: str, psn_no: str
 ) -> tuple[WalletOrder, BillSettlement]:
-    """A patient's own wallet payment and its settlement; anyone else's is not found."""
+    """A wallet payment and its settlement, for the patient whose bill it paid or the family
+    manager who made it; anyone else's is not found."""
     order = session.get(WalletOrder, order_id)
-    if order is None or order.psn_no != psn_no:
+    record = None if order is None else session.get(BillSettlement, order.setl_id)
+    if order is None or record is None or psn_no not in (order.psn_no, record.payer_psn_no):
         raise ServiceError("not_found", f"no payment {order_id}")
-    record = session.get(BillSettlement, order.setl_id)
-    assert record is not None
     return order, record
 
 

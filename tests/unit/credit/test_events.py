@@ -15,7 +15,9 @@ from credit.events import (
     OverdueBillRepaid,
     add_months,
     apply_event,
+    event_reasons,
     load_event_policy,
+    scorecard_reasons,
 )
 from tests.unit.credit.support import inputs, seeded_policy, seeded_scorecard
 
@@ -78,26 +80,63 @@ def test_every_third_bill_repaid_on_time_raises_the_line_one_step() -> None:
     patient = Patient(700)
     seen = [patient.repay_on_time() for _ in range(6)]
     assert [d.line for d in seen] == [700, 700, 800, 800, 800, 900]
-    assert [d.reasons[0].code for d in seen[:3]] == [
-        "repaid_on_time",
-        "repaid_on_time",
-        "step_up_on_time",
+    assert [[r.code for r in event_reasons(d)] for d in seen[:3]] == [
+        [],
+        [],
+        ["step_up_on_time"],
     ]
     assert all(d.status == "active" and d.event == "bill_repaid_on_time" for d in seen)
+
+
+def test_after_any_event_the_scorecards_reasons_stay_first_and_the_moves_follow() -> None:
+    patient = Patient(700)
+    scored = patient.decision.reasons
+    assert scored, "the scorecard explains the line"
+
+    repaid = patient.repay_on_time()
+    assert repaid.reasons == scored  # a 700 line is not "explained" by a bill repaid on time
+    patient.repay_on_time()
+    raised = patient.repay_on_time()
+    frozen = patient.go_overdue()
+    lowered = patient.repay_overdue(days_late=2)
+
+    for decision in (raised, frozen, lowered):
+        assert decision.reasons[: len(scored)] == scored
+        assert scorecard_reasons(decision) == scored
+    assert [r.code for r in lowered.reasons[len(scored) :]] == [
+        "step_up_on_time",
+        "frozen_overdue",
+        "unfrozen_lower",
+    ]
+
+
+@given(st.lists(st.sampled_from(["on_time", "overdue", "repay"]), max_size=30))
+def test_the_scorecards_reasons_survive_any_sequence_of_events(steps: list[str]) -> None:
+    patient = Patient(800)
+    scored = patient.decision.reasons
+    for step in steps:
+        if step == "on_time":
+            patient.repay_on_time()
+        elif step == "overdue":
+            patient.go_overdue()
+        elif patient.history.overdue_unpaid:
+            patient.repay_overdue(days_late=2)
+        assert scorecard_reasons(patient.decision) == scored
+        assert len(event_reasons(patient.decision)) <= 4
 
 
 def test_the_line_never_steps_above_1000() -> None:
     patient = Patient(950)
     lines = [patient.repay_on_time().line for _ in range(9)]
     assert lines == [950, 950, 1000, 1000, 1000, 1000, 1000, 1000, 1000]
-    assert patient.decision.reasons[0].code == "repaid_on_time"
+    assert [r.code for r in event_reasons(patient.decision)] == ["step_up_on_time"]
 
 
 def test_an_overdue_bill_freezes_the_line_at_once_keeping_its_amount() -> None:
     patient = Patient(800)
     decision = patient.go_overdue()
     assert (decision.status, decision.line) == ("frozen", 800)
-    assert [r.code for r in decision.reasons] == ["frozen_overdue"]
+    assert [r.code for r in event_reasons(decision)] == ["frozen_overdue"]
     assert decision.event == "bill_overdue"
 
 
@@ -107,7 +146,7 @@ def test_repaying_the_overdue_bill_unfreezes_one_step_lower() -> None:
     patient.wait(3)
     decision = patient.repay_overdue(days_late=3)
     assert (decision.status, decision.line) == ("active", 700)
-    assert [r.code for r in decision.reasons] == ["unfrozen_lower"]
+    assert [r.code for r in event_reasons(decision)] == ["frozen_overdue", "unfrozen_lower"]
 
 
 def test_the_lower_line_never_goes_below_600() -> None:
@@ -124,7 +163,7 @@ def test_a_second_overdue_bill_in_twelve_months_suspends_for_six_months() -> Non
     decision = patient.go_overdue()
     assert decision.status == "suspended"
     assert decision.suspended_until == add_months(patient.today, 6)
-    assert [r.code for r in decision.reasons] == ["frozen_overdue", "suspended_repeat"]
+    assert [r.code for r in event_reasons(decision)][-2:] == ["frozen_overdue", "suspended_repeat"]
     # Repaying does not end the suspension; the line still steps down.
     patient.wait(5)
     repaid = patient.repay_overdue(days_late=5)

@@ -1,0 +1,48 @@
+"""The family side: who invites, seen from the invitee's side; names in full for a manager."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from tests.integration.family.support import invite
+from tests.integration.pages.conftest import browse
+from tests.integration.payments.support import login
+
+
+def _masked(name: str) -> str:
+    return name[:1] + "*" * max(1, len(name) - 1)
+
+
+@pytest.mark.parametrize(
+    ("relation", "manager_is"),
+    [("parent", "child"), ("child", "parent"), ("spouse", "spouse"), ("other", "other")],
+)
+def test_an_invitation_names_the_inviter_masked_and_the_relation_from_the_invitees_side(
+    service, relation, manager_is
+):
+    child, _ = service.enrol()
+    parent = service.add_person(psn_type="12", birth=date(1950, 3, 12))
+    assert invite(service, login(service, child), parent, relation).status_code == 201
+
+    answer = service.client.get("/v1/family/invitations", headers=login(service, parent))
+
+    (invitation,) = answer.json()["invitations"]
+    assert invitation["manager_name"] == _masked(child.psn_name)
+    assert invitation["manager_relation"] == manager_is
+    assert invitation["relation"] == relation  # what the invitee is to the manager, as before
+
+
+def test_the_invitation_on_the_page_says_your_child_invites_you(service):
+    child, _ = service.enrol()
+    parent = service.add_person(psn_type="12", birth=date(1950, 3, 12))
+    assert invite(service, login(service, child), parent, "parent").status_code == 201
+
+    page = browse(service, parent).get("/app/family")
+
+    invitations = page.text.split('data-testid="invitations"', 1)[1].split("</section>", 1)[0]
+    assert _masked(child.psn_name) in invitations
+    assert "子女" in invitations
+    assert "父母" not in invitations
+    assert child.psn_name not in invitations
