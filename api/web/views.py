@@ -175,6 +175,7 @@ def load_messages(container: Container, psn_no: str) -> list[dict[str, str]]:
                 "kind": row.kind,
                 "channel": row.channel,
                 "body": row.body,
+                "body_en": row.body_en or "",
                 "bill_id": row.bill_id or "",
                 "at": row.created_at.isoformat(),
             }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from limits import parse_many
 from pydantic import Field, field_validator
@@ -38,6 +39,9 @@ class Settings(BaseSettings):
     #: The patients' time zone, for the end of the day and for messages.
     timezone: str = "Asia/Shanghai"
     seeds_dir: Path = Path(__file__).resolve().parents[2] / "seeds"
+    #: Where patients reach the service: links in messages are this plus ``/app/...`` (an SMS
+    #: has no page a relative link could be relative to).
+    public_base_url: str = "http://127.0.0.1:8000"
     scheduler_interval_seconds: int = 60
     #: Requests one API process works on at once (its thread pool). Charge batches that wait
     #: together post as one group (``settlement.usecases.charging.groups``), and a waiting request
@@ -105,6 +109,16 @@ class Settings(BaseSettings):
         if not parse_many(value):
             raise ValueError(f"no rate limit in {value!r}")
         return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _absolute_base_url(cls, value: str) -> str:
+        parsed = urlsplit(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query:
+            raise ValueError(
+                f"must be an absolute http(s) URL, e.g. https://shuxin.example: {value!r}"
+            )
+        return value.rstrip("/")
 
     @field_validator("database_url")
     @classmethod

@@ -39,6 +39,7 @@ def outbox_row(
         "channel": channel,
         "template": rendered.template,
         "body": rendered.body,
+        "body_en": rendered.body_en,
         "link": rendered.link,
         "status": PENDING,
         "attempts": 0,

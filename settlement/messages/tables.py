@@ -31,6 +31,8 @@ class OutboxMessage(Base):
     channel: Mapped[str] = mapped_column(String(8))
     template: Mapped[str] = mapped_column(String(40))
     body: Mapped[str] = mapped_column(Text)
+    #: The same message in English, for the app's message list (the SMS carries ``body``).
+    body_en: Mapped[str | None] = mapped_column(Text, nullable=True, default=None)
     link: Mapped[str | None] = mapped_column(String(200), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -27,6 +27,7 @@ from settlement.scheduler.actions import claim_actions
 from settlement.scheduler.failures import Failed, isolated
 from settlement.scheduler.reports import SweepReport
 from settlement.scheduler.tables import FAILED, SKIPPED, ScheduledAction
+from settlement.usecases import notices
 from settlement.usecases.overdue import DUE_BILL_COLUMNS, DueBill, due_bill
 from settlement.usecases.paying.payments import start_payment, wallet_for
 
@@ -163,10 +164,18 @@ def _autopay_one(container: Container, bill: DueBill, now: datetime, uow: UnitOf
         return "started"
     except ServiceError as error:
         failure = error.code
-    # The payment was refused: record that it was tried, so it is not tried every minute.
+    # The payment was refused: record that it was tried, so it is not tried every minute, and
+    # tell the patient (and managers) to pay by hand.
     uow.rollback()
     claim_actions(
         session, bill_ids=[bill.bill_id], kind=AUTOPAY, now=now, outcome=FAILED, detail=failure
+    )
+    notices.autopay_failed(
+        session,
+        settings=container.settings,
+        people=container.insurance_platform(session),
+        bill=session.get_one(Bill, bill.bill_id),
+        now=now,
     )
     uow.commit()
     logger.info("auto-pay of bill %s refused: %s", bill.bill_id, failure)

@@ -1,17 +1,40 @@
-"""Bill notices (reminders, overdue, escalation) rendered and queued in the caller's transaction."""
+"""Notices rendered and queued in the caller's transaction: about bills (reminders, overdue,
+escalation) and about money that moved (a payment received, auto-pay taken or failed, a refund
+returned, a line raised or unfrozen), to the patient and to their family managers.
+
+Each is written in the transaction of the change it tells of, so it exists exactly when the
+change was committed (``settlement.messages.outbox``). Links are absolute, from
+``Settings.public_base_url``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from credit.decision import Decision
+from insurance.money import format_amount, from_fen, parse_amount
+from settlement.billing.payment_tables import BillSettlement
+from settlement.billing.tables import Bill
+from settlement.foundation.config import Settings
+from settlement.foundation.ports import PersonRecord
 from settlement.messages.outbox import enqueue_rows, outbox_row
 from settlement.messages.tables import PUSH, SMS
-from settlement.messages.templates import render_bill_notice
+from settlement.messages.templates import (
+    Rendered,
+    bill_link,
+    home_link,
+    local_time,
+    local_time_en,
+    render_bill_notice,
+    render_notice,
+    sources_text,
+)
 from settlement.usecases import recipients
 
 if TYPE_CHECKING:
@@ -66,6 +89,7 @@ def notify_bills(
                 due_at=bill.due_at,
                 timezone=timezone,
                 relative_name=relative,
+                base_url=container.settings.public_base_url,
                 **extra,
             )
             rows.extend(
@@ -80,3 +104,234 @@ def notify_bills(
                 for channel in BILL_CHANNELS
             )
     return enqueue_rows(session, rows)
+
+
+# -- money that moved ------------------------------------------------------------------------------
+
+
+class PersonLookup(Protocol):
+    """Where a relative's name comes from (the insurance platform's person lookup)."""
+
+    def lookup_person(self, psn_no: str) -> PersonRecord | None: ...
+
+
+class ReturnedMoney(Protocol):
+    """What a refund after settlement gave back, by ``setlinfo`` part."""
+
+    @property
+    def hifp_pay(self) -> Decimal: ...
+
+    @property
+    def acct_pay(self) -> Decimal: ...
+
+    @property
+    def acct_mulaid_pay(self) -> Decimal: ...
+
+    @property
+    def psn_cash_pay(self) -> Decimal: ...
+
+
+#: Settlement channels whose completion the patient did not see happen in front of them.
+AUTOPAY_CHANNEL = "autopay"
+
+
+def _send(
+    session: Session,
+    *,
+    kind: str,
+    psn_no: str,
+    people: PersonLookup,
+    render: Callable[[str | None], Rendered],
+    now: datetime,
+    bill_id: str | None = None,
+) -> int:
+    """Queue ``render(None)`` to the patient ``psn_no`` and ``render(name)`` to each of their
+    managers, ``name`` being the patient's name in full (a manager knows whom they look after)."""
+    rows: list[dict[str, Any]] = []
+    name: str | None = None
+    for recipient in recipients.recipients_for_patient(session, psn_no):
+        if recipient != psn_no and name is None:
+            person = people.lookup_person(psn_no)
+            name = person.psn_name if person is not None else ""
+        rendered = render(None if recipient == psn_no else name)
+        rows.extend(
+            outbox_row(
+                kind=kind,
+                psn_no=recipient,
+                channel=channel,
+                rendered=rendered,
+                now=now,
+                bill_id=bill_id,
+            )
+            for channel in BILL_CHANNELS
+        )
+    return enqueue_rows(session, rows)
+
+
+def _paid_sources(setlinfo: dict[str, Any], provider: str | None) -> dict[str, Decimal]:
+    def part(key: str) -> Decimal:
+        return parse_amount(str(setlinfo.get(key, "0.00")), name=key)
+
+    return {
+        "hifp_pay": part("hifp_pay"),
+        "acct_own_pay": part("acct_pay") - part("acct_mulaid_pay"),
+        "acct_mulaid_pay": part("acct_mulaid_pay"),
+        provider or "wallet": part("psn_cash_pay"),
+    }
+
+
+def payment_settled(
+    session: Session,
+    *,
+    settings: Settings,
+    people: PersonLookup,
+    bill: Bill,
+    record: BillSettlement,
+    now: datetime,
+) -> int:
+    """A bill settled by a payment: ``payment_received``, or ``autopay_taken`` when withheld;
+    the sources it was paid from, each with its amount."""
+    kind = "autopay_taken" if record.channel == AUTOPAY_CHANNEL else "payment_received"
+    zh, en = sources_text(_paid_sources(record.setlinfo, record.provider))
+    link = bill_link(bill.bill_id, settings.public_base_url)
+    amount = format_amount(from_fen(bill.medfee_sumamt_fen))
+    return _send(
+        session,
+        kind=kind,
+        psn_no=bill.psn_no,
+        people=people,
+        render=lambda name: render_notice(
+            kind,
+            link=link,
+            relative_name=name,
+            values={"amount": amount, "sources": zh},
+            values_en={"sources": en},
+        ),
+        now=now,
+        bill_id=bill.bill_id,
+    )
+
+
+def payment_failed(
+    session: Session,
+    *,
+    settings: Settings,
+    people: PersonLookup,
+    bill: Bill,
+    record: BillSettlement,
+    now: datetime,
+) -> int:
+    """A wallet that declined: told when it was auto-pay (a payment in the app shows its own
+    failure on the page); nothing otherwise."""
+    if record.channel != AUTOPAY_CHANNEL:
+        return 0
+    return autopay_failed(session, settings=settings, people=people, bill=bill, now=now)
+
+
+def autopay_failed(
+    session: Session, *, settings: Settings, people: PersonLookup, bill: Bill, now: datetime
+) -> int:
+    """Auto-pay did not go through (refused before it started, or declined by the wallet):
+    pay by the deadline."""
+    link = bill_link(bill.bill_id, settings.public_base_url)
+    values = {
+        "amount": format_amount(from_fen(bill.medfee_sumamt_fen)),
+        "deadline": local_time(bill.due_at, settings.timezone),
+    }
+    return _send(
+        session,
+        kind="autopay_failed",
+        psn_no=bill.psn_no,
+        people=people,
+        render=lambda name: render_notice(
+            "autopay_failed",
+            link=link,
+            relative_name=name,
+            values=values,
+            values_en={"deadline": local_time_en(bill.due_at, settings.timezone)},
+        ),
+        now=now,
+        bill_id=bill.bill_id,
+    )
+
+
+def refund_returned(
+    session: Session,
+    *,
+    settings: Settings,
+    people: PersonLookup,
+    bill: Bill,
+    refunded: Decimal,
+    returned: ReturnedMoney,
+    now: datetime,
+) -> int:
+    """A refund after settlement: how much went back to each source (fund, personal account,
+    the relative's account for mutual aid, the wallet that paid)."""
+    wallet = session.scalar(
+        select(BillSettlement.provider)
+        .where(BillSettlement.bill_id == bill.bill_id, BillSettlement.provider.is_not(None))
+        .limit(1)
+    )
+    zh, en = sources_text(
+        {
+            "hifp_pay": returned.hifp_pay,
+            "acct_own_pay": returned.acct_pay - returned.acct_mulaid_pay,
+            "acct_mulaid_pay": returned.acct_mulaid_pay,
+            wallet or "wallet": returned.psn_cash_pay,
+        }
+    )
+    link = bill_link(bill.bill_id, settings.public_base_url)
+    return _send(
+        session,
+        kind="refund_returned",
+        psn_no=bill.psn_no,
+        people=people,
+        render=lambda name: render_notice(
+            "refund_returned",
+            link=link,
+            relative_name=name,
+            values={"refunded": format_amount(refunded), "sources": zh},
+            values_en={"sources": en},
+        ),
+        now=now,
+        bill_id=bill.bill_id,
+    )
+
+
+def line_kind(before: Decision, after: Decision) -> str | None:
+    """``line_unfrozen`` when a frozen or suspended line is usable again, ``line_raised`` when an
+    active line grew; ``None`` for every other change (freezes have notices of their own)."""
+    if after.status != "active":
+        return None
+    if before.status in ("frozen", "suspended"):
+        return "line_unfrozen"
+    if before.status == "active" and after.line > before.line:
+        return "line_raised"
+    return None
+
+
+def credit_moved(
+    session: Session,
+    *,
+    settings: Settings,
+    people: PersonLookup,
+    psn_no: str,
+    before: Decision,
+    after: Decision,
+    now: datetime,
+) -> int:
+    """Tell the patient and their managers that the line was raised or unfrozen (see
+    :func:`line_kind`); nothing for other changes."""
+    kind = line_kind(before, after)
+    if kind is None:
+        return 0
+    values = {"before": format_amount(before.line), "after": format_amount(after.line)}
+    link = home_link(settings.public_base_url)
+    return _send(
+        session,
+        kind=kind,
+        psn_no=psn_no,
+        people=people,
+        render=lambda name: render_notice(kind, link=link, relative_name=name, values=values),
+        now=now,
+    )

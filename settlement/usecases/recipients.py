@@ -30,3 +30,8 @@ def recipients_for_bills(session: Session, bills: Sequence[BillRef]) -> dict[str
     """:func:`recipients_for_bill` for a batch, by bill id (one query per batch)."""
     managers = managers_by_relative(session, (bill.psn_no for bill in bills))
     return {bill.bill_id: [bill.psn_no, *managers.get(bill.psn_no, [])] for bill in bills}
+
+
+def recipients_for_patient(session: Session, psn_no: str) -> list[str]:
+    """Everyone told about ``psn_no``'s credit line: the patient, then their managers."""
+    return [psn_no, *managers_by_relative(session, [psn_no]).get(psn_no, [])]

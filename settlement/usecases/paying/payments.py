@@ -46,6 +46,7 @@ from settlement.foundation.metrics import PAYMENTS, count_on_commit
 from settlement.foundation.unit_of_work import UnitOfWork
 from settlement.ledger import chart
 from settlement.ledger.ledger import TransferRequest, create_transfers, open_account
+from settlement.usecases import notices
 from settlement.usecases.charging.visits import split_visit
 from settlement.usecases.credit.decisions import current_decision, record_event
 from settlement.usecases.family.links import can_pay_bill, mutual_aid_accounts
@@ -483,12 +484,21 @@ def _confirm(
     bill.settled_at = now
     session.flush()
     _record_repayment(session, container, bill)
+    notices.payment_settled(
+        session,
+        settings=container.settings,
+        people=container.insurance_platform(session),
+        bill=bill,
+        record=record,
+        now=now,
+    )
     count_on_commit(session, PAYMENTS.labels("settled", "").inc)
 
 
 def _record_repayment(session: Session, container: Container, bill: Bill) -> None:
     """The credit event of a repaid bill, then the ledger's line moved to the new decision."""
-    if current_decision(session, bill.psn_no) is None:
+    before = current_decision(session, bill.psn_no)
+    if before is None:
         return
     event: CreditEvent = (
         BillRepaidOnTime(bill.bill_id)
@@ -505,6 +515,15 @@ def _record_repayment(session: Session, container: Container, bill: Bill) -> Non
         history=history,
     )
     sync_line(session, psn_no=bill.psn_no, line=decision.line, clock=container.clock)
+    notices.credit_moved(
+        session,
+        settings=container.settings,
+        people=container.insurance_platform(session),
+        psn_no=bill.psn_no,
+        before=before,
+        after=decision,
+        now=container.clock.now(),
+    )
 
 
 def _fail(
@@ -533,6 +552,14 @@ def _fail(
         session, bill, target, kind="payment_failed", now=now, detail={"setl_id": record.setl_id}
     )
     session.flush()
+    notices.payment_failed(
+        session,
+        settings=container.settings,
+        people=container.insurance_platform(session),
+        bill=bill,
+        record=record,
+        now=now,
+    )
     count_on_commit(session, PAYMENTS.labels("failed", "").inc)
 
 

@@ -58,6 +58,7 @@ from settlement.ledger.ledger import (
     open_account,
     reverse,
 )
+from settlement.usecases import notices
 from settlement.usecases.charging.visits import local_date, priced_line, require_person, split_visit
 from settlement.usecases.credit.decisions import current_decision, record_event
 from settlement.usecases.family.links import mutual_aid_accounts
@@ -141,7 +142,17 @@ def refund_lines(
     if bill.status in (bill_states.BILLED, bill_states.OVERDUE):
         return _before_settlement(session, container, hospital, bill, visit, chosen, reason, now)
     if bill.status in bill_states.PAID:
-        return _after_settlement(session, container, bill, visit, chosen, reason, now)
+        result = _after_settlement(session, container, bill, visit, chosen, reason, now)
+        notices.refund_returned(
+            session,
+            settings=container.settings,
+            people=container.insurance_platform(session),
+            bill=bill,
+            refunded=result.refunded_amount,
+            returned=result.returned,
+            now=now,
+        )
+        return result
     raise ServiceError("conflict", f"a bill that is {bill.status} cannot be refunded")
 
 
@@ -211,7 +222,8 @@ def _overdue_debt_gone(session: Session, container: Container, bill: Bill) -> No
     recording nothing would leave the line frozen with nothing owed. The status itself comes
     from the history, where a refunded bill is no longer overdue and unpaid.
     """
-    if current_decision(session, bill.psn_no) is None:
+    before = current_decision(session, bill.psn_no)
+    if before is None:
         return
     decision = record_event(
         session,
@@ -222,6 +234,15 @@ def _overdue_debt_gone(session: Session, container: Container, bill: Bill) -> No
         history=repayment_history(session, psn_no=bill.psn_no, now=container.clock.now()),
     )
     sync_line(session, psn_no=bill.psn_no, line=decision.line, clock=container.clock)
+    notices.credit_moved(
+        session,
+        settings=container.settings,
+        people=container.insurance_platform(session),
+        psn_no=bill.psn_no,
+        before=before,
+        after=decision,
+        now=container.clock.now(),
+    )
 
 
 def rebuild_settlement(

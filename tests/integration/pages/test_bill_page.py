@@ -76,3 +76,15 @@ def test_a_relatives_bill_paid_by_the_manager_names_the_manager_on_the_relatives
     assert "您本人" not in relatives_view
     managers_view = manager_page.text.split('data-testid="paid"', 1)[1].split("</section>")[0]
     assert "您本人" in managers_view
+
+
+def test_the_messages_page_shows_a_notice_in_english_when_asked(service):
+    person, _, bill_id = _settled_story(service)
+    browser = browse(service, person)
+
+    chinese = browser.get("/app/messages").text
+    english = browser.get("/app/messages?lang=en").text
+
+    assert "您的信用就医账单¥330.00已结清" in chinese
+    assert "Your credit care bill of ¥330.00 is paid" in english
+    assert f"http://127.0.0.1:8000/app/bills/{bill_id}" in english

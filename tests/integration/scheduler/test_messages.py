@@ -23,9 +23,11 @@ def test_a_reminder_names_the_amount_the_local_deadline_and_the_bills_link(servi
     # Closed 2026-11-23 09:30 in Dezhou, so due 2026-11-26 09:30 local time.
     assert "¥12.30" in sms.body
     assert "2026年11月26日 09:30" in sms.body
-    assert f"/app/bills/{bill_id}" in sms.body
+    # An SMS has no page to be relative to: the link is absolute (SHUXIN_PUBLIC_BASE_URL).
+    assert f"http://127.0.0.1:8000/app/bills/{bill_id}" in sms.body
     assert sms.body.startswith("【舒心就医】")
-    assert sms.link == f"/app/bills/{bill_id}"
+    assert sms.link == f"http://127.0.0.1:8000/app/bills/{bill_id}"
+    assert push.body_en is not None and "¥12.30" in push.body_en
 
 
 def test_dispatch_marks_messages_sent_once_and_the_sandbox_records_them(service, his):
