@@ -19,6 +19,9 @@ from sqlalchemy.orm import Session
 
 from credit.decision import Decision
 from insurance.money import format_amount, from_fen, parse_amount
+from settlement.billing.credit_records import CreditRepository
+from settlement.billing.family_standing import frozen_by_family
+from settlement.billing.family_tables import SharedHold
 from settlement.billing.payment_tables import BillSettlement
 from settlement.billing.tables import Bill
 from settlement.foundation.config import Settings
@@ -190,7 +193,10 @@ def payment_settled(
     now: datetime,
 ) -> int:
     """A bill settled by a payment: ``payment_received``, or ``autopay_taken`` when withheld;
-    the sources it was paid from, each with its amount."""
+    the sources it was paid from, each with its amount. An overdue bill that froze family
+    managers' lines also tells each manager whose line it unfreezes."""
+    if bill.overdue_at is not None:
+        _family_freeze_lifted(session, settings=settings, bill=bill, now=now)
     kind = "autopay_taken" if record.channel == AUTOPAY_CHANNEL else "payment_received"
     zh, en = sources_text(_paid_sources(record.setlinfo, record.provider))
     link = bill_link(bill.bill_id, settings.public_base_url)
@@ -210,6 +216,32 @@ def payment_settled(
         now=now,
         bill_id=bill.bill_id,
     )
+
+
+def _family_freeze_lifted(
+    session: Session, *, settings: Settings, bill: Bill, now: datetime
+) -> int:
+    """``line_unfrozen`` to each manager whose line ``bill`` (a relative's) held and who is no
+    longer frozen by any relative's bill (``settlement.billing.family_standing``)."""
+    managers = session.scalars(
+        select(SharedHold.manager_psn_no).where(SharedHold.mdtrt_id == bill.mdtrt_id).distinct()
+    ).all()
+    link = home_link(settings.public_base_url)
+    rows: list[dict[str, Any]] = []
+    for manager in sorted(managers):
+        decision = CreditRepository(session).latest_decision(manager)
+        if decision is None or decision.status != "active" or frozen_by_family(session, manager):
+            continue
+        rendered = render_notice(
+            "line_unfrozen", link=link, values={"after": format_amount(decision.line)}
+        )
+        rows.extend(
+            outbox_row(
+                kind="line_unfrozen", psn_no=manager, channel=channel, rendered=rendered, now=now
+            )
+            for channel in BILL_CHANNELS
+        )
+    return enqueue_rows(session, rows)
 
 
 def payment_failed(

@@ -5,6 +5,7 @@ in Chinese with English beside it, each link absolute from the public base URL."
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 import pytest
 
@@ -152,3 +153,31 @@ def test_bills_repaid_on_time_that_raise_the_line_tell_it(service, his):
 
     sms = _only(service, "line_raised", person.psn_no)
     assert f"由¥{line:.2f}提升至" in sms.body
+
+
+def test_a_manager_frozen_by_a_relatives_overdue_bill_is_told_when_its_payment_unfreezes_them(
+    service,
+):
+    family = make_family(service)
+    own = Decimal(
+        service.client.get("/v1/me/credit", headers=family.relative_auth).json()["available"]
+    )
+    mdtrt_id, _ = charge(family.his, family.relative.psn_no, f"{own + 5:.2f}")
+    bill_id = close(family.his, mdtrt_id)["bill_id"]
+    service.advance(hours=73)
+    run_due(service.container)
+    assert bill(service, bill_id).status == "overdue"
+
+    assert pay(service, family.manager_auth, bill_id).status_code == 201
+
+    told = outbox(service, kind="line_unfrozen", psn_no=family.manager.psn_no)
+    own = [m for m in told if m.body.startswith("【舒心就医】您的信用就医额度已解冻")]
+    about_relative = [m for m in told if m.body.startswith("【舒心就医】您的亲属")]
+    assert (
+        sorted(m.channel for m in own)
+        == sorted(m.channel for m in about_relative)
+        == [
+            "push",
+            "sms",
+        ]
+    )
