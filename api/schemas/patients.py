@@ -226,8 +226,8 @@ class BillEventPublic(ResponseModel):
 class BillPaymentPublic(ResponseModel):
     payer_psn_no: str = Field(description="Who paid: the patient, or the family manager who did")
     channel: str = Field(
-        description="`app` (paid in the app or on the page), `autopay` (withheld), `proxy` "
-        "(a family manager), `resettle` (settled again after a refund)"
+        description="`app` (paid in the app or on the page, by the patient or a family manager: "
+        "see `payer_psn_no`), `autopay` (withheld), `resettle` (settled again after a refund)"
     )
     wallet: str | None = Field(description="`wechat` or `alipay` when a wallet paid a part")
     acct_pay: MoneyText = Field(description="From personal medical-insurance accounts")

@@ -91,7 +91,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "paid_how": ("支付方式", "How"),
     "channel_app": ("在线支付", "Paid online"),
     "channel_autopay": ("自动扣款", "Automatic withholding"),
-    "channel_proxy": ("亲属代付", "Paid by a family manager"),
     "channel_resettle": ("退费后重新结算", "Settled again after a refund"),
     "due_at": ("请于 {time} 前支付", "Pay by {time}"),
     "time_left": ("剩余", "Left"),
