@@ -80,9 +80,12 @@ def decide_overdue(
     """
     for bill in bills:
         bill_states.check_transition(bill.status, bill_states.OVERDUE)
+    theirs: dict[str, list[DueBill]] = {}
+    for bill in bills:
+        theirs.setdefault(bill.psn_no, []).append(bill)
     histories = {
-        psn_no: history_of(_made_overdue(records.get(psn_no, {}), bills, now), now)
-        for psn_no in {bill.psn_no for bill in bills}
+        psn_no: history_of(_made_overdue(records.get(psn_no, {}), patient_bills, now), now)
+        for psn_no, patient_bills in theirs.items()
     }
     decisions, undecided = decide_freezes(
         bills, latest=latest, histories=histories, policy=policy, today=now.date()
@@ -129,7 +132,7 @@ def decide_freezes(
 def _made_overdue(
     records: Mapping[str, BillRecord], bills: Sequence[DueBill], now: datetime
 ) -> list[BillRecord]:
-    """A patient's bills' rows as they read once ``bills`` (of any patient) are overdue."""
+    """A patient's bills' rows as they read once ``bills`` (theirs) are overdue."""
     rows = dict(records)
     for bill in bills:
         if bill.bill_id in rows:  # a bill with nothing to pay is not in the history
