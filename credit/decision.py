@@ -201,6 +201,20 @@ def score_inputs(inputs: CreditInputs, scorecard: Scorecard) -> tuple[int, tuple
     return score, tuple(reason for _, _, reason in losses[: scorecard.max_reasons])
 
 
+def ineligibility(*, insutype: str, insured_active: bool, dishonest: bool) -> tuple[Reason, ...]:
+    """Why the insurance and credit platforms' records exclude the person from credit care, if
+    they do: no signature or score overcomes these (a minor's missing manager can be remedied,
+    so it is not among them)."""
+    refusals = []
+    if insutype != EMPLOYEE_INSURANCE:
+        refusals.append(NOT_EMPLOYEE_INSURANCE)
+    if not insured_active:
+        refusals.append(INSURANCE_INACTIVE)
+    if dishonest:
+        refusals.append(DISHONEST_DEBTOR)
+    return tuple(refusals)
+
+
 def decide(inputs: CreditInputs, scorecard: Scorecard, *, today: date) -> Decision:
     """Hard rules first (not eligible, suspended, frozen), then the scorecard."""
     common: dict[str, Any] = {
@@ -210,13 +224,13 @@ def decide(inputs: CreditInputs, scorecard: Scorecard, *, today: date) -> Decisi
         "suspended_until": inputs.suspended_until,
         "overdue_unpaid": inputs.history.overdue_unpaid,
     }
-    refusals = []
-    if inputs.insutype != EMPLOYEE_INSURANCE:
-        refusals.append(NOT_EMPLOYEE_INSURANCE)
-    if not inputs.insured_active:
-        refusals.append(INSURANCE_INACTIVE)
-    if inputs.dishonest:
-        refusals.append(DISHONEST_DEBTOR)
+    refusals = list(
+        ineligibility(
+            insutype=inputs.insutype,
+            insured_active=inputs.insured_active,
+            dishonest=inputs.dishonest,
+        )
+    )
     if not inputs.is_adult and not inputs.has_family_manager:
         refusals.append(MINOR_WITHOUT_MANAGER)
     if refusals:

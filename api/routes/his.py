@@ -56,7 +56,7 @@ from settlement.foundation.errors import ServiceError
 from settlement.foundation.unit_of_work import UnitOfWork
 from settlement.usecases.charging import visits
 from settlement.usecases.charging.groups import ChargeGroups, ChargeRequest
-from settlement.usecases.credit.summary import credit_summary
+from settlement.usecases.credit.summary import credit_summary, platform_ineligibility
 from settlement.usecases.reporting.reconciliation import reconcile_day
 
 router = APIRouter(prefix="/his/v1", tags=["HIS"], route_class=ExactJsonRoute)
@@ -73,12 +73,20 @@ MdtrtId = Annotated[str, Path(min_length=1, max_length=40, examples=["MD20261123
 def patient_credit(
     psn_no: PsnNo, signed: SignedHospitalDep, container: ContainerDep, uow: UowDep
 ) -> CreditPublic:
-    """Status, line, available, outstanding, on hold and the reasons for the line."""
+    """Status, line, available, outstanding, on hold and the reasons for the line.
+
+    A person the insurance or credit platform excludes now (not employee insurance 310, insurance
+    not active, on the dishonest-debtor list) is `not_eligible` with those reasons, signed or not.
+    """
     signed.hospital()  # any hospital may ask; the nonce is recorded before anything is read
     with uow:
-        visits.require_person(container, uow.session, psn_no)
+        person = visits.require_person(container, uow.session, psn_no)
         summary = credit_summary(
-            uow.session, psn_no=psn_no, config=container.credit_config, clock=container.clock
+            uow.session,
+            psn_no=psn_no,
+            config=container.credit_config,
+            clock=container.clock,
+            ineligible=platform_ineligibility(person, container.credit_platform(uow.session)),
         )
         return credit_public(summary)
 

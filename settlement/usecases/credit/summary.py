@@ -7,11 +7,12 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from credit.decision import Reason
+from credit.decision import Reason, ineligibility
 from insurance.money import ZERO
 from settlement.billing.credit_line import line_balances
 from settlement.billing.family_standing import frozen_by_family
 from settlement.foundation.clock import Clock
+from settlement.foundation.ports import CreditPlatform, PersonRecord
 from settlement.usecases.credit.decisions import CreditConfig, credit_standing
 
 #: Shown first while a relative's overdue bill that drew on this line freezes it.
@@ -44,25 +45,44 @@ def credit_summary(
     config: CreditConfig,
     clock: Clock,
     freeze_shared_on_overdue: bool = True,
+    ineligible: tuple[Reason, ...] = (),
 ) -> CreditSummary:
     """The standing now and the ledger's balances; a line that is not usable has nothing available.
 
     An active line is shown ``frozen`` while a relative's overdue bill drew on it (family policy,
-    ``[family] freeze_shared_on_overdue``).
+    ``[family] freeze_shared_on_overdue``). ``ineligible``: why the platforms' records exclude
+    the person now (:func:`platform_ineligibility`); then the status is ``not_eligible`` with
+    those reasons and no line, signed or not, whatever was decided at signing.
     """
     standing = credit_standing(session, psn_no, config=config, clock=clock)
     balances = line_balances(session, psn_no)
     status, reasons = standing.status, standing.reasons
     if status == "active" and freeze_shared_on_overdue and frozen_by_family(session, psn_no):
         status, reasons = "frozen", (RELATIVE_OVERDUE, *reasons)
+    line = standing.line
+    if ineligible:
+        status, line, reasons = "not_eligible", ZERO, ineligible
     usable = status == "active"
     return CreditSummary(
         psn_no=psn_no,
         status=status,
-        credit_line=standing.line,
+        credit_line=line,
         available=max(balances.available, ZERO) if usable else ZERO,
         outstanding=balances.outstanding,
         on_hold=balances.on_hold,
         reasons=reasons,
         scorecard_version=standing.scorecard_version,
+    )
+
+
+def platform_ineligibility(person: PersonRecord, credit: CreditPlatform) -> tuple[Reason, ...]:
+    """The hard rules the insurance record and the credit platform's report break now (resident
+    insurance, insurance not active, the dishonest-debtor list): a person who breaks one can
+    never use credit, so signing is not what they lack. A person the credit platform does not
+    know is not taken for a dishonest debtor (signing would refuse them with its own message)."""
+    report = credit.rating(person.certno)
+    return ineligibility(
+        insutype=person.insutype,
+        insured_active=person.insured_active,
+        dishonest=report is not None and report.dishonest,
     )
