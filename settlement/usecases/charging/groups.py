@@ -8,47 +8,41 @@ group is in the database as one group: one transaction, one statement per step f
 (claim the keys, lock the visits, read the patients, their standings and the catalogue, hold on
 the ledger, insert the lines, store the answers). A batch that arrives alone is a group of one.
 
-The group takes only what it can post without a question: a batch that would be refused, or is
-unusual (a visit that is not this hospital's or not open, a ``feedetl_sn`` that may repeat, a
-patient with family sharing, a line too short), leaves the group untouched and is then posted on
-its own by :func:`settlement.usecases.charging.visits.post_fees`, which gives the exact
-refusal. So there is one set of rules, and the group is only a faster way through them for
-batches that pass.
+Every batch is decided by the same pure function as a batch posted alone
+(:func:`settlement.usecases.charging.decide.decide_fee_batch`); the group only reads the facts
+and writes the plans of many batches at once. A batch that is refused, or needs what only the
+single path reads (a ``feedetl_sn`` that may repeat, a patient with family sharing or frozen by a
+relative's bill), or whose holds the ledger refuses (a line too short), leaves the group
+untouched and is then posted on its own by
+:func:`settlement.usecases.charging.service.post_fees`, which gives the exact refusal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-from sqlalchemy.orm import Session
+from typing import Protocol
 
 from insurance.errors import InsuranceError
-from insurance.pricing import PricedLine
 from settlement.access.hospitals import Hospital
-from settlement.billing.catalogue import catalogue_for
-from settlement.bootstrap import Container
-from settlement.foundation.db import execute_on_connection
 from settlement.foundation.errors import ServiceError
 from settlement.foundation.group_commit import GroupCommit
 from settlement.foundation.idempotency import release_keys, store_answers, try_claim_keys
-from settlement.foundation.unit_of_work import UnitOfWork
+from settlement.foundation.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from settlement.ledger import chart
 from settlement.ledger.ledger import create_transfer_chains
-from settlement.usecases.charging.visits import (
-    FEE_LINES,
-    ChargeFacts,
+from settlement.usecases.charging.decide import (
+    BatchFacts,
+    ChargeRules,
+    FeeBatch,
     FeeBatchResult,
+    FeePlan,
     FeeRequest,
-    check_batch,
-    check_stated_times,
-    credit_refusal,
-    fee_times,
-    posted_batch,
-    price_with_catalogue,
-    visits_for_charges,
+    decide_fee_batch,
 )
-from settlement.usecases.credit.decisions import credit_standings
+from settlement.usecases.charging.facts import read_group_facts
+from settlement.usecases.charging.service import ChargingContext, charge_rules
+from settlement.usecases.charging.write import insert_fee_lines
 from settlement.usecases.family.sharing import own_line_holds
 
 #: Most batches in one group: enough for every thread of a process, small enough that a group's
@@ -79,10 +73,17 @@ class PostedCharge:
     answer: str  # as stored under the batch's idempotency key
 
 
+class GroupContext(ChargingContext, Protocol):
+    """What a group commit uses of the process: charging's collaborators and its transactions."""
+
+    @property
+    def uow(self) -> UnitOfWorkFactory: ...
+
+
 class ChargeGroups:
     """A process's group commit of charge batches (:class:`GroupCommit`)."""
 
-    def __init__(self, container: Container, render: Render, *, max_group: int = MAX_GROUP):
+    def __init__(self, container: GroupContext, render: Render, *, max_group: int = MAX_GROUP):
         self.container = container
         self.render = render
         self.commit: GroupCommit[ChargeRequest, PostedCharge] = GroupCommit(
@@ -101,7 +102,11 @@ class ChargeGroups:
 
 
 def post_fee_group(
-    uow: UnitOfWork, *, container: Container, charges: Sequence[ChargeRequest], render: Render
+    uow: UnitOfWork,
+    *,
+    container: ChargingContext,
+    charges: Sequence[ChargeRequest],
+    render: Render,
 ) -> list[PostedCharge | None]:
     """Post the charges that pass every check in one transaction, each all or nothing.
 
@@ -110,93 +115,79 @@ def post_fee_group(
     nothing committed.
     """
     session = uow.session
-    now = container.clock.now()
+    rules = charge_rules(container)
     chosen = _one_per_key_and_visit(charges)
     claimed = try_claim_keys(
         session,
         sorted((charges[i].scope, charges[i].key, charges[i].fingerprint) for i in chosen),
-        now=now,
+        now=rules.now,
     )
-    priced = _priced(
-        session,
-        container,
-        charges,
-        [i for i in chosen if (charges[i].scope, charges[i].key) in claimed],
-    )
+    chosen = [i for i in chosen if (charges[i].scope, charges[i].key) in claimed]
+    plans = _decided(uow, container, rules, [(i, charges[i]) for i in chosen])
     outcomes = create_transfer_chains(
         session,
-        [own_line_holds(batch.facts.visit, batch.lines) for batch in priced],
+        [own_line_holds(plan.facts.visit, plan.priced) for _, plan in plans],
         clock=container.clock,
     )
     results: list[PostedCharge | None] = [None] * len(charges)
     rows = []
     answers = []
-    for batch, outcome in zip(priced, outcomes, strict=True):
+    for (index, plan), outcome in zip(plans, outcomes, strict=True):
         if outcome.error is not None:
             continue  # short of credit (or a visit without its sales account): on its own
-        charge = charges[batch.index]
-        own_line = outcome.accounts[chart.patient_line(batch.facts.visit.psn_no)]
-        values, result = posted_batch(
-            batch.facts,
-            charge.chrg_bchno,
-            charge.fees,
-            batch.lines,
-            available=own_line.available_debit,
-            now=now,
-        )
-        posted = results[batch.index] = PostedCharge(result, render(result))
-        rows.extend(values)
-        answers.append((charge.scope, charge.key, 201, posted.answer))
+        own_line = outcome.accounts[chart.patient_line(plan.facts.visit.psn_no)]
+        result = plan.answer(available=own_line.available_debit)
+        posted = results[index] = PostedCharge(result, render(result))
+        rows.extend(plan.rows)
+        answers.append((charges[index].scope, charges[index].key, 201, posted.answer))
     if not rows:
         uow.rollback()  # the claims too: every batch runs on its own
         return results
-    execute_on_connection(session, FEE_LINES.insert(), rows)
+    insert_fee_lines(session, rows)
     store_answers(session, answers)
     release_keys(session, claimed - {(scope, key) for scope, key, _, _ in answers})
     uow.commit()
     return results
 
 
-@dataclass(frozen=True)
-class _PricedBatch:
-    index: int  # in the group
-    facts: ChargeFacts
-    lines: list[PricedLine]
-
-
-def _priced(
-    session: Session, container: Container, charges: Sequence[ChargeRequest], chosen: list[int]
-) -> list[_PricedBatch]:
-    """Lock the chosen batches' visits, read what they need (one statement each for all), and
-    price the batches that pass every check: the others are left out."""
-    facts = visits_for_charges(
+def _decided(
+    uow: UnitOfWork,
+    container: ChargingContext,
+    rules: ChargeRules,
+    charges: Sequence[tuple[int, ChargeRequest]],
+) -> list[tuple[int, FeePlan]]:
+    """Lock the charges' visits, read their facts for all of them at once, and decide each: the
+    plans of those that pass, by index in the group."""
+    session = uow.session
+    batches = [_batch(charge) for _, charge in charges]
+    facts = read_group_facts(
         session,
-        [charges[i].mdtrt_id for i in chosen],
-        sorted({fee.feedetl_sn for i in chosen for fee in charges[i].fees}),
+        batches,
+        insurance=container.insurance_platform(session),
+        config=container.credit_config,
+        clock=container.clock,
     )
-    ready = [(i, facts[c.mdtrt_id]) for i in chosen if _plain(container, c := charges[i], facts)]
-    if not ready:
-        return []
-    persons = container.insurance_platform(session).lookup_persons(
-        {fact.visit.psn_no for _, fact in ready}
-    )
-    standings = credit_standings(
-        session, persons.keys(), config=container.credit_config, clock=container.clock
-    )
-    catalogue = catalogue_for(
-        session, {fee.med_list_codg for i, _ in ready for fee in charges[i].fees}
-    )
-    priced = []
-    for i, fact in ready:
-        person = persons.get(fact.visit.psn_no)
-        if person is None or credit_refusal(person, standings[person.psn_no]) is not None:
-            continue
-        try:
-            lines = price_with_catalogue(container, catalogue, fact.visit, charges[i].fees)
-        except (ServiceError, InsuranceError):
-            continue
-        priced.append(_PricedBatch(index=i, facts=fact, lines=lines))
-    return priced
+    plans = []
+    for (index, _), batch, fact in zip(charges, batches, facts, strict=True):
+        plan = _plan(batch, fact, rules)
+        if plan is not None:
+            plans.append((index, plan))
+    return plans
+
+
+def _plan(batch: FeeBatch, facts: BatchFacts | None, rules: ChargeRules) -> FeePlan | None:
+    """The batch's plan, or ``None`` when it is refused or needs the single path's reads."""
+    if facts is None:
+        return None
+    try:
+        plan = decide_fee_batch(batch, facts, rules)
+    except InsuranceError:
+        return None
+    return None if isinstance(plan, ServiceError) else plan
+
+
+def _batch(charge: ChargeRequest) -> FeeBatch:
+    return FeeBatch(charge.hospital.code, charge.mdtrt_id, charge.chrg_bchno, charge.fees)
 
 
 def _one_per_key_and_visit(charges: Sequence[ChargeRequest]) -> list[int]:
@@ -213,23 +204,3 @@ def _one_per_key_and_visit(charges: Sequence[ChargeRequest]) -> list[int]:
         visits.add(charge.mdtrt_id)
         chosen.append(i)
     return chosen
-
-
-def _plain(container: Container, charge: ChargeRequest, facts: dict[str, ChargeFacts]) -> bool:
-    """Whether the group may post ``charge`` without a question about its visit or batch."""
-    fact = facts.get(charge.mdtrt_id)
-    if (
-        fact is None
-        or fact.hospital_code != charge.hospital.code
-        or fact.visit.status != "open"
-        or fact.any_repeated
-        or fact.has_sharing_links
-        or fact.frozen_by_family
-    ):
-        return False
-    try:
-        check_batch(charge.mdtrt_id, charge.fees, set())
-        check_stated_times(container, fee_times(charge.fees))
-    except ServiceError:
-        return False
-    return True

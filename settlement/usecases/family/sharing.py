@@ -14,7 +14,7 @@ lines. Holds credit the visit's own sales account (``settlement.ledger.chart``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -28,8 +28,10 @@ from settlement.billing.credit_line import line_account, line_balances
 from settlement.billing.family_standing import frozen_by_family
 from settlement.billing.family_tables import ACTIVE, FamilyLink, SharedHold
 from settlement.billing.tables import Bill, FeeLine, Visit
-from settlement.bootstrap import Container
+from settlement.foundation.clock import Clock
 from settlement.foundation.errors import ServiceError
+from settlement.foundation.ports import InsurancePlatform
+from settlement.foundation.scheme import SchemePolicy
 from settlement.ledger import chart
 from settlement.ledger.errors import AccountNotFound, ExceedsCredits, LinkedEventFailed
 from settlement.ledger.ledger import (
@@ -39,9 +41,26 @@ from settlement.ledger.ledger import (
     open_account,
 )
 from settlement.ledger.tables import LedgerAccount
-from settlement.usecases.credit.decisions import credit_standing
+from settlement.usecases.credit.decisions import CreditConfig, credit_standing
 
 EMPLOYEE_INSURANCE = "310"
+
+
+class SharingContext(Protocol):
+    """What sharing a line uses: the clock, the credit configuration, the scheme's family policy
+    and the insurance platform (the process's ``Container`` is one)."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def credit_config(self) -> CreditConfig: ...
+
+    @property
+    def scheme(self) -> SchemePolicy: ...
+
+    @property
+    def insurance_platform(self) -> Callable[[Session], InsurancePlatform]: ...
 
 
 class VisitRef(Protocol):
@@ -77,7 +96,7 @@ _SHARING_LINKS = (
 )
 
 
-def manager_may_share(container: Container, session: Session, manager_psn_no: str) -> bool:
+def manager_may_share(container: SharingContext, session: Session, manager_psn_no: str) -> bool:
     """Whether the manager's line may carry a relative's charges now (eligible, active, not
     frozen by another relative's overdue shared bill)."""
     person = container.insurance_platform(session).lookup_person(manager_psn_no)
@@ -94,7 +113,7 @@ def manager_may_share(container: Container, session: Session, manager_psn_no: st
     )
 
 
-def _usable_links(container: Container, session: Session, psn_no: str) -> list[FamilyLink]:
+def _usable_links(container: SharingContext, session: Session, psn_no: str) -> list[FamilyLink]:
     return [
         link
         for link in sharing_links(session, psn_no)
@@ -102,7 +121,7 @@ def _usable_links(container: Container, session: Session, psn_no: str) -> list[F
     ]
 
 
-def combined_available(container: Container, session: Session, psn_no: str) -> Decimal:
+def combined_available(container: SharingContext, session: Session, psn_no: str) -> Decimal:
     """The patient's own available credit plus what their sharing managers' lines have left."""
     own = line_balances(session, psn_no).available
     links = _usable_links(container, session, psn_no)
@@ -158,7 +177,7 @@ def open_visit_sales(session: Session, mdtrt_id: str) -> None:
 def hold_batch(
     session: Session,
     *,
-    container: Container,
+    container: SharingContext,
     visit: VisitRef,
     priced: Sequence[PricedLine],
     has_sharing_links: bool = True,
@@ -228,7 +247,7 @@ def own_line_holds(visit: VisitRef, priced: Sequence[PricedLine]) -> list[Transf
 
 
 def _create_holds(
-    session: Session, *, container: Container, visit: VisitRef, holds: list[TransferRequest]
+    session: Session, *, container: SharingContext, visit: VisitRef, holds: list[TransferRequest]
 ) -> dict[str, Account]:
     """Create the holds; returns the accounts they touched as they left them, by code."""
 
@@ -254,7 +273,7 @@ def _create_holds(
 def _plan_shared(
     session: Session,
     *,
-    container: Container,
+    container: SharingContext,
     visit: VisitRef,
     links: Sequence[FamilyLink],
     priced: Sequence[PricedLine],

@@ -1,0 +1,92 @@
+"""What a decided charge, cancellation or close writes: set-based statements, no decisions.
+
+The holds themselves are written by ``settlement.usecases.family.sharing`` (the patient's own
+line first, then their managers', under the ledger's locks); this module writes the fee lines and
+moves the holds of lines that already exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, insert
+from sqlalchemy.orm import Session
+
+from settlement.billing.family_tables import SharedHold
+from settlement.billing.tables import FeeLine
+from settlement.foundation.clock import Clock
+from settlement.foundation.db import execute_on_connection
+from settlement.ledger.ledger import TransferRequest, create_transfers
+from settlement.usecases.family.sharing import line_hold_ids
+
+FEE_LINES = cast(Table, FeeLine.__table__)
+
+
+def insert_fee_lines(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """The decided batches' fee lines, in one multi-row INSERT."""
+    execute_on_connection(session, insert(FEE_LINES), list(rows))
+
+
+def void_line_holds(
+    session: Session,
+    *,
+    mdtrt_id: str,
+    lines: Iterable[FeeLine],
+    shared: Mapping[str, Sequence[SharedHold]],
+    clock: Clock,
+    now: datetime,
+) -> None:
+    """Release every hold of ``lines`` (their own and their shared parts) and cancel them."""
+    lines = list(lines)
+    create_transfers(
+        session,
+        [
+            TransferRequest(
+                id=f"void:{hold_id}",
+                kind="void_pending",
+                pending_id=hold_id,
+                code="hold_cancel",
+                reference=mdtrt_id,
+            )
+            for line in lines
+            for hold_id in line_hold_ids(line, shared.get(line.feedetl_sn, []))
+        ],
+        clock=clock,
+    )
+    for line in lines:
+        line.status = "cancelled"
+        line.changed_at = now
+    session.flush()
+
+
+def post_line_holds(
+    session: Session,
+    *,
+    mdtrt_id: str,
+    lines: Iterable[FeeLine],
+    shared: Mapping[str, Sequence[SharedHold]],
+    clock: Clock,
+    now: datetime,
+) -> None:
+    """Post every hold of ``lines`` (the visit is billed) and mark them billed."""
+    lines = list(lines)
+    create_transfers(
+        session,
+        [
+            TransferRequest(
+                id=f"post:{hold_id}",
+                kind="post_pending",
+                pending_id=hold_id,
+                code="bill",
+                reference=mdtrt_id,
+            )
+            for line in lines
+            for hold_id in line_hold_ids(line, shared.get(line.feedetl_sn, []))
+        ],
+        clock=clock,
+    )
+    for line in lines:
+        line.status = "billed"
+        line.changed_at = now
