@@ -164,7 +164,9 @@ def test_a_plan_holds_exactly_what_the_hospital_charged_to_the_fen(lines, before
 @given(st.permutations(range(6)))
 def test_the_plan_does_not_depend_on_the_order_of_the_lines(order):
     fees = [fee(str(index), f"{index + 1}.37", str(index + 1)) for index in range(6)]
-    plans = [decide_fee_batch(batch(*[fees[i] for i in o]), FACTS, RULES) for o in (range(6), order)]
+    plans = [
+        decide_fee_batch(batch(*[fees[i] for i in o]), FACTS, RULES) for o in (range(6), order)
+    ]
     assert all(isinstance(plan, FeePlan) for plan in plans)
     by_sn = [
         {row["feedetl_sn"]: row for row in plan.rows} for plan in plans if isinstance(plan, FeePlan)
