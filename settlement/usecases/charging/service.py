@@ -33,7 +33,12 @@ from settlement.usecases.charging.decide import (
     decide_fee_batch,
 )
 from settlement.usecases.charging.facts import ACTIVE_STATUSES, read_batch_facts, visit_of
-from settlement.usecases.charging.write import insert_fee_lines, void_line_holds
+from settlement.usecases.charging.write import (
+    forget_shared_parts,
+    insert_fee_lines,
+    rebalance_holds,
+    void_line_holds,
+)
 from settlement.usecases.family import sharing as family_credit
 from settlement.usecases.family.sharing import SharingContext
 
@@ -122,14 +127,21 @@ def cancel_fee(
     line = next((f for f in visit.fees if f.feedetl_sn == feedetl_sn), None)
     if line is None or line.status != "held":
         raise ServiceError("not_found", f"no held fee line {feedetl_sn} in visit {mdtrt_id}")
+    now = container.clock.now()
+    shared = family_credit.shared_holds(session, visit.mdtrt_id)
     void_line_holds(
         session,
         mdtrt_id=visit.mdtrt_id,
         lines=[line],
-        shared=family_credit.shared_holds(session, visit.mdtrt_id),
+        shared=shared,
         clock=container.clock,
-        now=container.clock.now(),
+        now=now,
     )
+    if shared.pop(line.feedetl_sn, None):
+        forget_shared_parts(session, mdtrt_id=visit.mdtrt_id, feedetl_sns=[line.feedetl_sn])
+    # The relative's own line first, after a cancellation too: what the cancelled line freed on
+    # it takes back what the visit's other lines hold on their managers' lines.
+    rebalance_holds(session, visit=visit, shared=shared, clock=container.clock, now=now)
     return VisitState(
         visit=visit,
         medfee_sumamt=visit_total(visit),
