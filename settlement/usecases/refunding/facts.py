@@ -1,0 +1,152 @@
+"""What a refund reads: the settlement it reverses, rebuilt from its stored inputs, the mutual
+aid offered again, the refunded lines' posted charges and the shares the remaining lines carry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from insurance.errors import InsuranceError
+from insurance.money import from_fen, quantize_fen
+from insurance.split import Accumulators, RelativeAccount, Settlement, settle
+from settlement.billing.family_tables import FamilyLink
+from settlement.billing.payment_tables import BillSettlement
+from settlement.billing.tables import Bill, FeeLine, Visit
+from settlement.bootstrap import Container
+from settlement.foundation.errors import ServiceError
+from settlement.ledger.ledger import get_transfer
+from settlement.usecases.charging.visits import priced_line
+from settlement.usecases.family.links import mutual_aid_accounts
+from settlement.usecases.family.sharing import line_hold_ids, line_shares, shared_holds
+from settlement.usecases.refunding.decide import PostedCharge
+
+
+def rebuild_settlement(
+    container: Container, session: Session, record: BillSettlement
+) -> Settlement:
+    """The split a settlement record was made of, computed again from its stored inputs.
+
+    Raises:
+        ServiceError: ``conflict`` if the same inputs no longer give the same split (the policy
+            in force on the visit date was edited since), so nothing is reversed wrongly.
+    """
+    rows = session.query(FeeLine).filter(FeeLine.mdtrt_id == _mdtrt_of(session, record)).all()
+    by_sn = {row.feedetl_sn: row for row in rows}
+    policy = container.policies.in_force(record.visit_date)
+    try:
+        rebuilt = settle(
+            [priced_line(by_sn[sn]) for sn in record.lines],
+            policy=policy,
+            hospital_level=record.hospital_level,
+            psn_type=record.psn_type,
+            accumulators=Accumulators(
+                record.policy_year,
+                from_fen(record.deductible_before_fen),
+                from_fen(record.hifp_paid_before_fen),
+            ),
+            account_balance=from_fen(record.balance_before_fen),
+            relatives=_paid_mutual_aid(session, record),
+            visit_date=record.visit_date,
+        )
+    except InsuranceError as error:
+        raise ServiceError("conflict", f"settlement {record.setl_id}: {error}") from None
+    if rebuilt.setlinfo.as_dict() != record.setlinfo:
+        raise ServiceError(
+            "conflict", f"settlement {record.setl_id} no longer rebuilds from its inputs"
+        )
+    return rebuilt
+
+
+def _payer_relation(session: Session, record: BillSettlement) -> str | None:
+    """The relation the payer declared for the patient on their latest link (ended or not)."""
+    return session.scalars(
+        select(FamilyLink.relation)
+        .where(
+            FamilyLink.manager_psn_no == record.payer_psn_no,
+            FamilyLink.relative_psn_no == record.psn_no,
+        )
+        .order_by(FamilyLink.invited_at.desc(), FamilyLink.link_id.desc())
+    ).first()
+
+
+def _paid_mutual_aid(session: Session, record: BillSettlement) -> list[RelativeAccount]:
+    """The payer's account as the settlement used it: offering exactly what it paid rebuilds the
+    same split (the account paid ``min(what was left, its balance)``, which was that amount)."""
+    if not record.acct_mulaid_pay_fen:
+        return []
+    relation = _payer_relation(session, record)
+    if relation is None:
+        raise ServiceError("conflict", f"settlement {record.setl_id}: no family link of the payer")
+    return [RelativeAccount(record.payer_psn_no, relation, from_fen(record.acct_mulaid_pay_fen))]
+
+
+def mutual_aid_now(
+    session: Session, container: Container, bill: Bill, record: BillSettlement
+) -> list[RelativeAccount]:
+    """The payer's account offered to the re-settlement, at its balance now.
+
+    While the link is active this is what a payment now would offer. If the link has ended since
+    the payment, the account that paid is still offered under the relation it paid under: the
+    re-settlement only redistributes money that account already gave, it never asks for more
+    than it gave back first, so the wallet is never charged for the link's ending.
+    """
+    offered = mutual_aid_accounts(
+        session, container=container, payer_psn_no=record.payer_psn_no, bill=bill
+    )
+    if offered or not record.acct_mulaid_pay_fen:
+        return offered
+    relation = _payer_relation(session, record)
+    person = container.insurance_platform(session).lookup_person(record.payer_psn_no)
+    if relation is None or person is None:
+        return []
+    return [RelativeAccount(record.payer_psn_no, relation, quantize_fen(person.balc))]
+
+
+def _mdtrt_of(session: Session, record: BillSettlement) -> str:
+    bill = session.get(Bill, record.bill_id)
+    assert bill is not None
+    return bill.mdtrt_id
+
+
+def hold_ids(session: Session, bill: Bill, chosen: Sequence[FeeLine]) -> list[str]:
+    """Every hold of the chosen lines (own and family-shared); each was posted at close."""
+    shared = shared_holds(session, bill.mdtrt_id)
+    return [
+        hold_id
+        for line in chosen
+        for hold_id in line_hold_ids(line, shared.get(line.feedetl_sn, []))
+    ]
+
+
+def shares_without(session: Session, bill: Bill, refunded: set[str]) -> list[tuple[str, Decimal]]:
+    """Which lines carried the bill's lines that remain after this refund."""
+    visit = session.get_one(Visit, bill.mdtrt_id)
+    shared = shared_holds(session, bill.mdtrt_id)
+    totals: dict[str, int] = {}
+    for line in visit.fees:
+        if line.status != "billed" or line.feedetl_sn in refunded:
+            continue
+        for psn_no, fen in line_shares(line, shared.get(line.feedetl_sn, [])):
+            totals[psn_no] = totals.get(psn_no, 0) + fen
+    return [(psn_no, from_fen(fen)) for psn_no, fen in totals.items() if fen > 0]
+
+
+def posted_charges(session: Session, bill: Bill, chosen: Sequence[FeeLine]) -> list[PostedCharge]:
+    """The refunded lines' charges as close posted them (``post:{hold_id}``)."""
+    charges = []
+    for hold_id in hold_ids(session, bill, chosen):
+        charge = get_transfer(session, f"post:{hold_id}")
+        assert charge is not None, f"the charge of {hold_id} was posted at close"
+        charges.append(
+            PostedCharge(
+                hold_id=hold_id,
+                transfer_id=charge.id,
+                debit_account=charge.debit_account_id,
+                credit_account=charge.credit_account_id,
+                amount=charge.amount,
+            )
+        )
+    return charges
