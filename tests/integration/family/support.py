@@ -118,3 +118,31 @@ def credit(service: Service, auth: dict[str, str]) -> dict[str, Any]:
     assert answer.status_code == 200, answer.text
     body: dict[str, Any] = answer.json()
     return body
+
+
+def make_family_quietly(service: Service) -> tuple[HisClient, PersonRecord, PersonRecord]:
+    """:func:`make_family`'s manager and relative, linked in the database instead of over HTTP
+    (no logins: a property test builds many families and would meet the login rate limits)."""
+    from settlement.billing.family_tables import ACTIVE, FamilyLink
+
+    his = service.hospitals.get("H001") or service.add_hospital("H001", level=3)
+    manager, _ = service.enrol()
+    relative = service.add_person(balc="0.00", psn_type="12", birth=date(1950, 3, 12))
+    service.sign(relative)
+    now = service.clock.now()
+    with service.container.uow() as uow:
+        uow.session.add(
+            FamilyLink(
+                link_id=f"FL{uuid.uuid4().hex[:20]}",
+                manager_psn_no=manager.psn_no,
+                relative_psn_no=relative.psn_no,
+                relation="parent",
+                status=ACTIVE,
+                invited_by_psn_no=manager.psn_no,
+                invited_at=now,
+                accepted_via="app",
+                accepted_at=now,
+            )
+        )
+        uow.commit()
+    return his, manager, relative

@@ -8,8 +8,9 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from settlement.billing.credit_line import line_balances
 from tests.harness import Service
-from tests.integration.family.support import Family, close, credit, make_family
+from tests.integration.family.support import Family, close, credit, make_family, make_family_quietly
 from tests.integration.payments.support import assert_ledger_balanced
 
 D = Decimal
@@ -75,8 +76,6 @@ def test_a_partly_freed_line_moves_only_what_fits_and_the_rest_stays_shared(
     bill = close(family.his, mdtrt_id)
     assert bill["medfee_sumamt"] == "970.00"
     with service.container.uow() as uow:
-        from settlement.billing.credit_line import line_balances
-
         assert line_balances(uow.session, family.manager.psn_no).outstanding == D("70.00")
         assert line_balances(uow.session, family.relative.psn_no).outstanding == D("900.00")
     assert_ledger_balanced(service)
@@ -93,6 +92,11 @@ steps = st.lists(
 )
 
 
+def held_on(service: Service, psn_no: str) -> Decimal:
+    with service.container.uow() as uow:
+        return line_balances(uow.session, psn_no).on_hold
+
+
 @settings(
     max_examples=12,
     deadline=None,
@@ -102,14 +106,18 @@ steps = st.lists(
 def test_the_managers_holds_are_what_the_parents_line_cannot_carry_whatever_the_order(
     service: Service, steps: list[tuple[str, object]]
 ) -> None:
-    family = make_family(service)
-    line = D(credit(service, family.relative_auth)["credit_line"])
-    mdtrt_id = open_visit(family)
+    his, manager, relative = make_family_quietly(service)
+    with service.container.uow() as uow:
+        line = line_balances(uow.session, relative.psn_no).granted
+    assert line == D("900.00")
+    opened = his.open_visit(relative.psn_no)
+    assert opened.status_code == 201, opened.text
+    mdtrt_id = opened.json()["mdtrt_id"]
     held: dict[str, Decimal] = {}
     for kind, what in steps:
         if kind == "post":
             assert isinstance(what, list)
-            answer = family.his.charge(mdtrt_id, *[(ITEM, f"{amount:.2f}", "1") for amount in what])
+            answer = his.charge(mdtrt_id, *[(ITEM, f"{amount:.2f}", "1") for amount in what])
             assert answer.status_code in (201, 402), answer.text
             if answer.status_code == 201:
                 for fee in answer.json()["fees"]:
@@ -117,10 +125,10 @@ def test_the_managers_holds_are_what_the_parents_line_cannot_carry_whatever_the_
         elif held:
             assert isinstance(what, int)
             sn = sorted(held)[what % len(held)]
-            cancelled = family.his.delete(f"/his/v1/visits/{mdtrt_id}/fees/{sn}")
+            cancelled = his.delete(f"/his/v1/visits/{mdtrt_id}/fees/{sn}")
             assert cancelled.status_code == 200, cancelled.text
             del held[sn]
         total = sum(held.values(), D(0))
-        assert on_hold(service, family.manager_auth) == max(D(0), total - line)
-        assert on_hold(service, family.relative_auth) == min(total, line)
+        assert held_on(service, manager.psn_no) == max(D(0), total - line)
+        assert held_on(service, relative.psn_no) == min(total, line)
     assert_ledger_balanced(service)
