@@ -4,17 +4,22 @@ whole visit with ``"0000"``, in one transaction, each released as a single cance
 from __future__ import annotations
 
 from settlement.access.hospitals import Hospital
-from settlement.bootstrap import Container
 from settlement.foundation.errors import ServiceError
 from settlement.foundation.unit_of_work import UnitOfWork
 from settlement.usecases.charging import visits
+from settlement.usecases.charging.service import ChargingContext
 
 #: The national 2205's batch number for "every line not settled yet".
 ALL_UNSETTLED = "0000"
 
 
 def cancel_batch(
-    uow: UnitOfWork, *, container: Container, hospital: Hospital, mdtrt_id: str, chrg_bchno: str
+    uow: UnitOfWork,
+    *,
+    container: ChargingContext,
+    hospital: Hospital,
+    mdtrt_id: str,
+    chrg_bchno: str,
 ) -> visits.VisitState:
     """Cancel the held lines of ``chrg_bchno`` (all held lines for ``"0000"``) of an open visit.
 
