@@ -5,7 +5,7 @@ A pending order holds its bill in ``paying`` (which the overdue sweep leaves to 
 keeps the personal account and the accumulators reserved, so it must not wait forever. After
 ``[payments] query_pending_after_minutes`` (``seeds/scheme.toml``) the sweep asks the provider
 (``WalletProvider.query``) and applies its answer through the same path as a callback
-(:func:`settlement.usecases.paying.payments.apply_order_outcome`). A callback arriving later
+(:func:`settlement.usecases.paying.service.apply_order_outcome`). A callback arriving later
 finds the order no longer pending and changes nothing.
 
 - ``succeeded`` for the order's amount: confirmed; a different amount is left alone and logged
@@ -30,7 +30,8 @@ from sqlalchemy import select
 from insurance.money import to_fen
 from settlement.billing.payment_tables import WalletOrder
 from settlement.foundation.db import skip_locked
-from settlement.usecases.paying.payments import apply_order_outcome, lock_bill, wallet_for
+from settlement.usecases.paying.facts import lock_bill
+from settlement.usecases.paying.service import apply_order_outcome, wallet_for
 
 if TYPE_CHECKING:
     from settlement.bootstrap import Container

@@ -1,0 +1,228 @@
+"""Paying, decided in pure code: who may pay, the bill's next state, the legs, what a callback says.
+
+Nothing here touches the database (an import-linter contract says so): ``facts`` loads what these
+functions read, ``write`` carries out what they decide, ``service`` is the transaction around both.
+A refusal is returned as a :class:`ServiceError` for the service to raise, never raised here
+(except by :func:`plan_legs`, whose two sides disagreeing is a bug, not a refusal).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from insurance.money import ZERO, MoneyError, from_fen, parse_amount, to_fen
+from settlement.billing import bill_states
+from settlement.foundation.errors import ServiceError
+
+#: The sources of a repayment, in the order their transfers are written.
+SOURCES = ("hifp", "acct", "mulaid", "cash")
+PAYABLE = frozenset({bill_states.BILLED, bill_states.OVERDUE})
+#: The largest ``seq`` a callback may carry (the column is a 32-bit integer).
+MAX_CALLBACK_SEQ = 2**31 - 1
+
+
+class BillRef(Protocol):
+    """What the legs need of a bill."""
+
+    @property
+    def bill_id(self) -> str: ...
+
+    @property
+    def psn_no(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class PendingPayment:
+    """A payment of the bill already under way (its wallet order open)."""
+
+    order_id: str | None
+    setl_id: str
+
+
+# -- starting a payment ----------------------------------------------------------------------------
+
+
+def provider_refusal(provider: str, providers: Sequence[str]) -> ServiceError | None:
+    """``validation_error`` unless ``provider`` is one of the wallets ``providers``."""
+    if provider in providers:
+        return None
+    return ServiceError("validation_error", f"wallet must be one of {', '.join(providers)}")
+
+
+def start_refusal(
+    *, bill_id: str, status: str | None, may_pay: bool, under_way: PendingPayment | None
+) -> ServiceError | None:
+    """Why the bill cannot be paid now, or ``None``.
+
+    ``status`` is ``None`` when there is no such bill; a bill the payer may not pay is not found
+    either (a stranger learns nothing about it).
+    """
+    if status is None or not may_pay:
+        return ServiceError("not_found", f"no bill {bill_id}")
+    if status in bill_states.PAID:
+        return ServiceError("bill_settled", f"bill {bill_id} is already settled")
+    if under_way is not None:
+        return ServiceError(
+            "bill_not_payable",
+            f"a payment of bill {bill_id} is under way",
+            payment_id=under_way.order_id,
+            setl_id=under_way.setl_id,
+        )
+    if status not in PAYABLE:
+        return ServiceError("bill_not_payable", f"a bill that is {status} cannot be paid")
+    return None
+
+
+def paying_state(status: str) -> str:
+    """Where a payable bill goes while its payment is under way."""
+    return bill_states.PAYING if status == bill_states.BILLED else bill_states.PAYING_LATE
+
+
+def settled_state(status: str) -> str:
+    """Where a bill whose payment is confirmed goes."""
+    return bill_states.SETTLED if status == bill_states.PAYING else bill_states.SETTLED_LATE
+
+
+def unpaid_state(status: str) -> str:
+    """Where a bill whose payment failed goes back to."""
+    return {
+        bill_states.PAYING: bill_states.BILLED,
+        bill_states.PAYING_LATE: bill_states.OVERDUE,
+    }.get(status, status)
+
+
+def plan_legs(
+    setl_id: str,
+    bill: BillRef,
+    amounts: Mapping[str, Decimal],
+    shares: Sequence[tuple[str, Decimal]],
+) -> list[dict[str, Any]]:
+    """Pair the sources' amounts with the lines the bill drew on, in order (a waterfall).
+
+    Each line gets back exactly the share it carried (the patient's own line, then any family
+    manager's; see ``settlement.usecases.family.sharing.bill_line_shares``); the sources pay in the
+    order pooled fund, personal account, wallet. Both sides sum to ``medfee_sumamt``, so the legs do
+    too. A leg's id is ``pay:{setl_id}:{source}``, with ``:{psn_no}`` when it repays a line other
+    than the patient's own.
+
+    Raises:
+        ServiceError: ``conflict`` if the two sides do not sum to the same amount.
+    """
+    sources = [(key, to_fen(amounts[key])) for key in SOURCES if amounts.get(key, ZERO) > 0]
+    lines = [(psn_no, to_fen(amount)) for psn_no, amount in shares if amount > 0]
+    if sum(fen for _, fen in sources) != sum(fen for _, fen in lines):
+        raise ServiceError("conflict", f"bill {bill.bill_id}: the split and its lines disagree")
+    legs: list[dict[str, Any]] = []
+    source_left = [fen for _, fen in sources]
+    line_left = [fen for _, fen in lines]
+    i = j = 0
+    while i < len(sources) and j < len(lines):
+        take = min(source_left[i], line_left[j])
+        psn_no = lines[j][0]
+        suffix = "" if psn_no == bill.psn_no else f":{psn_no}"
+        legs.append(
+            {
+                "id": f"pay:{setl_id}:{sources[i][0]}{suffix}",
+                "source": sources[i][0],
+                "line": psn_no,
+                "amount_fen": take,
+            }
+        )
+        source_left[i] -= take
+        line_left[j] -= take
+        i += source_left[i] == 0
+        j += line_left[j] == 0
+    return legs
+
+
+# -- callbacks -------------------------------------------------------------------------------------
+
+
+def is_seq(value: object) -> bool:
+    """A callback's ``seq``: a whole number the log's 32-bit column holds."""
+    return type(value) is int and 0 <= value <= MAX_CALLBACK_SEQ
+
+
+@dataclass(frozen=True)
+class Callback:
+    """A provider's signed callback, read and checked."""
+
+    order_id: str
+    provider_txn_id: str
+    succeeded: bool
+    seq: int
+    amount: Decimal
+
+
+class MalformedCallback(ValueError):
+    """The signed body is not a callback this service understands."""
+
+
+def loose_fields(body: bytes) -> dict[str, Any]:
+    """Whatever object a body holds, for the log; ``{}`` when it holds none."""
+    try:
+        loaded = json.loads(body)
+    except (ValueError, RecursionError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _identifiers(order_id: object, txn: object) -> tuple[str, str]:
+    if not isinstance(order_id, str) or not isinstance(txn, str):
+        raise MalformedCallback("order_id and provider_txn_id are strings")
+    if "\x00" in order_id or "\x00" in txn:
+        raise MalformedCallback("order_id and provider_txn_id hold no NUL character")
+    return order_id, txn
+
+
+def parse_callback(fields: Mapping[str, Any]) -> Callback:
+    """The callback in ``fields`` (a signed body's object).
+
+    Raises:
+        MalformedCallback: a field is missing or not what the provider's contract says.
+    """
+    try:
+        order_id, txn, status, seq = (
+            fields["order_id"],
+            fields["provider_txn_id"],
+            fields["status"],
+            fields["seq"],
+        )
+        order_id, txn = _identifiers(order_id, txn)
+        if status not in ("SUCCESS", "FAIL"):
+            raise MalformedCallback("status is SUCCESS or FAIL")
+        if not is_seq(seq):
+            raise MalformedCallback(f"seq is a whole number from 0 to {MAX_CALLBACK_SEQ}")
+        amount = parse_amount(fields["amount"], name="amount")
+    except KeyError as missing:
+        raise MalformedCallback(str(missing)) from None
+    except MoneyError as error:
+        raise MalformedCallback(str(error)) from None
+    return Callback(order_id, txn, status == "SUCCESS", seq, amount)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What to do with a callback for a known order: ``outcome`` and whether to apply it."""
+
+    outcome: str  # apply | amount_mismatch | duplicate | contradicts
+    message: str
+
+
+def callback_verdict(*, order_status: str, order_amount_fen: int, callback: Callback) -> Verdict:
+    """Apply a callback to a pending order; a repeat of the recorded outcome is a duplicate; an
+    outcome contradicting the recorded one is for the provider's own record to settle."""
+    if to_fen(callback.amount) != order_amount_fen:
+        return Verdict(
+            "amount_mismatch",
+            f"the order is for {from_fen(order_amount_fen)}, the callback says {callback.amount}",
+        )
+    if order_status == "pending":
+        return Verdict("apply", "")
+    if callback.succeeded == (order_status == "succeeded"):
+        return Verdict("duplicate", f"order {callback.order_id} is already {order_status}")
+    return Verdict("contradicts", f"order {callback.order_id} is already {order_status}: kept")

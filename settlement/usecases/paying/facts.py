@@ -1,0 +1,102 @@
+"""Paying: the facts a decision reads, loaded (and locked where the write depends on them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from insurance.split import RelativeAccount
+from settlement.access.hospitals import Hospital
+from settlement.billing.payment_tables import BillSettlement, WalletOrder
+from settlement.billing.tables import Bill, FeeLine, Visit
+from settlement.usecases.paying.decide import PendingPayment
+
+
+def lock_bill(session: Session, bill_id: str) -> Bill | None:
+    """The bill, locked until the transaction ends (``SELECT … FOR UPDATE``)."""
+    query = (
+        select(Bill)
+        .where(Bill.bill_id == bill_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.scalars(query).first()
+
+
+def lock_person(session: Session, psn_no: str) -> None:
+    """Serialise splits of one person (accumulators, personal account) until commit.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: writers are already serialised.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"pay:{psn_no}"},
+        )
+
+
+def live_settlement(session: Session, bill_id: str) -> BillSettlement | None:
+    """The bill's pending or posted settlement, if any (there is at most one)."""
+    query = select(BillSettlement).where(
+        BillSettlement.bill_id == bill_id, BillSettlement.status.in_(("pending", "posted"))
+    )
+    return session.scalars(query.with_for_update()).first()
+
+
+def under_way(live: BillSettlement | None) -> PendingPayment | None:
+    """The payment of the bill still waiting for its wallet, if there is one."""
+    if live is None or live.status != "pending":
+        return None
+    return PendingPayment(live.order_id, live.setl_id)
+
+
+#: The payer's personal account offered for mutual aid, read again under the locks.
+OfferedAccounts = Callable[[], list[RelativeAccount]]
+
+
+@dataclass(frozen=True)
+class SplitFacts:
+    """What a split of the bill reads: its visit, hospital, billed lines and mutual aid offered."""
+
+    visit: Visit
+    hospital: Hospital
+    lines: Sequence[FeeLine]
+    relatives: list[RelativeAccount]
+
+
+def lock_split_inputs(session: Session, bill: Bill, offered: OfferedAccounts) -> SplitFacts:
+    """Lock the people whose accumulators and accounts the split uses, then read its inputs.
+
+    Both people's accounts are locked in ``psn_no`` order, so two payers never wait crosswise;
+    the offered balance is read again under the lock.
+    """
+    relatives = offered()
+    for person in sorted({bill.psn_no, *(relative.psn_no for relative in relatives)}):
+        lock_person(session, person)
+    if relatives:
+        relatives = offered()  # the balance as it is under the lock
+    return split_inputs(session, bill, relatives)
+
+
+def split_inputs(session: Session, bill: Bill, relatives: list[RelativeAccount]) -> SplitFacts:
+    """The bill's visit, hospital and billed lines, with the mutual aid offered."""
+    visit = session.get(Visit, bill.mdtrt_id)
+    hospital = session.get(Hospital, bill.hospital_code)
+    assert visit is not None and hospital is not None
+    lines = [line for line in visit.fees if line.status == "billed"]
+    return SplitFacts(visit, hospital, lines, relatives)
+
+
+def locked_order(session: Session, order_id: str, provider: str) -> tuple[Bill, WalletOrder] | None:
+    """The provider's order and its bill, both locked (bill first, as every writer takes them);
+    ``None`` when the provider has no such order."""
+    found = session.get(WalletOrder, order_id)
+    if found is None or found.provider != provider:
+        return None
+    bill = lock_bill(session, found.bill_id)
+    order = session.get(WalletOrder, order_id, with_for_update=True, populate_existing=True)
+    assert bill is not None and order is not None
+    return bill, order

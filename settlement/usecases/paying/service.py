@@ -1,0 +1,349 @@
+"""Paying a bill, the transaction: read the facts, decide, write (see ``payments`` for the story).
+
+Every function runs in the caller's unit of work and never commits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from insurance.split import RelativeAccount
+from settlement.adapters.wallet_tables import PROVIDERS
+from settlement.adapters.wallets import WalletProvider
+from settlement.billing.payment_tables import BillSettlement, WalletOrder
+from settlement.billing.tables import Bill
+from settlement.bootstrap import Container
+from settlement.foundation.errors import ServiceError
+from settlement.foundation.ids import new_id
+from settlement.foundation.metrics import PAYMENTS, count_on_commit
+from settlement.foundation.unit_of_work import UnitOfWork
+from settlement.usecases.charging.visits import split_visit
+from settlement.usecases.family.links import can_pay_bill, mutual_aid_accounts
+from settlement.usecases.family.sharing import bill_line_shares
+from settlement.usecases.paying import decide, facts, write
+
+
+@dataclass(frozen=True)
+class WalletPayment:
+    """The wallet part of a payment, as the patient sees it."""
+
+    payment_id: str
+    provider: str
+    amount: Decimal
+    status: str  # pending | succeeded | failed
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    bill: Bill
+    settlement: BillSettlement
+    payment: WalletPayment | None
+
+    @property
+    def setlinfo(self) -> dict[str, str]:
+        """The contract's setlinfo, with ``setl_id``."""
+        return {**self.settlement.setlinfo, "setl_id": self.settlement.setl_id}
+
+
+def wallet_for(container: Container, session: Session, provider: str) -> WalletProvider:
+    """The provider ``provider`` bound to ``session``."""
+    return container.wallets(
+        session, provider=provider, secret=container.settings.wallet_secret, clock=container.clock
+    )
+
+
+def authorise_withholding(
+    container: Container, session: Session, *, psn_no: str, provider: str
+) -> None:
+    """Record the patient's withholding agreement (无感支付) with ``provider``: auto-pay
+    (``autopay`` chosen when signing) charges it; a repeat keeps it in force."""
+    wallet_for(container, session, provider).sign_agreement(psn_no)
+
+
+def revoke_withholding(
+    container: Container, session: Session, *, psn_no: str, provider: str
+) -> None:
+    """End the patient's withholding agreement with ``provider``; auto-pay then skips it."""
+    wallet_for(container, session, provider).revoke_agreement(psn_no)
+
+
+# -- starting a payment ----------------------------------------------------------------------------
+
+
+def start_payment(
+    uow: UnitOfWork,
+    *,
+    container: Container,
+    bill_id: str,
+    payer_psn_no: str,
+    provider: str,
+    channel: str = "app",
+) -> PaymentResult:
+    """Settle the bill now: split, reserve, pending transfers and a wallet order for the rest."""
+    try:
+        bill = _payable_bill(
+            uow.session, bill_id=bill_id, payer_psn_no=payer_psn_no, provider=provider
+        )
+        result = _settle(
+            uow.session,
+            container,
+            bill,
+            payer_psn_no=payer_psn_no,
+            provider=provider,
+            channel=channel,
+        )
+    except ServiceError as refusal:
+        PAYMENTS.labels("refused", refusal.code).inc()
+        raise
+    count_on_commit(uow.session, PAYMENTS.labels("started", "").inc)
+    return result
+
+
+def _payable_bill(session: Session, *, bill_id: str, payer_psn_no: str, provider: str) -> Bill:
+    """The bill, locked, if ``payer_psn_no`` may pay it now with ``provider``; else the refusal."""
+    refusal = decide.provider_refusal(provider, PROVIDERS)
+    if refusal is not None:
+        raise refusal
+    bill = facts.lock_bill(session, bill_id)
+    may_pay = bill is not None and can_pay_bill(session, payer_psn_no, bill)
+    live = facts.live_settlement(session, bill_id) if may_pay else None
+    refusal = decide.start_refusal(
+        bill_id=bill_id,
+        status=None if bill is None else bill.status,
+        may_pay=may_pay,
+        under_way=facts.under_way(live),
+    )
+    if refusal is not None:
+        raise refusal
+    assert bill is not None
+    return bill
+
+
+def _settle(
+    session: Session,
+    container: Container,
+    bill: Bill,
+    *,
+    payer_psn_no: str,
+    provider: str,
+    channel: str,
+) -> PaymentResult:
+    platform = container.insurance_platform(session)
+
+    def offered() -> list[RelativeAccount]:
+        return mutual_aid_accounts(
+            session, container=container, payer_psn_no=payer_psn_no, bill=bill
+        )
+
+    inputs = facts.lock_split_inputs(session, bill, offered)
+    now = container.clock.now()
+    split = split_visit(
+        container,
+        session,
+        visit=inputs.visit,
+        hospital_level=inputs.hospital.level,
+        lines=inputs.lines,
+        relatives=inputs.relatives,
+    )
+    info = split.setlinfo
+    setl_id = new_id("ST", now)
+    wallet_provider = provider if info.psn_cash_pay > 0 else None
+    write.reserve(session, platform, psn_no=bill.psn_no, split=split, now=now)
+    amounts = {
+        "hifp": info.hifp_pay,
+        "acct": split.acct_own_pay,
+        "mulaid": info.acct_mulaid_pay,
+        "cash": info.psn_cash_pay,
+    }
+    legs = decide.plan_legs(setl_id, bill, amounts, bill_line_shares(session, bill))
+    write.pending_transfers(
+        session,
+        bill=bill,
+        payer_psn_no=payer_psn_no,
+        wallet_provider=wallet_provider,
+        legs=legs,
+        clock=container.clock,
+    )
+    record = write.new_settlement(
+        setl_id=setl_id,
+        bill=bill,
+        payer_psn_no=payer_psn_no,
+        channel=channel,
+        wallet_provider=wallet_provider,
+        split=split,
+        facts=inputs,
+        legs=legs,
+        now=now,
+    )
+    session.add(record)
+    session.flush()
+    write.change_status(
+        session,
+        bill,
+        decide.paying_state(bill.status),
+        kind="payment_started",
+        now=now,
+        amount_fen=record.medfee_sumamt_fen,
+        detail={"setl_id": setl_id, "channel": channel, "provider": wallet_provider},
+    )
+    if wallet_provider is None:
+        write.confirm(
+            session,
+            bill,
+            record,
+            clock=container.clock,
+            credit_config=container.credit_config,
+            settings=container.settings,
+            people=container.insurance_platform(session),
+            now=now,
+        )
+        session.flush()
+        return PaymentResult(bill=bill, settlement=record, payment=None)
+    return _open_wallet_order(
+        session, container, bill, record, cash=info.psn_cash_pay, channel=channel, now=now
+    )
+
+
+def _open_wallet_order(
+    session: Session,
+    container: Container,
+    bill: Bill,
+    record: BillSettlement,
+    *,
+    cash: Decimal,
+    channel: str,
+    now: datetime,
+) -> PaymentResult:
+    """Ask the provider for the cash part; our order records what was asked."""
+    assert record.provider is not None
+    order_id = new_id("PY", now)
+    reference = wallet_for(container, session, record.provider).create_order(
+        order_id,
+        cash,
+        f"舒心就医 账单 {bill.bill_id}",
+        withholding=channel == "autopay",
+    )
+    record.order_id = order_id
+    session.add(
+        write.new_wallet_order(
+            order_id=order_id,
+            provider=record.provider,
+            reference=reference,
+            bill=bill,
+            record=record,
+            now=now,
+        )
+    )
+    session.flush()
+    payment = WalletPayment(order_id, record.provider, cash, "pending")
+    return PaymentResult(bill=bill, settlement=record, payment=payment)
+
+
+# -- confirming or failing a pending payment -------------------------------------------------------
+
+
+def confirm_payment(uow: UnitOfWork, *, container: Container, setl_id: str) -> BillSettlement:
+    """Post a pending settlement (the wallet paid): the bill settles and the line returns."""
+    bill, record = _locked_pending(uow.session, setl_id)
+    write.confirm(
+        uow.session,
+        bill,
+        record,
+        clock=container.clock,
+        credit_config=container.credit_config,
+        settings=container.settings,
+        people=container.insurance_platform(uow.session),
+        now=container.clock.now(),
+    )
+    return record
+
+
+def fail_payment(uow: UnitOfWork, *, container: Container, setl_id: str) -> BillSettlement:
+    """Void a pending settlement (the wallet failed): everything reserved goes back."""
+    bill, record = _locked_pending(uow.session, setl_id)
+    write.fail(
+        uow.session,
+        bill,
+        record,
+        clock=container.clock,
+        platform=container.insurance_platform(uow.session),
+        settings=container.settings,
+        now=container.clock.now(),
+    )
+    return record
+
+
+def _locked_pending(session: Session, setl_id: str) -> tuple[Bill, BillSettlement]:
+    found = session.get(BillSettlement, setl_id)
+    if found is None:
+        raise ServiceError("not_found", f"no settlement {setl_id}")
+    bill = facts.lock_bill(session, found.bill_id)
+    assert bill is not None
+    record = session.get(BillSettlement, setl_id, with_for_update=True, populate_existing=True)
+    assert record is not None
+    if record.status != "pending":
+        raise ServiceError("conflict", f"settlement {setl_id} is {record.status}, not pending")
+    return bill, record
+
+
+def apply_order_outcome(
+    session: Session,
+    container: Container,
+    bill: Bill,
+    order: WalletOrder,
+    *,
+    succeeded: bool,
+    provider_txn_id: str,
+    seq: int,
+    now: datetime,
+) -> None:
+    """Confirm or fail a pending order's settlement, as the provider reported it.
+
+    The one path for a callback and for the answer to a query
+    (``settlement.usecases.paying.pending``); the caller holds the bill's and the order's row
+    locks and has checked the order is pending.
+    """
+    record = session.get(BillSettlement, order.setl_id, with_for_update=True)
+    assert record is not None and record.status == "pending"
+    if succeeded:
+        write.confirm(
+            session,
+            bill,
+            record,
+            clock=container.clock,
+            credit_config=container.credit_config,
+            settings=container.settings,
+            people=container.insurance_platform(session),
+            now=now,
+        )
+        order.status = "succeeded"
+    else:
+        write.fail(
+            session,
+            bill,
+            record,
+            clock=container.clock,
+            platform=container.insurance_platform(session),
+            settings=container.settings,
+            now=now,
+        )
+        order.status = "failed"
+    order.provider_txn_id = provider_txn_id
+    order.last_seq = seq
+    order.updated_at = now
+
+
+def payment_of(
+    session: Session, *, order_id: str, psn_no: str
+) -> tuple[WalletOrder, BillSettlement]:
+    """A wallet payment and its settlement, for the patient whose bill it paid or the family
+    manager who made it; anyone else's is not found."""
+    order = session.get(WalletOrder, order_id)
+    record = None if order is None else session.get(BillSettlement, order.setl_id)
+    if order is None or record is None or psn_no not in (order.psn_no, record.payer_psn_no):
+        raise ServiceError("not_found", f"no payment {order_id}")
+    return order, record

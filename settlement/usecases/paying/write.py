@@ -1,0 +1,345 @@
+"""Paying: writing what was decided (reservations, transfers, the settlement, the bill's state).
+
+Each function writes in the caller's transaction and never commits. Collaborators (the clock, the
+insurance platform bound to the session, the credit configuration) are passed in.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from credit.events import BillRepaidOnTime, CreditEvent, OverdueBillRepaid
+from insurance.money import from_fen, to_fen
+from insurance.split import Accumulators, Settlement
+from settlement.billing import bill_states
+from settlement.billing.accumulators import AccumulatorRow, store_accumulators
+from settlement.billing.credit_line import sync_line
+from settlement.billing.history import repayment_history
+from settlement.billing.payment_tables import BillSettlement, WalletOrder
+from settlement.billing.tables import Bill, BillEvent
+from settlement.foundation.clock import Clock
+from settlement.foundation.config import Settings
+from settlement.foundation.metrics import PAYMENTS, count_on_commit
+from settlement.foundation.ports import InsurancePlatform
+from settlement.ledger import chart
+from settlement.ledger.ledger import TransferRequest, create_transfers, open_account
+from settlement.usecases import notices
+from settlement.usecases.credit.decisions import CreditConfig, current_decision, record_event
+from settlement.usecases.paying import decide
+from settlement.usecases.paying.facts import SplitFacts, lock_person
+
+
+def change_status(
+    session: Session,
+    bill: Bill,
+    target: str,
+    *,
+    kind: str,
+    now: datetime,
+    amount_fen: int = 0,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Move the bill to ``target`` through the state machine, with its history row."""
+    if target != bill.status:
+        bill_states.check_transition(bill.status, target)
+    session.add(
+        BillEvent(
+            bill_id=bill.bill_id,
+            kind=kind,
+            from_status=bill.status,
+            to_status=target,
+            amount_fen=amount_fen,
+            detail=detail or {},
+            created_at=now,
+        )
+    )
+    bill.status = target
+
+
+def source_accounts(session: Session, psn_no: str, provider: str | None) -> dict[str, str]:
+    """The ledger accounts repayments come from, opened on first use."""
+    accounts = {
+        "hifp": chart.POOLED_FUND,
+        "acct": chart.patient_insurance_account(psn_no),
+    }
+    open_account(session, code=chart.POOLED_FUND, kind="fund")
+    open_account(session, code=accounts["acct"], kind="insurance_account")
+    if provider is not None:
+        accounts["cash"] = chart.wallet_clearing(provider)
+        open_account(session, code=accounts["cash"], kind="wallet_clearing")
+    return accounts
+
+
+def reserve(
+    session: Session,
+    platform: InsurancePlatform,
+    *,
+    psn_no: str,
+    split: Settlement,
+    now: datetime,
+) -> None:
+    """Take what the split consumes, so a concurrent split of these people sees it used: the
+    accumulators are stored, the personal accounts debited."""
+    store_accumulators(session, psn_no=psn_no, accumulators=split.accumulators, now=now)
+    if split.acct_own_pay > 0:
+        platform.debit_personal_account(psn_no, split.acct_own_pay)
+    for aid in split.mutual_aid:
+        if aid.amount > 0:
+            platform.debit_personal_account(aid.psn_no, aid.amount)
+
+
+def pending_transfers(
+    session: Session,
+    *,
+    bill: Bill,
+    payer_psn_no: str,
+    wallet_provider: str | None,
+    legs: list[dict[str, Any]],
+    clock: Clock,
+) -> None:
+    """The legs as pending ledger transfers into the lines they repay."""
+    accounts = source_accounts(session, bill.psn_no, wallet_provider)
+    if any(leg["source"] == "mulaid" for leg in legs):
+        # The mutual-aid leg comes from the manager's personal account (one manager pays).
+        accounts["mulaid"] = chart.patient_insurance_account(payer_psn_no)
+        open_account(session, code=accounts["mulaid"], kind="insurance_account")
+    pending = [
+        TransferRequest(
+            id=leg["id"],
+            kind="pending",
+            debit_account=accounts[leg["source"]],
+            credit_account=chart.patient_line(leg["line"]),
+            amount=from_fen(leg["amount_fen"]),
+            code=f"repay_{leg['source']}",
+            reference=bill.bill_id,
+        )
+        for leg in legs
+    ]
+    create_transfers(session, pending, clock=clock)
+
+
+def new_settlement(
+    *,
+    setl_id: str,
+    bill: Bill,
+    payer_psn_no: str,
+    channel: str,
+    wallet_provider: str | None,
+    split: Settlement,
+    facts: SplitFacts,
+    legs: list[dict[str, Any]],
+    now: datetime,
+) -> BillSettlement:
+    """The settlement record (2207) of a split, pending, with what a refund rebuilds it from."""
+    info = split.setlinfo
+    before = split.accumulators_before
+    return BillSettlement(
+        setl_id=setl_id,
+        bill_id=bill.bill_id,
+        psn_no=bill.psn_no,
+        payer_psn_no=payer_psn_no,
+        status="pending",
+        channel=channel,
+        provider=wallet_provider,
+        order_id=None,
+        setlinfo=info.as_dict(),
+        medfee_sumamt_fen=to_fen(info.medfee_sumamt),
+        hifp_pay_fen=to_fen(info.hifp_pay),
+        acct_own_pay_fen=to_fen(split.acct_own_pay),
+        acct_mulaid_pay_fen=to_fen(info.acct_mulaid_pay),
+        psn_cash_pay_fen=to_fen(info.psn_cash_pay),
+        lines=[line.feedetl_sn for line in facts.lines],
+        hospital_level=facts.hospital.level,
+        psn_type=split.psn_type,
+        visit_date=split.visit_date,
+        policy_year=before.policy_year,
+        deductible_before_fen=to_fen(before.deductible_used),
+        hifp_paid_before_fen=to_fen(before.hifp_paid),
+        balance_before_fen=to_fen(split.account_balance),
+        transfers=legs,
+        created_at=now,
+    )
+
+
+def new_wallet_order(
+    *,
+    order_id: str,
+    provider: str,
+    reference: str,
+    bill: Bill,
+    record: BillSettlement,
+    now: datetime,
+) -> WalletOrder:
+    """Our record of the wallet order opened for the settlement's cash part."""
+    return WalletOrder(
+        order_id=order_id,
+        provider=provider,
+        bill_id=bill.bill_id,
+        setl_id=record.setl_id,
+        psn_no=bill.psn_no,
+        amount_fen=record.psn_cash_pay_fen,
+        status="pending",
+        provider_ref=reference,
+        last_seq=0,
+        refunded_fen=0,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def confirm(
+    session: Session,
+    bill: Bill,
+    record: BillSettlement,
+    *,
+    clock: Clock,
+    credit_config: CreditConfig,
+    settings: Settings,
+    people: InsurancePlatform,
+    now: datetime,
+) -> None:
+    """Post the settlement's pending transfers: the bill settles, the credit event follows, and
+    the patient (and their managers) are told."""
+    posts = [
+        TransferRequest(
+            id=f"{leg['id']}:post",
+            kind="post_pending",
+            pending_id=leg["id"],
+            code=f"repay_{leg['source']}",
+            reference=bill.bill_id,
+        )
+        for leg in record.transfers
+    ]
+    create_transfers(session, posts, clock=clock)
+    # What a refund reverses from now on: the posts.
+    record.transfers = [{**leg, "id": f"{leg['id']}:post"} for leg in record.transfers]
+    record.status = "posted"
+    record.posted_at = now
+    change_status(
+        session,
+        bill,
+        decide.settled_state(bill.status),
+        kind="settled",
+        now=now,
+        amount_fen=record.medfee_sumamt_fen,
+        detail={"setl_id": record.setl_id},
+    )
+    bill.settled_at = now
+    session.flush()
+    record_repayment(
+        session, bill, clock=clock, credit_config=credit_config, settings=settings, people=people
+    )
+    notices.payment_settled(
+        session, settings=settings, people=people, bill=bill, record=record, now=now
+    )
+    count_on_commit(session, PAYMENTS.labels("settled", "").inc)
+
+
+def record_repayment(
+    session: Session,
+    bill: Bill,
+    *,
+    clock: Clock,
+    credit_config: CreditConfig,
+    settings: Settings,
+    people: InsurancePlatform,
+) -> None:
+    """The credit event of a repaid bill, then the ledger's line moved to the new decision (and
+    the patient told when the line moved)."""
+    before = current_decision(session, bill.psn_no)
+    if before is None:
+        return
+    event: CreditEvent = (
+        BillRepaidOnTime(bill.bill_id)
+        if bill.overdue_at is None
+        else OverdueBillRepaid(bill.bill_id)
+    )
+    history = repayment_history(session, psn_no=bill.psn_no, now=clock.now())
+    decision = record_event(
+        session,
+        config=credit_config,
+        clock=clock,
+        psn_no=bill.psn_no,
+        event=event,
+        history=history,
+    )
+    sync_line(session, psn_no=bill.psn_no, line=decision.line, clock=clock)
+    notices.credit_moved(
+        session,
+        settings=settings,
+        people=people,
+        psn_no=bill.psn_no,
+        before=before,
+        after=decision,
+        now=clock.now(),
+    )
+
+
+def fail(
+    session: Session,
+    bill: Bill,
+    record: BillSettlement,
+    *,
+    clock: Clock,
+    platform: InsurancePlatform,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    """Void the settlement's pending transfers, give back everything it reserved, and tell
+    the patient when it was an auto-pay."""
+    voids = [
+        TransferRequest(
+            id=f"{leg['id']}:void",
+            kind="void_pending",
+            pending_id=leg["id"],
+            code=f"repay_{leg['source']}_void",
+            reference=bill.bill_id,
+        )
+        for leg in record.transfers
+    ]
+    create_transfers(session, voids, clock=clock)
+    lock_person(session, bill.psn_no)
+    release_reservation(session, platform, record, now=now)
+    record.status = "voided"
+    record.voided_at = now
+    change_status(
+        session,
+        bill,
+        decide.unpaid_state(bill.status),
+        kind="payment_failed",
+        now=now,
+        detail={"setl_id": record.setl_id},
+    )
+    session.flush()
+    notices.payment_failed(
+        session, settings=settings, people=platform, bill=bill, record=record, now=now
+    )
+    count_on_commit(session, PAYMENTS.labels("failed", "").inc)
+
+
+def release_reservation(
+    session: Session, platform: InsurancePlatform, record: BillSettlement, *, now: datetime
+) -> None:
+    """Give back what a settlement consumed: the accumulators, then the personal account."""
+    info = record.setlinfo
+    row = session.get(AccumulatorRow, (record.psn_no, record.policy_year))
+    assert row is not None, "a settlement always stores its accumulators"
+    store_accumulators(
+        session,
+        psn_no=record.psn_no,
+        accumulators=Accumulators(
+            record.policy_year,
+            from_fen(row.deductible_used_fen) - Decimal(info["act_pay_dedc"]),
+            from_fen(row.hifp_paid_fen) - from_fen(record.hifp_pay_fen),
+        ),
+        now=now,
+    )
+    if record.acct_own_pay_fen:
+        platform.credit_personal_account(record.psn_no, from_fen(record.acct_own_pay_fen))
+    if record.acct_mulaid_pay_fen:
+        # Mutual aid goes back to the family manager who paid (settlement.family).
+        platform.credit_personal_account(record.payer_psn_no, from_fen(record.acct_mulaid_pay_fen))

@@ -1,0 +1,140 @@
+"""The pure decisions of paying (``settlement.usecases.paying.decide``), without a database."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from settlement.usecases.paying.decide import (
+    Callback,
+    MalformedCallback,
+    PendingPayment,
+    callback_verdict,
+    loose_fields,
+    parse_callback,
+    paying_state,
+    provider_refusal,
+    settled_state,
+    start_refusal,
+    unpaid_state,
+)
+
+GOOD = {
+    "order_id": "PY1",
+    "provider_txn_id": "T1",
+    "status": "SUCCESS",
+    "seq": 1,
+    "amount": "12.30",
+}
+
+
+def refusal_code(**facts: object) -> str | None:
+    defaults: dict[str, object] = {
+        "bill_id": "BL1",
+        "status": "billed",
+        "may_pay": True,
+        "under_way": None,
+    }
+    refusal = start_refusal(**{**defaults, **facts})  # type: ignore[arg-type]
+    return None if refusal is None else refusal.code
+
+
+def test_a_billed_or_overdue_bill_the_payer_may_pay_is_payable():
+    assert refusal_code() is None
+    assert refusal_code(status="overdue") is None
+
+
+def test_a_missing_bill_and_a_strangers_bill_are_both_not_found():
+    assert refusal_code(status=None) == "not_found"
+    assert refusal_code(may_pay=False) == "not_found"
+
+
+def test_a_settled_bill_a_payment_under_way_and_a_refunded_bill_are_refused():
+    assert refusal_code(status="settled") == "bill_settled"
+    assert refusal_code(status="settled_late") == "bill_settled"
+    under_way = PendingPayment("PY1", "ST1")
+    assert refusal_code(status="paying", under_way=under_way) == "bill_not_payable"
+    refusal = start_refusal(bill_id="BL1", status="paying", may_pay=True, under_way=under_way)
+    assert refusal is not None and refusal.details == {"payment_id": "PY1", "setl_id": "ST1"}
+    assert refusal_code(status="refunded") == "bill_not_payable"
+
+
+def test_only_known_wallets_pay():
+    assert provider_refusal("wechat", ("wechat", "alipay")) is None
+    refusal = provider_refusal("paypal", ("wechat", "alipay"))
+    assert refusal is not None and refusal.code == "validation_error"
+
+
+def test_a_bill_moves_on_time_or_late_through_paying_and_back_when_the_wallet_fails():
+    assert (paying_state("billed"), paying_state("overdue")) == ("paying", "paying_late")
+    assert (settled_state("paying"), settled_state("paying_late")) == ("settled", "settled_late")
+    assert (unpaid_state("paying"), unpaid_state("paying_late")) == ("billed", "overdue")
+
+
+def test_a_well_formed_callback_is_read_exactly():
+    assert parse_callback(GOOD) == Callback("PY1", "T1", True, 1, Decimal("12.30"))
+    assert not parse_callback({**GOOD, "status": "FAIL"}).succeeded
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"seq": -1}, "seq is a whole number"),
+        ({"seq": True}, "seq is a whole number"),
+        ({"seq": 2**31}, "seq is a whole number"),
+        ({"status": "OK"}, "status is SUCCESS or FAIL"),
+        ({"order_id": 7}, "are strings"),
+        ({"provider_txn_id": "T\x00"}, "NUL"),
+        ({"amount": "1.234"}, "amount"),
+    ],
+)
+def test_a_malformed_callback_says_what_is_wrong(change, message):
+    with pytest.raises(MalformedCallback, match=message):
+        parse_callback({**GOOD, **change})
+
+
+def test_a_missing_field_is_named():
+    fields = dict(GOOD)
+    del fields["seq"]
+    with pytest.raises(MalformedCallback, match="'seq'"):
+        parse_callback(fields)
+
+
+def test_the_log_reads_what_it_can_of_any_body():
+    assert loose_fields(b'{"order_id": "PY1"}') == {"order_id": "PY1"}
+    assert loose_fields(b"[1]") == {}
+    assert loose_fields(b"[" * 100_000) == {}
+    assert loose_fields(b"\xff") == {}
+
+
+def verdict(order_status: str, *, succeeded: bool = True, amount: str = "12.30") -> str:
+    callback = Callback("PY1", "T1", succeeded, 2, Decimal(amount))
+    return callback_verdict(
+        order_status=order_status, order_amount_fen=1230, callback=callback
+    ).outcome
+
+
+def test_a_pending_order_takes_the_callback_and_a_repeat_is_a_duplicate():
+    assert verdict("pending") == "apply"
+    assert verdict("pending", succeeded=False) == "apply"
+    assert verdict("succeeded") == "duplicate"
+    assert verdict("failed", succeeded=False) == "duplicate"
+
+
+def test_an_outcome_contradicting_the_recorded_one_is_told_apart():
+    assert verdict("failed", succeeded=True) == "contradicts"
+    assert verdict("succeeded", succeeded=False) == "contradicts"
+
+
+@given(
+    status=st.sampled_from(["pending", "succeeded", "failed"]),
+    succeeded=st.booleans(),
+    fen=st.integers(min_value=0, max_value=999_999_999),
+)
+def test_an_amount_other_than_the_orders_is_always_refused_first(status, succeeded, fen):
+    callback = Callback("PY1", "T1", succeeded, 1, Decimal(fen) / 100)
+    outcome = callback_verdict(order_status=status, order_amount_fen=1230, callback=callback)
+    assert (outcome.outcome == "amount_mismatch") == (fen != 1230)
