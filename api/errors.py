@@ -45,6 +45,11 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "duplicate_visit": (409, "a visit with this ipt_otp_no already exists at the hospital"),
     "bill_settled": (409, "the bill is already settled"),
     "bill_not_payable": (409, "the bill cannot be paid in its current state"),
+    "split_changed": (
+        409,
+        "the split paying now would take differs from the one confirmed (`split_version`); "
+        "the answer carries the new `setlinfo` and `split_version`",
+    ),
     "already_refunded": (409, "the fee line is already refunded"),
     "idempotency_key_reused": (409, "the idempotency key was used for a different request"),
     "idempotency_key_in_use": (409, "a request with this idempotency key is still running"),

@@ -118,6 +118,17 @@ _EXAMPLE_ERRORS: dict[str, dict[str, Any]] = {
         "index": 0,
     },
     "not_found": {"message": "no visit MD20261123A1B2C3D4E5F6 at this hospital"},
+    "split_changed": {
+        "message": "the split changed since it was shown (a balance moved); confirm the new split",
+        "split_version": "4f1c2a9be07d3c55",
+        "setlinfo": {
+            "medfee_sumamt": "194.00",
+            "hifp_pay": "0.00",
+            "acct_pay": "60.00",
+            "acct_mulaid_pay": "0.00",
+            "psn_cash_pay": "134.00",
+        },
+    },
     "patient_not_found": {"message": "no insured person 37140000000000000001"},
     "visit_closed": {"message": "visit MD20261123A1B2C3D4E5F6 is closed"},
     "idempotency_key_reused": {

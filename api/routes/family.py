@@ -23,6 +23,8 @@ from api.schemas.family import (
     FamilyLinkPublic,
     FamilyMemberPublic,
     FamilyMembersPublic,
+    MutualAidPublic,
+    MutualAidUpdate,
     ProxyAgreementSign,
 )
 from api.schemas.his import CreditPublic
@@ -97,6 +99,17 @@ def _member(
         status=link.status,
         invitation_id=link.link_id,
         since=iso(since),
+        mutual_aid=link.mutual_aid_since is not None,
+    )
+
+
+def mutual_aid_public(link: FamilyLink) -> MutualAidPublic:
+    since = link.mutual_aid_since
+    return MutualAidPublic(
+        psn_no=link.relative_psn_no,
+        relation=link.relation,
+        enabled=since is not None,
+        since=iso(since) if since is not None else None,
     )
 
 
@@ -350,3 +363,31 @@ def member_bills(
         family.require_managed(uow.session, manager_psn_no=manager, relative_psn_no=psn_no)
         views = patient_bills(uow.session, psn_no=psn_no, status=status)
         return BillListPublic(bills=[bill_summary_public(view) for view in views])
+
+
+@router.put(
+    "/v1/family/members/{psn_no}/mutual-aid",
+    response_model=MutualAidPublic,
+    summary="Bind or unbind a relative you manage for family mutual aid (家庭共济)",
+    responses=bearer_errors("not_found", "validation_error"),
+)
+def set_mutual_aid(
+    psn_no: MemberPsnNo,
+    body: MutualAidUpdate,
+    manager: PatientDep,
+    container: ContainerDep,
+    uow: UowDep,
+) -> MutualAidPublic:
+    """Your personal account pays your relative's personal share (`acct_mulaid_pay`, for the
+    relations the policy allows) only while you have bound them here, and only when you pay
+    their bill; the bill's `pay_now` shows it before you pay. Repeating is harmless."""
+    with uow:
+        link = family.bind_mutual_aid(
+            uow.session,
+            manager_psn_no=manager,
+            relative_psn_no=psn_no,
+            enabled=body.enabled,
+            now=container.clock.now(),
+        )
+        uow.commit()
+        return mutual_aid_public(link)

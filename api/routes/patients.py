@@ -19,11 +19,13 @@ from api.schemas.patients import (
     BillPublic,
     BillStatus,
     BillSummaryPublic,
+    PayNowPublic,
 )
 from insurance.money import format_amount, from_fen
 from settlement.billing.bills import BillDetail, BillView, patient_bill, patient_bills
 from settlement.usecases.credit.summary import credit_summary
 from settlement.usecases.family.links import bill_owner_for
+from settlement.usecases.paying.service import preview_payment
 
 router = APIRouter(tags=["patients"], route_class=ExactJsonRoute)
 
@@ -55,7 +57,7 @@ def bill_summary_public(view: BillView) -> BillSummaryPublic:
     return BillSummaryPublic.model_validate(_summary_fields(view))
 
 
-def bill_public(detail: BillDetail) -> BillPublic:
+def bill_public(detail: BillDetail, *, pay_now: PayNowPublic | None = None) -> BillPublic:
     visit = detail.visit
     return BillPublic.model_validate(
         {
@@ -67,6 +69,7 @@ def bill_public(detail: BillDetail) -> BillPublic:
             "begntime": iso(visit.begntime),
             "fees": [fee_public(line) for line in detail.lines],
             "paid": _paid(detail),
+            "pay_now": pay_now,
             "events": [
                 BillEventPublic(
                     kind=event.kind,
@@ -133,9 +136,23 @@ def my_bills(
     summary="One of my bills (or a relative's I manage), with its lines and history",
     responses=bearer_errors("not_found", "validation_error"),
 )
-def get_bill(bill_id: BillId, psn_no: PatientDep, uow: UowDep) -> BillPublic:
-    """The bill with its fee lines, the estimate, the visit's department and doctor, its events."""
+def get_bill(
+    bill_id: BillId, psn_no: PatientDep, container: ContainerDep, uow: UowDep
+) -> BillPublic:
+    """The bill with its fee lines, the estimate, the visit's department and doctor, its events,
+    and `pay_now`: exactly what paying it now would take, for you."""
     with uow:
         # A family manager may open a relative's bill (settlement.usecases.family.links).
         owner = bill_owner_for(uow.session, viewer_psn_no=psn_no, bill_id=bill_id)
-        return bill_public(patient_bill(uow.session, psn_no=owner, bill_id=bill_id))
+        detail = patient_bill(uow.session, psn_no=owner, bill_id=bill_id)
+        preview = preview_payment(
+            uow.session, container=container, bill=detail.bill, payer_psn_no=psn_no
+        )
+        pay_now = (
+            None
+            if preview is None
+            else PayNowPublic(
+                setlinfo=setlinfo_public(preview.setlinfo), split_version=preview.split_version
+            )
+        )
+        return bill_public(detail, pay_now=pay_now)

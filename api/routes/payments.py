@@ -59,6 +59,7 @@ def payment_public(result: service.PaymentResult) -> PaymentPublic:
         bill_id=result.bill.bill_id,
         status=result.bill.status,
         setlinfo=setlinfo_public(result.settlement.setlinfo, result.settlement.setl_id),
+        split_version=result.split_version,
         payment=None
         if payment is None
         else WalletPaymentPublic(
@@ -79,6 +80,7 @@ def payment_public(result: service.PaymentResult) -> PaymentPublic:
         "not_found",
         "bill_settled",
         "bill_not_payable",
+        "split_changed",
         "idempotency_key_reused",
         "validation_error",
     ),
@@ -90,7 +92,10 @@ def pay_bill(
     container: ContainerDep,
     idem: IdempotencyDep,
 ) -> JSONResponse:
-    """Split the bill now and settle it; the wallet part stays `pending` until its callback."""
+    """Split the bill now and settle it; the wallet part stays `pending` until its callback.
+
+    With `split_version` (the bill's `pay_now`), exactly the split shown is taken, or nothing
+    (`409 split_changed`, with the new split)."""
 
     def action(uow: UnitOfWork) -> tuple[int, PaymentPublic]:
         result = service.start_payment(
@@ -100,6 +105,7 @@ def pay_bill(
             payer_psn_no=psn_no,
             provider=body.wallet,
             channel="app",
+            split_version=body.split_version,
         )
         return 201, payment_public(result)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, StrictInt
+from pydantic import ConfigDict, Field, StrictBool, StrictInt
 
 from api.schemas.patients import Autopay
 from api.schemas.types import Consent, PsnNo, RequestModel, ResponseModel, Text50, Text64
@@ -203,6 +203,13 @@ class FamilyMemberPublic(ResponseModel):
     status: LinkStatus
     invitation_id: InvitationId
     since: str = Field(description="When the link became active, or the invitation was sent")
+    mutual_aid: bool = Field(
+        default=False,
+        description="Family mutual aid (家庭共济) is bound on this link: the manager's personal "
+        "account pays the relative's personal share when the manager pays their bill. The "
+        "manager turns it on and off (`PUT /v1/family/members/{psn_no}/mutual-aid`); it is off "
+        "until then",
+    )
 
 
 class FamilyMembersPublic(ResponseModel):
@@ -220,6 +227,7 @@ class FamilyMembersPublic(ResponseModel):
                             "status": "active",
                             "invitation_id": "FL20261123A1B2C3D4E5F6",
                             "since": "2026-11-23T10:05:00+08:00",
+                            "mutual_aid": True,
                         }
                     ],
                     "managers": [],
@@ -253,3 +261,34 @@ class ProxyAgreementSign(RequestModel):
     version: StrictInt = Field(ge=1, description="The version read from the current agreement")
     accept: Consent
     autopay: Autopay = Field(description="Withholding (无感支付) for the relative's bills")
+
+
+class MutualAidUpdate(RequestModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"enabled": True}]})
+
+    enabled: StrictBool = Field(
+        description="`true` binds the relative for family mutual aid (a standing consent: your "
+        "personal account pays their personal share whenever you pay a bill of theirs); "
+        "`false` ends it"
+    )
+
+
+class MutualAidPublic(ResponseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "psn_no": "37140000000000000002",
+                    "relation": "parent",
+                    "enabled": True,
+                    "since": "2026-11-23T10:05:00+08:00",
+                }
+            ]
+        },
+    )
+
+    psn_no: str = Field(description="The relative")
+    relation: Relation = Field(description=RELATION_DESCRIPTION)
+    enabled: bool = Field(description="Whether mutual aid is bound")
+    since: str | None = Field(description="Since when it is bound; `null` when it is not")

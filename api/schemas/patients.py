@@ -235,6 +235,22 @@ class BillPaymentPublic(ResponseModel):
     paid_at: str = Field(description="When the bill was settled (its `settled_at`)")
 
 
+class PayNowPublic(ResponseModel):
+    """The split paying the bill now would take, for the caller paying it."""
+
+    setlinfo: SetlInfoPublic = Field(
+        description="Source by source: `hifp_pay` (pooled fund), `acct_pay` of which "
+        "`acct_mulaid_pay` is the caller's own account by family mutual aid (only where the "
+        "caller bound the patient: `PUT /v1/family/members/{psn_no}/mutual-aid`), "
+        "`psn_cash_pay` (the wallet)"
+    )
+    split_version: str = Field(
+        description="Send it as the payment's `split_version`: exactly this split is taken, or "
+        "nothing (`409 split_changed`)",
+        examples=["9d2e61a0c4b7f813"],
+    )
+
+
 class BillPublic(BillSummaryPublic):
     model_config = ConfigDict(
         extra="forbid",
@@ -259,6 +275,7 @@ class BillPublic(BillSummaryPublic):
                     "begntime": "2026-11-23T09:30:00+08:00",
                     "fees": [],
                     "paid": None,
+                    "pay_now": {"setlinfo": _ESTIMATE_EXAMPLE, "split_version": "9d2e61a0c4b7f813"},
                     "events": [
                         {
                             "kind": "closed",
@@ -279,6 +296,11 @@ class BillPublic(BillSummaryPublic):
     dr_name: str
     begntime: str
     fees: list[FeePublic] = Field(description="The bill's lines (billed or refunded)")
+    pay_now: PayNowPublic | None = Field(
+        default=None,
+        description="What paying now (`POST /v1/bills/{bill_id}/payments`) by the caller would "
+        "take, exactly; `null` unless the bill is `billed` or `overdue`",
+    )
     events: list[BillEventPublic] = Field(description="The bill's history, oldest first")
     paid: BillPaymentPublic | None = Field(
         description="Who settled the bill, how and when; `null` until it is settled"

@@ -13,6 +13,8 @@ from api.schemas.setlinfo import SetlDetailPublic, SetlInfoPublic
 from api.schemas.types import Money, MoneyText, RequestModel, ResponseModel, Text64, Text200
 
 Provider = Literal["wechat", "alipay"]
+#: A split's fingerprint: 16 lowercase hex digits.
+SplitVersion = Annotated[str, Field(pattern=r"^[0-9a-f]{16}$", examples=["9d2e61a0c4b7f813"])]
 
 #: The example bill (``api.schemas.his``) settled the next morning: the personal account pays
 #: 100.00, the wallet the other 94.00 of the patient's 194.00.
@@ -61,10 +63,23 @@ REFUND_SETLDETAIL_EXAMPLE: list[Any] = [
 
 class PaymentCreate(RequestModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"wallet": "wechat"}]}
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"wallet": "wechat", "split_version": "9d2e61a0c4b7f813"},
+                {"wallet": "wechat"},
+            ]
+        },
     )
 
     wallet: Provider = Field(description="the wallet that pays what the personal account does not")
+    split_version: SplitVersion | None = Field(
+        default=None,
+        description="The `pay_now.split_version` of the bill (`GET /v1/bills/{bill_id}`) the payer "
+        "confirmed. What is shown is what is taken: when paying now would take another split "
+        "(a balance moved), nothing is taken and the answer is `409 split_changed` with the new "
+        "`setlinfo` and `split_version`. Without it the split of the moment is taken (auto-pay).",
+    )
 
 
 class WalletPaymentPublic(ResponseModel):
@@ -82,6 +97,7 @@ class PaymentPublic(ResponseModel):
                     "bill_id": EXAMPLE_BILL_ID,
                     "status": "paying",
                     "setlinfo": SETLINFO_EXAMPLE,
+                    "split_version": "9d2e61a0c4b7f813",
                     "payment": {
                         "payment_id": EXAMPLE_PAYMENT_ID,
                         "provider": "wechat",
@@ -98,6 +114,9 @@ class PaymentPublic(ResponseModel):
     setlinfo: SetlInfoPublic
     payment: WalletPaymentPublic | None = Field(
         description="the wallet part; null when the personal account and the fund paid it all"
+    )
+    split_version: SplitVersion = Field(
+        description="the version of the split taken (`setlinfo`), as the bill's `pay_now` shows it"
     )
 
 

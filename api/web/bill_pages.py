@@ -92,10 +92,11 @@ async def pay_bill(request: Request, bill_id: str) -> Response:
         return form
     wallet = form.get("wallet", "wechat")
     key = form.get("idempotency_key") or secrets.token_urlsafe(24)
+    body = {"wallet": wallet if wallet in WALLETS else "wechat"}
+    if form.get("split_version"):
+        body["split_version"] = form["split_version"]  # what the page showed is what is taken
     answer = await ctx.api.post(
-        f"/v1/bills/{quote(bill_id, safe='')}/payments",
-        {"wallet": wallet if wallet in WALLETS else "wechat"},
-        idempotency_key=key,
+        f"/v1/bills/{quote(bill_id, safe='')}/payments", body, idempotency_key=key
     )
     back = form.get("back", "")
     target = back if back.startswith("/app/") and "//" not in back else f"/app/bills/{bill_id}"

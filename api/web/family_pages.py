@@ -80,6 +80,25 @@ async def invite_relative(request: Request) -> Response:
     return await _family(ctx, error=None, notice=ctx.t("invited_ok"))
 
 
+@router.post("/family/{psn_no}/mutual-aid")
+async def set_mutual_aid(request: Request, psn_no: str) -> Response:
+    """Bind or unbind a relative for family mutual aid (the manager's standing consent)."""
+    ctx = await web_context(request)
+    form = await signed_in_form(ctx)
+    if isinstance(form, Response):
+        return form
+    enabled = form.get("enabled") == "1"
+    answer = await ctx.api.call(
+        "PUT",
+        f"/v1/family/members/{quote(psn_no, safe='')}/mutual-aid",
+        json={"enabled": enabled},
+    )
+    if not answer.ok:
+        return await _family(ctx, error=error_text(ctx, answer), notice=None, status=answer.status)
+    notice = ctx.t("mutual_aid_on_ok" if enabled else "mutual_aid_off_ok")
+    return await _family(ctx, error=None, notice=notice)
+
+
 @router.post("/family/invitations/{invitation_id}/accept")
 async def accept_invitation(request: Request, invitation_id: str) -> Response:
     ctx = await web_context(request)

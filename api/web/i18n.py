@@ -123,6 +123,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "split_title": ("费用分担", "Who pays what"),
     "split_estimate": ("预估（以结算为准）", "Estimate (final at settlement)"),
     "split_final": ("结算结果", "Settled amounts"),
+    "split_now": (
+        "现在支付将按此扣款，一分不差",
+        "Paying now takes exactly this, to the fen",
+    ),
     "pooled_fund": ("统筹基金支付", "Pooled fund"),
     "personal_account": ("个人账户支付", "Personal account"),
     "mutual_aid": ("家庭共济支付", "Family mutual aid"),
@@ -264,6 +268,24 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "err_not_signed": ("您当前没有生效的服务协议。", "You have no agreement in force."),
     "err_generic": ("操作未成功：{message}", "That did not work: {message}"),
+    "err_split_changed": (
+        "金额已变化（账户余额有变动），未扣款。请确认下方的新金额后再支付。",
+        "The amounts changed (a balance moved) and nothing was taken. "
+        "Check the new amounts below and pay again.",
+    ),
+    "mutual_aid_on": (
+        "家庭共济：已开启，您支付其账单时由您的医保个人账户支付其个人负担部分",
+        "Family mutual aid: on. When you pay their bills, your personal account pays "
+        "their personal share",
+    ),
+    "mutual_aid_off": (
+        "家庭共济：未开启，您的医保个人账户不会为其支付",
+        "Family mutual aid: off. Your personal account pays nothing for them",
+    ),
+    "mutual_aid_turn_on": ("开启家庭共济", "Turn on family mutual aid"),
+    "mutual_aid_turn_off": ("关闭家庭共济", "Turn off family mutual aid"),
+    "mutual_aid_on_ok": ("已开启家庭共济。", "Family mutual aid is on."),
+    "mutual_aid_off_ok": ("已关闭家庭共济。", "Family mutual aid is off."),
     "now_label": ("当前时间", "Now"),
     "hours_short": ("小时", "h"),
     "minutes_short": ("分", "min"),

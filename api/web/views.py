@@ -116,7 +116,15 @@ def bill_view(
     """A bill from ``/v1/me/bills`` or ``/v1/bills/{id}`` as the templates show it."""
     status = str(bill["status"])
     settled = bill.get("setlinfo")
-    setlinfo = settled if isinstance(settled, dict) else bill.get("estimate") or {}
+    # What paying now takes (for this payer), else what was taken, else the estimate at close.
+    pay_now = bill.get("pay_now") if isinstance(bill.get("pay_now"), dict) else None
+    setlinfo = (
+        pay_now["setlinfo"]
+        if pay_now is not None
+        else settled
+        if isinstance(settled, dict)
+        else bill.get("estimate") or {}
+    )
     fees = [
         {
             "name": fee.get("item_name", ""),
@@ -149,6 +157,8 @@ def bill_view(
         "fees": fees,
         "split": split_rows(setlinfo, speaker) if setlinfo else [],
         "split_final": isinstance(settled, dict),
+        "split_now": pay_now is not None,
+        "split_version": pay_now.get("split_version", "") if pay_now is not None else "",
         "deductible": f"¥{setlinfo.get('act_pay_dedc', '0.00')}",
         "balance_after": f"¥{setlinfo.get('balc', '0.00')}",
         "events": bill.get("events", []),

@@ -58,6 +58,10 @@ class FamilyLink(Base):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: The last agreement the manager signed for the relative on the strength of this link.
     proxy_signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Since when the manager has bound the relative for family mutual aid (家庭共济): the
+    #: manager's personal account pays the relative's personal share when the manager pays.
+    #: ``None``: not bound (the default; the manager turns it on and off).
+    mutual_aid_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     ended_by_psn_no: Mapped[str | None] = mapped_column(String(40), nullable=True)
 

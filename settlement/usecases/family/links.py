@@ -126,18 +126,39 @@ def mutual_aid_accounts(
 ) -> list[RelativeAccount]:
     """The payer's personal account offered for mutual aid when a manager pays a relative's bill.
 
-    Empty when the patient pays their own bill or the payer manages them no longer. The relation
+    Empty when the patient pays their own bill, the payer manages them no longer, or the payer
+    has not bound them for mutual aid (:func:`bind_mutual_aid`: a standing consent). The relation
     goes to the split unchanged; the policy decides which relations pay (``other`` does not).
     """
     if payer_psn_no == bill.psn_no:
         return []
     link = active_link(session, manager_psn_no=payer_psn_no, relative_psn_no=bill.psn_no)
-    if link is None:
-        return []
+    if link is None or link.mutual_aid_since is None:
+        return []  # mutual aid only where the account's owner bound the relative
     person = container.insurance_platform(session).lookup_person(payer_psn_no)
     if person is None:
         return []
     return [RelativeAccount(payer_psn_no, link.relation, quantize_fen(person.balc))]
+
+
+def bind_mutual_aid(
+    session: Session, *, manager_psn_no: str, relative_psn_no: str, enabled: bool, now: datetime
+) -> FamilyLink:
+    """The manager binds (``enabled``) or unbinds the relative for family mutual aid (家庭共济).
+
+    A standing consent, as the national binding works: while it holds, the manager's personal
+    account pays the relative's personal share (as the policy's relations allow) whenever the
+    manager pays a bill of theirs; turning it on again keeps its first date. ``not_found`` for
+    anyone the caller does not manage. A payment already under way keeps the split it took.
+    """
+    lock_family(session, manager_psn_no, relative_psn_no)
+    link = require_managed(session, manager_psn_no=manager_psn_no, relative_psn_no=relative_psn_no)
+    if not enabled:
+        link.mutual_aid_since = None
+    elif link.mutual_aid_since is None:
+        link.mutual_aid_since = now
+    session.flush()
+    return link
 
 
 def members(session: Session, psn_no: str) -> Members:

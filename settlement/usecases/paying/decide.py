@@ -8,13 +8,15 @@ A refusal is returned as a :class:`ServiceError` for the service to raise, never
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from insurance.money import ZERO, MoneyError, from_fen, parse_amount, to_fen
+from insurance.money import ZERO, MoneyError, format_amount, from_fen, parse_amount, to_fen
+from insurance.split import Settlement
 from settlement.billing import bill_states
 from settlement.foundation.errors import ServiceError
 
@@ -75,6 +77,46 @@ def start_refusal(
     if status not in PAYABLE:
         return ServiceError("bill_not_payable", f"a bill that is {status} cannot be paid")
     return None
+
+
+def taken_amounts(split: Settlement) -> dict[str, Decimal]:
+    """What paying by ``split`` takes from each source: the pooled fund, the patient's own
+    account, the manager's account by mutual aid, the wallet."""
+    info = split.setlinfo
+    return {
+        "hifp": info.hifp_pay,
+        "acct": split.acct_own_pay,
+        "mulaid": info.acct_mulaid_pay,
+        "cash": info.psn_cash_pay,
+    }
+
+
+def split_version(*, bill_id: str, payer_psn_no: str, amounts: Mapping[str, Decimal]) -> str:
+    """The fingerprint of a split as it would be taken: the bill, the payer and, source by
+    source, the amounts. Equal versions take equal amounts from the same accounts."""
+    canonical = "|".join(
+        [
+            bill_id,
+            payer_psn_no,
+            *(f"{key}={format_amount(amounts.get(key, ZERO))}" for key in SOURCES),
+        ]
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def split_changed_refusal(
+    *, expected: str | None, version: str, setlinfo: Mapping[str, object]
+) -> ServiceError | None:
+    """``split_changed`` when the payer confirmed a split (``expected``) other than the one paying
+    now would take; the refusal carries the new split and its version to confirm instead."""
+    if expected is None or expected == version:
+        return None
+    return ServiceError(
+        "split_changed",
+        "the split changed since it was shown (a balance moved); confirm the new split",
+        split_version=version,
+        setlinfo=dict(setlinfo),
+    )
 
 
 def paying_state(status: str) -> str:

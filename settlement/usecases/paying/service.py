@@ -42,6 +42,8 @@ class PaymentResult:
     bill: Bill
     settlement: BillSettlement
     payment: WalletPayment | None
+    #: The version of the split taken (:func:`settlement.usecases.paying.decide.split_version`).
+    split_version: str = ""
 
     @property
     def setlinfo(self) -> dict[str, str]:
@@ -82,8 +84,13 @@ def start_payment(
     payer_psn_no: str,
     provider: str,
     channel: str = "app",
+    split_version: str | None = None,
 ) -> PaymentResult:
-    """Settle the bill now: split, reserve, pending transfers and a wallet order for the rest."""
+    """Settle the bill now: split, reserve, pending transfers and a wallet order for the rest.
+
+    ``split_version``: the split the payer was shown (:func:`preview_payment`); when paying now
+    would take another (a balance moved), nothing is taken and ``split_changed`` says the new one.
+    """
     try:
         bill = _payable_bill(
             uow.session, bill_id=bill_id, payer_psn_no=payer_psn_no, provider=provider
@@ -95,6 +102,7 @@ def start_payment(
             payer_psn_no=payer_psn_no,
             provider=provider,
             channel=channel,
+            expected=split_version,
         )
     except ServiceError as refusal:
         PAYMENTS.labels("refused", refusal.code).inc()
@@ -131,6 +139,7 @@ def _settle(
     payer_psn_no: str,
     provider: str,
     channel: str,
+    expected: str | None,
 ) -> PaymentResult:
     platform = container.insurance_platform(session)
 
@@ -150,15 +159,16 @@ def _settle(
         relatives=inputs.relatives,
     )
     info = split.setlinfo
+    amounts = decide.taken_amounts(split)
+    version = decide.split_version(bill_id=bill.bill_id, payer_psn_no=payer_psn_no, amounts=amounts)
+    refusal = decide.split_changed_refusal(
+        expected=expected, version=version, setlinfo=info.as_dict()
+    )
+    if refusal is not None:
+        raise refusal
     setl_id = new_id("ST", now)
     wallet_provider = provider if info.psn_cash_pay > 0 else None
     write.reserve(session, platform, psn_no=bill.psn_no, split=split, now=now)
-    amounts = {
-        "hifp": info.hifp_pay,
-        "acct": split.acct_own_pay,
-        "mulaid": info.acct_mulaid_pay,
-        "cash": info.psn_cash_pay,
-    }
     legs = decide.plan_legs(setl_id, bill, amounts, bill_line_shares(session, bill))
     write.pending_transfers(
         session,
@@ -202,10 +212,11 @@ def _settle(
             now=now,
         )
         session.flush()
-        return PaymentResult(bill=bill, settlement=record, payment=None)
-    return _open_wallet_order(
+        return PaymentResult(bill=bill, settlement=record, payment=None, split_version=version)
+    payment = _open_wallet_order(
         session, container, bill, record, cash=info.psn_cash_pay, channel=channel, now=now
     )
+    return PaymentResult(bill=bill, settlement=record, payment=payment, split_version=version)
 
 
 def _open_wallet_order(
@@ -217,7 +228,7 @@ def _open_wallet_order(
     cash: Decimal,
     channel: str,
     now: datetime,
-) -> PaymentResult:
+) -> WalletPayment:
     """Ask the provider for the cash part; our order records what was asked."""
     assert record.provider is not None
     order_id = new_id("PY", now)
@@ -239,8 +250,43 @@ def _open_wallet_order(
         )
     )
     session.flush()
-    payment = WalletPayment(order_id, record.provider, cash, "pending")
-    return PaymentResult(bill=bill, settlement=record, payment=payment)
+    return WalletPayment(order_id, record.provider, cash, "pending")
+
+
+# -- the preview -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentPreview:
+    """The split paying the bill now would take, source by source, and its version."""
+
+    setlinfo: dict[str, str]
+    split_version: str
+
+
+def preview_payment(
+    session: Session, *, container: Container, bill: Bill, payer_psn_no: str
+) -> PaymentPreview | None:
+    """What :func:`start_payment` by ``payer_psn_no`` would take now (the same split, with the
+    same mutual aid), changing nothing; ``None`` for a bill that cannot be paid now."""
+    if bill.status not in decide.PAYABLE:
+        return None
+    relatives = mutual_aid_accounts(
+        session, container=container, payer_psn_no=payer_psn_no, bill=bill
+    )
+    inputs = facts.split_inputs(session, bill, relatives)
+    split = split_visit(
+        container,
+        session,
+        visit=inputs.visit,
+        hospital_level=inputs.hospital.level,
+        lines=inputs.lines,
+        relatives=inputs.relatives,
+    )
+    version = decide.split_version(
+        bill_id=bill.bill_id, payer_psn_no=payer_psn_no, amounts=decide.taken_amounts(split)
+    )
+    return PaymentPreview(split.setlinfo.as_dict(), version)
 
 
 # -- confirming or failing a pending payment -------------------------------------------------------

@@ -85,8 +85,10 @@ def make_family(
     manager_balc: str = "300.00",
     relative_balc: str = "0.00",
     sign_relative: bool = True,
+    mutual_aid: bool = True,
 ) -> Family:
-    """A signed manager and an elderly relative linked to them (signed unless told not)."""
+    """A signed manager and an elderly relative linked to them (signed unless told not), bound
+    for family mutual aid unless told not (issue 16: mutual aid needs the manager's consent)."""
     his = service.hospitals.get("H001") or service.add_hospital("H001", level=3)
     manager, _ = service.enrol(balc=manager_balc)
     relative = service.add_person(balc=relative_balc, psn_type="12", birth=date(1950, 3, 12))
@@ -95,6 +97,13 @@ def make_family(
     manager_auth = service.login(manager)
     relative_auth = service.login(relative)
     link(service, manager_auth, relative, relative_auth, relation)
+    if mutual_aid:
+        bound = service.client.put(
+            f"/v1/family/members/{relative.psn_no}/mutual-aid",
+            json={"enabled": True},
+            headers=manager_auth,
+        )
+        assert bound.status_code == 200, bound.text
     return Family(service, his, manager, relative, manager_auth, relative_auth)
 
 

@@ -18,6 +18,8 @@ from settlement.usecases.paying.decide import (
     paying_state,
     provider_refusal,
     settled_state,
+    split_changed_refusal,
+    split_version,
     start_refusal,
     unpaid_state,
 )
@@ -138,3 +140,43 @@ def test_an_amount_other_than_the_orders_is_always_refused_first(status, succeed
     callback = Callback("PY1", "T1", succeeded, 1, Decimal(fen) / 100)
     outcome = callback_verdict(order_status=status, order_amount_fen=1230, callback=callback)
     assert (outcome.outcome == "amount_mismatch") == (fen != 1230)
+
+
+def amounts(**fen: int) -> dict[str, Decimal]:
+    return {key: Decimal(value) / 100 for key, value in fen.items()}
+
+
+def test_equal_splits_have_equal_versions_and_any_fen_moved_changes_it():
+    base = split_version(
+        bill_id="BL1", payer_psn_no="P1", amounts=amounts(hifp=100, acct=50, mulaid=0, cash=30)
+    )
+    assert base == split_version(
+        bill_id="BL1", payer_psn_no="P1", amounts=amounts(hifp=100, acct=50, cash=30)
+    )
+    assert len(base) == 16 and int(base, 16) >= 0
+    moved = amounts(hifp=100, acct=49, mulaid=1, cash=30)
+    assert split_version(bill_id="BL1", payer_psn_no="P1", amounts=moved) != base
+    assert split_version(bill_id="BL1", payer_psn_no="M1", amounts=amounts(hifp=100)) != (
+        split_version(bill_id="BL1", payer_psn_no="P1", amounts=amounts(hifp=100))
+    )
+
+
+@given(st.lists(st.integers(min_value=0, max_value=10**9), min_size=4, max_size=4))
+def test_a_version_names_the_amounts_source_by_source(fen):
+    one = amounts(**dict(zip(("hifp", "acct", "mulaid", "cash"), fen, strict=True)))
+    swapped = amounts(**dict(zip(("acct", "hifp", "cash", "mulaid"), fen, strict=True)))
+    same = one == swapped
+    assert (
+        split_version(bill_id="B", payer_psn_no="P", amounts=one)
+        == split_version(bill_id="B", payer_psn_no="P", amounts=swapped)
+    ) == same
+
+
+def test_a_payment_confirming_another_split_is_refused_with_the_new_one():
+    assert split_changed_refusal(expected=None, version="a" * 16, setlinfo={}) is None
+    assert split_changed_refusal(expected="a" * 16, version="a" * 16, setlinfo={}) is None
+    refusal = split_changed_refusal(
+        expected="b" * 16, version="a" * 16, setlinfo={"psn_cash_pay": "1.00"}
+    )
+    assert refusal is not None and refusal.code == "split_changed"
+    assert refusal.details == {"split_version": "a" * 16, "setlinfo": {"psn_cash_pay": "1.00"}}
