@@ -19,10 +19,13 @@ from api.schemas.admin import (
     CatalogueItemPut,
     DailyReportPublic,
 )
+from api.schemas.payments import AnomalyResolution, WalletAnomalyListPublic, WalletAnomalyPublic
 from api.schemas.types import Day
 from insurance.catalogue import CatalogueItem
+from insurance.money import format_amount, from_fen
 from settlement.billing.catalogue import CatalogueItemRow, put_item
 from settlement.foundation.errors import ServiceError
+from settlement.usecases.paying.anomalies import recent_anomalies
 from settlement.usecases.reporting.reports import daily_report
 
 router = APIRouter(prefix="/admin/v1", tags=["administration"], route_class=ExactJsonRoute)
@@ -141,3 +144,42 @@ def get_daily_report(
     with uow:
         report = daily_report(uow.session, day=day, zone=zone, hospital_code=hospital)
     return daily_report_public(report, timezone=zone.key)
+
+
+@router.get(
+    "/wallet-anomalies",
+    response_model=WalletAnomalyListPublic,
+    summary="Wallet outcomes that contradicted the recorded one, for reconciliation",
+    responses=bearer_errors("validation_error"),
+)
+def get_wallet_anomalies(
+    _: AdminDep,
+    uow: UowDep,
+    resolution: Annotated[
+        AnomalyResolution | None, Query(description="Only those resolved this way")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="At most this many")] = 100,
+) -> WalletAnomalyListPublic:
+    """A SUCCESS after a FAIL (or the reverse), settled by the provider's own record: the money
+    applied to the bill, refunded through the wallet, the record kept, or left unresolved."""
+    with uow:
+        rows = recent_anomalies(uow.session, resolution=resolution, limit=limit)
+        return WalletAnomalyListPublic(
+            anomalies=[
+                WalletAnomalyPublic(
+                    id=row.id,
+                    provider=row.provider,
+                    order_id=row.order_id,
+                    bill_id=row.bill_id,
+                    recorded=row.recorded,
+                    reported=row.reported,
+                    provider_status=row.provider_status,
+                    amount=format_amount(from_fen(row.amount_fen)),
+                    resolution=row.resolution,
+                    setl_id=row.setl_id,
+                    refund_id=row.refund_id,
+                    created_at=iso(row.created_at),
+                )
+                for row in rows
+            ]
+        )

@@ -165,11 +165,15 @@ def _notify_answer(description: str, **examples: tuple[str, str]) -> dict[str, A
 _ORDER = WALLET_CALLBACK_EXAMPLE["order_id"]
 NOTIFY_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: _notify_answer(
-        "`SUCCESS`: applied, or a repeat (`duplicate`) or a stale callback (`ignored`) that "
-        "changed nothing; the provider stops retrying",
+        "`SUCCESS`: applied, or a repeat (`duplicate`) that changed nothing; an outcome "
+        "contradicting the recorded one is settled by the provider's own record (its query): "
+        "`ignored` when it confirms what was recorded, else `reconciled` (money taken on an order "
+        "recorded failed pays the bill still owed, or is refunded through the wallet; "
+        "see `GET /admin/v1/wallet-anomalies`); the provider stops retrying",
         applied=("SUCCESS", f"applied: order {_ORDER} succeeded"),
         duplicate=("SUCCESS", f"duplicate: order {_ORDER} is already succeeded"),
         ignored=("SUCCESS", f"ignored: order {_ORDER} is already succeeded: kept"),
+        reconciled=("SUCCESS", f"reconciled: order {_ORDER}: succeeded after failed: applied"),
     ),
     400: _notify_answer(
         "`FAIL`: a `malformed` body, or an `amount_mismatch` with the order; refused and recorded",

@@ -17,6 +17,7 @@ from api.schemas.types import (
     ResponseModel,
     Text50,
 )
+from settlement.usecases.paying.decide import setlinfo_version
 
 Autopay = Literal["off", "on_close", "before_deadline"]
 BillStatus = Literal[
@@ -275,7 +276,12 @@ class BillPublic(BillSummaryPublic):
                     "begntime": "2026-11-23T09:30:00+08:00",
                     "fees": [],
                     "paid": None,
-                    "pay_now": {"setlinfo": _ESTIMATE_EXAMPLE, "split_version": "9d2e61a0c4b7f813"},
+                    "pay_now": {
+                        "setlinfo": _ESTIMATE_EXAMPLE,
+                        "split_version": setlinfo_version(
+                            {name: str(value) for name, value in _ESTIMATE_EXAMPLE.items()}
+                        ),
+                    },
                     "events": [
                         {
                             "kind": "closed",

@@ -11,6 +11,7 @@ from api.schemas.his import EXAMPLE_BILL_ID
 from api.schemas.setlinfo import SETLINFO_EXAMPLE as HIS_SETLINFO_EXAMPLE
 from api.schemas.setlinfo import SetlDetailPublic, SetlInfoPublic
 from api.schemas.types import Money, MoneyText, RequestModel, ResponseModel, Text64, Text200
+from settlement.usecases.paying.decide import setlinfo_version
 
 Provider = Literal["wechat", "alipay"]
 #: A split's fingerprint: 16 lowercase hex digits.
@@ -20,6 +21,8 @@ SplitVersion = Annotated[str, Field(pattern=r"^[0-9a-f]{16}$", examples=["9d2e61
 #: 100.00, the wallet the other 94.00 of the patient's 194.00.
 SETLINFO_EXAMPLE: dict[str, Any] = {**HIS_SETLINFO_EXAMPLE, "setl_id": "ST20261124A1B2C3D4E5F6"}
 EXAMPLE_PAYMENT_ID = "PY20261124A1B2C3D4E5F6"
+#: The example split's version (what ``GET /v1/bills/{bill_id}`` shows as ``pay_now``).
+SPLIT_VERSION = setlinfo_version(SETLINFO_EXAMPLE)
 #: The same bill after the heart ultrasound (F0002, 180.00) is refunded: the new settlement, and
 #: where the 180.00 went back (fund 46.00, personal account 40.00, wallet 94.00).
 REFUND_SETLINFO_EXAMPLE: dict[str, Any] = {
@@ -66,7 +69,7 @@ class PaymentCreate(RequestModel):
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"wallet": "wechat", "split_version": "9d2e61a0c4b7f813"},
+                {"wallet": "wechat", "split_version": SPLIT_VERSION},
                 {"wallet": "wechat"},
             ]
         },
@@ -97,7 +100,7 @@ class PaymentPublic(ResponseModel):
                     "bill_id": EXAMPLE_BILL_ID,
                     "status": "paying",
                     "setlinfo": SETLINFO_EXAMPLE,
-                    "split_version": "9d2e61a0c4b7f813",
+                    "split_version": SPLIT_VERSION,
                     "payment": {
                         "payment_id": EXAMPLE_PAYMENT_ID,
                         "provider": "wechat",
@@ -297,3 +300,61 @@ class WithholdingPublic(ResponseModel):
     status: Literal["active", "none"] = Field(
         description="`active`: auto-pay may charge this wallet; `none`: no agreement in force"
     )
+
+
+AnomalyResolution = Literal["applied", "refunded", "kept", "unresolved"]
+
+
+class WalletAnomalyPublic(ResponseModel):
+    """A wallet outcome that contradicted the recorded one, and what was done about it."""
+
+    id: int
+    provider: Provider
+    order_id: str
+    bill_id: str
+    recorded: Literal["succeeded", "failed"] = Field(description="the order's outcome before")
+    reported: Literal["succeeded", "failed"] = Field(description="what the callback said")
+    provider_status: Literal["succeeded", "failed", "pending", "unknown"] = Field(
+        description="what the provider's query answered (`unknown`: it has no such order)"
+    )
+    amount: MoneyText = Field(description="the order's amount")
+    resolution: AnomalyResolution = Field(
+        description="`applied`: the money taken on a failed order paid the bill still owed "
+        "(`setl_id`); `refunded`: the bill was paid another way (or owes another amount), the "
+        "money went back through the wallet (`refund_id`); `kept`: the provider confirms what "
+        "was recorded; `unresolved`: for an operator (the provider does not confirm money "
+        "counted as taken, still says pending, or reports another amount)"
+    )
+    setl_id: str | None
+    refund_id: str | None
+    created_at: str
+
+
+class WalletAnomalyListPublic(ResponseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "anomalies": [
+                        {
+                            "id": 1,
+                            "provider": "wechat",
+                            "order_id": EXAMPLE_PAYMENT_ID,
+                            "bill_id": EXAMPLE_BILL_ID,
+                            "recorded": "failed",
+                            "reported": "succeeded",
+                            "provider_status": "succeeded",
+                            "amount": "94.00",
+                            "resolution": "applied",
+                            "setl_id": "ST20261124F6E5D4C3B2A1",
+                            "refund_id": None,
+                            "created_at": "2026-11-24T09:31:02+08:00",
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+
+    anomalies: list[WalletAnomalyPublic] = Field(description="Newest first")

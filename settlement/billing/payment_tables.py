@@ -1,4 +1,4 @@
-"""Settlement records (2207), wallet orders and the callback log."""
+"""Settlement records (2207), wallet orders, the callback log and the wallet anomalies."""
 
 from __future__ import annotations
 
@@ -109,6 +109,36 @@ class WalletCallbackLog(Base):
     detail: Mapped[str] = mapped_column(String(300), default="")
     body: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WalletAnomaly(Base):
+    """A provider's outcome that contradicted the one recorded (a SUCCESS after a FAIL, or the
+    reverse), what the provider's own record said when asked, and what was done: for
+    reconciliation. One row per order and reported outcome, so a replay records nothing twice."""
+
+    __tablename__ = "wallet_anomalies"
+    __table_args__ = (
+        Index("uq_wallet_anomalies_order_reported", "order_id", "reported", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    order_id: Mapped[str] = mapped_column(ForeignKey("wallet_orders.order_id"))
+    bill_id: Mapped[str] = mapped_column(String(40), index=True)
+    #: The order's status when the contradicting callback came: succeeded | failed.
+    recorded: Mapped[str] = mapped_column(String(16))
+    #: What the callback said: succeeded | failed.
+    reported: Mapped[str] = mapped_column(String(16))
+    #: What the provider's query answered: succeeded | failed | pending | unknown.
+    provider_status: Mapped[str] = mapped_column(String(16))
+    amount_fen: Mapped[int] = mapped_column(FenColumn)
+    #: applied (the money settled the bill still owed) | refunded (through the wallet) |
+    #: kept (the provider confirms what was recorded) | unresolved (for an operator).
+    resolution: Mapped[str] = mapped_column(String(16))
+    setl_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    refund_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    detail: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 def purge_refused_callbacks(session: Session, *, before: datetime) -> int:

@@ -21,6 +21,7 @@ from settlement.billing.payment_tables import WalletCallbackLog
 from settlement.bootstrap import Container
 from settlement.foundation.unit_of_work import UnitOfWork
 from settlement.usecases.paying import decide, facts
+from settlement.usecases.paying.anomalies import reconcile
 from settlement.usecases.paying.service import apply_order_outcome
 
 logger = logging.getLogger("shuxin.payments")
@@ -28,7 +29,7 @@ logger = logging.getLogger("shuxin.payments")
 
 @dataclass(frozen=True)
 class CallbackOutcome:
-    """What a callback did: ``applied``, ``duplicate``, ``ignored`` (accepted) or a refusal."""
+    """What a callback did: ``applied``, ``duplicate``, ``reconciled`` (accepted) or a refusal."""
 
     outcome: str
     http_status: int
@@ -142,7 +143,8 @@ def _apply(
     if verdict.outcome == "duplicate":
         return log.answer("duplicate", 200, verdict.message)
     if verdict.outcome == "contradicts":
-        return log.answer("ignored", 200, verdict.message)
+        settled = reconcile(session, container, bill, order, callback, now=log.now)
+        return log.answer(settled.outcome, 200, settled.message)
     apply_order_outcome(
         session,
         container,

@@ -91,17 +91,24 @@ def taken_amounts(split: Settlement) -> dict[str, Decimal]:
     }
 
 
-def split_version(*, bill_id: str, payer_psn_no: str, amounts: Mapping[str, Decimal]) -> str:
-    """The fingerprint of a split as it would be taken: the bill, the payer and, source by
-    source, the amounts. Equal versions take equal amounts from the same accounts."""
-    canonical = "|".join(
-        [
-            bill_id,
-            payer_psn_no,
-            *(f"{key}={format_amount(amounts.get(key, ZERO))}" for key in SOURCES),
-        ]
-    )
+def split_version(amounts: Mapping[str, Decimal]) -> str:
+    """The fingerprint of a split as it would be taken: source by source, the amounts (the bill
+    and the payer are the payment's own). Equal versions take equal amounts from each source."""
+    canonical = "|".join(f"{key}={format_amount(amounts.get(key, ZERO))}" for key in SOURCES)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def setlinfo_version(setlinfo: Mapping[str, str]) -> str:
+    """:func:`split_version` of a setlinfo as answered (``acct_pay`` includes mutual aid)."""
+    mulaid = Decimal(setlinfo["acct_mulaid_pay"])
+    return split_version(
+        {
+            "hifp": Decimal(setlinfo["hifp_pay"]),
+            "acct": Decimal(setlinfo["acct_pay"]) - mulaid,
+            "mulaid": mulaid,
+            "cash": Decimal(setlinfo["psn_cash_pay"]),
+        }
+    )
 
 
 def split_changed_refusal(
@@ -268,3 +275,45 @@ def callback_verdict(*, order_status: str, order_amount_fen: int, callback: Call
     if callback.succeeded == (order_status == "succeeded"):
         return Verdict("duplicate", f"order {callback.order_id} is already {order_status}")
     return Verdict("contradicts", f"order {callback.order_id} is already {order_status}: kept")
+
+
+# -- outcomes that contradict the recorded one -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Contradiction:
+    """A callback contradicting an order's recorded outcome, with what settles the question."""
+
+    recorded: str  # the order's status: succeeded | failed
+    provider_status: str  # the provider's query: succeeded | failed | pending | unknown
+    provider_amount_fen: int | None
+    order_amount_fen: int
+    bill_owed: bool  # the bill can still be paid (billed or overdue, no payment under way)
+    cash_now_fen: int | None  # what paying the bill now would take from the wallet
+
+
+def resolve_contradiction(case: Contradiction) -> str:
+    """What to do when a provider's callback contradicts the recorded outcome.
+
+    The provider's own record (its query) decides, never the order the callbacks arrived in:
+
+    - ``applied``: the provider took the money on an order recorded failed, and the bill is still
+      owed exactly that much from the wallet: the money pays it.
+    - ``refunded``: the provider took the money on an order recorded failed, and the bill is paid
+      another way (or now owes a different amount): it goes back through the wallet.
+    - ``kept``: the provider confirms what was recorded; the callback was stale.
+    - ``unresolved``: the provider does not confirm money we counted as taken, still says
+      pending, or reports another amount: an operator reconciles it.
+    """
+    provider_paid = case.provider_status == "succeeded"
+    if provider_paid and case.provider_amount_fen != case.order_amount_fen:
+        return "unresolved"
+    if case.recorded == "succeeded":
+        return "kept" if provider_paid else "unresolved"
+    if case.provider_status == "failed":
+        return "kept"
+    if not provider_paid:
+        return "unresolved"
+    if case.bill_owed and case.cash_now_fen == case.order_amount_fen:
+        return "applied"
+    return "refunded"

@@ -11,7 +11,8 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from insurance.split import RelativeAccount
+from insurance.money import from_fen
+from insurance.split import RelativeAccount, Settlement
 from settlement.adapters.wallet_tables import PROVIDERS
 from settlement.adapters.wallets import WalletProvider
 from settlement.billing.payment_tables import BillSettlement, WalletOrder
@@ -141,7 +142,24 @@ def _settle(
     channel: str,
     expected: str | None,
 ) -> PaymentResult:
-    platform = container.insurance_platform(session)
+    inputs, split = split_now(session, container, bill, payer_psn_no=payer_psn_no)
+    return take(
+        session,
+        container,
+        bill,
+        inputs,
+        split,
+        payer_psn_no=payer_psn_no,
+        provider=provider,
+        channel=channel,
+        expected=expected,
+    )
+
+
+def split_now(
+    session: Session, container: Container, bill: Bill, *, payer_psn_no: str
+) -> tuple[facts.SplitFacts, Settlement]:
+    """The split paying now would take, with the people it draws on locked until commit."""
 
     def offered() -> list[RelativeAccount]:
         return mutual_aid_accounts(
@@ -149,7 +167,6 @@ def _settle(
         )
 
     inputs = facts.lock_split_inputs(session, bill, offered)
-    now = container.clock.now()
     split = split_visit(
         container,
         session,
@@ -158,9 +175,33 @@ def _settle(
         lines=inputs.lines,
         relatives=inputs.relatives,
     )
+    return inputs, split
+
+
+def take(
+    session: Session,
+    container: Container,
+    bill: Bill,
+    inputs: facts.SplitFacts,
+    split: Settlement,
+    *,
+    payer_psn_no: str,
+    provider: str | None,
+    channel: str,
+    expected: str | None,
+    paid_order: WalletOrder | None = None,
+) -> PaymentResult:
+    """Reserve and write ``split``: pending transfers, the settlement, then the wallet order for
+    the cash part, or, with nothing for the wallet, the settlement confirmed at once.
+
+    ``paid_order``: a wallet order the provider already took the cash part on (a payment that
+    succeeded after it was recorded failed, ``settlement.usecases.paying.anomalies``); the
+    settlement takes it and is confirmed at once."""
+    platform = container.insurance_platform(session)
+    now = container.clock.now()
     info = split.setlinfo
     amounts = decide.taken_amounts(split)
-    version = decide.split_version(bill_id=bill.bill_id, payer_psn_no=payer_psn_no, amounts=amounts)
+    version = decide.split_version(amounts)
     refusal = decide.split_changed_refusal(
         expected=expected, version=version, setlinfo=info.as_dict()
     )
@@ -168,6 +209,7 @@ def _settle(
         raise refusal
     setl_id = new_id("ST", now)
     wallet_provider = provider if info.psn_cash_pay > 0 else None
+    assert wallet_provider is not None or info.psn_cash_pay == 0, "cash needs a wallet"
     write.reserve(session, platform, psn_no=bill.psn_no, split=split, now=now)
     legs = decide.plan_legs(setl_id, bill, amounts, bill_line_shares(session, bill))
     write.pending_transfers(
@@ -200,7 +242,8 @@ def _settle(
         amount_fen=record.medfee_sumamt_fen,
         detail={"setl_id": setl_id, "channel": channel, "provider": wallet_provider},
     )
-    if wallet_provider is None:
+    if wallet_provider is None or paid_order is not None:
+        payment = None if paid_order is None else _attach_paid_order(paid_order, record, now=now)
         write.confirm(
             session,
             bill,
@@ -212,11 +255,24 @@ def _settle(
             now=now,
         )
         session.flush()
-        return PaymentResult(bill=bill, settlement=record, payment=None, split_version=version)
+        return PaymentResult(bill=bill, settlement=record, payment=payment, split_version=version)
     payment = _open_wallet_order(
         session, container, bill, record, cash=info.psn_cash_pay, channel=channel, now=now
     )
     return PaymentResult(bill=bill, settlement=record, payment=payment, split_version=version)
+
+
+def _attach_paid_order(
+    order: WalletOrder, record: BillSettlement, *, now: datetime
+) -> WalletPayment:
+    """Money the provider already took on ``order`` pays ``record``'s cash part (the amounts are
+    equal: the caller checked); the order now belongs to this settlement."""
+    assert order.amount_fen == record.psn_cash_pay_fen, "a paid order pays exactly its amount"
+    record.order_id = order.order_id
+    order.setl_id = record.setl_id
+    order.status = "succeeded"
+    order.updated_at = now
+    return WalletPayment(order.order_id, order.provider, from_fen(order.amount_fen), "succeeded")
 
 
 def _open_wallet_order(
@@ -283,9 +339,7 @@ def preview_payment(
         lines=inputs.lines,
         relatives=inputs.relatives,
     )
-    version = decide.split_version(
-        bill_id=bill.bill_id, payer_psn_no=payer_psn_no, amounts=decide.taken_amounts(split)
-    )
+    version = decide.split_version(decide.taken_amounts(split))
     return PaymentPreview(split.setlinfo.as_dict(), version)
 
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from settlement.usecases.paying.decide import (
     Callback,
+    Contradiction,
     MalformedCallback,
     PendingPayment,
     callback_verdict,
@@ -17,6 +18,8 @@ from settlement.usecases.paying.decide import (
     parse_callback,
     paying_state,
     provider_refusal,
+    resolve_contradiction,
+    setlinfo_version,
     settled_state,
     split_changed_refusal,
     split_version,
@@ -147,29 +150,26 @@ def amounts(**fen: int) -> dict[str, Decimal]:
 
 
 def test_equal_splits_have_equal_versions_and_any_fen_moved_changes_it():
-    base = split_version(
-        bill_id="BL1", payer_psn_no="P1", amounts=amounts(hifp=100, acct=50, mulaid=0, cash=30)
-    )
-    assert base == split_version(
-        bill_id="BL1", payer_psn_no="P1", amounts=amounts(hifp=100, acct=50, cash=30)
-    )
+    base = split_version(amounts(hifp=100, acct=50, mulaid=0, cash=30))
+    assert base == split_version(amounts(hifp=100, acct=50, cash=30))
     assert len(base) == 16 and int(base, 16) >= 0
-    moved = amounts(hifp=100, acct=49, mulaid=1, cash=30)
-    assert split_version(bill_id="BL1", payer_psn_no="P1", amounts=moved) != base
-    assert split_version(bill_id="BL1", payer_psn_no="M1", amounts=amounts(hifp=100)) != (
-        split_version(bill_id="BL1", payer_psn_no="P1", amounts=amounts(hifp=100))
-    )
+    assert split_version(amounts(hifp=100, acct=49, mulaid=1, cash=30)) != base
+    shown = {
+        "hifp_pay": "1.00",
+        "acct_pay": "0.50",
+        "acct_mulaid_pay": "0.00",
+        "psn_cash_pay": "0.30",
+    }
+    assert setlinfo_version(shown) == base
+    aided = {**shown, "acct_pay": "0.50", "acct_mulaid_pay": "0.01", "psn_cash_pay": "0.30"}
+    assert setlinfo_version(aided) == split_version(amounts(hifp=100, acct=49, mulaid=1, cash=30))
 
 
 @given(st.lists(st.integers(min_value=0, max_value=10**9), min_size=4, max_size=4))
 def test_a_version_names_the_amounts_source_by_source(fen):
     one = amounts(**dict(zip(("hifp", "acct", "mulaid", "cash"), fen, strict=True)))
     swapped = amounts(**dict(zip(("acct", "hifp", "cash", "mulaid"), fen, strict=True)))
-    same = one == swapped
-    assert (
-        split_version(bill_id="B", payer_psn_no="P", amounts=one)
-        == split_version(bill_id="B", payer_psn_no="P", amounts=swapped)
-    ) == same
+    assert (split_version(one) == split_version(swapped)) == (one == swapped)
 
 
 def test_a_payment_confirming_another_split_is_refused_with_the_new_one():
@@ -180,3 +180,51 @@ def test_a_payment_confirming_another_split_is_refused_with_the_new_one():
     )
     assert refusal is not None and refusal.code == "split_changed"
     assert refusal.details == {"split_version": "a" * 16, "setlinfo": {"psn_cash_pay": "1.00"}}
+
+
+def contradiction(**changes: object) -> str:
+    case = {
+        "recorded": "failed",
+        "provider_status": "succeeded",
+        "provider_amount_fen": 1230,
+        "order_amount_fen": 1230,
+        "bill_owed": True,
+        "cash_now_fen": 1230,
+        **changes,
+    }
+    return resolve_contradiction(Contradiction(**case))  # type: ignore[arg-type]
+
+
+def test_money_taken_on_a_failed_order_pays_the_bill_still_owing_exactly_that():
+    assert contradiction() == "applied"
+
+
+def test_money_taken_on_a_failed_order_goes_back_when_the_bill_is_paid_or_owes_another_amount():
+    assert contradiction(bill_owed=False, cash_now_fen=None) == "refunded"
+    assert contradiction(cash_now_fen=1229) == "refunded"
+
+
+def test_the_providers_record_not_the_callbacks_order_decides():
+    assert contradiction(provider_status="failed") == "kept"
+    assert contradiction(recorded="succeeded", provider_status="succeeded") == "kept"
+    assert contradiction(recorded="succeeded", provider_status="failed") == "unresolved"
+    assert contradiction(provider_status="pending") == "unresolved"
+    assert contradiction(provider_status="unknown", provider_amount_fen=None) == "unresolved"
+    assert contradiction(provider_amount_fen=1000) == "unresolved"
+
+
+@given(
+    recorded=st.sampled_from(["succeeded", "failed"]),
+    provider_status=st.sampled_from(["succeeded", "failed", "pending", "unknown"]),
+    owed=st.booleans(),
+    cash=st.integers(min_value=0, max_value=5000),
+)
+def test_money_is_applied_or_refunded_only_when_the_provider_took_it_on_a_failed_order(
+    recorded, provider_status, owed, cash
+):
+    outcome = contradiction(
+        recorded=recorded, provider_status=provider_status, bill_owed=owed, cash_now_fen=cash
+    )
+    moves_money = outcome in ("applied", "refunded")
+    assert moves_money == (recorded == "failed" and provider_status == "succeeded")
+    assert outcome != "applied" or (owed and cash == 1230)
