@@ -22,7 +22,7 @@ from settlement.foundation.errors import ServiceError
 
 #: The sources of a repayment, in the order their transfers are written.
 SOURCES = ("hifp", "acct", "mulaid", "cash")
-PAYABLE = frozenset({bill_states.BILLED, bill_states.OVERDUE})
+PAYABLE = bill_states.PAYABLE  # said once, in bill_states
 #: The largest ``seq`` a callback may carry (the column is a 32-bit integer).
 MAX_CALLBACK_SEQ = 2**31 - 1
 
