@@ -1,7 +1,7 @@
 """wallet_anomalies (issue 17): callbacks contradicting the recorded outcome, and what was done
 
-Revision ID: 0007_paying_wallet_anomalies
-Revises: 0006_paying_mutual_aid_consent
+Revision ID: 0011_paying_wallet_anomalies
+Revises: 0010_paying_mutual_aid_consent
 Create Date: 2026-12-03 11:00:00
 """
 from alembic import op
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import settlement.foundation.orm
 
 
-revision = '0007_paying_wallet_anomalies'
-down_revision = '0006_paying_mutual_aid_consent'
+revision = '0011_paying_wallet_anomalies'
+down_revision = '0010_paying_mutual_aid_consent'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """family_links.mutual_aid_since (issue 16): mutual aid only where the manager bound the relative
 
-Revision ID: 0006_paying_mutual_aid_consent
-Revises: 0005_ledger_stripes
+Revision ID: 0010_paying_mutual_aid_consent
+Revises: 0009_people_outbox_english
 Create Date: 2026-12-03 10:30:00
 """
 from alembic import op
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import settlement.foundation.orm
 
 
-revision = '0006_paying_mutual_aid_consent'
-down_revision = '0005_ledger_stripes'
+revision = '0010_paying_mutual_aid_consent'
+down_revision = '0009_people_outbox_english'
 branch_labels = None
 depends_on = None
 
