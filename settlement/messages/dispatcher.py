@@ -8,27 +8,49 @@ gateway accepted a message and before the commit sends it again on the next run.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from credit.identity import mask_psn_no
 from settlement.foundation.codes import login_code
+from settlement.foundation.config import Settings
+from settlement.foundation.ports import InsurancePlatform
 from settlement.foundation.sweep_failures import record_failure
+from settlement.foundation.unit_of_work import UnitOfWorkFactory
+from settlement.messages.adapters import PushGateway, SmsGateway
 from settlement.messages.tables import FAILED, PUSH, SENT, SMS, OutboxMessage
 from settlement.messages.templates import CODE_MASK
-
-if TYPE_CHECKING:
-    from settlement.bootstrap import Container
 
 logger = logging.getLogger("shuxin.messages")
 
 #: After this many failed sends a message is marked ``failed`` and left for an operator.
 MAX_SEND_ATTEMPTS = 5
 DISPATCH_BATCH = 200
+
+
+class DispatchContext(Protocol):
+    """What sending uses: the settings (the codes' key), the phone book and the gateways, and
+    transactions of its own (the process's ``Container`` is one)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def uow(self) -> UnitOfWorkFactory: ...
+
+    @property
+    def insurance_platform(self) -> Callable[[Session], InsurancePlatform]: ...
+
+    @property
+    def sms_gateway(self) -> Callable[[Session], SmsGateway]: ...
+
+    @property
+    def push_gateway(self) -> Callable[[Session], PushGateway]: ...
 
 
 @dataclass(frozen=True)
@@ -41,7 +63,7 @@ class DispatchReport:
         return {"sent": self.sent, "retried": self.retried, "failed": self.failed}
 
 
-def _body(container: Container, message: OutboxMessage) -> str:
+def _body(container: DispatchContext, message: OutboxMessage) -> str:
     """The text as sent: a login code is rendered now, from its salt (never stored)."""
     if message.code_salt is None:
         return message.body
@@ -49,7 +71,9 @@ def _body(container: Container, message: OutboxMessage) -> str:
     return message.body.replace(CODE_MASK, code, 1)
 
 
-def _send(container: Container, session: Session, message: OutboxMessage, now: datetime) -> None:
+def _send(
+    container: DispatchContext, session: Session, message: OutboxMessage, now: datetime
+) -> None:
     if message.channel == SMS:
         person = container.insurance_platform(session).lookup_person(message.psn_no)
         if person is None or not person.phone:
@@ -76,7 +100,7 @@ def _send(container: Container, session: Session, message: OutboxMessage, now: d
 
 
 def dispatch_outbox(
-    container: Container, now: datetime, *, batch_size: int = DISPATCH_BATCH
+    container: DispatchContext, now: datetime, *, batch_size: int = DISPATCH_BATCH
 ) -> DispatchReport:
     """Send every pending message once (failures stay pending until ``MAX_SEND_ATTEMPTS``)."""
     sent = retried = failed = 0

@@ -6,9 +6,11 @@ need around them (their repayment history in, the ledger line synced out) and ne
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,10 +21,32 @@ from settlement.billing.credit_line import line_balances, sync_line
 from settlement.billing.credit_tables import AgreementSignatureRow
 from settlement.billing.history import repayment_history
 from settlement.billing.tables import Visit
-from settlement.bootstrap import Container
+from settlement.foundation.clock import Clock
 from settlement.foundation.errors import ServiceError
-from settlement.usecases.credit.decisions import revoke_agreement, sign_agreement
+from settlement.foundation.ports import CreditPlatform, InsurancePlatform
+from settlement.foundation.scheme import SchemePolicy
+from settlement.usecases.credit.decisions import CreditConfig, revoke_agreement, sign_agreement
 from settlement.usecases.credit.summary import CreditSummary, credit_summary
+
+
+class CreditContext(Protocol):
+    """What signing up and revoking use: business time, the credit configuration, the scheme's
+    family policy and the two platforms (the process's ``Container`` is one)."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def credit_config(self) -> CreditConfig: ...
+
+    @property
+    def scheme(self) -> SchemePolicy: ...
+
+    @property
+    def insurance_platform(self) -> Callable[[Session], InsurancePlatform]: ...
+
+    @property
+    def credit_platform(self) -> Callable[[Session], CreditPlatform]: ...
 
 
 @dataclass(frozen=True)
@@ -44,7 +68,7 @@ class Revocation:
 def sign_up(
     session: Session,
     *,
-    container: Container,
+    container: CreditContext,
     psn_no: str,
     certno: str,
     psn_name: str,
@@ -100,7 +124,7 @@ def sign_up(
     return SignUp(decision=decision, summary=summary, signature=signature)
 
 
-def revoke(session: Session, *, container: Container, psn_no: str) -> Revocation:
+def revoke(session: Session, *, container: CreditContext, psn_no: str) -> Revocation:
     """Revoke the patient's agreement and take the line back; refused while anything is owed."""
     balances = line_balances(session, psn_no)
     owed = balances.outstanding + balances.on_hold
