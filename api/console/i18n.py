@@ -31,6 +31,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "nav_differences": ("对账差异", "Differences"),
     "nav_deliveries": ("发送失败", "Failed deliveries"),
     "nav_autopay": ("自动扣款失败", "Auto-pay failures"),
+    "nav_sweeps": ("调度失败", "Sweep failures"),
     "nav_hospitals": ("医院与密钥", "Hospitals"),
     "nav_catalogue": ("收费目录", "Catalogue"),
     "ops_links": ("运行状态", "Operations"),
@@ -130,6 +131,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "stage_not_started": ("未能发起", "Not started"),
     "stage_declined": ("钱包拒绝", "Declined by the wallet"),
     "at": ("时间", "When"),
+    "sweep": ("调度任务", "Sweep"),
+    "item_id": ("对象编号", "Item"),
+    "error_class": ("错误类型", "Error"),
+    "sweeps_intro": (
+        "调度任务处理某一条记录失败时跳过它、记录于此并继续处理其余记录；下一轮会重试，每次失败记录一次。",
+        "When a sweep fails on one item it skips it, records it here and goes on with the rest; "
+        "the next run tries it again, and each failed attempt is recorded.",
+    ),
     "level": ("等级", "Level"),
     "secret_version": ("密钥版本", "Secret version"),
     "rotated_at": ("上次轮换", "Last rotated"),

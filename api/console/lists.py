@@ -1,7 +1,7 @@
 """The console's lists an operator acts on, each searchable and paged, and their two actions.
 
-Reads call ``reporting.worklists`` (and the scheduler's auto-pay failures) directly; the two
-writes, rotating a hospital's secret and editing a catalogue item, go through the same
+Reads call ``reporting.worklists`` (and the scheduler's auto-pay and sweep failures) directly;
+the two writes, rotating a hospital's secret and editing a catalogue item, go through the same
 ``/admin/v1`` calls an operator's script would make (in-process, with the admin token and an
 idempotency key carried by the form), so they are checked and recorded exactly as there.
 """
@@ -26,6 +26,7 @@ from api.console.context import (
 )
 from api.web.client import ApiClient
 from settlement.scheduler.autopay_failures import autopay_failures
+from settlement.scheduler.failure_list import sweep_failures
 from settlement.usecases.reporting import worklists
 from settlement.usecases.reporting.days import DayRange
 from settlement.usecases.reporting.reconciliation import unbalanced_days
@@ -111,6 +112,15 @@ def autopay(request: Request) -> Response:
         request,
         "autopay.html",
         lambda session, ctx, wanted: {"page": autopay_failures(session, wanted)},
+    )
+
+
+@router.get("/sweeps")
+def sweeps(request: Request) -> Response:
+    return _listing(
+        request,
+        "sweeps.html",
+        lambda session, ctx, wanted: {"page": sweep_failures(session, wanted)},
     )
 
 

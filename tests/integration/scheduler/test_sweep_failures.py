@@ -146,3 +146,22 @@ def test_operators_list_the_failures_newest_first_with_the_admin_token(service, 
         "/admin/v1/scheduler/failures", params={"sweep": "overdue"}, headers=service.admin
     )
     assert other.json() == []
+
+
+def test_the_console_lists_the_failures_for_an_operator(service, his):
+    from tests.integration.api.test_console import logged_in
+
+    person, _ = service.enrol()
+    poisoned = open_visit(his, person)
+    poison(service, poisoned)
+    service.clock.advance(AFTER_THE_DAY - service.clock.now())
+    run_due(service.container)
+    client = logged_in(service)
+
+    page = client.get("/admin/sweeps")
+
+    assert page.status_code == 200, page.text
+    assert poisoned in page.text and "NoPolicyInForceError" in page.text
+    assert 'data-testid="nav-sweeps"' in page.text
+    assert poisoned not in client.get("/admin/sweeps?q=overdue").text
+    assert poisoned in client.get("/admin/sweeps?lang=en&q=auto_close").text
