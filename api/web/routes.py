@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from api.routes.family import INVERSE_RELATION
 from api.web import agreement_pages, bill_pages, family_pages, login_pages
 from api.web.i18n import yuan
 from api.web.views import agreement_html
@@ -29,6 +30,8 @@ def build_templates() -> Environment:
     )
     env.filters["yuan"] = yuan
     env.filters["agreement_html"] = agreement_html
+    # A link's relation is what the relative is to the manager; a relative reads its inverse.
+    env.filters["as_seen_by_relative"] = INVERSE_RELATION.__getitem__
     return env
 
 

@@ -46,3 +46,19 @@ def test_the_invitation_on_the_page_says_your_child_invites_you(service):
     assert "子女" in invitations
     assert "父母" not in invitations
     assert child.psn_name not in invitations
+
+
+def test_a_parent_sees_their_manager_as_their_child_on_the_family_and_end_link_pages(service):
+    from tests.integration.family.support import make_family
+
+    family = make_family(service, relation="parent")
+    browser = browse(service, family.relative)
+
+    page = browser.get("/app/family").text
+    end = browser.get(f"/app/family/{family.manager.psn_no}/end").text
+
+    manager = page.split('data-testid="manager">', 1)[1].split("</p>", 1)[0]
+    assert "子女" in manager and "父母" not in manager
+    assert "子女" in end and "父母" not in end
+    managers_view = browse(service, family.manager).get(f"/app/family/{family.relative.psn_no}/end")
+    assert "父母" in managers_view.text
