@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
@@ -24,15 +24,13 @@ from settlement.foundation.db import skip_locked
 from settlement.foundation.errors import ServiceError
 from settlement.foundation.unit_of_work import UnitOfWork
 from settlement.scheduler.actions import claim_actions
+from settlement.scheduler.context import SchedulerContext
 from settlement.scheduler.failures import Failed, isolated
 from settlement.scheduler.reports import SweepReport
 from settlement.scheduler.tables import FAILED, SKIPPED, ScheduledAction
 from settlement.usecases import notices
 from settlement.usecases.overdue import DUE_BILL_COLUMNS, DueBill, due_bill
 from settlement.usecases.paying.payments import start_payment, wallet_for
-
-if TYPE_CHECKING:
-    from settlement.bootstrap import Container
 
 logger = logging.getLogger("shuxin.scheduler")
 
@@ -65,7 +63,7 @@ Key = tuple[datetime, str]
 
 
 def autopay_candidates(
-    container: Container, session: Session, now: datetime, *, after: Key | None = None
+    container: SchedulerContext, session: Session, now: datetime, *, after: Key | None = None
 ) -> tuple[list[DueBill], Key | None]:
     """A page of unpaid bills whose patient chose ``on_close``, or ``before_deadline`` and it is
     time (or past it), in ``(due_at, bill_id)`` order after ``after``; and the key to read the
@@ -97,7 +95,7 @@ def autopay_candidates(
     return wanted, following
 
 
-def sweep_autopay(container: Container, now: datetime) -> SweepReport:
+def sweep_autopay(container: SchedulerContext, now: datetime) -> SweepReport:
     """Start the withholding payment (无感支付) of bills whose patient authorised it, once each.
 
     Every page of candidates is handled in this run, so none is left for the overdue sweep that
@@ -124,7 +122,7 @@ def sweep_autopay(container: Container, now: datetime) -> SweepReport:
             return report
 
 
-def withholding_provider(container: Container, session: Session, psn_no: str) -> str | None:
+def withholding_provider(container: SchedulerContext, session: Session, psn_no: str) -> str | None:
     """The wallet provider holding the patient's withholding agreement, if any."""
     for provider in PROVIDERS:
         if wallet_for(container, session, provider).has_agreement(psn_no):
@@ -132,7 +130,7 @@ def withholding_provider(container: Container, session: Session, psn_no: str) ->
     return None
 
 
-def _autopay_one(container: Container, bill: DueBill, now: datetime, uow: UnitOfWork) -> str:
+def _autopay_one(container: SchedulerContext, bill: DueBill, now: datetime, uow: UnitOfWork) -> str:
     session = uow.session
     locked = skip_locked(session, select(Bill.status).where(Bill.bill_id == bill.bill_id), Bill)
     if session.scalars(locked).first() != bill_states.BILLED:

@@ -14,15 +14,13 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
+from settlement.scheduler.context import SchedulerContext
 from settlement.scheduler.tables import SchedulerLease
-
-if TYPE_CHECKING:
-    from settlement.bootstrap import Container
 
 logger = logging.getLogger("shuxin.scheduler")
 
@@ -60,7 +58,7 @@ def new_leader_id() -> str:
 class AdvisoryLockLeadership:
     """Leads while its own connection holds the advisory lock."""
 
-    def __init__(self, container: Container, *, leader_id: str | None = None) -> None:
+    def __init__(self, container: SchedulerContext, *, leader_id: str | None = None) -> None:
         self.container = container
         self.leader_id = leader_id or new_leader_id()
         self._connection: Connection | None = None
@@ -117,7 +115,7 @@ class LeaseLeadership:
     """Leads while its lease row is unexpired; each successful try renews it."""
 
     def __init__(
-        self, container: Container, *, lease: timedelta, leader_id: str | None = None
+        self, container: SchedulerContext, *, lease: timedelta, leader_id: str | None = None
     ) -> None:
         self.container = container
         self.lease = lease
@@ -148,7 +146,7 @@ class LeaseLeadership:
                 uow.commit()
 
 
-def leadership_for(container: Container, *, leader_id: str | None = None) -> Leadership:
+def leadership_for(container: SchedulerContext, *, leader_id: str | None = None) -> Leadership:
     """The advisory lock on PostgreSQL, a lease of three intervals elsewhere."""
     if container.engine.dialect.name == "postgresql":
         return AdvisoryLockLeadership(container, leader_id=leader_id)
@@ -156,7 +154,7 @@ def leadership_for(container: Container, *, leader_id: str | None = None) -> Lea
     return LeaseLeadership(container, lease=3 * interval, leader_id=leader_id)
 
 
-def someone_leads(container: Container) -> bool:
+def someone_leads(container: SchedulerContext) -> bool:
     """Whether a scheduler, in any process, leads now (read-only: takes nothing).
 
     PostgreSQL: some session holds the advisory lock. SQLite: the lease is unexpired.

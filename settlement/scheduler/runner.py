@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -25,13 +25,11 @@ from settlement.foundation.metrics import (
     SWEEP_RUNS,
 )
 from settlement.scheduler.autopay import AUTOPAY
+from settlement.scheduler.context import SchedulerContext
 from settlement.scheduler.leader import Leadership, leadership_for
 from settlement.scheduler.reports import SweepReport
 from settlement.scheduler.sweeps import SWEEPS
 from settlement.usecases.paying.payments import deliver_due_callbacks
-
-if TYPE_CHECKING:
-    from settlement.bootstrap import Container
 
 logger = logging.getLogger("shuxin.scheduler")
 
@@ -59,7 +57,7 @@ class RunReport:
         }
 
 
-def deliver_wallet_callbacks(container: Container, *, include_delayed: bool) -> SweepReport:
+def deliver_wallet_callbacks(container: SchedulerContext, *, include_delayed: bool) -> SweepReport:
     """The sandbox wallet's queued callbacks (a real provider calls ``/v1/wallets/…/notify``)."""
     outcomes = deliver_due_callbacks(container, include_delayed=include_delayed)
     report = SweepReport(WALLET_CALLBACKS)
@@ -69,7 +67,7 @@ def deliver_wallet_callbacks(container: Container, *, include_delayed: bool) -> 
 
 
 def run_due(
-    container: Container, *, now: datetime | None = None, include_delayed: bool = False
+    container: SchedulerContext, *, now: datetime | None = None, include_delayed: bool = False
 ) -> RunReport:
     """Run every sweep once for ``now`` (the container's clock by default).
 
@@ -115,7 +113,7 @@ class Scheduler:
 
     def __init__(
         self,
-        container: Container,
+        container: SchedulerContext,
         *,
         leadership: Leadership | None = None,
         interval_seconds: int | None = None,
@@ -181,7 +179,9 @@ class Scheduler:
         logger.info("scheduler %s stopped", self.leader_id)
 
 
-def run_scheduler_forever(container: Container, *, stop: threading.Event | None = None) -> None:
+def run_scheduler_forever(
+    container: SchedulerContext, *, stop: threading.Event | None = None
+) -> None:
     """``shuxin scheduler``: run the sweeps until SIGINT or SIGTERM (or ``stop`` is set)."""
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import exists
 from sqlalchemy.orm import Session
@@ -32,6 +32,7 @@ from settlement.messages.outbox import purge_sent_messages
 from settlement.scheduler.actions import claim_actions
 from settlement.scheduler.autopay import sweep_autopay
 from settlement.scheduler.batches import SetApart, due_bills, sweep_batches, take_batch
+from settlement.scheduler.context import SchedulerContext
 from settlement.scheduler.failures import Failed, isolated
 from settlement.scheduler.reports import SweepReport
 from settlement.scheduler.tables import SKIPPED, ScheduledAction
@@ -39,9 +40,6 @@ from settlement.scheduler.visits import end_of_visit_day, last_auto_close, sweep
 from settlement.scheduler.wallet_orders import sweep_pending_orders
 from settlement.usecases.notices import notify_bills
 from settlement.usecases.overdue import DueBill, escalate_overdue, mark_overdue
-
-if TYPE_CHECKING:
-    from settlement.bootstrap import Container
 
 __all__ = [
     "BATCH_SIZE",
@@ -68,7 +66,7 @@ REMIND_CLOSE = "remind_close"
 REMINDERS = "reminders"
 
 
-Sweep = Callable[["Container", datetime], SweepReport]
+Sweep = Callable[["SchedulerContext", datetime], SweepReport]
 
 
 def _not_done(kind: str) -> Any:
@@ -78,7 +76,7 @@ def _not_done(kind: str) -> Any:
 # -- reminders -----------------------------------------------------------------------------------
 
 
-def reminder_kinds(container: Container) -> list[tuple[str, timedelta]]:
+def reminder_kinds(container: SchedulerContext) -> list[tuple[str, timedelta]]:
     """(kind, how long before ``due_at`` it is due), the latest first."""
     scheme = container.scheme
     kinds = [(f"remind_{int(b.total_seconds() // 3600)}h", b) for b in scheme.remind_before]
@@ -88,7 +86,7 @@ def reminder_kinds(container: Container) -> list[tuple[str, timedelta]]:
     return kinds
 
 
-def sweep_reminders(container: Container, now: datetime) -> SweepReport:
+def sweep_reminders(container: SchedulerContext, now: datetime) -> SweepReport:
     """Remind unpaid bills at close and N hours before the deadline (policy), once each.
 
     Only the latest reminder due is sent: after downtime a bill 1 h from its deadline gets the
@@ -121,7 +119,7 @@ def sweep_reminders(container: Container, now: datetime) -> SweepReport:
 
 
 def _remind(
-    container: Container,
+    container: SchedulerContext,
     kind: str,
     before: timedelta,
     superseded: list[str],
@@ -150,7 +148,7 @@ def _remind(
 OVERDUE_WORKERS = 2
 
 
-def sweep_overdue(container: Container, now: datetime) -> SweepReport:
+def sweep_overdue(container: SchedulerContext, now: datetime) -> SweepReport:
     """Unpaid bills at ``due_at`` become overdue (line frozen, people told), once each.
 
     A bill with a payment in flight (``paying``) is left to its payment: if it fails, the bill is
@@ -177,7 +175,7 @@ def sweep_overdue(container: Container, now: datetime) -> SweepReport:
     return report
 
 
-def _overdue_batches(container: Container, now: datetime, apart: SetApart) -> list[DueBill]:
+def _overdue_batches(container: SchedulerContext, now: datetime, apart: SetApart) -> list[DueBill]:
     """One worker's part of :func:`sweep_overdue`: batches until none is left to take."""
     return sweep_batches(
         container.uow,
@@ -191,7 +189,7 @@ def _overdue_batches(container: Container, now: datetime, apart: SetApart) -> li
 
 
 def _make_overdue(
-    container: Container, now: datetime, session: Session, batch: list[DueBill]
+    container: SchedulerContext, now: datetime, session: Session, batch: list[DueBill]
 ) -> list[DueBill]:
     claimed = claim_actions(session, bill_ids=[b.bill_id for b in batch], kind=OVERDUE, now=now)
     bills = [b for b in batch if b.bill_id in claimed]
@@ -202,7 +200,7 @@ def _make_overdue(
     return bills
 
 
-def sweep_escalation(container: Container, now: datetime) -> SweepReport:
+def sweep_escalation(container: SchedulerContext, now: datetime) -> SweepReport:
     """Bills overdue for N days (policy) are reported to the credit platform, once each."""
     after = container.scheme.escalate_after
     due = due_bills(
@@ -226,7 +224,7 @@ def sweep_escalation(container: Container, now: datetime) -> SweepReport:
 
 
 def _escalate(
-    container: Container, now: datetime, days: int, session: Session, batch: list[DueBill]
+    container: SchedulerContext, now: datetime, days: int, session: Session, batch: list[DueBill]
 ) -> list[DueBill]:
     claimed = claim_actions(session, bill_ids=[b.bill_id for b in batch], kind=ESCALATE, now=now)
     bills = [b for b in batch if b.bill_id in claimed]
@@ -247,7 +245,7 @@ def _escalate(
 # -- expiry --------------------------------------------------------------------------------------
 
 
-def sweep_expiry(container: Container, now: datetime) -> SweepReport:
+def sweep_expiry(container: SchedulerContext, now: datetime) -> SweepReport:
     """Forget idempotency keys, nonces, login codes, rate counters, sent messages, refused
     callbacks and sweep failures past their retention; each kind in a transaction of its own."""
     kept_since = now - timedelta(days=container.settings.message_retention_days)
@@ -280,7 +278,7 @@ def _purge(purge: Callable[[Session], int], uow: UnitOfWork) -> int:
     return purged
 
 
-def sweep_outbox(container: Container, now: datetime) -> SweepReport:
+def sweep_outbox(container: SchedulerContext, now: datetime) -> SweepReport:
     """Send the pending messages."""
     result = dispatch_outbox(container, now)
     return SweepReport("messages", counts=result.as_dict())

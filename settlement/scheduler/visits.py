@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -13,12 +13,10 @@ from settlement.access.hospitals import get_hospital
 from settlement.billing.tables import Visit
 from settlement.foundation.db import skip_locked
 from settlement.foundation.unit_of_work import UnitOfWork
+from settlement.scheduler.context import SchedulerContext
 from settlement.scheduler.failures import Failed, isolated
 from settlement.scheduler.reports import SweepReport
 from settlement.usecases.charging.visits import CloseResult, close_visit
-
-if TYPE_CHECKING:
-    from settlement.bootstrap import Container
 
 AUTO_CLOSE = "auto_close"
 
@@ -76,7 +74,7 @@ def end_of_visit_day(day: VisitDay, opened_at: datetime) -> datetime:
     return datetime.combine(following, day.scheme.auto_close_at, tzinfo=last.tzinfo).astimezone(UTC)
 
 
-def sweep_auto_close(container: Container, now: datetime) -> SweepReport:
+def sweep_auto_close(container: SchedulerContext, now: datetime) -> SweepReport:
     """Close visits left open past the end of their local day (``closed_by="auto"``).
 
     Each is stamped with the end of its day (:func:`end_of_visit_day`), not the sweep's time, so
@@ -108,7 +106,11 @@ def sweep_auto_close(container: Container, now: datetime) -> SweepReport:
 
 
 def _close_one(
-    container: Container, mdtrt_id: str, hospital_code: str, closed_at: datetime, uow: UnitOfWork
+    container: SchedulerContext,
+    mdtrt_id: str,
+    hospital_code: str,
+    closed_at: datetime,
+    uow: UnitOfWork,
 ) -> CloseResult | None:
     """Close one visit if it is still open and nobody else holds it; ``None`` if not."""
     session = uow.session

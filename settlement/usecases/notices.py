@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,7 +25,7 @@ from settlement.billing.family_tables import SharedHold
 from settlement.billing.payment_tables import BillSettlement
 from settlement.billing.tables import Bill
 from settlement.foundation.config import Settings
-from settlement.foundation.ports import PersonRecord
+from settlement.foundation.ports import InsurancePlatform, PersonRecord
 from settlement.messages.outbox import enqueue_rows, outbox_row
 from settlement.messages.tables import PUSH, SMS
 from settlement.messages.templates import (
@@ -39,9 +39,6 @@ from settlement.messages.templates import (
     sources_text,
 )
 from settlement.usecases import recipients
-
-if TYPE_CHECKING:
-    from settlement.bootstrap import Container
 
 #: Every bill notice goes by SMS (the phone on file always works) and to the app.
 BILL_CHANNELS = (SMS, PUSH)
@@ -61,10 +58,21 @@ class NoticeBill(Protocol):
     def due_at(self) -> datetime: ...
 
 
+class NoticesContext(Protocol):
+    """What a notice needs of the process: the settings (time zone, public address) and the
+    insurance platform (whom to tell); the process's ``Container`` is one."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def insurance_platform(self) -> Callable[[Session], InsurancePlatform]: ...
+
+
 def notify_bills(
     session: Session,
     *,
-    container: Container,
+    container: NoticesContext,
     bills: Sequence[NoticeBill],
     kind: str,
     template: str,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -29,14 +30,19 @@ from settlement.billing.family_tables import (
     SharedHold,
 )
 from settlement.billing.tables import Bill, FeeLine, Visit
-from settlement.bootstrap import Container
 from settlement.foundation.errors import ServiceError
 from settlement.foundation.ids import new_id
-from settlement.usecases.credit.agreements import SignUp, sign_up
+from settlement.usecases.credit.agreements import CreditContext, SignUp, sign_up
 from settlement.usecases.credit.decisions import credit_standing
+from settlement.usecases.family.sharing import SharingContext
 
 #: The channel recorded on an agreement a manager signs for a relative.
 PROXY_CHANNEL = "family_proxy"
+
+
+class LinksContext(SharingContext, CreditContext, Protocol):
+    """What the family's use cases need of the process: sharing's and sign-up's collaborators
+    (a manager signs for a relative); the process's ``Container`` is one."""
 
 
 @dataclass(frozen=True)
@@ -122,7 +128,7 @@ def bill_owner_for(session: Session, *, viewer_psn_no: str, bill_id: str) -> str
 
 
 def mutual_aid_accounts(
-    session: Session, *, container: Container, payer_psn_no: str, bill: Bill
+    session: Session, *, container: LinksContext, payer_psn_no: str, bill: Bill
 ) -> list[RelativeAccount]:
     """The payer's personal account offered for mutual aid when a manager pays a relative's bill.
 
@@ -194,7 +200,7 @@ def _live_count(session: Session, column: InstrumentedAttribute[str], psn_no: st
 def invite(
     session: Session,
     *,
-    container: Container,
+    container: LinksContext,
     manager_psn_no: str,
     psn_no: str,
     certno: str,
@@ -257,7 +263,7 @@ def invite(
 
 
 def _check_limits(
-    session: Session, container: Container, *, manager_psn_no: str, relative_psn_no: str
+    session: Session, container: LinksContext, *, manager_psn_no: str, relative_psn_no: str
 ) -> None:
     policy = container.scheme.family
     relatives = _live_count(session, FamilyLink.manager_psn_no, manager_psn_no)
@@ -285,7 +291,7 @@ def _activate(link: FamilyLink, *, via: str, now: datetime) -> None:
 
 
 def accept(
-    session: Session, *, container: Container, invitation_id: str, psn_no: str
+    session: Session, *, container: LinksContext, invitation_id: str, psn_no: str
 ) -> FamilyLink:
     """The relative accepts an invitation addressed to them (accepting twice changes nothing)."""
     link = session.get(FamilyLink, invitation_id, with_for_update=True)
@@ -303,7 +309,7 @@ def accept(
 def confirm_at_counter(
     session: Session,
     *,
-    container: Container,
+    container: LinksContext,
     hospital_code: str,
     staff_id: str,
     invitation_id: str | None = None,
@@ -361,7 +367,7 @@ def shared_outstanding(session: Session, link: FamilyLink) -> list[str]:
 
 
 def end_link(
-    session: Session, *, container: Container, psn_no: str, other_psn_no: str
+    session: Session, *, container: LinksContext, psn_no: str, other_psn_no: str
 ) -> FamilyLink:
     """Either side ends the link (or withdraws/declines an invitation); refused while the
     relative's bills or open visits still use the manager's line."""
@@ -402,7 +408,7 @@ def end_link(
 def proxy_sign(
     session: Session,
     *,
-    container: Container,
+    container: LinksContext,
     manager_psn_no: str,
     psn_no: str,
     certno: str,

@@ -27,8 +27,8 @@ from settlement.billing.payment_tables import (
     WalletOrder,
 )
 from settlement.billing.tables import Bill
-from settlement.bootstrap import Container
 from settlement.usecases.paying import decide, service
+from settlement.usecases.paying.context import PayingContext
 
 logger = logging.getLogger("shuxin.payments")
 
@@ -44,7 +44,7 @@ class Reconciled:
 
 def reconcile(
     session: Session,
-    container: Container,
+    container: PayingContext,
     bill: Bill,
     order: WalletOrder,
     callback: decide.Callback,
@@ -125,7 +125,7 @@ def _applied_before(session: Session, callback: decide.Callback) -> bool:
 
 
 def _cash_now(
-    session: Session, container: Container, bill: Bill, *, payer_psn_no: str
+    session: Session, container: PayingContext, bill: Bill, *, payer_psn_no: str
 ) -> int | None:
     """What paying the bill now would take from the wallet; ``None`` when it cannot be paid."""
     if bill.status not in decide.PAYABLE:
@@ -136,7 +136,7 @@ def _cash_now(
 
 def _apply(
     session: Session,
-    container: Container,
+    container: PayingContext,
     bill: Bill,
     order: WalletOrder,
     failed: BillSettlement,
@@ -158,7 +158,9 @@ def _apply(
     return result.settlement.setl_id
 
 
-def _refund(session: Session, container: Container, order: WalletOrder, *, now: datetime) -> str:
+def _refund(
+    session: Session, container: PayingContext, order: WalletOrder, *, now: datetime
+) -> str:
     """Give the money on ``order`` back through the wallet (idempotent by its refund id)."""
     refund_id = f"anomaly:{order.order_id}"
     service.wallet_for(container, session, order.provider).refund(

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from settlement.adapters.wallet_tables import PROVIDERS, SandboxWalletCallback
 from settlement.adapters.wallets import signature_ok
 from settlement.billing.payment_tables import WalletCallbackLog
-from settlement.bootstrap import Container
 from settlement.foundation.unit_of_work import UnitOfWork
 from settlement.usecases.paying import decide, facts
 from settlement.usecases.paying.anomalies import reconcile
+from settlement.usecases.paying.context import PayingContext
 from settlement.usecases.paying.service import apply_order_outcome
 
 logger = logging.getLogger("shuxin.payments")
@@ -103,7 +103,7 @@ def _signed_fields(body: bytes) -> dict[str, Any]:
 def receive_callback(
     uow: UnitOfWork,
     *,
-    container: Container,
+    container: PayingContext,
     provider: str,
     body: bytes,
     signature: str | None,
@@ -127,7 +127,7 @@ def receive_callback(
 
 
 def _apply(
-    log: _Log, container: Container, provider: str, callback: decide.Callback
+    log: _Log, container: PayingContext, provider: str, callback: decide.Callback
 ) -> CallbackOutcome:
     """Apply a well-formed signed callback to its order, as :func:`decide.callback_verdict` says."""
     session = log.session
@@ -159,7 +159,7 @@ def _apply(
 
 
 def deliver_due_callbacks(
-    container: Container, *, include_delayed: bool = False, limit: int = 500
+    container: PayingContext, *, include_delayed: bool = False, limit: int = 500
 ) -> list[CallbackOutcome]:
     """Deliver the sandbox provider's queued callbacks, each in its own transaction.
 
@@ -183,7 +183,7 @@ def deliver_due_callbacks(
     return outcomes
 
 
-def _deliver(container: Container, callback_id: int) -> CallbackOutcome | None:
+def _deliver(container: PayingContext, callback_id: int) -> CallbackOutcome | None:
     with container.uow() as uow:
         row = uow.session.get(SandboxWalletCallback, callback_id, with_for_update=True)
         if row is None or row.delivered_at is not None:

@@ -23,25 +23,22 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from insurance.money import to_fen
 from settlement.billing.payment_tables import WalletOrder
 from settlement.foundation.db import skip_locked
+from settlement.usecases.paying.context import PayingContext
 from settlement.usecases.paying.facts import lock_bill
 from settlement.usecases.paying.service import apply_order_outcome, wallet_for
-
-if TYPE_CHECKING:
-    from settlement.bootstrap import Container
 
 logger = logging.getLogger("shuxin.payments")
 
 BATCH_SIZE = 200
 
 
-def stale_order_ids(container: Container, now: datetime) -> list[str]:
+def stale_order_ids(container: PayingContext, now: datetime) -> list[str]:
     """Pending orders opened at least ``query_pending_after`` before ``now``, oldest first."""
     cutoff = now - container.scheme.payments.query_pending_after
     with container.uow() as uow:
@@ -54,7 +51,7 @@ def stale_order_ids(container: Container, now: datetime) -> list[str]:
         return list(uow.session.scalars(query))
 
 
-def resolve_order(container: Container, order_id: str, now: datetime) -> str:
+def resolve_order(container: PayingContext, order_id: str, now: datetime) -> str:
     """Ask the provider about one pending order and apply the answer; returns the outcome
     (``succeeded``, ``failed``, ``still_pending``, ``amount_mismatch`` or ``busy``)."""
     with container.uow() as uow:

@@ -17,7 +17,6 @@ from settlement.adapters.wallet_tables import PROVIDERS
 from settlement.adapters.wallets import WalletProvider
 from settlement.billing.payment_tables import BillSettlement, WalletOrder
 from settlement.billing.tables import Bill
-from settlement.bootstrap import Container
 from settlement.foundation.errors import ServiceError
 from settlement.foundation.ids import new_id
 from settlement.foundation.metrics import PAYMENTS, count_on_commit
@@ -26,6 +25,7 @@ from settlement.usecases.charging.visits import split_visit
 from settlement.usecases.family.links import can_pay_bill, mutual_aid_accounts
 from settlement.usecases.family.sharing import bill_line_shares
 from settlement.usecases.paying import decide, facts, write
+from settlement.usecases.paying.context import PayingContext
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class PaymentResult:
         return {**self.settlement.setlinfo, "setl_id": self.settlement.setl_id}
 
 
-def wallet_for(container: Container, session: Session, provider: str) -> WalletProvider:
+def wallet_for(container: PayingContext, session: Session, provider: str) -> WalletProvider:
     """The provider ``provider`` bound to ``session``."""
     return container.wallets(
         session, provider=provider, secret=container.settings.wallet_secret, clock=container.clock
@@ -60,7 +60,7 @@ def wallet_for(container: Container, session: Session, provider: str) -> WalletP
 
 
 def authorise_withholding(
-    container: Container, session: Session, *, psn_no: str, provider: str
+    container: PayingContext, session: Session, *, psn_no: str, provider: str
 ) -> None:
     """Record the patient's withholding agreement (无感支付) with ``provider``: auto-pay
     (``autopay`` chosen when signing) charges it; a repeat keeps it in force."""
@@ -68,7 +68,7 @@ def authorise_withholding(
 
 
 def revoke_withholding(
-    container: Container, session: Session, *, psn_no: str, provider: str
+    container: PayingContext, session: Session, *, psn_no: str, provider: str
 ) -> None:
     """End the patient's withholding agreement with ``provider``; auto-pay then skips it."""
     wallet_for(container, session, provider).revoke_agreement(psn_no)
@@ -80,7 +80,7 @@ def revoke_withholding(
 def start_payment(
     uow: UnitOfWork,
     *,
-    container: Container,
+    container: PayingContext,
     bill_id: str,
     payer_psn_no: str,
     provider: str,
@@ -134,7 +134,7 @@ def _payable_bill(session: Session, *, bill_id: str, payer_psn_no: str, provider
 
 def _settle(
     session: Session,
-    container: Container,
+    container: PayingContext,
     bill: Bill,
     *,
     payer_psn_no: str,
@@ -157,7 +157,7 @@ def _settle(
 
 
 def split_now(
-    session: Session, container: Container, bill: Bill, *, payer_psn_no: str
+    session: Session, container: PayingContext, bill: Bill, *, payer_psn_no: str
 ) -> tuple[facts.SplitFacts, Settlement]:
     """The split paying now would take, with the people it draws on locked until commit."""
 
@@ -180,7 +180,7 @@ def split_now(
 
 def take(
     session: Session,
-    container: Container,
+    container: PayingContext,
     bill: Bill,
     inputs: facts.SplitFacts,
     split: Settlement,
@@ -277,7 +277,7 @@ def _attach_paid_order(
 
 def _open_wallet_order(
     session: Session,
-    container: Container,
+    container: PayingContext,
     bill: Bill,
     record: BillSettlement,
     *,
@@ -321,7 +321,7 @@ class PaymentPreview:
 
 
 def preview_payment(
-    session: Session, *, container: Container, bill: Bill, payer_psn_no: str
+    session: Session, *, container: PayingContext, bill: Bill, payer_psn_no: str
 ) -> PaymentPreview | None:
     """What :func:`start_payment` by ``payer_psn_no`` would take now (the same split, with the
     same mutual aid), changing nothing; ``None`` for a bill that cannot be paid now."""
@@ -346,7 +346,7 @@ def preview_payment(
 # -- confirming or failing a pending payment -------------------------------------------------------
 
 
-def confirm_payment(uow: UnitOfWork, *, container: Container, setl_id: str) -> BillSettlement:
+def confirm_payment(uow: UnitOfWork, *, container: PayingContext, setl_id: str) -> BillSettlement:
     """Post a pending settlement (the wallet paid): the bill settles and the line returns."""
     bill, record = _locked_pending(uow.session, setl_id)
     write.confirm(
@@ -362,7 +362,7 @@ def confirm_payment(uow: UnitOfWork, *, container: Container, setl_id: str) -> B
     return record
 
 
-def fail_payment(uow: UnitOfWork, *, container: Container, setl_id: str) -> BillSettlement:
+def fail_payment(uow: UnitOfWork, *, container: PayingContext, setl_id: str) -> BillSettlement:
     """Void a pending settlement (the wallet failed): everything reserved goes back."""
     bill, record = _locked_pending(uow.session, setl_id)
     write.fail(
@@ -392,7 +392,7 @@ def _locked_pending(session: Session, setl_id: str) -> tuple[Bill, BillSettlemen
 
 def apply_order_outcome(
     session: Session,
-    container: Container,
+    container: PayingContext,
     bill: Bill,
     order: WalletOrder,
     *,

@@ -20,12 +20,12 @@ from settlement.billing import bill_states
 from settlement.billing.accumulators import accumulators_for, store_accumulators
 from settlement.billing.payment_tables import BillSettlement, WalletOrder
 from settlement.billing.tables import Bill, FeeLine, Visit
-from settlement.bootstrap import Container
 from settlement.foundation.errors import ServiceError
 from settlement.foundation.ids import new_id
 from settlement.ledger import chart
 from settlement.ledger.ledger import create_transfers, open_account
 from settlement.usecases.charging.visits import local_date, require_person
+from settlement.usecases.paying.context import PayingContext
 from settlement.usecases.paying.payments import (
     change_status,
     live_settlement,
@@ -66,7 +66,7 @@ class _Resettled:
 
 def after_settlement(
     session: Session,
-    container: Container,
+    container: PayingContext,
     bill: Bill,
     visit: Visit,
     chosen: Sequence[FeeLine],
@@ -126,7 +126,7 @@ def after_settlement(
 
 
 def _resettle(
-    session: Session, container: Container, bill: Bill, chosen: Sequence[FeeLine], now: datetime
+    session: Session, container: PayingContext, bill: Bill, chosen: Sequence[FeeLine], now: datetime
 ) -> _Resettled:
     """Lock the accounts, rebuild the settlement to reverse and settle the rest again."""
     record = live_settlement(session, bill.bill_id)
@@ -166,7 +166,7 @@ def _accounts(session: Session, bill: Bill, done: _Resettled) -> dict[str, str]:
 
 
 def _move_personal_accounts(
-    container: Container, session: Session, bill: Bill, done: _Resettled, now: datetime
+    container: PayingContext, session: Session, bill: Bill, done: _Resettled, now: datetime
 ) -> None:
     """The personal accounts and the accumulators: back what the old split took, less the new;
     the manager's account gets exactly what mutual aid no longer pays."""
@@ -223,7 +223,11 @@ def _replacement(
 
 
 def _refund_wallet(
-    session: Session, container: Container, record: BillSettlement, amount: Decimal, now: datetime
+    session: Session,
+    container: PayingContext,
+    record: BillSettlement,
+    amount: Decimal,
+    now: datetime,
 ) -> str | None:
     if amount <= 0 or record.provider is None or record.order_id is None:
         return None

@@ -15,17 +15,17 @@ from insurance.split import Accumulators, RelativeAccount, Settlement, settle
 from settlement.billing.family_tables import FamilyLink
 from settlement.billing.payment_tables import BillSettlement
 from settlement.billing.tables import Bill, FeeLine, Visit
-from settlement.bootstrap import Container
 from settlement.foundation.errors import ServiceError
 from settlement.ledger.ledger import get_transfer
 from settlement.usecases.charging.visits import priced_line
 from settlement.usecases.family.links import mutual_aid_accounts
 from settlement.usecases.family.sharing import line_hold_ids, line_shares, shared_holds
+from settlement.usecases.paying.context import PayingContext
 from settlement.usecases.refunding.decide import PostedCharge
 
 
 def rebuild_settlement(
-    container: Container, session: Session, record: BillSettlement
+    container: PayingContext, session: Session, record: BillSettlement
 ) -> Settlement:
     """The split a settlement record was made of, computed again from its stored inputs.
 
@@ -84,7 +84,7 @@ def _paid_mutual_aid(session: Session, record: BillSettlement) -> list[RelativeA
 
 
 def mutual_aid_now(
-    session: Session, container: Container, bill: Bill, record: BillSettlement
+    session: Session, container: PayingContext, bill: Bill, record: BillSettlement
 ) -> list[RelativeAccount]:
     """The payer's account offered to the re-settlement, at its balance now.
 

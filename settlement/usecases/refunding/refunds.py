@@ -36,13 +36,13 @@ from settlement.billing import bill_states
 from settlement.billing.credit_line import sync_line
 from settlement.billing.history import repayment_history
 from settlement.billing.tables import Bill, FeeLine, Visit
-from settlement.bootstrap import Container
 from settlement.foundation.errors import ServiceError
 from settlement.foundation.unit_of_work import UnitOfWork
 from settlement.ledger.ledger import reverse
 from settlement.usecases import notices
 from settlement.usecases.charging.visits import split_visit
 from settlement.usecases.credit.decisions import current_decision, record_event
+from settlement.usecases.paying.context import PayingContext
 from settlement.usecases.paying.payments import change_status, lock_bill
 from settlement.usecases.refunding.after_settlement import after_settlement
 from settlement.usecases.refunding.decide import Returned, request_refusal
@@ -55,7 +55,7 @@ __all__ = ["RefundResult", "Returned", "rebuild_settlement", "refund_lines"]
 def refund_lines(
     uow: UnitOfWork,
     *,
-    container: Container,
+    container: PayingContext,
     hospital: Hospital,
     bill_id: str,
     feedetl_sns: Sequence[str],
@@ -98,7 +98,7 @@ def refund_lines(
 
 def _before_settlement(
     session: Session,
-    container: Container,
+    container: PayingContext,
     hospital: Hospital,
     bill: Bill,
     visit: Visit,
@@ -140,7 +140,7 @@ def _before_settlement(
     )
 
 
-def _overdue_debt_gone(session: Session, container: Container, bill: Bill) -> None:
+def _overdue_debt_gone(session: Session, container: PayingContext, bill: Bill) -> None:
     """An overdue bill refunded whole leaves nothing owed: record the credit event that lifts
     the freeze, then move the ledger's line to the new decision.
 
