@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
-from settlement.foundation.clock import Clock, SystemClock
+from settlement.foundation.clock import Clock, Seconds, SystemClock
 from settlement.foundation.db import READS_ONLY
 from settlement.foundation.orm import Base, UTCDateTime
 
@@ -55,7 +55,7 @@ class DatabaseClock:
         engine: Engine,
         *,
         wall: Clock | None = None,
-        refresh_seconds: float = REFRESH_SECONDS,
+        refresh_seconds: Seconds = REFRESH_SECONDS,
     ) -> None:
         self._engine = engine
         self._wall = wall or SystemClock()

@@ -21,6 +21,7 @@ from settlement.foundation.clock import Clock
 from settlement.foundation.db import execute_on_connection
 from settlement.ledger import chart
 from settlement.ledger.ledger import TransferRequest, create_transfers
+from settlement.ledger.model import TransferKind
 from settlement.usecases.family.rebalance import (
     HeldLine,
     SharedPart,
@@ -48,25 +49,7 @@ def void_line_holds(
     now: datetime,
 ) -> None:
     """Release every hold of ``lines`` (their own and their shared parts) and cancel them."""
-    lines = list(lines)
-    create_transfers(
-        session,
-        [
-            TransferRequest(
-                id=f"void:{hold_id}",
-                kind="void_pending",
-                pending_id=hold_id,
-                code="hold_cancel",
-                reference=mdtrt_id,
-            )
-            for line in lines
-            for hold_id in line_hold_ids(line, shared.get(line.feedetl_sn, []))
-        ],
-        clock=clock,
-    )
-    for line in lines:
-        line.status = "cancelled"
-        line.changed_at = now
+    _resolve_holds(session, "void", mdtrt_id, list(lines), shared, clock=clock, now=now)
     session.flush()
 
 
@@ -80,15 +63,35 @@ def post_line_holds(
     now: datetime,
 ) -> None:
     """Post every hold of ``lines`` (the visit is billed) and mark them billed."""
-    lines = list(lines)
+    _resolve_holds(session, "post", mdtrt_id, list(lines), shared, clock=clock, now=now)
+
+
+#: How a line's holds are resolved: the transfer kind, its code, and the line's status after.
+_RESOLUTIONS: dict[str, tuple[TransferKind, str, str]] = {
+    "void": ("void_pending", "hold_cancel", "cancelled"),
+    "post": ("post_pending", "bill", "billed"),
+}
+
+
+def _resolve_holds(
+    session: Session,
+    how: str,
+    mdtrt_id: str,
+    lines: list[FeeLine],
+    shared: Mapping[str, Sequence[SharedHold]],
+    *,
+    clock: Clock,
+    now: datetime,
+) -> None:
+    kind, code, status = _RESOLUTIONS[how]
     create_transfers(
         session,
         [
             TransferRequest(
-                id=f"post:{hold_id}",
-                kind="post_pending",
+                id=f"{how}:{hold_id}",
+                kind=kind,
                 pending_id=hold_id,
-                code="bill",
+                code=code,
                 reference=mdtrt_id,
             )
             for line in lines
@@ -97,7 +100,7 @@ def post_line_holds(
         clock=clock,
     )
     for line in lines:
-        line.status = "billed"
+        line.status = status
         line.changed_at = now
 
 
