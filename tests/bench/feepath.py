@@ -31,9 +31,10 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.bench.api import BATCHES_PER_VISIT, LINES_PER_BATCH, _signed_headers, open_visits
+from tests.bench.api import open_visits
 from tests.bench.ledger import postgres_engine, sqlite_engine
 from tests.bench.support import POSTGRES_HELP, default_postgres
+from tests.bench.support.loadgen import BATCHES_PER_VISIT, LINES_PER_BATCH, signed_headers
 from tests.bench.support.statements import SANDBOX_PREFIX, count_engine, format_purposes
 from tests.e2e.server import build_bare_app, fee_batch_body, seed_world
 
@@ -63,7 +64,7 @@ def fee_sender(app: Any, world: Any, batches: int) -> Iterator[Callable[[int], N
             body = json.dumps(fee_batch_body(f"F{run}N{n}", LINES_PER_BATCH, "0.01")).encode()
             path = f"/his/v1/visits/{visit}/fees"
             key = uuid.uuid4().hex
-            headers = dict(_signed_headers(hospital.secret, hospital.code, "POST", path, body, key))
+            headers = dict(signed_headers(hospital.secret, hospital.code, "POST", path, body, key))
             headers["Content-Type"] = "application/json"
             answer = client.post(path, content=body, headers=headers)
             if answer.status_code != 201:
@@ -102,7 +103,7 @@ def bare_sender() -> Iterator[Callable[[int], None]]:
 
         def send(n: int) -> None:
             body = json.dumps(fee_batch_body(f"B{n}", LINES_PER_BATCH, "0.01")).encode()
-            headers = dict(_signed_headers("bare", "bare", "POST", "/bare", body, str(n)))
+            headers = dict(signed_headers("bare", "bare", "POST", "/bare", body, str(n)))
             headers["Content-Type"] = "application/json"
             if client.post("/bare", content=body, headers=headers).status_code != 200:
                 raise RuntimeError("the bare endpoint failed")
