@@ -25,7 +25,7 @@ from settlement.billing.family_tables import SharedHold
 from settlement.billing.payment_tables import BillSettlement
 from settlement.billing.tables import Bill
 from settlement.foundation.config import Settings
-from settlement.foundation.ports import InsurancePlatform, PersonRecord
+from settlement.foundation.ports import InsurancePlatform
 from settlement.messages.outbox import enqueue_rows, outbox_row
 from settlement.messages.tables import PUSH, SMS
 from settlement.messages.templates import (
@@ -120,12 +120,6 @@ def notify_bills(
 # -- money that moved ------------------------------------------------------------------------------
 
 
-class PersonLookup(Protocol):
-    """Where a relative's name comes from (the insurance platform's person lookup)."""
-
-    def lookup_person(self, psn_no: str) -> PersonRecord | None: ...
-
-
 class ReturnedMoney(Protocol):
     """What a refund after settlement gave back, by ``setlinfo`` part."""
 
@@ -151,7 +145,7 @@ def _send(
     *,
     kind: str,
     psn_no: str,
-    people: PersonLookup,
+    people: InsurancePlatform,
     render: Callable[[str | None], Rendered],
     now: datetime,
     bill_id: str | None = None,
@@ -195,7 +189,7 @@ def payment_settled(
     session: Session,
     *,
     settings: Settings,
-    people: PersonLookup,
+    people: InsurancePlatform,
     bill: Bill,
     record: BillSettlement,
     now: datetime,
@@ -256,7 +250,7 @@ def payment_failed(
     session: Session,
     *,
     settings: Settings,
-    people: PersonLookup,
+    people: InsurancePlatform,
     bill: Bill,
     record: BillSettlement,
     now: datetime,
@@ -269,7 +263,7 @@ def payment_failed(
 
 
 def autopay_failed(
-    session: Session, *, settings: Settings, people: PersonLookup, bill: Bill, now: datetime
+    session: Session, *, settings: Settings, people: InsurancePlatform, bill: Bill, now: datetime
 ) -> int:
     """Auto-pay did not go through (refused before it started, or declined by the wallet):
     pay by the deadline."""
@@ -299,7 +293,7 @@ def refund_returned(
     session: Session,
     *,
     settings: Settings,
-    people: PersonLookup,
+    people: InsurancePlatform,
     bill: Bill,
     refunded: Decimal,
     returned: ReturnedMoney,
@@ -354,7 +348,7 @@ def credit_moved(
     session: Session,
     *,
     settings: Settings,
-    people: PersonLookup,
+    people: InsurancePlatform,
     psn_no: str,
     before: Decision,
     after: Decision,
