@@ -15,7 +15,7 @@ lines. Holds credit the visit's own sales account (``settlement.ledger.chart``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -42,6 +42,7 @@ from settlement.ledger.ledger import (
 )
 from settlement.ledger.tables import LedgerAccount
 from settlement.usecases.credit.decisions import CreditConfig, credit_standing
+from settlement.usecases.family.waterfall import Charge, Part, Shortfall, Source, decide_waterfall
 
 EMPLOYEE_INSURANCE = "310"
 
@@ -71,16 +72,6 @@ class VisitRef(Protocol):
 
     @property
     def psn_no(self) -> str: ...
-
-
-@dataclass
-class _Source:
-    """A line the batch may draw on, and what is left of it as the plan takes from it."""
-
-    psn_no: str
-    link: FamilyLink | None  # None: the patient's own line
-    rank: int
-    left_fen: int
 
 
 def sharing_links(session: Session, relative_psn_no: str) -> list[FamilyLink]:
@@ -289,57 +280,62 @@ def _plan_shared(
         for link in links:
             line_account(session, link.manager_psn_no)
         available = lock_lines(session, codes)
-    own_fen = available[chart.patient_line(visit.psn_no)]
-    sources = [_Source(visit.psn_no, None, 0, max(own_fen, 0))]
-    for rank, link in enumerate(links, start=1):
-        fen = available[chart.patient_line(link.manager_psn_no)]
-        sources.append(_Source(link.manager_psn_no, link, rank, max(fen, 0)))
-    requested_fen = sum(to_fen(line.det_item_fee_sumamt) for line in priced)
-    total_fen = sum(source.left_fen for source in sources)
-    if requested_fen > total_fen:
-        raise _insufficient(from_fen(requested_fen), from_fen(total_fen))
+    own_line = chart.patient_line(visit.psn_no)
+    sources = [Source(visit.psn_no, 0, None, available[own_line])]
+    sources += [
+        Source(
+            link.manager_psn_no,
+            rank,
+            link.link_id,
+            available[chart.patient_line(link.manager_psn_no)],
+        )
+        for rank, link in enumerate(links, start=1)
+    ]
+    charges = [Charge(line.feedetl_sn, to_fen(line.det_item_fee_sumamt)) for line in priced]
+    parts = decide_waterfall(charges, sources)
+    if isinstance(parts, Shortfall):
+        raise _insufficient(from_fen(parts.requested_fen), from_fen(parts.available_fen))
+    return _shared_writes(visit, parts, now=container.clock.now())
 
-    now = container.clock.now()
+
+def _shared_writes(
+    visit: VisitRef, parts: Sequence[Part], *, now: datetime
+) -> tuple[list[TransferRequest], list[SharedHold]]:
+    """The waterfall's parts as holds (own line: ``hold:…``, shared: ``…:shared[:rank]``) and
+    the ``shared_holds`` rows of the shared ones."""
+    sales = chart.visit_sales(visit.mdtrt_id)
     holds: list[TransferRequest] = []
     shared_rows: list[SharedHold] = []
-    for line in priced:
-        need = to_fen(line.det_item_fee_sumamt)
-        for source in sources:
-            if need == 0:
-                break
-            take = min(need, source.left_fen)
-            if take == 0:
-                continue
-            need -= take
-            source.left_fen -= take
-            if source.link is None:
-                transfer_id = f"hold:{visit.mdtrt_id}:{line.feedetl_sn}"
-            else:
-                transfer_id = shared_hold_id(visit.mdtrt_id, line.feedetl_sn, source.rank)
-                shared_rows.append(
-                    SharedHold(
-                        transfer_id=transfer_id,
-                        mdtrt_id=visit.mdtrt_id,
-                        feedetl_sn=line.feedetl_sn,
-                        relative_psn_no=visit.psn_no,
-                        manager_psn_no=source.psn_no,
-                        link_id=source.link.link_id,
-                        amount_fen=take,
-                        rank=source.rank,
-                        created_at=now,
-                    )
-                )
-            holds.append(
-                TransferRequest(
-                    id=transfer_id,
-                    kind="pending",
-                    debit_account=chart.patient_line(source.psn_no),
-                    credit_account=sales,
-                    amount=from_fen(take),
-                    code="hold" if source.link is None else "hold_shared",
-                    reference=visit.mdtrt_id,
+    for part in parts:
+        source = part.source
+        if source.link_id is None:
+            transfer_id = f"hold:{visit.mdtrt_id}:{part.feedetl_sn}"
+        else:
+            transfer_id = shared_hold_id(visit.mdtrt_id, part.feedetl_sn, source.rank)
+            shared_rows.append(
+                SharedHold(
+                    transfer_id=transfer_id,
+                    mdtrt_id=visit.mdtrt_id,
+                    feedetl_sn=part.feedetl_sn,
+                    relative_psn_no=visit.psn_no,
+                    manager_psn_no=source.psn_no,
+                    link_id=source.link_id,
+                    amount_fen=part.amount_fen,
+                    rank=source.rank,
+                    created_at=now,
                 )
             )
+        holds.append(
+            TransferRequest(
+                id=transfer_id,
+                kind="pending",
+                debit_account=chart.patient_line(source.psn_no),
+                credit_account=sales,
+                amount=from_fen(part.amount_fen),
+                code="hold_shared" if part.shared else "hold",
+                reference=visit.mdtrt_id,
+            )
+        )
     return holds, shared_rows
 
 
