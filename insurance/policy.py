@@ -11,6 +11,7 @@ A policy file (``seeds/policies/*.toml``) holds one version of one region's rule
     class_b_selfpay_prop = "0.10"
     acct_payable_parts = ["fulamt_ownpay", "overlmt_selfpay", "preselfpay", "inscp_selfpay"]
     mutual_aid_relations = ["spouse", "parent", "child"]
+    settlement_mode = "repayment"        # optional; or "visit_end" (``insurance.modes``)
 
     [pooled_ratio.level_1]
     "11" = "0.70"
@@ -50,6 +51,9 @@ PSN_TYPES = ("11", "12")
 ACCT_PARTS = frozenset({"fulamt_ownpay", "overlmt_selfpay", "preselfpay", "inscp_selfpay"})
 #: Relations a family manager can declare; a policy allows some of them for mutual aid.
 RELATIONS = frozenset({"spouse", "parent", "child", "other"})
+#: When the pooled fund's share is settled (``insurance.modes``): at the patient's repayment
+#: (Dezhou's 舒心就医, the default) or at the end of the visit (the national 信用就医 model).
+SETTLEMENT_MODES = ("repayment", "visit_end")
 
 _KEYS = frozenset(
     {
@@ -65,6 +69,7 @@ _KEYS = frozenset(
         "mutual_aid_relations",
         "pooled_ratio",
         "annual_pooled_cap",
+        "settlement_mode",
     }
 )
 
@@ -88,6 +93,9 @@ class Policy:
     policy_year_start_month: int = 1
     region_name: str = ""
     source: str = ""
+    #: ``repayment`` (everything settles when the patient repays) or ``visit_end`` (the pooled
+    #: fund's share settles when the visit closes; only the personal part stays on credit).
+    settlement_mode: str = "repayment"
 
     def in_force(self, on: date) -> bool:
         """Whether this version covers the date ``on``."""
@@ -215,6 +223,7 @@ def parse_policy(data: Mapping[str, Any], *, source: str) -> Policy:
         mutual_aid_relations=read.names("mutual_aid_relations", RELATIONS),
         policy_year_start_month=read.start_month(),
         source=source,
+        settlement_mode=read.settlement_mode(),
     )
 
 
@@ -284,6 +293,14 @@ class _PolicyReader:
         if type(start_month) is not int or not 1 <= start_month <= 12:
             raise PolicyError(self.source, "policy_year_start_month", "must be a month number 1-12")
         return start_month
+
+    def settlement_mode(self) -> str:
+        mode = self.data.get("settlement_mode", SETTLEMENT_MODES[0])
+        if mode not in SETTLEMENT_MODES:
+            raise PolicyError(
+                self.source, "settlement_mode", f"must be one of {list(SETTLEMENT_MODES)}: {mode!r}"
+            )
+        return str(mode)
 
     def pooled_ratio(self) -> dict[int, dict[str, Decimal]]:
         table = self.need("pooled_ratio")

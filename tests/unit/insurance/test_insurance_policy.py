@@ -197,3 +197,26 @@ def test_a_file_that_is_not_toml_is_refused_naming_the_file(tmp_path: Path) -> N
     with pytest.raises(PolicyError) as caught:
         load_policies(tmp_path)
     assert caught.value.file == str(bad)
+
+
+def test_the_demo_region_settles_everything_at_repayment() -> None:
+    assert {p.settlement_mode for p in demo_book().policies} == {"repayment"}
+
+
+def test_a_policy_without_a_settlement_mode_settles_at_repayment(tmp_path: Path) -> None:
+    text = "\n".join(line for line in DEMO.splitlines() if "settlement_mode" not in line)
+    assert text != DEMO
+    assert load_policy_file(write(tmp_path, "a.toml", text)).settlement_mode == "repayment"
+
+
+def test_a_region_may_settle_the_fund_at_the_end_of_the_visit(tmp_path: Path) -> None:
+    text = DEMO.replace('settlement_mode = "repayment"', 'settlement_mode = "visit_end"')
+    assert load_policy_file(write(tmp_path, "a.toml", text)).settlement_mode == "visit_end"
+
+
+def test_an_unknown_settlement_mode_is_refused_naming_the_choices(tmp_path: Path) -> None:
+    write(tmp_path, "bad.toml", DEMO.replace('= "repayment"', '= "at_once"'))
+    with pytest.raises(PolicyError) as caught:
+        load_policies(tmp_path)
+    assert caught.value.field == "settlement_mode"
+    assert "visit_end" in caught.value.reason
