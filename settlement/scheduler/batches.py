@@ -15,16 +15,23 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
 
 from settlement.billing.tables import Bill
 from settlement.foundation.db import among, skip_locked
 from settlement.foundation.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from settlement.scheduler.failures import Failed, isolated
+from settlement.scheduler.tables import ScheduledAction
 from settlement.usecases.overdue import DUE_BILL_COLUMNS, DueBill, due_bill
 
 logger = logging.getLogger("shuxin.scheduler")
+
+#: Bills per batch transaction. Bigger batches mean fewer round trips and commits; but the overdue
+#: sweep takes one advisory lock per patient in a batch, and PostgreSQL's lock table holds
+#: ``max_locks_per_transaction`` (64) × ``max_connections`` (100) locks in all: keep
+#: ``BATCH_SIZE × OVERDUE_WORKERS`` well below that.
+BATCH_SIZE = 2000
 
 #: Takes a locked batch of ``query`` (the bills due, minus those set apart in this run).
 Take = Callable[[Session, Select[Any]], list[DueBill]]
@@ -82,6 +89,11 @@ def due_bills(*where: Any) -> Select[Any]:
     """The columns a sweep reads of the bills matching ``where``."""
     query: Select[Any] = select(*DUE_BILL_COLUMNS).where(*where)  # type: ignore[assignment]
     return query
+
+
+def not_done(kind: str) -> Any:
+    """The bill has no ``kind`` action recorded yet (done, skipped or failed)."""
+    return ~exists().where(ScheduledAction.bill_id == Bill.bill_id, ScheduledAction.kind == kind)
 
 
 def sweep_batches(

@@ -13,9 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
 
-from sqlalchemy import exists
 from sqlalchemy.orm import Session
 
 from settlement.access.nonces import purge_expired_nonces
@@ -31,11 +29,18 @@ from settlement.messages.dispatcher import dispatch_outbox
 from settlement.messages.outbox import purge_sent_messages
 from settlement.scheduler.actions import claim_actions
 from settlement.scheduler.autopay import sweep_autopay
-from settlement.scheduler.batches import SetApart, due_bills, sweep_batches, take_batch
+from settlement.scheduler.batches import (
+    BATCH_SIZE,
+    SetApart,
+    due_bills,
+    not_done,
+    sweep_batches,
+    take_batch,
+)
 from settlement.scheduler.context import SchedulerContext
 from settlement.scheduler.failures import Failed, isolated
+from settlement.scheduler.reminders import sweep_reminders
 from settlement.scheduler.reports import SweepReport
-from settlement.scheduler.tables import SKIPPED, ScheduledAction
 from settlement.scheduler.visits import end_of_visit_day, last_auto_close, sweep_auto_close
 from settlement.scheduler.wallet_orders import sweep_pending_orders
 from settlement.usecases.notices import notify_bills
@@ -55,88 +60,11 @@ __all__ = [
     "sweep_reminders",
 ]
 
-#: Bills per batch transaction. Bigger batches mean fewer round trips and commits; but the overdue
-#: sweep takes one advisory lock per patient in a batch, and PostgreSQL's lock table holds
-#: ``max_locks_per_transaction`` (64) × ``max_connections`` (100) locks in all: keep
-#: ``BATCH_SIZE × OVERDUE_WORKERS`` well below that.
-BATCH_SIZE = 2000
 OVERDUE = "overdue"
 ESCALATE = "escalate"
-REMIND_CLOSE = "remind_close"
-REMINDERS = "reminders"
 
 
 Sweep = Callable[["SchedulerContext", datetime], SweepReport]
-
-
-def _not_done(kind: str) -> Any:
-    return ~exists().where(ScheduledAction.bill_id == Bill.bill_id, ScheduledAction.kind == kind)
-
-
-# -- reminders -----------------------------------------------------------------------------------
-
-
-def reminder_kinds(container: SchedulerContext) -> list[tuple[str, timedelta]]:
-    """(kind, how long before ``due_at`` it is due), the latest first."""
-    scheme = container.scheme
-    kinds = [(f"remind_{int(b.total_seconds() // 3600)}h", b) for b in scheme.remind_before]
-    kinds.sort(key=lambda pair: pair[1])
-    if scheme.remind_at_close:
-        kinds.append((REMIND_CLOSE, scheme.window))
-    return kinds
-
-
-def sweep_reminders(container: SchedulerContext, now: datetime) -> SweepReport:
-    """Remind unpaid bills at close and N hours before the deadline (policy), once each.
-
-    Only the latest reminder due is sent: after downtime a bill 1 h from its deadline gets the
-    2-hour reminder, and the earlier ones are recorded as skipped.
-    """
-    report = SweepReport(REMINDERS)
-    kinds = reminder_kinds(container)
-    for position, (kind, before) in enumerate(kinds):
-        superseded = [earlier for earlier, _ in kinds[position + 1 :]]
-        due = due_bills(
-            Bill.status == bill_states.BILLED,
-            Bill.due_at > now,
-            Bill.due_at <= now + before,
-            _not_done(kind),
-        )
-        act = partial(_remind, container, kind, before, superseded, now)
-        bills = sweep_batches(
-            container.uow,
-            sweep=REMINDERS,
-            now=now,
-            due=due,
-            take=take_batch(BATCH_SIZE, by_due_at=True),
-            act=act,
-        )
-        if bills:
-            report.ids.extend(b.bill_id for b in bills)
-            report.counts[kind] = len(bills)
-            report.fell_due(min(b.due_at for b in bills) - before)
-    return report
-
-
-def _remind(
-    container: SchedulerContext,
-    kind: str,
-    before: timedelta,
-    superseded: list[str],
-    now: datetime,
-    session: Session,
-    batch: list[DueBill],
-) -> list[DueBill]:
-    claimed = claim_actions(session, bill_ids=[b.bill_id for b in batch], kind=kind, now=now)
-    bills = [b for b in batch if b.bill_id in claimed]
-    for earlier in superseded:
-        claim_actions(session, bill_ids=claimed, kind=earlier, now=now, outcome=SKIPPED)
-    template = REMIND_CLOSE if kind == REMIND_CLOSE else "remind_before"
-    extra = {} if kind == REMIND_CLOSE else {"hours": int(before.total_seconds()) // 3600}
-    notify_bills(
-        session, container=container, bills=bills, kind=kind, template=template, now=now, **extra
-    )
-    return bills
 
 
 # -- overdue and escalation ----------------------------------------------------------------------
@@ -206,7 +134,7 @@ def sweep_escalation(container: SchedulerContext, now: datetime) -> SweepReport:
     due = due_bills(
         Bill.status.in_(bill_states.OVERDUE_UNPAID),
         Bill.overdue_at <= now - after,
-        _not_done(ESCALATE),
+        not_done(ESCALATE),
     ).order_by(Bill.overdue_at, Bill.bill_id)
     reported = sweep_batches(
         container.uow,
