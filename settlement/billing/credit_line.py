@@ -20,6 +20,7 @@ from insurance.money import ZERO, from_fen, to_fen
 from settlement.foundation.clock import Clock
 from settlement.foundation.orm import Base, FenColumn, UTCDateTime
 from settlement.ledger import chart
+from settlement.ledger.accounts import open_accounts
 from settlement.ledger.ledger import Account, TransferRequest, create_transfers, open_account
 
 
@@ -76,14 +77,16 @@ def sync_line(session: Session, *, psn_no: str, line: Decimal, clock: Clock) -> 
         row = CreditLineRow(psn_no=psn_no, granted_fen=0, updated_at=now)
         session.add(row)
         session.flush()
-    account = line_account(session, psn_no)
+        line_account(session, psn_no)  # opened with the row, so a grant finds it
     delta = to_fen(line) - row.granted_fen
     if delta < 0:
-        delta = -min(-delta, max(to_fen(account.available_debit), 0))
+        # Only what is unused can be taken back: the line's balance is read for that alone.
+        available = line_account(session, psn_no).available_debit
+        delta = -min(-delta, max(to_fen(available), 0))
     if delta == 0:
         return from_fen(row.granted_fen)
     grant, take_back = chart.SCHEME_CREDIT, chart.patient_line(psn_no)
-    open_account(session, code=chart.SCHEME_CREDIT, kind="scheme")
+    open_accounts(session, {chart.SCHEME_CREDIT: "scheme"})
     create_transfers(
         session,
         [

@@ -72,14 +72,18 @@ class CreditRepository:
         return [to_decision(row) for row in self.session.scalars(query)]
 
     def append_decision(
-        self, psn_no: str, decision: Decision, *, decided_at: datetime
+        self, psn_no: str, decision: Decision, *, decided_at: datetime, seq: int | None = None
     ) -> CreditDecisionRow:
-        last = self.session.scalar(
-            select(func.max(CreditDecisionRow.seq)).where(CreditDecisionRow.psn_no == psn_no)
-        )
+        """Append ``decision`` as the patient's next; ``seq``: its number, when the caller read
+        the latest under the patient's lock (else it is read here)."""
+        if seq is None:
+            last = self.session.scalar(
+                select(func.max(CreditDecisionRow.seq)).where(CreditDecisionRow.psn_no == psn_no)
+            )
+            seq = (last or 0) + 1
         row = CreditDecisionRow(
             psn_no=psn_no,
-            seq=(last or 0) + 1,
+            seq=seq,
             status=decision.status,
             line_fen=decision.line_fen,
             score=decision.score,

@@ -6,10 +6,10 @@ on every read here and in ``shuxin ledger verify``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, case, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -47,7 +47,9 @@ def _with_stripe(name: str) -> Any:
         .where(ACCOUNT_STRIPES.c.account_id == ACCOUNTS.c.id)
         .scalar_subquery()
     )
-    return (ACCOUNTS.c[name] + added).label(name)
+    # Only a striped account's stripes are summed: a plain account's read stays one index lookup
+    # (CASE evaluates the subquery only on the branch taken).
+    return case((ACCOUNTS.c.striped, ACCOUNTS.c[name] + added), else_=ACCOUNTS.c[name]).label(name)
 
 
 #: Accounts as their balances stand: a striped account's row plus its stripes.
@@ -122,6 +124,40 @@ def open_account(
             f"account {code} exists with another kind or other limit flags", account=code
         )
     return account
+
+
+def open_accounts(session: Session, kinds: Mapping[str, str]) -> None:
+    """Open the accounts ``kinds`` names (code → kind) that do not exist yet, in one statement.
+
+    For accounts with no limit (a payment's sources): each is striped when its kind is one of the
+    chart's shared kinds, as :func:`open_account` would open it. An account that exists is left
+    as it is and not read back (nor compared: the chart gives each code its kind); use
+    :func:`open_account` to have it checked.
+    """
+    rows = []
+    for code, kind in sorted(kinds.items()):
+        _check_account(code, kind, False, False)
+        rows.append(
+            {
+                "code": code,
+                "kind": kind,
+                "debits_must_not_exceed_credits": False,
+                "credits_must_not_exceed_debits": False,
+                "striped": kind in SHARED_KINDS,
+                **dict.fromkeys(BALANCES, 0),
+            }
+        )
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):  # pragma: no cover - only these two are supported
+        for code, kind in kinds.items():
+            open_account(session, code=code, kind=kind)
+        return
+    insert_into = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert_into(ACCOUNTS).values(rows).on_conflict_do_nothing(index_elements=["code"])
+    )
 
 
 def _check_account(code: str, kind: str, debits_limited: bool, credits_limited: bool) -> None:

@@ -6,7 +6,7 @@ The clock, the configuration and the platforms are passed in as keyword argument
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -296,15 +296,41 @@ def record_event(
     history: RepaymentHistory,
 ) -> Decision:
     """Apply a credit event to the patient's latest decision and record the new decision."""
+    moved = record_event_if_decided(
+        session, config=config, clock=clock, psn_no=psn_no, event=event, history=lambda: history
+    )
+    if moved is None:
+        raise CreditServiceError("not_signed", f"{psn_no} has no credit decision to update")
+    return moved[1]
+
+
+def record_event_if_decided(
+    session: Session,
+    *,
+    config: CreditConfig,
+    clock: Clock,
+    psn_no: str,
+    event: CreditEvent,
+    history: Callable[[], RepaymentHistory],
+) -> tuple[Decision, Decision] | None:
+    """:func:`record_event` for a patient who may never have had a decision: ``None`` then, and
+    nothing recorded; else the decision before and the one recorded.
+
+    Under the patient's lock the latest decision is read once (its ``seq`` numbers the next);
+    ``history`` is asked for only when there is a decision to move.
+    """
     now = clock.now()
     repository = CreditRepository(session)
     repository.lock_patient(psn_no)
-    previous = repository.latest_decision(psn_no)
-    if previous is None:
-        raise CreditServiceError("not_signed", f"{psn_no} has no credit decision to update")
-    decision = apply_event(previous, event, policy=config.policy, history=history, today=now.date())
-    repository.append_decision(psn_no, decision, decided_at=now)
-    return decision
+    row = repository.latest_decision_row(psn_no)
+    if row is None:
+        return None
+    previous = to_decision(row)
+    decision = apply_event(
+        previous, event, policy=config.policy, history=history(), today=now.date()
+    )
+    repository.append_decision(psn_no, decision, decided_at=now, seq=row.seq + 1)
+    return previous, decision
 
 
 STATUS_TEXT = {

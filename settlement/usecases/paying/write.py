@@ -26,9 +26,10 @@ from settlement.foundation.config import Settings
 from settlement.foundation.metrics import PAYMENTS, count_on_commit
 from settlement.foundation.ports import InsurancePlatform
 from settlement.ledger import chart
-from settlement.ledger.ledger import TransferRequest, create_transfers, open_account
+from settlement.ledger.accounts import open_accounts
+from settlement.ledger.ledger import TransferRequest, create_transfers
 from settlement.usecases import notices
-from settlement.usecases.credit.decisions import CreditConfig, current_decision, record_event
+from settlement.usecases.credit.decisions import CreditConfig, record_event_if_decided
 from settlement.usecases.paying import decide
 from settlement.usecases.paying.facts import SplitFacts, lock_person
 
@@ -60,17 +61,31 @@ def change_status(
     bill.status = target
 
 
-def source_accounts(session: Session, psn_no: str, provider: str | None) -> dict[str, str]:
-    """The ledger accounts repayments come from, opened on first use."""
+#: The kind of ledger account each source of a repayment is.
+SOURCE_KINDS = {
+    "hifp": "fund",
+    "acct": "insurance_account",
+    "mulaid": "insurance_account",
+    "cash": "wallet_clearing",
+}
+
+
+def source_accounts(
+    session: Session, psn_no: str, provider: str | None, *, mulaid_psn_no: str | None = None
+) -> dict[str, str]:
+    """The ledger accounts repayments come from, opened on first use (one statement for all).
+
+    ``mulaid_psn_no``: the family manager whose personal account gives mutual aid, if any.
+    """
     accounts = {
         "hifp": chart.POOLED_FUND,
         "acct": chart.patient_insurance_account(psn_no),
     }
-    open_account(session, code=chart.POOLED_FUND, kind="fund")
-    open_account(session, code=accounts["acct"], kind="insurance_account")
+    if mulaid_psn_no is not None:
+        accounts["mulaid"] = chart.patient_insurance_account(mulaid_psn_no)
     if provider is not None:
         accounts["cash"] = chart.wallet_clearing(provider)
-        open_account(session, code=accounts["cash"], kind="wallet_clearing")
+    open_accounts(session, {code: SOURCE_KINDS[source] for source, code in accounts.items()})
     return accounts
 
 
@@ -101,12 +116,16 @@ def pending_transfers(
     legs: list[dict[str, Any]],
     clock: Clock,
 ) -> None:
-    """The legs as pending ledger transfers into the lines they repay."""
-    accounts = source_accounts(session, bill.psn_no, wallet_provider)
-    if any(leg["source"] == "mulaid" for leg in legs):
-        # The mutual-aid leg comes from the manager's personal account (one manager pays).
-        accounts["mulaid"] = chart.patient_insurance_account(payer_psn_no)
-        open_account(session, code=accounts["mulaid"], kind="insurance_account")
+    """The legs as pending ledger transfers into the lines they repay.
+
+    Their ids derive from the new settlement's id, under the bill's lock: no concurrent writer
+    can take them, so the batch runs without a savepoint (``ids_locked``).
+    """
+    # The mutual-aid leg comes from the manager's personal account (one manager pays).
+    mulaid = any(leg["source"] == "mulaid" for leg in legs)
+    accounts = source_accounts(
+        session, bill.psn_no, wallet_provider, mulaid_psn_no=payer_psn_no if mulaid else None
+    )
     pending = [
         TransferRequest(
             id=leg["id"],
@@ -119,7 +138,7 @@ def pending_transfers(
         )
         for leg in legs
     ]
-    create_transfers(session, pending, clock=clock)
+    create_transfers(session, pending, clock=clock, ids_locked=True)
 
 
 def new_settlement(
@@ -214,7 +233,8 @@ def confirm(
         )
         for leg in record.transfers
     ]
-    create_transfers(session, posts, clock=clock)
+    # Only a writer holding the bill's lock posts or voids its settlement's transfers.
+    create_transfers(session, posts, clock=clock, ids_locked=True)
     # What a refund reverses from now on: the posts.
     record.transfers = [{**leg, "id": f"{leg['id']}:post"} for leg in record.transfers]
     record.status = "posted"
@@ -250,23 +270,22 @@ def record_repayment(
 ) -> None:
     """The credit event of a repaid bill, then the ledger's line moved to the new decision (and
     the patient told when the line moved)."""
-    before = current_decision(session, bill.psn_no)
-    if before is None:
-        return
     event: CreditEvent = (
         BillRepaidOnTime(bill.bill_id)
         if bill.overdue_at is None
         else OverdueBillRepaid(bill.bill_id)
     )
-    history = repayment_history(session, psn_no=bill.psn_no, now=clock.now())
-    decision = record_event(
+    moved = record_event_if_decided(
         session,
         config=credit_config,
         clock=clock,
         psn_no=bill.psn_no,
         event=event,
-        history=history,
+        history=lambda: repayment_history(session, psn_no=bill.psn_no, now=clock.now()),
     )
+    if moved is None:
+        return
+    before, decision = moved
     sync_line(session, psn_no=bill.psn_no, line=decision.line, clock=clock)
     notices.credit_moved(
         session,
@@ -301,7 +320,7 @@ def fail(
         )
         for leg in record.transfers
     ]
-    create_transfers(session, voids, clock=clock)
+    create_transfers(session, voids, clock=clock, ids_locked=True)
     lock_person(session, bill.psn_no)
     release_reservation(session, platform, record, now=now)
     record.status = "voided"

@@ -22,8 +22,7 @@ from settlement.billing.payment_tables import BillSettlement, WalletOrder
 from settlement.billing.tables import Bill, FeeLine, Visit
 from settlement.foundation.errors import ServiceError
 from settlement.foundation.ids import new_id
-from settlement.ledger import chart
-from settlement.ledger.ledger import create_transfers, open_account
+from settlement.ledger.ledger import create_transfers
 from settlement.usecases.charging.visits import local_date, require_person
 from settlement.usecases.paying.context import PayingContext
 from settlement.usecases.paying.payments import (
@@ -157,12 +156,14 @@ def _resettle(
 
 
 def _accounts(session: Session, bill: Bill, done: _Resettled) -> dict[str, str]:
-    accounts = source_accounts(session, bill.psn_no, done.record.provider)
-    if done.old_pay["mulaid"] > 0 or done.new_pay["mulaid"] > 0:
-        # Mutual aid came from (and goes back to) the manager's own personal account.
-        accounts["mulaid"] = chart.patient_insurance_account(done.record.payer_psn_no)
-        open_account(session, code=accounts["mulaid"], kind="insurance_account")
-    return accounts
+    # Mutual aid came from (and goes back to) the manager's own personal account.
+    mulaid = done.old_pay["mulaid"] > 0 or done.new_pay["mulaid"] > 0
+    return source_accounts(
+        session,
+        bill.psn_no,
+        done.record.provider,
+        mulaid_psn_no=done.record.payer_psn_no if mulaid else None,
+    )
 
 
 def _move_personal_accounts(
