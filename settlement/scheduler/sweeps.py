@@ -28,6 +28,7 @@ from settlement.foundation.unit_of_work import UnitOfWork
 from settlement.messages.dispatcher import dispatch_outbox
 from settlement.messages.outbox import purge_sent_messages
 from settlement.scheduler.actions import claim_actions
+from settlement.scheduler.auto_close import end_of_visit_day, last_auto_close, sweep_auto_close
 from settlement.scheduler.autopay import sweep_autopay
 from settlement.scheduler.batches import (
     BATCH_SIZE,
@@ -41,7 +42,6 @@ from settlement.scheduler.context import SchedulerContext
 from settlement.scheduler.failures import Failed, isolated
 from settlement.scheduler.reminders import sweep_reminders
 from settlement.scheduler.reports import SweepReport
-from settlement.scheduler.visits import end_of_visit_day, last_auto_close, sweep_auto_close
 from settlement.scheduler.wallet_orders import sweep_pending_orders
 from settlement.usecases.notices import notify_bills
 from settlement.usecases.overdue import DueBill, escalate_overdue, mark_overdue
