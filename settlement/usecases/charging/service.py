@@ -33,13 +33,9 @@ from settlement.usecases.charging.decide import (
     decide_fee_batch,
 )
 from settlement.usecases.charging.facts import ACTIVE_STATUSES, read_batch_facts, visit_of
-from settlement.usecases.charging.write import (
-    forget_shared_parts,
-    insert_fee_lines,
-    rebalance_holds,
-    void_line_holds,
-)
+from settlement.usecases.charging.write import insert_fee_lines, void_line_holds
 from settlement.usecases.family import sharing as family_credit
+from settlement.usecases.family.rebalance_write import forget_shared_parts, rebalance_holds
 from settlement.usecases.family.sharing import SharingContext
 
 

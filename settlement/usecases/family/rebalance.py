@@ -1,22 +1,33 @@
 """Where a visit's holds should sit once lines left it: pure code, no database.
 
 The rule is "the relative's own line first, then their managers' lines in link order". Posting
-keeps it line by line; a cancelled line frees room on the relative's own line that the lines
-still held on a manager's line should take back, or the manager carries what the relative's own
-line could, and the family link cannot end while it does (issue 16: the outcome must not depend
-on which line happened to be cancelled). :func:`plan_rebalance` says which lines' holds move, and
-how they are split afterwards; ``settlement.usecases.family.sharing.rebalance_visit_holds``
-writes it in the same transaction as the cancellation.
+keeps it line by line; a cancelled line (open visit) or a refunded one (closed, unpaid bill)
+frees room on the relative's own line that the lines still carried on a manager's line should
+take back, or the manager carries what the relative's own line could, and the family link cannot
+end while it does (issue 16: the outcome must not depend on which line happened to leave).
+:func:`plan_rebalance` says which lines move and how they are split afterwards;
+:func:`decide_rebalance` turns that into the one batch of ledger transfers and the new hold ids;
+``settlement.usecases.family.rebalance_write`` writes it in the same transaction as the
+cancellation (``rebalance_holds``) or the refund (``rebalance_charges``).
 
 Holds only move from managers' lines to the relative's own line (never the other way, never
 between managers): the last manager in link order is relieved first, so the holds left on
 managers are again the first managers' fullest.
+
+A moved line is held again under new ids (its ``generation`` goes up: a voided or reversed
+transfer's id is never used again). On an open visit its holds are voided and held anew; on a
+billed visit its charges (``post:{hold_id}``) are reversed and charged anew as a hold posted at
+once, so ``post:{hold_id}`` stays the charge of every hold a line has, for repayment and refunds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from insurance.money import from_fen
+from settlement.ledger import chart
+from settlement.ledger.model import TransferRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +38,7 @@ class SharedPart:
     manager_psn_no: str
     link_id: str
     amount_fen: int
+    transfer_id: str = ""  # the ledger hold carrying it (``shared_hold_id``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +48,7 @@ class HeldLine:
     feedetl_sn: str
     amount_fen: int
     shared: tuple[SharedPart, ...]
+    hold_id: str = ""  # the ledger hold of its own part (the fee line's ``hold_transfer_id``)
 
     @property
     def own_fen(self) -> int:
@@ -66,11 +79,130 @@ def plan_rebalance(lines: Sequence[HeldLine], own_room_fen: int) -> list[HeldLin
 
 def _with_parts(line: HeldLine, left: dict[int, int]) -> HeldLine:
     parts = tuple(
-        SharedPart(part.rank, part.manager_psn_no, part.link_id, left[part.rank])
-        for part in line.shared
-        if left[part.rank] > 0
+        replace(part, amount_fen=left[part.rank]) for part in line.shared if left[part.rank] > 0
     )
-    return HeldLine(line.feedetl_sn, line.amount_fen, parts)
+    return replace(line, shared=parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Rebalance:
+    """What a re-balance writes: the moved lines as split afterwards, under their new hold ids
+    (``hold_id``, each part's ``transfer_id``), and the one linked batch of transfers."""
+
+    lines: tuple[HeldLine, ...]
+    transfers: tuple[TransferRequest, ...]
+
+
+def decide_rebalance(
+    *,
+    mdtrt_id: str,
+    psn_no: str,
+    lines: Sequence[HeldLine],
+    own_room_fen: int,
+    billed: bool,
+) -> Rebalance:
+    """The re-balance of a visit's lines (:func:`plan_rebalance`) as ledger transfers.
+
+    ``lines``: the visit's lines that carry something on a manager's line, with their current
+    hold ids; ``psn_no``: the relative's; ``billed``: the visit is closed and its holds posted
+    (the lines are charges of an unpaid bill) rather than held. The batch undoes every hold of a
+    moved line first (voids, or reversals of the charges), then holds it again as split
+    afterwards (and posts those holds when ``billed``), so the relative's line gains before it
+    gives and every limit holds at each step; each line's parts still sum to its amount.
+    """
+    moved = plan_rebalance(lines, own_room_fen)
+    before = {line.feedetl_sn: line for line in lines}
+    after = tuple(_held_again(mdtrt_id, line, before[line.feedetl_sn].hold_id) for line in moved)
+    undo = [
+        transfer
+        for line in moved
+        for transfer in _undo(mdtrt_id, psn_no, before[line.feedetl_sn], billed=billed)
+    ]
+    holds = [hold for line in after for hold in _holds(mdtrt_id, psn_no, line)]
+    posts = [_post(mdtrt_id, hold.id) for hold in holds] if billed else []
+    return Rebalance(after, (*undo, *holds, *posts))
+
+
+def _held_again(mdtrt_id: str, line: HeldLine, hold_id: str) -> HeldLine:
+    generation = generation_of(mdtrt_id, line.feedetl_sn, hold_id) + 1
+    parts = tuple(
+        replace(
+            part,
+            transfer_id=f"{shared_hold_id(mdtrt_id, line.feedetl_sn, part.rank)}:g{generation}",
+        )
+        for part in line.shared
+    )
+    own = rebalanced_own_hold_id(mdtrt_id, line.feedetl_sn, generation)
+    return replace(line, shared=parts, hold_id=own)
+
+
+def _carriers(psn_no: str, line: HeldLine) -> list[tuple[str, str, int]]:
+    """Each hold of ``line`` as (hold id, the line account it debits, fen): own part first."""
+    own = [(line.hold_id, chart.patient_line(psn_no), line.own_fen)] if line.own_fen > 0 else []
+    return own + [
+        (part.transfer_id, chart.patient_line(part.manager_psn_no), part.amount_fen)
+        for part in line.shared
+    ]
+
+
+def _undo(mdtrt_id: str, psn_no: str, line: HeldLine, *, billed: bool) -> list[TransferRequest]:
+    sales = chart.visit_sales(mdtrt_id)
+    if not billed:
+        return [
+            TransferRequest(
+                id=f"void:{hold_id}",
+                kind="void_pending",
+                pending_id=hold_id,
+                code="hold_rebalance",
+                reference=mdtrt_id,
+            )
+            for hold_id, _account, _fen in _carriers(psn_no, line)
+        ]
+    return [
+        TransferRequest(
+            id=f"rebalance:{hold_id}",
+            debit_account=sales,
+            credit_account=account,
+            amount=from_fen(fen),
+            code="charge_rebalance",
+            reference=mdtrt_id,
+            reverses_id=f"post:{hold_id}",
+        )
+        for hold_id, account, fen in _carriers(psn_no, line)
+    ]
+
+
+def _holds(mdtrt_id: str, psn_no: str, line: HeldLine) -> list[TransferRequest]:
+    own = {line.hold_id}
+    return [
+        TransferRequest(
+            id=hold_id,
+            kind="pending",
+            debit_account=account,
+            credit_account=chart.visit_sales(mdtrt_id),
+            amount=from_fen(fen),
+            code="hold" if hold_id in own else "hold_shared",
+            reference=mdtrt_id,
+        )
+        for hold_id, account, fen in _carriers(psn_no, line)
+    ]
+
+
+def _post(mdtrt_id: str, hold_id: str) -> TransferRequest:
+    """A re-balanced charge: not ``bill`` (the reconciliation counts close's charges once)."""
+    return TransferRequest(
+        id=f"post:{hold_id}",
+        kind="post_pending",
+        pending_id=hold_id,
+        code="bill_rebalance",
+        reference=mdtrt_id,
+    )
+
+
+def shared_hold_id(mdtrt_id: str, feedetl_sn: str, rank: int) -> str:
+    """The id of a fee line's first hold on the ``rank``-th manager's line."""
+    base = f"hold:{mdtrt_id}:{feedetl_sn}:shared"
+    return base if rank == 1 else f"{base}:{rank}"
 
 
 def rebalanced_own_hold_id(mdtrt_id: str, feedetl_sn: str, generation: int) -> str:

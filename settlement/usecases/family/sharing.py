@@ -42,6 +42,7 @@ from settlement.ledger.ledger import (
 )
 from settlement.ledger.tables import LedgerAccount
 from settlement.usecases.credit.decisions import CreditConfig, credit_standing
+from settlement.usecases.family.rebalance import shared_hold_id
 from settlement.usecases.family.waterfall import Charge, Part, Shortfall, Source, decide_waterfall
 
 EMPLOYEE_INSURANCE = "310"
@@ -153,11 +154,6 @@ _AVAILABLE_DEBIT = (
 _LINES_AVAILABLE = select(LedgerAccount.code, _AVAILABLE_DEBIT).where(
     LedgerAccount.code.in_(bindparam("codes", expanding=True))
 )
-
-
-def shared_hold_id(mdtrt_id: str, feedetl_sn: str, rank: int) -> str:
-    base = f"hold:{mdtrt_id}:{feedetl_sn}:shared"
-    return base if rank == 1 else f"{base}:{rank}"
 
 
 def open_visit_sales(session: Session, mdtrt_id: str) -> None:

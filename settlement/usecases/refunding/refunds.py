@@ -34,14 +34,18 @@ from insurance.money import from_fen
 from settlement.access.hospitals import Hospital
 from settlement.billing import bill_states
 from settlement.billing.credit_line import sync_line
+from settlement.billing.family_tables import SharedHold
 from settlement.billing.history import repayment_history
 from settlement.billing.tables import Bill, FeeLine, Visit
 from settlement.foundation.errors import ServiceError
 from settlement.foundation.unit_of_work import UnitOfWork
+from settlement.ledger import chart
 from settlement.ledger.ledger import reverse
 from settlement.usecases import notices
 from settlement.usecases.charging.visits import split_visit
 from settlement.usecases.credit.decisions import current_decision, record_event
+from settlement.usecases.family.rebalance_write import forget_shared_parts, rebalance_charges
+from settlement.usecases.family.sharing import lock_lines, shared_holds
 from settlement.usecases.paying.context import PayingContext
 from settlement.usecases.paying.payments import change_status, lock_bill
 from settlement.usecases.refunding.after_settlement import after_settlement
@@ -106,6 +110,11 @@ def _before_settlement(
     reason: str,
     now: datetime,
 ) -> RefundResult:
+    shared = shared_holds(session, bill.mdtrt_id)
+    # Every line the refund and the re-balance touch, locked at once in id order.
+    managers = {row.manager_psn_no for rows in shared.values() for row in rows}
+    lines = [chart.patient_line(psn_no) for psn_no in {bill.psn_no, *managers}]
+    lock_lines(session, [chart.visit_sales(bill.mdtrt_id), *lines])
     for hold_id in hold_ids(session, bill, chosen):
         reverse(
             session,
@@ -116,6 +125,7 @@ def _before_settlement(
             reference=bill.bill_id,
         )
     amount_fen = refund_charges(bill, chosen, now)
+    _rebalance(session, container, visit, shared, [line.feedetl_sn for line in chosen], now)
     remaining = [line for line in visit.fees if line.status == "billed"]
     estimate = split_visit(
         container, session, visit=visit, hospital_level=hospital.level, lines=remaining
@@ -138,6 +148,24 @@ def _before_settlement(
         setl_id=None,
         returned=Returned(credit_line=from_fen(amount_fen)),
     )
+
+
+def _rebalance(
+    session: Session,
+    container: PayingContext,
+    visit: Visit,
+    shared: dict[str, list[SharedHold]],
+    refunded: list[str],
+    now: datetime,
+) -> None:
+    """The relative's own line first, after a refund too (issue 16 item 2): the refunded lines
+    carry nothing any more, and what they freed on the relative's own line takes back what the
+    bill's other lines carry on their managers' lines (``settlement.usecases.family.rebalance``)."""
+    forget_shared_parts(
+        session, mdtrt_id=visit.mdtrt_id, feedetl_sns=[sn for sn in refunded if sn in shared]
+    )
+    remaining = {sn: rows for sn, rows in shared.items() if sn not in refunded}
+    rebalance_charges(session, visit=visit, shared=remaining, clock=container.clock, now=now)
 
 
 def _overdue_debt_gone(session: Session, container: PayingContext, bill: Bill) -> None:

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 from settlement.usecases.family.rebalance import (
     HeldLine,
+    Rebalance,
     SharedPart,
+    decide_rebalance,
     generation_of,
     plan_rebalance,
     rebalanced_own_hold_id,
+    shared_hold_id,
 )
+
+D = Decimal
 
 
 def shared(*parts: tuple[int, int]) -> tuple[SharedPart, ...]:
@@ -86,3 +93,137 @@ def test_what_stays_on_each_manager_does_not_depend_on_the_order_of_the_lines(li
     shuffled = list(lines)
     rnd.shuffle(shuffled)
     assert per_manager(lines) == per_manager(shuffled)
+
+
+# -- the decision as ledger transfers ------------------------------------------------------------
+
+
+def held(sn: str, fen: int, *parts: tuple[int, int], generation: int = 1) -> HeldLine:
+    """A line of visit MD1 held for relative R, its parts under the ids posting gave them."""
+    suffix = "" if generation == 1 else f":g{generation}"
+    return HeldLine(
+        sn,
+        fen,
+        tuple(
+            SharedPart(rank, f"M{rank}", f"L{rank}", part, shared_hold_id("MD1", sn, rank) + suffix)
+            for rank, part in parts
+        ),
+        rebalanced_own_hold_id("MD1", sn, generation),
+    )
+
+
+def test_a_billed_line_is_reversed_off_the_managers_line_and_charged_again_on_the_relatives():
+    plan = decide_rebalance(
+        mdtrt_id="MD1",
+        psn_no="R",
+        lines=[held("2", 3333, (1, 3333))],
+        own_room_fen=90_000,
+        billed=True,
+    )
+    (line,) = plan.lines
+    assert (line.hold_id, line.own_fen, line.shared) == ("hold:MD1:2:g2", 3333, ())
+    assert [
+        (t.id, t.kind, t.debit_account, t.credit_account, t.amount, t.code) for t in plan.transfers
+    ] == [
+        (
+            "rebalance:hold:MD1:2:shared",
+            "single_phase",
+            "visit:MD1:sales",
+            "patient:M1:line",
+            D("33.33"),
+            "charge_rebalance",
+        ),
+        ("hold:MD1:2:g2", "pending", "patient:R:line", "visit:MD1:sales", D("33.33"), "hold"),
+        ("post:hold:MD1:2:g2", "post_pending", None, None, None, "bill_rebalance"),
+    ]
+    assert plan.transfers[0].reverses_id == "post:hold:MD1:2:shared"
+    assert plan.transfers[2].pending_id == "hold:MD1:2:g2"
+
+
+def test_a_held_line_is_voided_and_held_again_without_a_charge():
+    plan = decide_rebalance(
+        mdtrt_id="MD1",
+        psn_no="R",
+        lines=[held("7", 10_000, (1, 4000), (2, 3000), generation=2)],
+        own_room_fen=3500,
+        billed=False,
+    )
+    (line,) = plan.lines
+    assert line.hold_id == "hold:MD1:7:g3"
+    assert [(p.transfer_id, p.amount_fen) for p in line.shared] == [("hold:MD1:7:shared:g3", 3500)]
+    assert [(t.id, t.kind) for t in plan.transfers] == [
+        ("void:hold:MD1:7:g2", "void_pending"),
+        ("void:hold:MD1:7:shared:g2", "void_pending"),
+        ("void:hold:MD1:7:shared:2:g2", "void_pending"),
+        ("hold:MD1:7:g3", "pending"),
+        ("hold:MD1:7:shared:g3", "pending"),
+    ]
+
+
+def test_a_line_wholly_on_a_manager_has_no_own_hold_to_undo():
+    plan = decide_rebalance(
+        mdtrt_id="MD1", psn_no="R", lines=[held("3", 500, (1, 500))], own_room_fen=200, billed=True
+    )
+    assert [t.id for t in plan.transfers if t.kind == "single_phase"] == [
+        "rebalance:hold:MD1:3:shared"
+    ]
+    assert [p.amount_fen for p in plan.lines[0].shared] == [300]
+
+
+def test_nothing_to_move_writes_nothing():
+    assert decide_rebalance(
+        mdtrt_id="MD1", psn_no="R", lines=[held("3", 500, (1, 500))], own_room_fen=0, billed=True
+    ) == Rebalance((), ())
+
+
+def _net_debits(transfers, pending_amounts):
+    """Each line account's net change in what it carries (posted or held), in fen."""
+    net: dict[str, int] = {}
+    for t in transfers:
+        if t.kind in ("single_phase", "pending"):
+            fen = int(t.amount * 100)
+            net[t.debit_account] = net.get(t.debit_account, 0) + fen
+            net[t.credit_account] = net.get(t.credit_account, 0) - fen
+        elif t.kind == "void_pending":
+            account, fen = pending_amounts[t.pending_id]
+            net[account] = net.get(account, 0) - fen
+            net["visit:MD1:sales"] = net.get("visit:MD1:sales", 0) + fen
+    return net
+
+
+@given(lines_strategy, st.integers(-1000, 200_000), st.booleans())
+def test_the_batch_moves_exactly_the_plan_and_each_line_keeps_its_amount(lines, room, billed):
+    lines = [
+        held(
+            line.feedetl_sn,
+            line.amount_fen,
+            *((p.rank, p.amount_fen) for p in line.shared if p.amount_fen),
+        )
+        for line in lines
+    ]
+    plan = decide_rebalance(
+        mdtrt_id="MD1", psn_no="R", lines=lines, own_room_fen=room, billed=billed
+    )
+    moved_fen = min(max(room, 0), sum(p.amount_fen for line in lines for p in line.shared))
+    before = {line.feedetl_sn: line for line in lines}
+    pending = {}
+    for line in lines:
+        if line.own_fen:
+            pending[line.hold_id] = ("patient:R:line", line.own_fen)
+        for p in line.shared:
+            pending[p.transfer_id] = (f"patient:{p.manager_psn_no}:line", p.amount_fen)
+    net = _net_debits(plan.transfers, pending)
+    assert net.get("patient:R:line", 0) == moved_fen
+    assert sum(fen for account, fen in net.items() if account.startswith("patient:M")) == -moved_fen
+    assert net.get("visit:MD1:sales", 0) == 0
+    old_ids = set(pending)
+    new_ids = [t.id for t in plan.transfers if t.kind == "pending"]
+    assert len(set(new_ids)) == len(new_ids) and not old_ids & set(new_ids)
+    for line in plan.lines:
+        assert (
+            line.own_fen + sum(p.amount_fen for p in line.shared)
+            == before[line.feedetl_sn].amount_fen
+        )
+        assert line.hold_id in new_ids and all(p.transfer_id in new_ids for p in line.shared)
+    posts = {t.pending_id for t in plan.transfers if t.kind == "post_pending"}
+    assert posts == (set(new_ids) if billed else set())
