@@ -83,7 +83,11 @@ def fee_public(line: FeeLine | PostedFeeLine) -> FeePublic:
         inscp_scp_amt=format_amount(from_fen(line.inscp_scp_amt_fen)),
         unlisted=line.unlisted,
         pric_uplmt_amt=None if line.pric_uplmt_amt is None else exact(line.pric_uplmt_amt),
-        **line_extras(unlisted=line.unlisted),
+        **line_extras(
+            unlisted=line.unlisted,
+            lmt_used_flag=line.lmt_used_flag,
+            hosp_appr_flag=line.hosp_appr_flag,
+        ),
         fee_ocur_time=iso(line.fee_ocur_time),
         status=line.status,
     )

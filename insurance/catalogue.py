@@ -1,7 +1,9 @@
 """The insurance catalogue (医保目录): ``med_list_codg`` → name, class, self-pay share, price cap.
 
 ``seeds/catalogue.csv`` has the columns ``med_list_codg, item_name, chrgitm_lv, selfpay_prop,
-pric_uplmt_amt, category``; ``selfpay_prop`` (class B only) and ``pric_uplmt_amt`` may be empty.
+pric_uplmt_amt, category`` and, optionally, ``lmt_used_flag``; ``selfpay_prop`` (class B only),
+``pric_uplmt_amt`` and ``lmt_used_flag`` may be empty. ``lmt_used_flag`` 1 marks a restricted-use
+item (限制使用): the fund pays for it only where the hospital approved its use (``hosp_appr_flag``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ class CatalogueItem:
     selfpay_prop: Decimal | None = None
     pric_uplmt_amt: Decimal | None = None
     category: str = ""
+    #: Restricted use (national ``lmt_used_flag`` 1): insured only with the hospital's approval.
+    lmt_used_flag: bool = False
 
 
 class Catalogue(Mapping[str, CatalogueItem]):
@@ -110,6 +114,11 @@ def _parse_row(path: Path, row_number: int, row: Mapping[str, str | None]) -> Ca
             cap = parse_value(cell("pric_uplmt_amt"), name="pric_uplmt_amt")
         except InsuranceError as error:
             raise fail("pric_uplmt_amt", error.message) from None
+    restricted = cell("lmt_used_flag") or "0"
+    if restricted not in ("0", "1"):
+        raise fail("lmt_used_flag", f"must be 0, 1 or empty, not {restricted!r}")
+    if restricted == "1" and level == "C":
+        raise fail("lmt_used_flag", "a class C item is all self-paid: it cannot be restricted")
     return CatalogueItem(
         med_list_codg=code,
         item_name=name,
@@ -117,6 +126,7 @@ def _parse_row(path: Path, row_number: int, row: Mapping[str, str | None]) -> Ca
         selfpay_prop=selfpay,
         pric_uplmt_amt=cap,
         category=cell("category"),
+        lmt_used_flag=restricted == "1",
     )
 
 

@@ -3,7 +3,8 @@
 For each line::
 
     det_item_fee_sumamt = pric × cnt, half-up to the fen
-    fulamt_ownpay_amt   = the whole line for class C (and unlisted codes), else 0
+    fulamt_ownpay_amt   = the whole line for class C (and unlisted codes), and for a restricted-use
+                          item whose use the hospital did not approve (``hosp_appr_flag`` 2), else 0
     overlmt_amt         = (pric − pric_uplmt_amt) × cnt, half-up, where the catalogue caps the price
     preselfpay_amt      = (line − fulamt − overlmt) × selfpay_prop, half-up, for class B
     inscp_scp_amt       = line − fulamt − overlmt − preselfpay   (the remainder)
@@ -29,6 +30,15 @@ PRIC_PLACES = 6
 CNT_PLACES = 4
 _NO_SELFPAY = Decimal(0)
 _ALL_SELFPAY = Decimal(1)
+#: National ``hosp_appr_flag``: 0 no approval needed, 1 approved, 2 not approved.
+APPROVAL_FLAGS = ("0", "1", "2")
+APPROVAL_REFUSED = "2"
+
+
+def approval_refused(lmt_used_flag: bool, hosp_appr_flag: str | None) -> bool:
+    """Whether a line is of a restricted-use item whose use the hospital did not approve: the
+    fund pays nothing of it, the patient all."""
+    return lmt_used_flag and hosp_appr_flag == APPROVAL_REFUSED
 
 
 def line_amount(pric: Decimal, cnt: Decimal) -> Decimal:
@@ -56,8 +66,13 @@ class FeeLine:
     item_name: str
     pric: Decimal
     cnt: Decimal
+    hosp_appr_flag: str | None = None
 
     def __post_init__(self) -> None:
+        if self.hosp_appr_flag not in (None, *APPROVAL_FLAGS):
+            raise InvalidFeeLineError(
+                f"hosp_appr_flag must be 0, 1 or 2 (line {self.feedetl_sn})", field="hosp_appr_flag"
+            )
         if not isinstance(self.feedetl_sn, str) or not 1 <= len(self.feedetl_sn) <= 30:
             raise InvalidFeeLineError("feedetl_sn must be 1-30 characters", field="feedetl_sn")
         if not isinstance(self.med_list_codg, str) or not 1 <= len(self.med_list_codg) <= 50:
@@ -98,6 +113,9 @@ class PricedLine(NamedTuple):
     selfpay_prop: Decimal
     pric_uplmt_amt: Decimal | None
     unlisted: bool
+    #: A restricted-use item (national ``lmt_used_flag``), and the hospital's approval of it.
+    lmt_used_flag: bool = False
+    hosp_appr_flag: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         """The contract form: money as two-place strings, ratios and quantities as strings."""
@@ -116,17 +134,21 @@ class PricedLine(NamedTuple):
             "selfpay_prop": str(self.selfpay_prop),
             "pric_uplmt_amt": None if self.pric_uplmt_amt is None else str(self.pric_uplmt_amt),
             "unlisted": self.unlisted,
+            "lmt_used_flag": self.lmt_used_flag,
+            "hosp_appr_flag": self.hosp_appr_flag,
         }
 
 
 def price_line(line: FeeLine, catalogue: Catalogue, policy: Policy) -> PricedLine:
     """Price one fee line: class and caps from ``catalogue``, default B share from ``policy``.
 
-    An unlisted ``med_list_codg`` prices as class C and is flagged ``unlisted``.
+    An unlisted ``med_list_codg`` prices as class C and is flagged ``unlisted``; a restricted-use
+    item the hospital did not approve (``hosp_appr_flag`` 2) keeps its class and is all self-paid.
     """
     amount = line_amount(line.pric, line.cnt)
     item = catalogue.get(line.med_list_codg)
-    if item is None or item.chrgitm_lv == "C":
+    restricted = item is not None and item.lmt_used_flag
+    if item is None or item.chrgitm_lv == "C" or approval_refused(restricted, line.hosp_appr_flag):
         return PricedLine(
             line.feedetl_sn,
             line.med_list_codg,
@@ -138,10 +160,12 @@ def price_line(line: FeeLine, catalogue: Catalogue, policy: Policy) -> PricedLin
             ZERO,
             ZERO,
             ZERO,
-            "C",
+            "C" if item is None else item.chrgitm_lv,
             _ALL_SELFPAY,
             None if item is None else item.pric_uplmt_amt,
             item is None,
+            restricted,
+            line.hosp_appr_flag,
         )
     cap = item.pric_uplmt_amt
     overlmt = ZERO
@@ -170,6 +194,8 @@ def price_line(line: FeeLine, catalogue: Catalogue, policy: Policy) -> PricedLin
         prop,
         cap,
         False,
+        restricted,
+        line.hosp_appr_flag,
     )
 
 

@@ -12,7 +12,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 
 from api.schemas.types import (
     Money,
@@ -153,6 +153,13 @@ class Line2204(NationalModel):
     det_item_fee_sumamt: Money
     cnt: Quantity
     pric: UnitPrice
+    #: 医院审批标志: 0 no approval needed, 1 approved, 2 not approved (restricted-use items).
+    hosp_appr_flag: Literal["0", "1", "2"] | None = None
+
+    @field_validator("hosp_appr_flag", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 class Input2204(NationalModel):

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from credit.identity import IdentityError, age_on, birth_date_of
 from insurance.money import ZERO
+from insurance.pricing import approval_refused
 from settlement.billing.tables import Visit
 from settlement.foundation.ports import PersonRecord
 
@@ -219,7 +220,6 @@ def setldetail(setlinfo: Mapping[str, str]) -> list[dict[str, object]]:
 
 #: The 2204 answer's flags Shuxin's catalogue does not carry, with the value it answers.
 LINE_FLAGS = {
-    "lmt_used_flag": "0",  # no restricted-use items: hosp_appr_flag changes nothing yet
     "bas_medn_flag": "0",
     "hi_nego_drug_flag": "0",
     "chld_medc_flag": "0",
@@ -229,12 +229,18 @@ LINE_FLAGS = {
 #: med_chrgitm_type 14 (其他费): Shuxin's catalogue has no charge-item category yet.
 OTHER_CHARGE_ITEM_TYPE = "14"
 UNLISTED_MEMO = "目录外项目, 全自费 (not in the catalogue: class C, all self-paid)"
+REFUSED_MEMO = "限制使用项目未获审批, 全自费 (restricted use not approved: all self-paid)"
 
 
-def line_extras(*, unlisted: bool) -> dict[str, str]:
+def line_extras(
+    *, unlisted: bool, lmt_used_flag: bool = False, hosp_appr_flag: str | None = None
+) -> dict[str, str]:
     """The 2204 answer fields of a line beyond Shuxin's pricing (``pric_uplmt_amt`` aside)."""
+    refused = approval_refused(lmt_used_flag, hosp_appr_flag)
+    memo = UNLISTED_MEMO if unlisted else REFUSED_MEMO if refused else ""
     return {
         "med_chrgitm_type": OTHER_CHARGE_ITEM_TYPE,
+        "lmt_used_flag": "1" if lmt_used_flag else "0",
         **LINE_FLAGS,
-        "memo": UNLISTED_MEMO if unlisted else "",
+        "memo": memo,
     }

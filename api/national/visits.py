@@ -72,7 +72,11 @@ def line_2204(line: FeeLine | visits.PostedFeeLine) -> dict[str, Any]:
         "preselfpay_amt": from_fen(line.preselfpay_amt_fen),
         "inscp_scp_amt": from_fen(line.inscp_scp_amt_fen),
         "chrgitm_lv": NATIONAL_CHRGITM_LV[line.chrgitm_lv],
-        **line_extras(unlisted=line.unlisted),
+        **line_extras(
+            unlisted=line.unlisted,
+            lmt_used_flag=line.lmt_used_flag,
+            hosp_appr_flag=line.hosp_appr_flag,
+        ),
     }
 
 
@@ -109,6 +113,7 @@ def post_fees(uow: UnitOfWork, call: NationalCall, body: Input2204) -> dict[str,
             cnt=line.cnt,
             det_item_fee_sumamt=line.det_item_fee_sumamt,
             fee_ocur_time=call.placed(line.fee_ocur_time),
+            hosp_appr_flag=line.hosp_appr_flag,
         )
         for line in body.feedetail
     ]
@@ -136,9 +141,9 @@ NEVER_KEPT = frozenset({"mdtrt_cert_no"})
 def kept_fields(part: BaseModel) -> dict[str, Any]:
     """The national fields of ``part`` Shuxin does not use, as sent (empty ones left out)."""
     extra = dict(part.model_extra or {})
-    medins_list_codg = getattr(part, "medins_list_codg", "")
-    if medins_list_codg:
-        extra["medins_list_codg"] = medins_list_codg
+    for used in ("medins_list_codg", "hosp_appr_flag"):  # used, and kept as sent too
+        if getattr(part, used, None):
+            extra[used] = getattr(part, used)
     return {
         name: value
         for name, value in jsonable_encoder(extra).items()

@@ -50,6 +50,7 @@ def item_public(row: CatalogueItemRow) -> CatalogueItemPublic:
         selfpay_prop=_plain(row.selfpay_prop),
         pric_uplmt_amt=exact(row.pric_uplmt_amt) if row.pric_uplmt_amt is not None else None,
         category=row.category,
+        lmt_used_flag=row.lmt_used_flag,
         updated_at=iso(row.updated_at),
     )
 
@@ -90,6 +91,7 @@ def put_catalogue_item(
                 selfpay_prop=body.selfpay_prop,
                 pric_uplmt_amt=body.pric_uplmt_amt,
                 category=category,
+                lmt_used_flag=body.lmt_used_flag,
             ),
             now=container.clock.now(),
         )

@@ -75,6 +75,20 @@ class CatalogueItemPut(RequestModel):
     category: Category | None = Field(
         default=None, description="A free grouping; omitted, an existing item keeps its own"
     )
+    lmt_used_flag: bool = Field(
+        default=False,
+        description="Restricted use (限制使用, national lmt_used_flag): the fund pays for a line "
+        "of it "
+        "only where the hospital approved its use; a line sent with hosp_appr_flag 2 (not "
+        "approved) is all self-paid. Class A and B only",
+    )
+
+    @field_check("lmt_used_flag")
+    @classmethod
+    def _not_class_c(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("chrgitm_lv") == "C":
+            raise ValueError("a class C item is all self-paid: it cannot be restricted")
+        return value
 
     @field_check("selfpay_prop")
     @classmethod
@@ -96,6 +110,7 @@ class CatalogueItemPublic(ResponseModel):
                     "selfpay_prop": "0.2",
                     "pric_uplmt_amt": "50.00",
                     "category": "诊查费",
+                    "lmt_used_flag": False,
                     "updated_at": "2026-11-23T09:30:00+08:00",
                 }
             ]
@@ -108,6 +123,7 @@ class CatalogueItemPublic(ResponseModel):
     selfpay_prop: str | None = Field(description="null: the policy default applies (class B)")
     pric_uplmt_amt: str | None
     category: str
+    lmt_used_flag: bool = Field(description="restricted use: insured only with approval")
     updated_at: str
 
 

@@ -236,6 +236,12 @@ class FeeCreate(RequestModel):
     cnt: Quantity
     det_item_fee_sumamt: Money
     fee_ocur_time: Timestamp
+    hosp_appr_flag: Literal["0", "1", "2"] | None = Field(
+        default=None,
+        description="National 医院审批标志 for a restricted-use item (the catalogue's "
+        "lmt_used_flag 1): 0 no approval needed, 1 approved, 2 not approved (the line is then "
+        "all self-paid). Ignored for other items",
+    )
 
 
 class FeeBatchCreate(RequestModel):
@@ -268,13 +274,20 @@ class FeePublic(ResponseModel):
     med_chrgitm_type: str = Field(
         description="national charge-item category: 14 (other) until the catalogue carries one"
     )
-    lmt_used_flag: str = Field(description="restricted use: 0 (the catalogue has none)")
+    lmt_used_flag: str = Field(
+        description="restricted use (the catalogue's 限制使用): 1 or 0; a restricted line sent "
+        "with "
+        "hosp_appr_flag 2 is all self-paid (fulamt_ownpay_amt) and its memo says why"
+    )
     bas_medn_flag: str = Field(description="essential medicine: 0 (not in the catalogue)")
     hi_nego_drug_flag: str = Field(description="negotiated drug: 0 (not in the catalogue)")
     chld_medc_flag: str = Field(description="children's medicine: 0 (not in the catalogue)")
     list_sp_item_flag: str = Field(description="special item: 0 (not in the catalogue)")
     drt_reim_flag: str = Field(description="direct reimbursement: 0")
-    memo: str = Field(description="why a line is all self-paid when it is not in the catalogue")
+    memo: str = Field(
+        description="why a line is all self-paid: not in the catalogue, or restricted use not "
+        "approved"
+    )
     fee_ocur_time: str
     status: Literal["held", "cancelled", "billed", "refunded"]
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, bindparam, insert, select
+from sqlalchemy import Boolean, String, bindparam, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from insurance.catalogue import Catalogue, CatalogueItem
@@ -24,6 +24,7 @@ class CatalogueItemRow(Base):
     selfpay_prop: Mapped[Decimal | None] = mapped_column(DecimalText, nullable=True)
     pric_uplmt_amt: Mapped[Decimal | None] = mapped_column(DecimalText, nullable=True)
     category: Mapped[str] = mapped_column(String(40), default="")
+    lmt_used_flag: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     def item(self) -> CatalogueItem:
@@ -39,6 +40,7 @@ def catalogue_item(row: Any) -> CatalogueItem:
         selfpay_prop=row.selfpay_prop,
         pric_uplmt_amt=row.pric_uplmt_amt,
         category=row.category,
+        lmt_used_flag=bool(row.lmt_used_flag),
     )
 
 
@@ -49,6 +51,7 @@ ITEM_COLUMNS = (
     CatalogueItemRow.selfpay_prop,
     CatalogueItemRow.pric_uplmt_amt,
     CatalogueItemRow.category,
+    CatalogueItemRow.lmt_used_flag,
 )
 
 
@@ -82,6 +85,7 @@ def put_item(
     row.selfpay_prop = item.selfpay_prop
     row.pric_uplmt_amt = item.pric_uplmt_amt
     row.category = item.category
+    row.lmt_used_flag = item.lmt_used_flag
     row.updated_at = now
     session.flush()
     return row, created
@@ -98,6 +102,7 @@ def load_items(session: Session, items: Iterable[CatalogueItem], *, now: datetim
             "selfpay_prop": item.selfpay_prop,
             "pric_uplmt_amt": item.pric_uplmt_amt,
             "category": item.category,
+            "lmt_used_flag": item.lmt_used_flag,
             "updated_at": now,
         }
         for item in items

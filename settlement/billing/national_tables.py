@@ -1,8 +1,8 @@
 """What an HIS sends in the national shape that Shuxin does not price with (yet), kept with the
 visit (2201: ``insutype``, ``mdtrt_cert_type``, ``atddr_no``, ``caty``, …) or the fee line (2204:
 ``medins_list_codg``, ``hosp_appr_flag``, ``dise_codg``, ``rxno``, the billing and ordering
-doctors' and departments' codes, …) it came with: for audit, for a detailed reconciliation, and
-for the restricted-use pricing ``hosp_appr_flag`` will drive once the catalogue marks such items.
+doctors' and departments' codes, …) it came with: for audit and a detailed reconciliation.
+``hosp_appr_flag`` also prices (it is stored on the fee line, see ``insurance.pricing``).
 """
 
 from __future__ import annotations

@@ -61,6 +61,9 @@ class FeeLine(Base):
     inscp_scp_amt_fen: Mapped[int] = mapped_column(FenColumn)
     pric_uplmt_amt: Mapped[Decimal | None] = mapped_column(DecimalText, nullable=True)
     unlisted: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: A restricted-use item (national ``lmt_used_flag``) and the hospital's approval flag for it.
+    lmt_used_flag: Mapped[bool] = mapped_column(Boolean, default=False)
+    hosp_appr_flag: Mapped[str | None] = mapped_column(String(1), nullable=True)
     fee_ocur_time: Mapped[datetime] = mapped_column(UTCDateTime)
     #: held (on an open visit) → cancelled | billed → refunded
     status: Mapped[str] = mapped_column(String(16), default="held")

@@ -61,6 +61,8 @@ class FeeRequest:
     cnt: Decimal
     det_item_fee_sumamt: Decimal
     fee_ocur_time: datetime
+    #: National 0 (no approval needed), 1 (approved), 2 (not approved); restricted items only.
+    hosp_appr_flag: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +144,8 @@ class PostedFeeLine:
     inscp_scp_amt_fen: int
     pric_uplmt_amt: Decimal | None
     unlisted: bool
+    lmt_used_flag: bool
+    hosp_appr_flag: str | None
     fee_ocur_time: datetime
     status: str
 
@@ -353,6 +357,7 @@ def price(
                 item_name=fee.item_name,
                 pric=fee.pric,
                 cnt=fee.cnt,
+                hosp_appr_flag=fee.hosp_appr_flag,
             )
             for fee in fees
         ]
@@ -382,6 +387,8 @@ def fee_values(
         "inscp_scp_amt_fen": to_fen(line.inscp_scp_amt),
         "pric_uplmt_amt": line.pric_uplmt_amt,
         "unlisted": line.unlisted,
+        "lmt_used_flag": line.lmt_used_flag,
+        "hosp_appr_flag": line.hosp_appr_flag,
         "fee_ocur_time": fee.fee_ocur_time,
         "status": "held",
         "hold_transfer_id": f"hold:{visit.mdtrt_id}:{fee.feedetl_sn}",

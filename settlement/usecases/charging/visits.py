@@ -205,6 +205,8 @@ def priced_line(row: FeeLine) -> PricedLine:
         selfpay_prop=row.selfpay_prop,
         pric_uplmt_amt=row.pric_uplmt_amt,
         unlisted=row.unlisted,
+        lmt_used_flag=row.lmt_used_flag,
+        hosp_appr_flag=row.hosp_appr_flag,
     )
 
 

@@ -58,6 +58,7 @@ def test_a_new_item_is_created_and_read_back(service):
         "selfpay_prop": "0.15",
         "pric_uplmt_amt": "40.00",
         "category": "",
+        "lmt_used_flag": False,
         "updated_at": "2026-11-23T09:30:00+08:00",
     }
     read = service.client.get(f"/admin/v1/catalogue/{NEW_CODE}", headers=service.admin)

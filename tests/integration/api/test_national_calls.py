@@ -251,6 +251,7 @@ def rows(service, mdtrt_id: str) -> list[tuple[Any, ...]]:
                 line.preselfpay_amt_fen,
                 line.inscp_scp_amt_fen,
                 line.pric_uplmt_amt,
+                line.lmt_used_flag,
                 line.status,
             )
             for line in lines

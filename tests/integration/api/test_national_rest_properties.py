@@ -28,6 +28,7 @@ CODES = (
     "002203020010000",  # B 10 %, capped at 180.00
     "001110000030000",  # C
     "XJ01CAA0460201011000000",  # A, no cap
+    "002504030240000",  # B 20 %, capped at 120.00, restricted use: hosp_appr_flag 2 self-pays it
     "NOT-IN-THE-CATALOGUE",  # unlisted: C
 )
 _visits = itertools.count(1)
@@ -37,6 +38,7 @@ lines = st.lists(
         st.sampled_from(CODES),
         st.integers(1, 20_000).map(lambda cents: Decimal(cents).scaleb(-2)),
         st.integers(1, 40).map(lambda tenths: Decimal(tenths).scaleb(-1)),
+        st.sampled_from([None, "0", "1", "2"]),  # hosp_appr_flag (None: not sent)
     ),
     min_size=1,
     max_size=6,
@@ -48,20 +50,22 @@ lines = st.lists(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@example(batch=[("001101000010000", Decimal("2.00"), Decimal("1.5"))], balc="0.00")
+@example(batch=[("001101000010000", Decimal("2.00"), Decimal("1.5"), None)], balc="0.00")
+@example(batch=[("002504030240000", Decimal("150.00"), Decimal("1"), "2")], balc="35.50")
 @given(batch=lines, balc=st.sampled_from(["0.00", "35.50", "100.00"]))
 def test_any_batch_costs_the_same_through_either_door(service, batch, balc):
     his = service.hospitals["H3"]
     national_patient, _ = service.enrol(balc=balc)
     rest_patient, _ = service.enrol(balc=balc)
     serial = next(_visits)
-    total = sum((line_amount(pric, cnt) for _, pric, cnt in batch), Decimal(0))
+    total = sum((line_amount(pric, cnt) for _, pric, cnt, _ in batch), Decimal(0))
 
     opened = ok(national(his, "2201", visit_2201(national_patient.psn_no, f"MZN{serial}")))
     national_id = opened["data"]["mdtrt_id"]
     feedetail = [
         line_2204(national_id, national_patient.psn_no, "CB", f"F{i}", codg, str(pric), str(cnt))
-        for i, (codg, pric, cnt) in enumerate(batch)
+        | {"hosp_appr_flag": flag or ""}
+        for i, (codg, pric, cnt, flag) in enumerate(batch)
     ]
     for line in feedetail:  # exact decimals, as an HIS writes them
         line["det_item_fee_sumamt"] = (
@@ -80,7 +84,8 @@ def test_any_batch_costs_the_same_through_either_door(service, batch, balc):
             "det_item_fee_sumamt": f"{line_amount(pric, cnt):.2f}",
             "fee_ocur_time": "2026-11-23T09:45:00+08:00",
         }
-        for i, (codg, pric, cnt) in enumerate(batch)
+        | ({} if flag is None else {"hosp_appr_flag": flag})
+        for i, (codg, pric, cnt, flag) in enumerate(batch)
     ]
     charged = his.post(f"/his/v1/visits/{rest_id}/fees", {"chrg_bchno": "CB", "fees": fees})
     # Both doors refuse alike (a batch beyond the line) or post alike.
