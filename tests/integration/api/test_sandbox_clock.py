@@ -133,3 +133,24 @@ def test_the_stored_clock_moves_only_forward(engine):
     clock.advance(timedelta(hours=1))
     clock.advance(timedelta(minutes=30))
     assert DatabaseClock(engine).offset == timedelta(hours=1, minutes=30)
+
+
+def test_a_login_code_and_a_token_expire_in_real_time_not_the_test_clocks(engine):
+    container = sandbox(engine)
+    client = TestClient(create_app(container), raise_server_exceptions=False)
+    person = Service(container=container, client=client, clock=container.clock).add_person()
+    sent = client.post("/v1/auth/otp", json={"phone": person.phone})
+    assert sent.status_code == 200, sent.text
+    code = sent.json()["sandbox_code"]
+
+    # Business time moves past the code's 5 minutes (and later past the token's 30 days).
+    assert client.post("/sandbox/v1/clock/advance", json={"hours": 73}).status_code == 200
+    token = client.post("/v1/auth/token", json={"phone": person.phone, "code": code})
+    assert token.status_code == 200, token.text  # the code is minutes old in real time
+    bearer = token.json()["access_token"]
+    remember(bearer)
+    assert client.post("/sandbox/v1/clock/advance", json={"hours": 31 * 24}).status_code == 200
+
+    me = client.get("/v1/me/credit", headers={"Authorization": f"Bearer {bearer}"})
+
+    assert me.status_code == 200, me.text
