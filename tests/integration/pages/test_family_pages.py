@@ -62,3 +62,27 @@ def test_a_parent_sees_their_manager_as_their_child_on_the_family_and_end_link_p
     assert "子女" in end and "父母" not in end
     managers_view = browse(service, family.manager).get(f"/app/family/{family.relative.psn_no}/end")
     assert "父母" in managers_view.text
+
+
+def test_a_manager_tells_two_parents_of_one_surname_apart_on_their_pages(service):
+    from tests.integration.family.support import link
+
+    manager, _ = service.enrol()
+    manager_auth = login(service, manager)
+    parents = [
+        service.add_person(psn_type="12", birth=date(1950, 3, 12), psn_name=name)
+        for name in ("王秀英", "王秀兰")
+    ]
+    for parent in parents:
+        service.sign(parent)
+        link(service, manager_auth, parent, login(service, parent))
+    browser = browse(service, manager)
+
+    page = browser.get("/app/family").text
+
+    shown = [part.split("</strong>", 1)[0] for part in page.split("<strong>")[1:]]
+    assert {"王秀英", "王秀兰"} <= set(shown)
+    assert "王**" not in page
+    for parent in parents:
+        bills = browser.get(f"/app/family/{parent.psn_no}").text
+        assert parent.psn_name in bills
