@@ -254,7 +254,11 @@ def cancel_fee(
     container: ContainerDep,
     idem: IdempotencyDep,
 ) -> JSONResponse:
-    """Cancel one line of an open visit, releasing its hold; returns the visit."""
+    """Cancel one line of an open visit, releasing its hold; returns the visit.
+
+    The visit's other lines are then held on the patient's own credit line first: what a family
+    manager's line held of them moves back as far as the cancellation freed room.
+    """
     hospital = signed.hospital()
 
     def action(uow: UnitOfWork) -> tuple[int, VisitPublic]:

@@ -61,7 +61,12 @@ def refund_bill_lines(
     container: ContainerDep,
     idem: IdempotencyDep,
 ) -> JSONResponse:
-    """Refund the lines; returns the new amounts and where the money went back, to the fen."""
+    """Refund the lines; returns the new amounts and where the money went back, to the fen.
+
+    Before payment, the bill's other lines are then charged to the patient's own credit line
+    first: what a family manager's line carried of them moves back as far as the refund freed
+    room, so a manager carries only what the patient's line cannot, whatever was refunded.
+    """
     hospital = signed.hospital()
 
     def action(uow: UnitOfWork) -> tuple[int, RefundPublic]:
