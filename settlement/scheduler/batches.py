@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import Session
@@ -33,8 +33,16 @@ logger = logging.getLogger("shuxin.scheduler")
 #: ``BATCH_SIZE × OVERDUE_WORKERS`` well below that.
 BATCH_SIZE = 2000
 
-#: Takes a locked batch of ``query`` (the bills due, minus those set apart in this run).
-Take = Callable[[Session, Select[Any]], list[DueBill]]
+
+class Take(Protocol):
+    """Takes a locked batch of ``query`` (the bills due, minus those set apart in this run),
+    skipping rows another transaction holds; ``wait``: waiting for them instead."""
+
+    def __call__(
+        self, session: Session, query: Select[Any], *, wait: bool = False
+    ) -> list[DueBill]: ...
+
+
 #: Acts on a taken batch in the caller's transaction; returns the bills it acted on.
 Act = Callable[[Session, list[DueBill]], list[DueBill]]
 
@@ -73,10 +81,14 @@ def take_batch(size: int, *, by_due_at: bool = False) -> Take:
     thousand bills due at one moment, sorted again per batch). Ties are ordered here instead.
     """
 
-    def take(session: Session, query: Select[Any]) -> list[DueBill]:
+    def take(session: Session, query: Select[Any], *, wait: bool = False) -> list[DueBill]:
         if by_due_at:
             query = query.order_by(Bill.due_at)
-        locked = skip_locked(session, query.limit(size), Bill)
+        if wait and session.get_bind().dialect.name == "postgresql":
+            # PostgreSQL re-checks the query's conditions on a row once its lock is granted.
+            locked = query.limit(size).with_for_update(of=Bill)
+        else:
+            locked = skip_locked(session, query.limit(size), Bill)
         batch = [due_bill(row) for row in session.execute(locked).all()]
         if by_due_at:
             batch.sort(key=lambda bill: (bill.due_at, bill.bill_id))
@@ -142,7 +154,9 @@ def sweep_batches(
 
 
 def _alone(take: Take, act: Act, query: Select[Any], unit: UnitOfWork) -> list[DueBill]:
-    taken = take(unit.session, query)
+    # Waiting, not skipping: another worker may hold the bill for a moment, having locked its
+    # row in a batch it took just as this one set the bill apart (and then left it out).
+    taken = take(unit.session, query, wait=True)
     acted = act(unit.session, taken) if taken else []
     unit.commit()
     return acted
