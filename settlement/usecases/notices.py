@@ -9,7 +9,7 @@ change was committed (``settlement.messages.outbox``). Links are absolute, from
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -228,9 +228,18 @@ def _family_freeze_lifted(
     managers = session.scalars(
         select(SharedHold.manager_psn_no).where(SharedHold.mdtrt_id == bill.mdtrt_id).distinct()
     ).all()
+    return family_freeze_lifted(session, settings=settings, managers=managers, now=now)
+
+
+def family_freeze_lifted(
+    session: Session, *, settings: Settings, managers: Iterable[str], now: datetime
+) -> int:
+    """``line_unfrozen`` to each of ``managers`` (whose lines a relative's overdue bill held)
+    who is active and no longer frozen by any relative's bill: a payment of the bill, or a
+    refund that took it off their line."""
     link = home_link(settings.public_base_url)
     rows: list[dict[str, Any]] = []
-    for manager in sorted(managers):
+    for manager in sorted(set(managers)):
         decision = CreditRepository(session).latest_decision(manager)
         if decision is None or decision.status != "active" or frozen_by_family(session, manager):
             continue

@@ -255,3 +255,25 @@ def test_after_any_posts_cancels_and_refunds_the_split_depends_only_on_the_remai
         for sn in sns:
             del remaining[sn]
         assert_split_only_by_what_remains(service, manager.psn_no, relative.psn_no, remaining)
+
+
+def test_a_refund_that_takes_an_overdue_bill_off_the_managers_line_unfreezes_and_tells_them(
+    service: Service,
+) -> None:
+    from tests.integration.scheduler.support import outbox
+
+    family = make_family(service)
+    bill_id, (big, *_small) = issue_bill(family)
+    assert service.client.post("/sandbox/v1/clock/advance", json={"hours": 73}).status_code == 200
+    assert service.client.post("/sandbox/v1/scheduler/run").status_code == 200
+    assert credit(service, family.manager_auth)["status"] == "frozen"  # the shared bill
+
+    body = refund(family, bill_id, big)
+
+    assert body["status"] == "overdue"  # 99.99 still overdue, all of it on the relative's line
+    assert credit(service, family.relative_auth)["status"] == "frozen"
+    assert credit(service, family.manager_auth)["status"] == "active"
+    assert family.his.open_visit(family.manager.psn_no).status_code == 201
+    told = outbox(service, kind="line_unfrozen", psn_no=family.manager.psn_no)
+    assert sorted(message.channel for message in told) == ["push", "sms"]
+    assert_ledger_balanced(service)
