@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from decimal import Decimal
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from insurance.money import from_fen, to_fen
@@ -42,15 +42,24 @@ class SandboxInsurancePlatform:
         return self._move(psn_no, to_fen(amount))
 
     def _move(self, psn_no: str, delta_fen: int) -> Decimal:
-        row = self.session.get(SandboxInsuredPerson, psn_no, with_for_update=True)
-        if row is None:
-            raise ServiceError("patient_not_found", f"no insured person {psn_no}")
-        if row.balc_fen + delta_fen < 0:
+        # One UPDATE, which locks the row and moves the balance only if it stays not negative.
+        person = SandboxInsuredPerson
+        moved = execute_on_connection(
+            self.session,
+            update(person)
+            .where(person.psn_no == psn_no, person.balc_fen + delta_fen >= 0)
+            .values(balc_fen=person.balc_fen + delta_fen)
+            .returning(person.balc_fen),
+        ).first()
+        if moved is None:
+            if execute_on_connection(self.session, _PERSON, {"psn_no": psn_no}).first() is None:
+                raise ServiceError("patient_not_found", f"no insured person {psn_no}")
             short = from_fen(-delta_fen)
             raise ServiceError("conflict", f"the account of {psn_no} holds less than {short}")
-        row.balc_fen += delta_fen
-        self.session.flush()
-        return from_fen(row.balc_fen)
+        loaded = self.session.identity_map.get(self.session.identity_key(person, psn_no))
+        if loaded is not None:  # a copy this session loaded earlier: read it afresh if asked
+            self.session.expire(loaded)
+        return from_fen(moved.balc_fen)
 
 
 class SandboxCreditPlatform:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String, select
+from sqlalchemy import Integer, String
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from insurance.money import ZERO, from_fen, to_fen
@@ -46,19 +48,23 @@ def accumulators_for(
 def store_accumulators(
     session: Session, *, psn_no: str, accumulators: Accumulators, now: datetime
 ) -> None:
-    """Record the accumulators after a settlement or a reversal (the row is locked first)."""
-    row = session.execute(
-        select(AccumulatorRow)
-        .where(
-            AccumulatorRow.psn_no == psn_no,
-            AccumulatorRow.policy_year == accumulators.policy_year,
-        )
-        .with_for_update()
-    ).scalar_one_or_none()
-    if row is None:
-        row = AccumulatorRow(psn_no=psn_no, policy_year=accumulators.policy_year, updated_at=now)
-        session.add(row)
-    row.deductible_used_fen = to_fen(accumulators.deductible_used)
-    row.hifp_paid_fen = to_fen(accumulators.hifp_paid)
-    row.updated_at = now
-    session.flush()
+    """Record the accumulators after a settlement or a reversal: one upsert, which locks the row
+    until commit as a ``SELECT … FOR UPDATE`` would (callers hold the person's lock as well)."""
+    values = {
+        "deductible_used_fen": to_fen(accumulators.deductible_used),
+        "hifp_paid_fen": to_fen(accumulators.hifp_paid),
+        "updated_at": now,
+    }
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(AccumulatorRow)
+        .values(psn_no=psn_no, policy_year=accumulators.policy_year, **values)
+        .on_conflict_do_update(index_elements=["psn_no", "policy_year"], set_=values)
+    )
+    session.execute(statement)
+    # A copy of the row this session loaded earlier is out of date now: read it afresh if asked.
+    loaded = session.identity_map.get(
+        session.identity_key(AccumulatorRow, (psn_no, accumulators.policy_year))
+    )
+    if loaded is not None:
+        session.expire(loaded)

@@ -134,7 +134,7 @@ def _apply(
     locked = facts.locked_order(session, callback.order_id, provider)
     if locked is None:
         return log.answer("unknown_order", 404, f"no {provider} order {callback.order_id}")
-    bill, order = locked
+    bill, order, record = locked
     verdict = decide.callback_verdict(
         order_status=order.status, order_amount_fen=order.amount_fen, callback=callback
     )
@@ -154,6 +154,7 @@ def _apply(
         provider_txn_id=callback.provider_txn_id,
         seq=callback.seq,
         now=log.now,
+        record=record,
     )
     return log.answer("applied", 200, f"order {callback.order_id} {order.status}")
 

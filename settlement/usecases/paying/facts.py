@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from insurance.split import RelativeAccount
 from settlement.access.hospitals import Hospital
@@ -82,21 +82,49 @@ def lock_split_inputs(session: Session, bill: Bill, offered: OfferedAccounts) ->
 
 
 def split_inputs(session: Session, bill: Bill, relatives: list[RelativeAccount]) -> SplitFacts:
-    """The bill's visit, hospital and billed lines, with the mutual aid offered."""
-    visit = session.get(Visit, bill.mdtrt_id)
-    hospital = session.get(Hospital, bill.hospital_code)
-    assert visit is not None and hospital is not None
+    """The bill's visit, hospital and billed lines (one statement), with the mutual aid offered."""
+    query = (
+        select(Visit, Hospital)
+        .join(Hospital, Hospital.code == bill.hospital_code)
+        .where(Visit.mdtrt_id == bill.mdtrt_id)
+        .options(joinedload(Visit.fees))
+    )
+    found = session.execute(query).unique().first()
+    assert found is not None
+    visit, hospital = found
     lines = [line for line in visit.fees if line.status == "billed"]
     return SplitFacts(visit, hospital, lines, relatives)
 
 
-def locked_order(session: Session, order_id: str, provider: str) -> tuple[Bill, WalletOrder] | None:
-    """The provider's order and its bill, both locked (bill first, as every writer takes them);
-    ``None`` when the provider has no such order."""
-    found = session.get(WalletOrder, order_id)
-    if found is None or found.provider != provider:
+def locked_order(
+    session: Session, order_id: str, provider: str
+) -> tuple[Bill, WalletOrder, BillSettlement] | None:
+    """The provider's order, its bill and its settlement, all locked (the bill first, as every
+    writer takes them); ``None`` when the provider has no such order.
+
+    Two statements: the bill is found through the order and locked; then, under that lock, the
+    order and its settlement are read as they are now and locked together.
+    """
+    of_order = (
+        select(WalletOrder.bill_id)
+        .where(WalletOrder.order_id == order_id, WalletOrder.provider == provider)
+        .scalar_subquery()
+    )
+    query = (
+        select(Bill)
+        .where(Bill.bill_id == of_order)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    bill = session.scalars(query).first()
+    if bill is None:
         return None
-    bill = lock_bill(session, found.bill_id)
-    order = session.get(WalletOrder, order_id, with_for_update=True, populate_existing=True)
-    assert bill is not None and order is not None
-    return bill, order
+    both = (
+        select(WalletOrder, BillSettlement)
+        .join(BillSettlement, BillSettlement.setl_id == WalletOrder.setl_id)
+        .where(WalletOrder.order_id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    order, record = session.execute(both).one()
+    return bill, order, record

@@ -209,6 +209,8 @@ def take(
         raise refusal
     setl_id = new_id("ST", now)
     wallet_provider = provider if info.psn_cash_pay > 0 else None
+    # The wallet order's id is chosen now, so the settlement is inserted with it.
+    order_id = new_id("PY", now) if wallet_provider is not None and paid_order is None else None
     assert wallet_provider is not None or info.psn_cash_pay == 0, "cash needs a wallet"
     write.reserve(session, platform, psn_no=bill.psn_no, split=split, now=now)
     legs = decide.plan_legs(setl_id, bill, amounts, bill_line_shares(session, bill))
@@ -230,6 +232,7 @@ def take(
         facts=inputs,
         legs=legs,
         now=now,
+        order_id=order_id,
     )
     session.add(record)
     session.flush()
@@ -286,15 +289,14 @@ def _open_wallet_order(
     now: datetime,
 ) -> WalletPayment:
     """Ask the provider for the cash part; our order records what was asked."""
-    assert record.provider is not None
-    order_id = new_id("PY", now)
+    assert record.provider is not None and record.order_id is not None
+    order_id = record.order_id
     reference = wallet_for(container, session, record.provider).create_order(
         order_id,
         cash,
         f"舒心就医 账单 {bill.bill_id}",
         withholding=channel == "autopay",
     )
-    record.order_id = order_id
     session.add(
         write.new_wallet_order(
             order_id=order_id,
@@ -400,14 +402,17 @@ def apply_order_outcome(
     provider_txn_id: str,
     seq: int,
     now: datetime,
+    record: BillSettlement | None = None,
 ) -> None:
     """Confirm or fail a pending order's settlement, as the provider reported it.
 
     The one path for a callback and for the answer to a query
     (``settlement.usecases.paying.pending``); the caller holds the bill's and the order's row
-    locks and has checked the order is pending.
+    locks and has checked the order is pending. ``record``: the order's settlement, when the
+    caller read and locked it with the order (else it is here).
     """
-    record = session.get(BillSettlement, order.setl_id, with_for_update=True)
+    if record is None:
+        record = session.get(BillSettlement, order.setl_id, with_for_update=True)
     assert record is not None and record.status == "pending"
     if succeeded:
         write.confirm(

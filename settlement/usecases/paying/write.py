@@ -152,8 +152,10 @@ def new_settlement(
     facts: SplitFacts,
     legs: list[dict[str, Any]],
     now: datetime,
+    order_id: str | None = None,
 ) -> BillSettlement:
-    """The settlement record (2207) of a split, pending, with what a refund rebuilds it from."""
+    """The settlement record (2207) of a split, pending, with what a refund rebuilds it from;
+    ``order_id``: the wallet order about to be opened for its cash part, if any."""
     info = split.setlinfo
     before = split.accumulators_before
     return BillSettlement(
@@ -164,7 +166,7 @@ def new_settlement(
         status="pending",
         channel=channel,
         provider=wallet_provider,
-        order_id=None,
+        order_id=order_id,
         setlinfo=info.as_dict(),
         medfee_sumamt_fen=to_fen(info.medfee_sumamt),
         hifp_pay_fen=to_fen(info.hifp_pay),
