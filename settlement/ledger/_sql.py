@@ -10,6 +10,7 @@ the caller's session, inside its transaction; the tables are those of :mod:`.tab
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
@@ -104,18 +105,13 @@ class PostgresSql(LedgerSql):
     def __init__(self, cursor: Any) -> None:
         super().__init__(cursor)
         self._second: Any = None
-        self._third: Any = None
 
     def lock_accounts(
         self, ids: Sequence[int], codes: Sequence[str], refs: Sequence[str]
     ) -> list[dict[str, Any]]:
-        connection = self.cursor.connection
-        lock, shared = self.cursor, self._second_cursor()
         names = [*ids, *codes, *refs, *refs]
-        with connection.pipeline():
-            lock.execute(_postgres_lock_sql(len(ids), len(codes), len(refs)), names)
-            shared.execute(_postgres_striped_sql(len(ids), len(codes), len(refs)), names)
-        return _accounts(lock.fetchall()) + _accounts(shared.fetchall())
+        self.cursor.execute(_postgres_accounts_sql(len(ids), len(codes), len(refs)), names * 2)
+        return _accounts(self.cursor.fetchall())
 
     def load_transfers(self, ids: Sequence[str], refs: Sequence[str]) -> list[dict[str, Any]]:
         self.cursor.execute(
@@ -129,28 +125,21 @@ class PostgresSql(LedgerSql):
         # Both statements go out in one pipeline (one network round trip); the server still runs
         # the load after the locks are granted, so it sees what the lock holders committed.
         connection = self.cursor.connection
-        lock, shared, load_cursor = self.cursor, self._second_cursor(), self._third_cursor()
+        accounts, load_cursor = self.cursor, self._second_cursor()
         names = [*ids, *codes, *refs, *refs]
         with connection.pipeline():
-            lock.execute(_postgres_lock_sql(len(ids), len(codes), len(refs)), names)
-            shared.execute(_postgres_striped_sql(len(ids), len(codes), len(refs)), names)
+            accounts.execute(_postgres_accounts_sql(len(ids), len(codes), len(refs)), names * 2)
             load_cursor.execute(
                 _postgres_load_sql(len(load) + len(refs), len(refs)),
                 [*load, *refs, *refs, *refs],
             )
-        accounts = _accounts(lock.fetchall()) + _accounts(shared.fetchall())
-        return accounts, self._transfers(load_cursor.fetchall())
+        return _accounts(accounts.fetchall()), self._transfers(load_cursor.fetchall())
 
     def _second_cursor(self) -> Any:
         # A pipeline's statements each need their own cursor to keep their own results.
         if self._second is None:
             self._second = RawCursor(self.cursor.connection)
         return self._second
-
-    def _third_cursor(self) -> Any:
-        if self._third is None:
-            self._third = RawCursor(self.cursor.connection)
-        return self._third
 
     def _transfers(self, fetched: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
         rows = [dict(zip(TRANSFER_COLUMNS, row, strict=True)) for row in fetched]
@@ -323,6 +312,29 @@ def _postgres_lock_sql(ids: int, codes: int, refs: int) -> str:
         f"SELECT {_ACCOUNTS} FROM ledger_accounts WHERE ({_postgres_names(ids, codes, refs)})"
         " AND NOT striped ORDER BY id FOR UPDATE"
     )
+
+
+@cache
+def _postgres_accounts_sql(ids: int, codes: int, refs: int) -> str:
+    """One statement for both: the limited accounts locked (:func:`_postgres_lock_sql`, in a
+    CTE, which PostgreSQL runs whole, in id order), then the striped ones with their stripes
+    (:func:`_postgres_striped_sql`). Their names are bound twice, once per half.
+
+    The striped half reads as of the statement's start, before any wait for a lock: nothing
+    limits those accounts and their writers only add to a stripe, so no decision depends on
+    their balances being the latest (the balances returned for them are as of that moment).
+    """
+    locked = _postgres_lock_sql(ids, codes, refs)
+    striped = _postgres_striped_sql(ids, codes, refs)
+    offset = ids + codes + 2 * refs
+    # The second half's placeholders follow the first half's.
+    striped = _renumbered(striped, offset)
+    return f"WITH locked AS ({locked}) SELECT * FROM locked UNION ALL ({striped})"
+
+
+def _renumbered(statement: str, offset: int) -> str:
+    """``$n`` placeholders of a :func:`_numbered` statement, each moved up by ``offset``."""
+    return re.sub(r"\$(\d+)", lambda match: f"${int(match.group(1)) + offset}", statement)
 
 
 @cache

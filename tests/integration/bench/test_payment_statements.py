@@ -18,7 +18,7 @@ from tests.harness import build_service
 from tests.integration.payments.support import AMOXICILLIN, HEALTH_ADVICE, bill_for
 
 #: The most statements one settled payment may send, per backend (transaction control apart).
-CEILING = {"postgresql": 47, "sqlite": 52}
+CEILING = {"postgresql": 38, "sqlite": 45}
 
 
 def one_payment(engine: Engine, log: StatementLog) -> Tally:
