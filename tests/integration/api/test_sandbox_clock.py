@@ -154,3 +154,21 @@ def test_a_login_code_and_a_token_expire_in_real_time_not_the_test_clocks(engine
     me = client.get("/v1/me/credit", headers={"Authorization": f"Bearer {bearer}"})
 
     assert me.status_code == 200, me.text
+
+
+def test_a_nonce_seen_before_the_advance_is_still_refused_after_it(engine):
+    container = sandbox(engine)
+    client = TestClient(create_app(container), raise_server_exceptions=False)
+    his = his_of(container, client)
+    person = Service(container=container, client=client, clock=container.clock).add_person()
+    path = f"/his/v1/patients/{person.psn_no}/credit"
+    nonce = "nonce-before-the-advance-0001"
+    assert his.request("GET", path, nonce=nonce).status_code == 200
+
+    assert client.post("/sandbox/v1/clock/advance", json={"hours": 73}).status_code == 200
+    # The expiry sweep forgets nonces by real time: this one is seconds old, so it is kept.
+    assert client.post("/sandbox/v1/scheduler/run").status_code == 200
+    replayed = his.request("GET", path, nonce=nonce)
+
+    assert replayed.status_code == 401, replayed.text  # a replay
+    assert replayed.json()["error"]["code"] == "nonce_reused"
