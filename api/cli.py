@@ -137,6 +137,11 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
         from prometheus_client import start_http_server
 
         start_http_server(args.metrics_port, addr=args.metrics_host)
+    from api.serving import settle_garbage_collector
+
+    # As `shuxin serve` does: a sweep builds thousands of rows' objects per batch, and without
+    # it each collection of the oldest generation walks every object start-up built.
+    settle_garbage_collector()
     run_scheduler_forever(container)
     return 0
 

@@ -12,6 +12,11 @@ throwaway schema, then times, in the same run:
   statement per batch (arrays and ``COPY``, see ``settlement.foundation.db.insert_rows``), and
   ``OVERDUE_WORKERS`` transactions share the batches.
 
+The sweep runs as in the scheduler's process (``shuxin serve`` or ``shuxin scheduler``): the
+garbage collector settled once the container is built (``api.serving.settle_garbage_collector``).
+Its SQL statements are counted at the driver (``tests/bench/support/statements.py``) and printed
+by purpose: a batch is a handful of set-based statements, whatever its size.
+
 Printed: the medians over ``--runs`` and the ratio (sweep ÷ bare UPDATE; ``ratio`` in the last
 line, one JSON object, is the median of the runs' ratios). Target: ≤ 10 × the bare UPDATE. Both sides
 write through the same server, so a loaded machine moves both, but not equally: compare ratios
@@ -30,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, func, select, text
 
 from api.progress import progress_bars
+from api.serving import settle_garbage_collector
 from settlement.billing.credit_tables import CreditDecisionRow
 from settlement.bootstrap import Container, bootstrap
 from settlement.foundation.clock import AdjustableClock
@@ -41,6 +47,7 @@ from settlement.scheduler import sweep_overdue
 from settlement.scheduler.tables import ScheduledAction
 from settlement.schema import load_all_tables
 from tests.bench.support import POSTGRES_HELP, default_postgres
+from tests.bench.support.statements import Tally, count_engine, format_purposes
 
 CLOSED = datetime(2026, 11, 20, 1, 30, tzinfo=UTC)
 NOW = CLOSED + timedelta(hours=73)
@@ -140,7 +147,7 @@ def check(container: Container, bills: int) -> None:
     assert (actions, messages, frozen) == (bills, 2 * bills, bills), (actions, messages, frozen)
 
 
-def one_run(url: str, bills: int) -> tuple[float, float]:
+def one_run(url: str, bills: int) -> tuple[float, float, Tally]:
     schema = f"shuxin_bench_overdue_{uuid.uuid4().hex[:8]}"
     admin = make_engine(url, pool_size=1, max_overflow=0)
     with admin.begin() as connection:
@@ -155,16 +162,22 @@ def one_run(url: str, bills: int) -> tuple[float, float]:
         baseline = bare_update(engine)
         settings = Settings(database_url=url, mode="sandbox")
         container = bootstrap(settings, engine=engine, clock=AdjustableClock(frozen_at=NOW))
+        settle_garbage_collector()  # as the scheduler's process does once it is built
+        log = count_engine(engine)
+        before = log.snapshot()
         started = time.perf_counter()
         report = sweep_overdue(container, NOW)
         swept = time.perf_counter() - started
+        tally = log.snapshot().since(before)
         assert report.count == bills, report.count
         check(container, bills)
         print(
             f"  bare UPDATE {baseline:.2f} s; overdue sweep {swept:.2f} s "
-            f"({bills / swept:,.0f} bills/s); ratio {swept / baseline:.1f}"
+            f"({bills / swept:,.0f} bills/s); ratio {swept / baseline:.1f}; "
+            f"{tally.statements} statements in {tally.transactions} transactions:\n"
+            + format_purposes(tally, 1, indent="    ")
         )
-        return baseline, swept
+        return baseline, swept, tally
     finally:
         engine.dispose()
         with admin.begin() as connection:
@@ -201,6 +214,8 @@ def main(argv: list[str]) -> int:
         "ratio": round(ratios, 2),
         "ratio_of_medians": round(swept / baseline, 2),
         "runs": args.runs,
+        "statements": results[-1][2].statements,
+        "transactions": results[-1][2].transactions,
     }
     print(json.dumps(figures))
     return 0

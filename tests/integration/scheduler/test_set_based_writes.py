@@ -3,8 +3,10 @@ INSERT would, and a sweep over several batches still handles each bill once, old
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, date, datetime
 
+import pytest
 from sqlalchemy import select
 
 from settlement.billing.credit_records import CreditRepository
@@ -12,6 +14,7 @@ from settlement.billing.credit_tables import CreditDecisionRow
 from settlement.foundation.db import among, insert_rows
 from settlement.messages.tables import OutboxMessage
 from settlement.scheduler import sweep_overdue, sweeps
+from tests.bench.support.statements import count_psycopg, stop_counting_psycopg
 from tests.integration.scheduler.support import actions, bill, bill_for, count, outbox
 
 DECIDED = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
@@ -108,3 +111,27 @@ def test_a_sweep_over_several_batches_makes_each_bill_overdue_once_oldest_first(
         latest = CreditRepository(uow.session).latest_decision(people[0].psn_no)
     assert latest is not None and latest.status in ("frozen", "suspended")  # per policy
     assert latest.inputs["history"]["overdue_unpaid"] == 2  # its batch saw the earlier one
+
+
+@pytest.mark.postgres
+def test_the_overdue_sweep_sends_as_many_statements_for_six_bills_as_for_two(
+    postgres_only, service, his, monkeypatch
+):
+    """Set-based: a batch costs the same statements whatever its size (no per-bill read)."""
+    monkeypatch.setattr(sweeps, "OVERDUE_WORKERS", 1)  # one worker: its batches are the run's
+
+    def swept(patients: int) -> Counter[str]:
+        bills = [bill_for(service, his, service.enrol()[0]) for _ in range(patients)]
+        service.advance(hours=73)
+        log = count_psycopg()
+        before = log.snapshot()
+        report = sweep_overdue(service.container, service.clock.now())
+        assert sorted(report.ids) == sorted(bills)
+        return log.snapshot().since(before).counts
+
+    try:
+        two, six = swept(2), swept(6)
+    finally:
+        stop_counting_psycopg()
+    assert two == six
+    assert two["COPY outbox"] == 1 and two["UPDATE bills"] == 1
