@@ -1,4 +1,5 @@
-"""The sweeps: each a function ``(container, now) -> SweepReport`` over what is due in the database.
+"""The sweeps: each a function ``(context, now) -> SweepReport`` over what is due in the database,
+``context`` being only what that sweep uses (a Protocol the process's container satisfies).
 
 Nothing here is scheduled per bill: every deadline lives on a row (``bills.due_at``,
 ``visits.opened_at``), so a sweep after a restart finds everything that fell due while the
@@ -13,7 +14,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Protocol
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from settlement.access.nonces import purge_expired_nonces
@@ -22,10 +25,14 @@ from settlement.access.rate_limits import purge_expired_counters
 from settlement.billing import bill_states
 from settlement.billing.payment_tables import purge_refused_callbacks
 from settlement.billing.tables import Bill
+from settlement.foundation.clock import Clock
+from settlement.foundation.config import Settings
 from settlement.foundation.idempotency import purge_expired_keys
+from settlement.foundation.ports import CreditPlatform
+from settlement.foundation.scheme import SchemePolicy
 from settlement.foundation.sweep_failures import purge_sweep_failures
-from settlement.foundation.unit_of_work import UnitOfWork
-from settlement.messages.dispatcher import dispatch_outbox
+from settlement.foundation.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from settlement.messages.dispatcher import DispatchContext, dispatch_outbox
 from settlement.messages.outbox import purge_sent_messages
 from settlement.scheduler.actions import claim_actions
 from settlement.scheduler.auto_close import end_of_visit_day, last_auto_close, sweep_auto_close
@@ -43,7 +50,8 @@ from settlement.scheduler.failures import Failed, isolated
 from settlement.scheduler.reminders import sweep_reminders
 from settlement.scheduler.reports import SweepReport
 from settlement.scheduler.wallet_orders import sweep_pending_orders
-from settlement.usecases.notices import notify_bills
+from settlement.usecases.credit.decisions import CreditConfig
+from settlement.usecases.notices import NoticesContext, notify_bills
 from settlement.usecases.overdue import DueBill, escalate_overdue, mark_overdue
 
 __all__ = [
@@ -67,6 +75,47 @@ ESCALATE = "escalate"
 Sweep = Callable[["SchedulerContext", datetime], SweepReport]
 
 
+class OverdueContext(NoticesContext, Protocol):
+    """What the overdue sweep uses: the engine (its dialect sets the workers), transactions,
+    the credit events policy, and what notices use."""
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def uow(self) -> UnitOfWorkFactory: ...
+
+    @property
+    def credit_config(self) -> CreditConfig: ...
+
+
+class EscalationContext(NoticesContext, Protocol):
+    """What the escalation sweep uses: the scheme (after how long), transactions, the credit
+    platform reported to, and what notices use (the insurance platform among them)."""
+
+    @property
+    def scheme(self) -> SchemePolicy: ...
+
+    @property
+    def uow(self) -> UnitOfWorkFactory: ...
+
+    @property
+    def credit_platform(self) -> Callable[[Session], CreditPlatform]: ...
+
+
+class ExpiryContext(Protocol):
+    """What the expiry sweep uses: the retention settings, the wall clock, transactions."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def real_clock(self) -> Clock: ...
+
+    @property
+    def uow(self) -> UnitOfWorkFactory: ...
+
+
 # -- overdue and escalation ----------------------------------------------------------------------
 
 
@@ -76,7 +125,7 @@ Sweep = Callable[["SchedulerContext", datetime], SweepReport]
 OVERDUE_WORKERS = 2
 
 
-def sweep_overdue(container: SchedulerContext, now: datetime) -> SweepReport:
+def sweep_overdue(container: OverdueContext, now: datetime) -> SweepReport:
     """Unpaid bills at ``due_at`` become overdue (line frozen, people told), once each.
 
     A bill with a payment in flight (``paying``) is left to its payment: if it fails, the bill is
@@ -103,7 +152,7 @@ def sweep_overdue(container: SchedulerContext, now: datetime) -> SweepReport:
     return report
 
 
-def _overdue_batches(container: SchedulerContext, now: datetime, apart: SetApart) -> list[DueBill]:
+def _overdue_batches(container: OverdueContext, now: datetime, apart: SetApart) -> list[DueBill]:
     """One worker's part of :func:`sweep_overdue`: batches until none is left to take."""
     return sweep_batches(
         container.uow,
@@ -117,7 +166,7 @@ def _overdue_batches(container: SchedulerContext, now: datetime, apart: SetApart
 
 
 def _make_overdue(
-    container: SchedulerContext, now: datetime, session: Session, batch: list[DueBill]
+    container: OverdueContext, now: datetime, session: Session, batch: list[DueBill]
 ) -> list[DueBill]:
     claimed = claim_actions(session, bill_ids=[b.bill_id for b in batch], kind=OVERDUE, now=now)
     bills = [b for b in batch if b.bill_id in claimed]
@@ -128,7 +177,7 @@ def _make_overdue(
     return bills
 
 
-def sweep_escalation(container: SchedulerContext, now: datetime) -> SweepReport:
+def sweep_escalation(container: EscalationContext, now: datetime) -> SweepReport:
     """Bills overdue for N days (policy) are reported to the credit platform, once each."""
     after = container.scheme.escalate_after
     due = due_bills(
@@ -152,7 +201,7 @@ def sweep_escalation(container: SchedulerContext, now: datetime) -> SweepReport:
 
 
 def _escalate(
-    container: SchedulerContext, now: datetime, days: int, session: Session, batch: list[DueBill]
+    container: EscalationContext, now: datetime, days: int, session: Session, batch: list[DueBill]
 ) -> list[DueBill]:
     claimed = claim_actions(session, bill_ids=[b.bill_id for b in batch], kind=ESCALATE, now=now)
     bills = [b for b in batch if b.bill_id in claimed]
@@ -173,7 +222,7 @@ def _escalate(
 # -- expiry --------------------------------------------------------------------------------------
 
 
-def sweep_expiry(container: SchedulerContext, now: datetime) -> SweepReport:
+def sweep_expiry(container: ExpiryContext, now: datetime) -> SweepReport:
     """Forget idempotency keys, nonces, login codes, rate counters, sent messages, refused
     callbacks and sweep failures past their retention; each kind in a transaction of its own."""
     kept_since = now - timedelta(days=container.settings.message_retention_days)
@@ -206,7 +255,7 @@ def _purge(purge: Callable[[Session], int], uow: UnitOfWork) -> int:
     return purged
 
 
-def sweep_outbox(container: SchedulerContext, now: datetime) -> SweepReport:
+def sweep_outbox(container: DispatchContext, now: datetime) -> SweepReport:
     """Send the pending messages."""
     result = dispatch_outbox(container, now)
     return SweepReport("messages", counts=result.as_dict())

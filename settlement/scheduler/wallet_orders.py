@@ -6,15 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from settlement.foundation.unit_of_work import UnitOfWork
-from settlement.scheduler.context import SchedulerContext
 from settlement.scheduler.failures import Failed, isolated
 from settlement.scheduler.reports import SweepReport
+from settlement.usecases.paying.context import PayingContext
 from settlement.usecases.paying.pending import resolve_order, stale_order_ids
 
 WALLET_ORDERS = "wallet_orders"
 
 
-def sweep_pending_orders(container: SchedulerContext, now: datetime) -> SweepReport:
+def sweep_pending_orders(container: PayingContext, now: datetime) -> SweepReport:
     """Query the provider about wallet orders pending too long; confirm or fail them.
 
     Each order in its own transaction (``resolve_order`` opens it): one that raises is recorded
