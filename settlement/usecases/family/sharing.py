@@ -43,7 +43,15 @@ from settlement.ledger.ledger import (
 from settlement.ledger.tables import LedgerAccount
 from settlement.usecases.credit.decisions import CreditConfig, credit_standing
 from settlement.usecases.family.rebalance import shared_hold_id
-from settlement.usecases.family.waterfall import Charge, Part, Shortfall, Source, decide_waterfall
+from settlement.usecases.family.waterfall import (
+    Charge,
+    Part,
+    Shortfall,
+    Source,
+    carried_by,
+    decide_waterfall,
+    repayment_shares,
+)
 
 EMPLOYEE_INSURANCE = "310"
 
@@ -367,9 +375,7 @@ def line_hold_ids(line: FeeLine, shared: Sequence[SharedHold]) -> list[str]:
 
 def line_shares(line: FeeLine, shared: Sequence[SharedHold]) -> list[tuple[str, int]]:
     """Which patient's line carries how many fen of ``line`` (own first); sums to the line."""
-    own_fen = line.det_item_fee_sumamt_fen - sum(row.amount_fen for row in shared)
-    shares = [(line.visit.psn_no, own_fen)] if own_fen > 0 else []
-    return shares + [(row.manager_psn_no, row.amount_fen) for row in shared]
+    return carried_by(line.visit.psn_no, line.det_item_fee_sumamt_fen, shared)
 
 
 def bill_line_shares(
@@ -383,10 +389,9 @@ def bill_line_shares(
     """
     visit = session.get_one(Visit, bill.mdtrt_id)
     shared = shared_holds(session, bill.mdtrt_id)
-    totals: dict[str, int] = {bill.psn_no: 0}
-    for line in visit.fees:
-        if line.status not in statuses:
-            continue
-        for psn_no, fen in line_shares(line, shared.get(line.feedetl_sn, [])):
-            totals[psn_no] = totals.get(psn_no, 0) + fen
-    return [(psn_no, from_fen(fen)) for psn_no, fen in totals.items() if fen > 0]
+    lines = [
+        (line.det_item_fee_sumamt_fen, shared.get(line.feedetl_sn, []))
+        for line in visit.fees
+        if line.status in statuses
+    ]
+    return [(psn_no, from_fen(fen)) for psn_no, fen in repayment_shares(bill.psn_no, lines)]

@@ -5,13 +5,15 @@ A relative's fee lines draw on their own line first, then on their managers' lin
 takes what each line may still debit (read under the lines' locks by
 ``settlement.usecases.family.sharing``) and returns the parts to hold, or the shortfall when the
 lines together cannot carry the batch; ``sharing`` turns the parts into ledger holds and
-``shared_holds`` rows.
+``shared_holds`` rows. :func:`repayment_shares` is the way back: what repaying the lines credits
+to each line, so each gets back exactly what it carried.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +83,37 @@ def decide_waterfall(
             left[index] -= take
             parts.append(Part(charge.feedetl_sn, source, take))
     return parts
+
+
+# -- what a repayment gives back -----------------------------------------------------------------
+
+
+class Carried(Protocol):
+    """A part of a fee line held on a manager's line (a ``shared_holds`` row, or its values)."""
+
+    @property
+    def manager_psn_no(self) -> str: ...
+
+    @property
+    def amount_fen(self) -> int: ...
+
+
+def carried_by(psn_no: str, amount_fen: int, shared: Sequence[Carried]) -> list[tuple[str, int]]:
+    """Which patient's line carries how many fen of a fee line of ``amount_fen`` charged to
+    ``psn_no``: their own part first (if any), then each shared part; sums to the line."""
+    own_fen = amount_fen - sum(part.amount_fen for part in shared)
+    shares = [(psn_no, own_fen)] if own_fen > 0 else []
+    return shares + [(part.manager_psn_no, part.amount_fen) for part in shared]
+
+
+def repayment_shares(
+    psn_no: str, lines: Iterable[tuple[int, Sequence[Carried]]]
+) -> list[tuple[str, int]]:
+    """What repaying fee lines (each ``(amount_fen, shared parts)``) of ``psn_no`` credits back to
+    each line, in fen: the patient's own line first, then each manager's in the order first met;
+    lines that carried nothing are left out. The shares sum to the lines' amounts."""
+    totals: dict[str, int] = {psn_no: 0}
+    for amount_fen, shared in lines:
+        for who, fen in carried_by(psn_no, amount_fen, shared):
+            totals[who] = totals.get(who, 0) + fen
+    return [(who, fen) for who, fen in totals.items() if fen > 0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -10,7 +12,9 @@ from settlement.usecases.family.waterfall import (
     Part,
     Shortfall,
     Source,
+    carried_by,
     decide_waterfall,
+    repayment_shares,
 )
 
 
@@ -92,3 +96,52 @@ def test_the_waterfall_holds_each_charge_exactly_own_line_first_and_no_line_over
     # Parts come in charge order, and within a charge in line order.
     order = [(int(p.feedetl_sn), p.source.rank) for p in decided]
     assert order == sorted(order)
+
+
+@dataclass(frozen=True)
+class Held:
+    manager_psn_no: str
+    amount_fen: int
+
+
+def test_a_repayment_credits_the_own_line_first_then_each_manager_what_it_carried():
+    lines = [(5000, [Held("M1", 2000)]), (3000, []), (1000, [Held("M1", 600), Held("M2", 400)])]
+    assert repayment_shares("P1", lines) == [("P1", 6000), ("M1", 2600), ("M2", 400)]
+    assert carried_by("P1", 1000, [Held("M1", 1000)]) == [("M1", 1000)]  # nothing on its own
+
+
+def test_a_bill_held_wholly_on_a_manager_gives_the_own_line_nothing():
+    assert repayment_shares("P1", [(700, [Held("M1", 700)])]) == [("M1", 700)]
+    assert repayment_shares("P1", []) == []
+
+
+held_lines = st.lists(
+    st.tuples(
+        st.integers(0, 50_000),
+        st.lists(
+            st.tuples(st.sampled_from(["M1", "M2", "M3"]), st.integers(1, 30_000)), max_size=3
+        ),
+    ),
+    max_size=8,
+).map(
+    lambda drawn: [
+        (own + sum(f for _, f in parts), [Held(m, f) for m, f in parts]) for own, parts in drawn
+    ]
+)
+
+
+@given(lines=held_lines)
+def test_repayment_shares_sum_to_the_lines_and_give_each_line_exactly_what_it_carried(lines):
+    shares = repayment_shares("P1", lines)
+    assert sum(fen for _, fen in shares) == sum(amount for amount, _ in lines)
+    assert all(fen > 0 for _, fen in shares)
+    assert len({who for who, _ in shares}) == len(shares)
+    own = sum(amount - sum(p.amount_fen for p in parts) for amount, parts in lines)
+    assert dict(shares).get("P1", 0) == own
+    if own:
+        assert shares[0] == ("P1", own)  # the own line first
+    for manager in ("M1", "M2", "M3"):
+        carried = sum(
+            p.amount_fen for _, parts in lines for p in parts if p.manager_psn_no == manager
+        )
+        assert dict(shares).get(manager, 0) == carried
