@@ -230,6 +230,9 @@ def test_the_page_shows_and_toggles_the_consent_and_pays_exactly_the_split_it_sh
     assert f'name="split_version" value="{preview["split_version"]}"' in bill_page.text
     assert f"¥{preview['setlinfo']['acct_mulaid_pay']}" in bill_page.text
     assert "现在支付将按此扣款" in bill_page.text
+    # The button names what the wallet is charged, from the same split (325.00 in the issue).
+    button = bill_page.text.split('data-testid="pay-button">', 1)[1].split("</button>", 1)[0]
+    assert button == f"确认支付 ¥{preview['setlinfo']['psn_cash_pay']}"
 
     paid = client.post(
         f"/app/bills/{bill_id}/pay",
