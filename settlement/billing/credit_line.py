@@ -78,6 +78,9 @@ def sync_line(session: Session, *, psn_no: str, line: Decimal, clock: Clock) -> 
         session.add(row)
         session.flush()
         line_account(session, psn_no)  # opened with the row, so a grant finds it
+        # The personal account repayments draw on, opened with the line (a payment would
+        # otherwise open it, one statement more, on the patient's first).
+        open_accounts(session, {chart.patient_insurance_account(psn_no): "insurance_account"})
     delta = to_fen(line) - row.granted_fen
     if delta < 0:
         # Only what is unused can be taken back: the line's balance is read for that alone.

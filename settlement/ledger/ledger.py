@@ -24,7 +24,7 @@ an ``IntegrityError``.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +41,7 @@ from settlement.ledger.accounts import (
     get_account,
     get_transfer,
     open_account,
+    open_accounts,
     pending_status,
 )
 from settlement.ledger.batch import (
@@ -61,7 +62,9 @@ from settlement.ledger.batch import (
     transfer_of,
 )
 from settlement.ledger.errors import (
+    AccountNotFound,
     LedgerError,
+    LinkedEventFailed,
     TransferNotFound,
 )
 from settlement.ledger.model import (
@@ -119,6 +122,8 @@ def create_transfers(
     clock: Clock,
     linked: bool = True,
     ids_locked: bool = False,
+    fresh_ids: bool = False,
+    open_missing: Mapping[str, str] | None = None,
 ) -> list[TransferResult]:
     """Apply ``transfers`` in order; linked (the default) means all of them or none.
 
@@ -131,8 +136,37 @@ def create_transfers(
     transfer ids (they derive from a row it has locked, as a visit's holds do), so no race on an
     id can be lost and the batch runs without its SAVEPOINT (two round trips fewer). Should an id
     be taken anyway, that is a bug: it raises, and the caller's transaction must roll back.
+
+    ``fresh_ids`` (with ``ids_locked``): the ids were never used, since they derive from an id
+    made in this transaction (a new settlement's), so there is nothing stored to judge a retry
+    against and the batch's ids are not looked up (one statement fewer). Only for transfers that
+    name no other (no post, void or reversal); an id taken anyway raises as above.
+
+    ``open_missing``: accounts with no limit (code → kind, see :func:`open_accounts`) to open if
+    the batch finds one of them missing, and then the batch is run again. A refused batch has
+    written nothing, so the second run is the first that writes; where the accounts exist (all
+    but the first time), opening them costs no statement.
     """
-    return _create(session, transfers, clock=clock, linked=linked, ids_locked=ids_locked)[0]
+    if fresh_ids and not ids_locked:
+        raise ValueError("fresh_ids needs ids_locked: fresh ids are the caller's alone")
+    try:
+        return _create(
+            session, transfers, clock=clock, linked=linked, ids_locked=ids_locked, fresh=fresh_ids
+        )[0]
+    except LedgerError as error:
+        if not open_missing or not _names_missing(error, open_missing):
+            raise
+    open_accounts(session, open_missing)
+    return _create(
+        session, transfers, clock=clock, linked=linked, ids_locked=ids_locked, fresh=fresh_ids
+    )[0]
+
+
+def _names_missing(error: LedgerError, codes: Mapping[str, str]) -> bool:
+    """Whether ``error`` (or, for a linked batch, its failing transfer's) is one of ``codes``
+    not found."""
+    cause = error.error if isinstance(error, LinkedEventFailed) else error
+    return isinstance(cause, AccountNotFound) and cause.details.get("account") in codes
 
 
 def create_transfers_with_balances(
@@ -222,6 +256,7 @@ def _create(
     clock: Clock,
     linked: bool,
     ids_locked: bool,
+    fresh: bool = False,
 ) -> tuple[list[TransferResult], Batch | None]:
     """Both public forms: the results, and the batch as it ended (``None`` for no transfers)."""
     if not transfers:
@@ -245,7 +280,11 @@ def _create(
         # Nothing is written before every check has passed, so a refusal leaves no trace here.
         try:
             results, batch = _apply(
-                sql_for(session.connection()), events, created_at=created_at, linked=linked
+                sql_for(session.connection()),
+                events,
+                created_at=created_at,
+                linked=linked,
+                fresh=fresh,
             )
         except _LostRace:
             raise AssertionError("a transfer id was taken although the caller locked it") from None
@@ -328,11 +367,16 @@ def _apply(
     *,
     created_at: datetime,
     linked: bool,
+    fresh: bool = False,
 ) -> tuple[list[TransferResult], Batch]:
     events = [item for _, item in items if isinstance(item, Event)]
     refs = sorted({ref for event in events for ref in (event.pending_id, event.reverses_id) if ref})
-    # After the locks: the batch's own ids and what its references are, resolve or reverse them.
-    locked, known = _lock_accounts(sql, events, refs, [event.id for event in events])
+    if fresh and refs:
+        raise ValueError("fresh ids are for transfers that name no other")
+    # After the locks: the batch's own ids and what its references are, resolve or reverse them
+    # (fresh ids, never used, need no look).
+    load = None if fresh else [event.id for event in events]
+    locked, known = _lock_accounts(sql, events, refs, load)
     batch = new_batch(locked, known)
     batch_id = events[0].id if linked and len(items) > 1 else None
     results: list[TransferResult] = []

@@ -70,10 +70,10 @@ SOURCE_KINDS = {
 }
 
 
-def source_accounts(
-    session: Session, psn_no: str, provider: str | None, *, mulaid_psn_no: str | None = None
+def source_codes(
+    psn_no: str, provider: str | None, *, mulaid_psn_no: str | None = None
 ) -> dict[str, str]:
-    """The ledger accounts repayments come from, opened on first use (one statement for all).
+    """The ledger accounts repayments come from, by source.
 
     ``mulaid_psn_no``: the family manager whose personal account gives mutual aid, if any.
     """
@@ -85,7 +85,20 @@ def source_accounts(
         accounts["mulaid"] = chart.patient_insurance_account(mulaid_psn_no)
     if provider is not None:
         accounts["cash"] = chart.wallet_clearing(provider)
-    open_accounts(session, {code: SOURCE_KINDS[source] for source, code in accounts.items()})
+    return accounts
+
+
+def source_kinds(accounts: dict[str, str]) -> dict[str, str]:
+    """The kinds of the source accounts ``accounts`` (by source), by code: what opens them."""
+    return {code: SOURCE_KINDS[source] for source, code in accounts.items()}
+
+
+def source_accounts(
+    session: Session, psn_no: str, provider: str | None, *, mulaid_psn_no: str | None = None
+) -> dict[str, str]:
+    """:func:`source_codes`, opened on first use (one statement for all)."""
+    accounts = source_codes(psn_no, provider, mulaid_psn_no=mulaid_psn_no)
+    open_accounts(session, source_kinds(accounts))
     return accounts
 
 
@@ -119,12 +132,13 @@ def pending_transfers(
     """The legs as pending ledger transfers into the lines they repay.
 
     Their ids derive from the new settlement's id, under the bill's lock: no concurrent writer
-    can take them, so the batch runs without a savepoint (``ids_locked``).
+    can take them, so the batch runs without a savepoint (``ids_locked``), and they were never
+    used, so nothing is looked up (``fresh_ids``).
     """
     # The mutual-aid leg comes from the manager's personal account (one manager pays).
     mulaid = any(leg["source"] == "mulaid" for leg in legs)
-    accounts = source_accounts(
-        session, bill.psn_no, wallet_provider, mulaid_psn_no=payer_psn_no if mulaid else None
+    accounts = source_codes(
+        bill.psn_no, wallet_provider, mulaid_psn_no=payer_psn_no if mulaid else None
     )
     pending = [
         TransferRequest(
@@ -138,7 +152,15 @@ def pending_transfers(
         )
         for leg in legs
     ]
-    create_transfers(session, pending, clock=clock, ids_locked=True)
+    # The sources are opened on first use: only when the batch finds one missing.
+    create_transfers(
+        session,
+        pending,
+        clock=clock,
+        ids_locked=True,
+        fresh_ids=True,
+        open_missing=source_kinds(accounts),
+    )
 
 
 def new_settlement(
