@@ -131,6 +131,11 @@ class Service:
     client: TestClient
     clock: AdjustableClock
     hospitals: dict[str, HisClient] = field(default_factory=dict)
+    #: The personal-account balance of a person added without ``balc``. A bill the pooled fund
+    #: and the account cover entirely settles when it is made (issue 16 item 4): tests about
+    #: bills that wait for the patient (reminders, overdue, auto-pay, paying) build their
+    #: service with an empty account (``build_service(..., account_balance="0.00")``).
+    account_balance: str = "100.00"
 
     def add_hospital(self, code: str, level: int = 3) -> HisClient:
         with self.container.uow() as uow:
@@ -154,7 +159,7 @@ class Service:
         *,
         psn_type: str = "11",
         insutype: str = "310",
-        balc: str = "100.00",
+        balc: str | None = None,
         rating: str = "A",
         dishonest: bool = False,
         contribution_months: int = 240,
@@ -176,7 +181,7 @@ class Service:
             insutype=insutype,
             psn_type=psn_type,
             status=status,
-            balc=Decimal(balc),
+            balc=Decimal(self.account_balance if balc is None else balc),
             insuplc_admdvs="371400",
             ytd_act_pay_dedc=Decimal(ytd_dedc),
             ytd_hifp_pay=Decimal(ytd_hifp),
@@ -253,10 +258,16 @@ TEST_CLIENT_LIMITS = {
 
 
 def build_service(
-    engine: Engine, *, catalogue: bool = True, mode: str = "sandbox", **settings: Any
+    engine: Engine,
+    *,
+    catalogue: bool = True,
+    mode: str = "sandbox",
+    account_balance: str = "100.00",
+    **settings: Any,
 ) -> Service:
     """The service over ``engine``; ``mode="production"`` has no sandbox routes (the clock
-    is still the test's movable one). ``settings`` override :class:`Settings` fields.
+    is still the test's movable one). ``settings`` override :class:`Settings` fields;
+    ``account_balance`` is every added person's personal account unless the test says otherwise.
 
     Every test client calls from one address ("testclient") on a frozen clock, so a story that
     logs in a family would pass the per-address login limits meant for one person; those limits
@@ -280,4 +291,4 @@ def build_service(
             )
             uow.commit()
     client = TestClient(create_app(container), raise_server_exceptions=False)
-    return Service(container=container, client=client, clock=clock)
+    return Service(container=container, client=client, clock=clock, account_balance=account_balance)

@@ -30,6 +30,7 @@ from settlement.billing.tables import Visit
 from settlement.foundation.errors import ServiceError
 from settlement.foundation.unit_of_work import UnitOfWork
 from settlement.usecases.charging import visits
+from settlement.usecases.paying import closing
 from settlement.usecases.refunding.refunds import refund_lines
 
 #: Where a bill's 2208 answer is kept (beside the visit's national details), for its retries.
@@ -122,7 +123,7 @@ def settle(uow: UnitOfWork, call: NationalCall, body: Input2207) -> dict[str, An
     """2207: the visit closed into its bill; the split estimated now, ``setl_id`` the bill's
     id. Settling a settled visit again answers the same bill."""
     state = _visit_checked(uow, call, body)
-    closed = visits.close_visit(
+    closed = closing.close_visit(
         uow, container=call.container, hospital=call.hospital, mdtrt_id=state.visit.mdtrt_id
     )
     bill = closed.bill

@@ -57,6 +57,7 @@ from settlement.foundation.unit_of_work import UnitOfWork
 from settlement.usecases.charging import visits
 from settlement.usecases.charging.groups import ChargeGroups, ChargeRequest
 from settlement.usecases.credit.summary import credit_summary, platform_ineligibility
+from settlement.usecases.paying import closing
 from settlement.usecases.reporting.reconciliation import reconcile_day
 
 router = APIRouter(prefix="/his/v1", tags=["HIS"], route_class=ExactJsonRoute)
@@ -318,7 +319,7 @@ def close_visit(
     hospital = signed.hospital()
 
     def action(uow: UnitOfWork) -> tuple[int, ClosePublic]:
-        result = visits.close_visit(uow, container=container, hospital=hospital, mdtrt_id=mdtrt_id)
+        result = closing.close_visit(uow, container=container, hospital=hospital, mdtrt_id=mdtrt_id)
         subject = split_subject(
             container, uow.session, result.visit, medins_setl_id=result.bill.bill_id
         )

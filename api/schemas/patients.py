@@ -228,7 +228,10 @@ class BillPaymentPublic(ResponseModel):
     payer_psn_no: str = Field(description="Who paid: the patient, or the family manager who did")
     channel: str = Field(
         description="`app` (paid in the app or on the page, by the patient or a family manager: "
-        "see `payer_psn_no`), `autopay` (withheld), `resettle` (settled again after a refund)"
+        "see `payer_psn_no`), `autopay` (withheld), `resettle` (settled again after a refund), "
+        "`insurance` (the pooled fund and the patient's own personal account covered the bill "
+        "entirely, so it settled by itself when it was made: signing the agreement consents to "
+        "it; `payer_psn_no` is the patient)"
     )
     wallet: str | None = Field(description="`wechat` or `alipay` when a wallet paid a part")
     acct_pay: MoneyText = Field(description="From personal medical-insurance accounts")

@@ -92,6 +92,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "channel_app": ("在线支付", "Paid online"),
     "channel_autopay": ("自动扣款", "Automatic withholding"),
     "channel_resettle": ("退费后重新结算", "Settled again after a refund"),
+    "channel_insurance": ("医保账户自动结清", "Settled from the insurance accounts"),
     "due_at": ("请于 {time} 前支付", "Pay by {time}"),
     "time_left": ("剩余", "Left"),
     "overdue": ("已逾期", "Overdue"),

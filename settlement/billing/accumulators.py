@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Integer, String, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -68,3 +68,17 @@ def store_accumulators(
     )
     if loaded is not None:
         session.expire(loaded)
+
+
+def lock_person(session: Session, psn_no: str) -> None:
+    """Serialise splits of one person (accumulators, personal account) until commit.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: writers are already serialised.
+    Paying takes it before the ledger's account locks, and so does closing a visit (which may
+    settle its bill at once): never the other way round.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"pay:{psn_no}"},
+        )

@@ -43,6 +43,9 @@ TEMPLATES: dict[str, str] = {
     "autopay_taken": (
         "{who}的信用就医账单¥{amount}已通过自动扣款结清：{sources}。查看账单：{link}"
     ),
+    "settled_by_insurance": (
+        "{who}的信用就医账单¥{amount}已由医保账户自动结清，无需自付：{sources}。查看账单：{link}"
+    ),
     "autopay_failed": (
         "{who}的信用就医账单¥{amount}自动扣款未成功，请于{deadline}前手动还款，"
         "以免逾期冻结额度。立即还款：{link}"
@@ -76,6 +79,10 @@ TEMPLATES_EN: dict[str, str] = {
     "autopay_taken": (
         "{whose} credit care bill of ¥{amount} was paid by automatic withholding: {sources}. "
         "View: {link}"
+    ),
+    "settled_by_insurance": (
+        "{whose} credit care bill of ¥{amount} was settled from the insurance accounts; there "
+        "is nothing to pay: {sources}. View: {link}"
     ),
     "autopay_failed": (
         "Automatic withholding of {whose_lower} credit care bill of ¥{amount} did not go "

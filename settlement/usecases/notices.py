@@ -138,6 +138,10 @@ class ReturnedMoney(Protocol):
 
 #: Settlement channels whose completion the patient did not see happen in front of them.
 AUTOPAY_CHANNEL = "autopay"
+#: A bill the insurance accounts cover entirely, settled when it was made (issue 16 item 4).
+INSURANCE_CHANNEL = "insurance"
+#: The notice each such channel sends; any other channel's is ``payment_received``.
+SETTLED_NOTICES = {AUTOPAY_CHANNEL: "autopay_taken", INSURANCE_CHANNEL: "settled_by_insurance"}
 
 
 def _send(
@@ -194,13 +198,46 @@ def payment_settled(
     record: BillSettlement,
     now: datetime,
 ) -> int:
-    """A bill settled by a payment: ``payment_received``, or ``autopay_taken`` when withheld;
-    the sources it was paid from, each with its amount. An overdue bill that froze family
-    managers' lines also tells each manager whose line it unfreezes."""
+    """A bill settled by a payment: ``payment_received``, ``autopay_taken`` when withheld, or
+    ``settled_by_insurance`` when the insurance accounts covered it at close; the sources it was
+    paid from, each with its amount. An overdue bill that froze family managers' lines also
+    tells each manager whose line it unfreezes."""
     if bill.overdue_at is not None:
         _family_freeze_lifted(session, settings=settings, bill=bill, now=now)
-    kind = "autopay_taken" if record.channel == AUTOPAY_CHANNEL else "payment_received"
-    zh, en = sources_text(_paid_sources(record.setlinfo, record.provider))
+    kind = SETTLED_NOTICES.get(record.channel, "payment_received")
+    sources = _paid_sources(record.setlinfo, record.provider)
+    return _settled(
+        session, settings=settings, people=people, bill=bill, kind=kind, now=now, sources=sources
+    )
+
+
+def nothing_owed(
+    session: Session, *, settings: Settings, people: InsurancePlatform, bill: Bill, now: datetime
+) -> int:
+    """A bill of 0.00 (every line cancelled, or none) closed settled: told as a bill the
+    insurance accounts covered, with nothing taken from anyone."""
+    return _settled(
+        session,
+        settings=settings,
+        people=people,
+        bill=bill,
+        kind="settled_by_insurance",
+        now=now,
+        sources={},
+    )
+
+
+def _settled(
+    session: Session,
+    *,
+    settings: Settings,
+    people: InsurancePlatform,
+    bill: Bill,
+    kind: str,
+    sources: dict[str, Decimal],
+    now: datetime,
+) -> int:
+    zh, en = sources_text(sources)
     link = bill_link(bill.bill_id, settings.public_base_url)
     amount = format_amount(from_fen(bill.medfee_sumamt_fen))
     return _send(

@@ -1,8 +1,9 @@
 """Visits left open close themselves at the end of their local day (``closed_by="auto"``).
 
 The use-case shape: :mod:`.facts` reads the open visits and then each under its lock,
-:mod:`.decide` says which close and when (pure), and the charging use case's ``close_visit``
-writes each close.
+:mod:`.decide` says which close and when (pure), and ``close_visit``
+(``settlement.usecases.paying.closing``, the one way a visit closes) writes each close, settling
+a bill the insurance accounts cover entirely at once.
 """
 
 from __future__ import annotations
@@ -22,15 +23,16 @@ from settlement.scheduler.auto_close.decide import (
 from settlement.scheduler.auto_close.facts import open_visits, still_open
 from settlement.scheduler.failures import Failed, isolated
 from settlement.scheduler.reports import SweepReport
-from settlement.usecases.charging.service import ChargingContext
-from settlement.usecases.charging.visits import CloseResult, close_visit
+from settlement.usecases.charging.visits import CloseResult
+from settlement.usecases.paying.closing import close_visit
+from settlement.usecases.paying.context import PayingContext
 
 AUTO_CLOSE = "auto_close"
 
 
-class AutoCloseContext(ChargingContext, Protocol):
+class AutoCloseContext(PayingContext, Protocol):
     """What the auto-close sweep uses: the zone and the policy's closing time, transactions,
-    and what closing a visit uses."""
+    and what closing a visit uses (paying's: a covered bill settles when it is made)."""
 
     @property
     def settings(self) -> Settings: ...

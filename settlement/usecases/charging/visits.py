@@ -23,7 +23,7 @@ from insurance.pricing import PricedLine
 from insurance.split import RelativeAccount, Settlement, settle
 from settlement.access.hospitals import Hospital
 from settlement.billing import bill_states
-from settlement.billing.accumulators import accumulators_for
+from settlement.billing.accumulators import accumulators_for, lock_person
 from settlement.billing.credit_line import line_balances, sync_line
 from settlement.billing.family_standing import overdue_shared_bills
 from settlement.billing.tables import Bill, BillEvent, FeeLine, Visit
@@ -82,6 +82,8 @@ __all__ = [
 class CloseResult:
     visit: Visit
     bill: Bill
+    #: The bill was made by this call (``False``: the visit was closed already, its bill returned).
+    made: bool = True
 
 
 def active_lines(visit: Visit) -> list[FeeLine]:
@@ -270,7 +272,10 @@ def close_visit(
 ) -> CloseResult:
     """End the visit: post its holds and create the bill due in the repayment window.
 
-    Closing a closed visit returns its bill; an empty visit closes as settled.
+    Closing a closed visit returns its bill (``made`` is then ``False``); an empty visit closes
+    as settled. This only makes the bill: every caller closes through
+    ``settlement.usecases.paying.closing.close_visit``, which settles a bill the insurance
+    accounts cover entirely in the same transaction (issue 16 item 4).
 
     ``closed_at`` is when the visit ended: now when the HIS closes it; for a visit that closed
     itself, the end of its day (``settlement.scheduler.sweeps.end_of_visit_day``), however late
@@ -288,7 +293,11 @@ def close_visit(
     visit = visit_of(session, hospital, mdtrt_id, lock=True)
     existing = bill_of_visit(session, mdtrt_id)
     if visit.status == "closed" and existing is not None:
-        return CloseResult(visit=visit, bill=existing)
+        return CloseResult(visit=visit, bill=existing, made=False)
+    # Before the ledger's locks, as a payment takes it: the bill may be settled in this
+    # transaction (``settlement.usecases.paying.closing``), and the estimate below is then the
+    # split that settles it.
+    lock_person(session, visit.psn_no)
     now = container.clock.now()
     ended = now if closed_at is None else min(closed_at, now)  # a visit never ends in the future
     scheme = container.scheme

@@ -91,6 +91,12 @@ def taken_amounts(split: Settlement) -> dict[str, Decimal]:
     }
 
 
+def covered(split: Settlement) -> bool:
+    """The insurance accounts cover the bill entirely: paying it now takes nothing from the
+    wallet, so it settles by itself when it is made (issue 16 item 4)."""
+    return split.setlinfo.psn_cash_pay == ZERO
+
+
 def split_version(amounts: Mapping[str, Decimal]) -> str:
     """The fingerprint of a split as it would be taken: source by source, the amounts (the bill
     and the payer are the payment's own). Equal versions take equal amounts from each source."""

@@ -5,14 +5,27 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from insurance.split import RelativeAccount
 from settlement.access.hospitals import Hospital
+from settlement.billing.accumulators import lock_person
 from settlement.billing.payment_tables import BillSettlement, WalletOrder
 from settlement.billing.tables import Bill, FeeLine, Visit
 from settlement.usecases.paying.decide import PendingPayment
+
+__all__ = [
+    "OfferedAccounts",
+    "SplitFacts",
+    "live_settlement",
+    "lock_bill",
+    "lock_person",
+    "lock_split_inputs",
+    "locked_order",
+    "split_inputs",
+    "under_way",
+]
 
 
 def lock_bill(session: Session, bill_id: str) -> Bill | None:
@@ -24,18 +37,6 @@ def lock_bill(session: Session, bill_id: str) -> Bill | None:
         .execution_options(populate_existing=True)
     )
     return session.scalars(query).first()
-
-
-def lock_person(session: Session, psn_no: str) -> None:
-    """Serialise splits of one person (accumulators, personal account) until commit.
-
-    PostgreSQL: a transaction-scoped advisory lock. SQLite: writers are already serialised.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-            {"key": f"pay:{psn_no}"},
-        )
 
 
 def live_settlement(session: Session, bill_id: str) -> BillSettlement | None:

@@ -36,7 +36,9 @@ CLIENT_LOGGERS = ("httpx", "httpcore", "asyncio")
 
 @pytest.fixture
 def service(engine) -> Service:
-    svc = build_service(engine)
+    # Bills here wait for the patient: an empty personal account leaves the wallet a part (a bill
+    # the insurance accounts cover settles when it is made, issue 16 item 4).
+    svc = build_service(engine, account_balance="0.00")
     svc.add_hospital("H3", level=3)
     return svc
 
@@ -262,7 +264,9 @@ def test_no_secret_reaches_the_logs_of_the_flows_that_handle_them(service, monke
     LEAK_LISTENERS.append(lambda kind, where: caught.append((kind, where)))
     client, his = service.client, service.hospitals["H3"]
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    patient = service.add_person(balc="50.00")
+    # 20.00 in the account: the 35.00 bill leaves a part to the wallet, which pays through its
+    # callback (a bill the account covered would settle at close, issue 16 item 4).
+    patient = service.add_person(balc="20.00")
     relative = service.add_person()
     codes: list[str] = []
     tokens: list[str] = []

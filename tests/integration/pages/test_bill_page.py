@@ -37,7 +37,8 @@ def test_the_bill_answer_says_who_paid_how_and_when(service):
 
 
 def test_an_unpaid_bill_has_no_payment(service):
-    person, _ = service.enrol()
+    # An empty account: the wallet has a part, so the bill waits (issue 16 item 4).
+    person, _ = service.enrol(balc="0.00")
     bill_id, _ = bill_for(service.hospitals["H3"], person.psn_no, (AMOXICILLIN, "30", "1"))
     body = service.client.get(f"/v1/bills/{bill_id}", headers=login(service, person)).json()
     assert body["paid"] is None

@@ -47,6 +47,15 @@ def bill_for(his: HisClient, psn_no: str, *lines: tuple[str, str, str]) -> tuple
     return closed.json()["bill_id"], [fee["feedetl_sn"] for fee in charged.json()["fees"]]
 
 
+def top_up(service: Service, psn_no: str, amount: str) -> None:
+    """Pay ``amount`` into the person's personal account (a contribution arriving)."""
+    with service.container.uow() as uow:
+        service.container.insurance_platform(uow.session).credit_personal_account(
+            psn_no, Decimal(amount)
+        )
+        uow.commit()
+
+
 def login(service: Service, person: PersonRecord) -> dict[str, str]:
     """A bearer header for ``person`` (issued directly: these tests are not about login)."""
     with service.container.uow() as uow:

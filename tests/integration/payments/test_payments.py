@@ -24,6 +24,7 @@ from tests.integration.payments.support import (
     set_behaviour,
     settlements,
     snapshot,
+    top_up,
 )
 
 D = Decimal
@@ -92,7 +93,10 @@ def test_repaying_on_time_records_the_credit_event_and_gives_the_line_back(servi
 
 
 def test_a_balance_that_covers_the_share_settles_at_once_without_a_wallet(service, his):
-    person, _, bill_id, _ = story(service, his, balc="1000.00")
+    # The account is empty at close (so the bill waits) and covers the share when paid: a bill
+    # it covered at close would have settled then (issue 16 item 4).
+    person, _, bill_id, _ = story(service, his, balc="0.00")
+    top_up(service, person.psn_no, "1000.00")
     response = pay(service, login(service, person), bill_id, wallet="alipay")
     assert response.status_code == 201, response.text
     body = response.json()

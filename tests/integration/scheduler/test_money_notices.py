@@ -28,7 +28,8 @@ BASE = "https://shuxin.example.org"
 
 @pytest.fixture
 def service(engine):
-    svc = build_service(engine, public_base_url=BASE + "/")
+    # An empty personal account unless a test gives one: its bills wait for the wallet.
+    svc = build_service(engine, public_base_url=BASE + "/", account_balance="0.00")
     svc.add_hospital("H3", level=3)
     return svc
 
@@ -72,7 +73,7 @@ def test_a_relatives_payment_is_told_to_the_manager_naming_the_relative(service)
 
 
 def test_auto_pay_taken_is_told(service, his):
-    person = service.add_person()
+    person = service.add_person(balc="100.00")
     service.sign(person, autopay="on_close")
     withholding(service, person)
     bill_id = bill_for(service, his, person, amount="300.00")
