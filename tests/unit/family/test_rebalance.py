@@ -17,6 +17,7 @@ from settlement.usecases.family.rebalance import (
     rebalanced_own_hold_id,
     shared_hold_id,
 )
+from settlement.usecases.family.waterfall import Charge, Shortfall, Source, decide_waterfall
 
 D = Decimal
 
@@ -227,3 +228,67 @@ def test_the_batch_moves_exactly_the_plan_and_each_line_keeps_its_amount(lines, 
         assert line.hold_id in new_ids and all(p.transfer_id in new_ids for p in line.shared)
     posts = {t.pending_id for t in plan.transfers if t.kind == "post_pending"}
     assert posts == (set(new_ids) if billed else set())
+
+
+# -- posting, then lines leaving, in any order -----------------------------------------------------
+
+OWN_LINE = 90_000
+MANAGER_LINES = (60_000, 40_000)
+
+
+def _post(lines: dict[str, HeldLine], amounts: list[int], next_sn: int) -> None:
+    """Post a batch as sharing does: the waterfall over what each line has left."""
+    used = {rank: 0 for rank in range(len(MANAGER_LINES) + 1)}
+    for line in lines.values():
+        used[0] += line.own_fen
+        for part in line.shared:
+            used[part.rank] += part.amount_fen
+    sources = [Source("R", 0, None, OWN_LINE - used[0])] + [
+        Source(f"M{rank}", rank, f"L{rank}", room - used[rank])
+        for rank, room in enumerate(MANAGER_LINES, start=1)
+    ]
+    charges = [Charge(str(next_sn + i), fen) for i, fen in enumerate(amounts)]
+    parts = decide_waterfall(charges, sources)
+    if isinstance(parts, Shortfall):
+        return
+    for charge in charges:
+        shared = tuple(
+            SharedPart(p.source.rank, p.source.psn_no, p.source.link_id or "", p.amount_fen)
+            for p in parts
+            if p.feedetl_sn == charge.feedetl_sn and p.shared
+        )
+        lines[charge.feedetl_sn] = HeldLine(charge.feedetl_sn, charge.amount_fen, shared)
+
+
+def _leave(lines: dict[str, HeldLine], sn: str) -> None:
+    """A line cancelled or refunded, then the re-balance of the rest."""
+    del lines[sn]
+    own_used = sum(line.own_fen for line in lines.values())
+    for moved in plan_rebalance(list(lines.values()), OWN_LINE - own_used):
+        lines[moved.feedetl_sn] = moved
+
+
+step = st.one_of(
+    st.tuples(st.just("post"), st.lists(st.integers(1, 60_000), min_size=1, max_size=3)),
+    st.tuples(st.just("leave"), st.integers(0, 30)),
+)
+
+
+@given(st.lists(step, max_size=15))
+def test_whatever_the_order_the_relatives_line_carries_what_it_can_of_what_remains(steps):
+    lines: dict[str, HeldLine] = {}
+    for number, (kind, what) in enumerate(steps):
+        if kind == "post":
+            _post(lines, what, next_sn=number * 10)
+        elif lines:
+            _leave(lines, sorted(lines)[what % len(lines)])
+        total = sum(line.amount_fen for line in lines.values())
+        own = sum(line.own_fen for line in lines.values())
+        assert own == min(total, OWN_LINE)  # only what remains decides it
+        for line in lines.values():
+            assert line.own_fen >= 0 and all(p.amount_fen > 0 for p in line.shared)
+        for rank, room in enumerate(MANAGER_LINES, start=1):
+            carried = sum(
+                p.amount_fen for held in lines.values() for p in held.shared if p.rank == rank
+            )
+            assert carried <= room  # no line overspent
