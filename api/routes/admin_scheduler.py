@@ -24,15 +24,18 @@ EXAMPLE = {
     "message": "no insurance policy is in force on ####-##-##",
     "failed_at": "2026-11-24T00:00:05+08:00",
 }
-SWEEP_NAMES = "auto_close, autopay, wallet_orders, reminders, overdue, escalate, expiry, messages"
+SWEEP_NAMES = (
+    "auto_close, settle_covered, autopay, wallet_orders, reminders, overdue, escalate, expiry, "
+    "messages"
+)
 
 
 class SweepFailurePublic(ResponseModel):
     sweep: str = Field(description=f"The sweep that failed on the item: {SWEEP_NAMES}")
     item_id: str = Field(
-        description="The item's own id: a visit's mdtrt_id (auto_close), a bill id (autopay, "
-        "reminders, overdue, escalate), a wallet order id, an outbox message id, or the kind "
-        "of record an expiry purge failed on"
+        description="The item's own id: a visit's mdtrt_id (auto_close), a bill id "
+        "(settle_covered, autopay, reminders, overdue, escalate), a wallet order id, an outbox "
+        "message id, or the kind of record an expiry purge failed on"
     )
     error_class: str = Field(description="The error's class name")
     message: str = Field(

@@ -46,6 +46,7 @@ from settlement.scheduler.batches import (
     take_batch,
 )
 from settlement.scheduler.context import SchedulerContext
+from settlement.scheduler.covered import sweep_settle_covered
 from settlement.scheduler.failures import Failed, isolated
 from settlement.scheduler.reminders import sweep_reminders
 from settlement.scheduler.reports import SweepReport
@@ -265,6 +266,7 @@ def sweep_outbox(container: DispatchContext, now: datetime) -> SweepReport:
 #: at-close reminder and auto-pay in the same tick; messages last, so they leave at once.
 SWEEPS: tuple[tuple[str, Sweep], ...] = (
     ("auto_close", sweep_auto_close),
+    ("settle_covered", sweep_settle_covered),
     ("autopay", sweep_autopay),
     ("wallet_orders", sweep_pending_orders),
     ("reminders", sweep_reminders),

@@ -27,6 +27,7 @@ class ScheduledAction(Base):
     id: Mapped[int] = mapped_column(FenColumn, primary_key=True, autoincrement=True)
     bill_id: Mapped[str] = mapped_column(ForeignKey("bills.bill_id"))
     #: ``remind_close`` | ``remind_24h`` | ``remind_2h`` | ``autopay`` | ``overdue`` | ``escalate``
+    #: | ``settle_covered``
     kind: Mapped[str] = mapped_column(String(24))
     #: ``done``; ``skipped`` (a later reminder superseded it, or nothing to do); ``failed``.
     outcome: Mapped[str] = mapped_column(String(16))

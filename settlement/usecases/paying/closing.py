@@ -14,7 +14,9 @@ The insurance platform is an outside call. The attempt runs in a SAVEPOINT after
 written: should the platform (or anything in the settlement) fail, the attempt is undone as a
 whole, the bill stays ``billed`` (payable: the patient's own payment of ¥0.00 settles it, with
 no wallet) and an ``insurance_settle_failed`` event in its history says so; the scheduler's
-``settle_covered`` sweep (``settlement.scheduler.covered``) tries it again, first in every tick.
+``settle_covered`` sweep (``settlement.scheduler.covered``) tries it again in every tick, before
+auto-pay, reminders and overdue, until it settles or the wallet has a part (a balance moved: it
+then waits for the patient like any bill).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from settlement.usecases.charging import visits
 from settlement.usecases.charging.visits import CloseResult
 from settlement.usecases.paying import decide, write
 from settlement.usecases.paying.context import PayingContext
-from settlement.usecases.paying.service import PaymentResult, split_now, take
+from settlement.usecases.paying.service import split_now, take
 
 logger = logging.getLogger("shuxin.paying")
 
@@ -82,17 +84,12 @@ def close_visit(
 
 
 def settle_covered(session: Session, container: PayingContext, bill: Bill) -> str:
-    """Settle ``bill`` from the insurance accounts if paying it now would take nothing from the
-    wallet: ``settled``; ``waits`` when the wallet has a part (or the bill is not payable);
-    ``failed`` when the attempt failed (undone, recorded in the bill's history).
-
-    The caller holds the bill (it made it, or locked it); this runs in the caller's transaction.
-    """
-    if bill.status not in decide.PAYABLE:
-        return "waits"
+    """Settle the bill just made from the insurance accounts if the wallet owes nothing of it:
+    ``settled``, or ``waits`` (the wallet has a part); ``failed`` when the attempt failed: it is
+    undone, the bill stays payable and its history says so (:data:`SETTLE_FAILED`), for the
+    scheduler to try again (``settlement.scheduler.covered``)."""
     try:
-        with session.begin_nested():
-            result = _settle_if_covered(session, container, bill)
+        return settle_if_covered(session, container, bill)
     except Exception as error:  # the platform's failure, whatever its kind: undone, kept payable
         logger.warning(
             "settling bill %s from the insurance accounts failed (%s): it stays payable",
@@ -109,23 +106,30 @@ def settle_covered(session: Session, container: PayingContext, bill: Bill) -> st
         )
         session.flush()
         return "failed"
-    return "waits" if result is None else "settled"
 
 
-def _settle_if_covered(
-    session: Session, container: PayingContext, bill: Bill
-) -> PaymentResult | None:
-    inputs, split = split_now(session, container, bill, payer_psn_no=bill.psn_no)
-    if not decide.covered(split):
-        return None
-    return take(
-        session,
-        container,
-        bill,
-        inputs,
-        split,
-        payer_psn_no=bill.psn_no,
-        provider=None,
-        channel=INSURANCE_CHANNEL,
-        expected=None,
-    )
+def settle_if_covered(session: Session, container: PayingContext, bill: Bill) -> str:
+    """``settled`` when paying ``bill`` now would take nothing from the wallet and it was settled
+    so, in a SAVEPOINT of the caller's transaction (a failure undoes the attempt as a whole and
+    raises); ``waits`` when the wallet has a part or the bill is not payable.
+
+    The caller holds the bill (it made it, or locked it).
+    """
+    if bill.status not in decide.PAYABLE:
+        return "waits"
+    with session.begin_nested():
+        inputs, split = split_now(session, container, bill, payer_psn_no=bill.psn_no)
+        if not decide.covered(split):
+            return "waits"
+        take(
+            session,
+            container,
+            bill,
+            inputs,
+            split,
+            payer_psn_no=bill.psn_no,
+            provider=None,
+            channel=INSURANCE_CHANNEL,
+            expected=None,
+        )
+    return "settled"

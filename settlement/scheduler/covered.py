@@ -1,0 +1,88 @@
+"""Bills the insurance accounts cover whose settlement at close failed, tried again.
+
+A bill the pooled fund and the personal account cover entirely settles when it is made
+(``settlement.usecases.paying.closing``). When the insurance platform failed then, the bill was
+kept ``billed`` (payable: the patient's own payment of ¥0.00 settles it) with an
+``insurance_settle_failed`` event. This sweep, in every tick before auto-pay, reminders and
+overdue, settles such a bill the same way, once: ``done`` when it settled, ``skipped`` when the
+wallet now has a part (a balance moved: the bill then waits for the patient like any other). A
+platform still failing is recorded in ``sweep_failures`` and tried again in the next tick.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import partial
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from settlement.billing import bill_states
+from settlement.billing.tables import Bill, BillEvent
+from settlement.foundation.db import skip_locked
+from settlement.foundation.unit_of_work import UnitOfWork
+from settlement.scheduler.actions import claim_actions
+from settlement.scheduler.failures import Failed, isolated
+from settlement.scheduler.reports import SweepReport
+from settlement.scheduler.tables import SKIPPED, ScheduledAction
+from settlement.usecases.paying.closing import SETTLE_FAILED, settle_if_covered
+from settlement.usecases.paying.context import PayingContext
+from settlement.usecases.paying.facts import lock_bill
+
+SETTLE_COVERED = "settle_covered"
+
+
+def retry_candidates(session: Session) -> list[str]:
+    """Billed bills whose settlement from the insurance accounts failed at close and that this
+    sweep has not settled or set aside yet, oldest deadline first."""
+    failed = select(BillEvent.bill_id).where(BillEvent.kind == SETTLE_FAILED)
+    handled = exists().where(
+        ScheduledAction.bill_id == Bill.bill_id, ScheduledAction.kind == SETTLE_COVERED
+    )
+    query = select(Bill.bill_id).where(
+        Bill.bill_id.in_(failed), Bill.status == bill_states.BILLED, ~handled
+    )
+    return list(session.scalars(query.order_by(Bill.due_at, Bill.bill_id)))
+
+
+def sweep_settle_covered(context: PayingContext, now: datetime) -> SweepReport:
+    """Try again to settle each bill of :func:`retry_candidates`, each in its own transaction."""
+    report = SweepReport(SETTLE_COVERED)
+    with context.uow() as uow:
+        candidates = retry_candidates(uow.session)
+    for bill_id in candidates:
+        outcome = isolated(
+            context.uow,
+            sweep=SETTLE_COVERED,
+            item_id=bill_id,
+            now=now,
+            work=partial(_retry_one, context, bill_id, now),
+        )
+        named = "error" if isinstance(outcome, Failed) else outcome
+        report.counts[named] = report.counts.get(named, 0) + 1
+        if named == "settled":
+            report.ids.append(bill_id)
+    return report
+
+
+def _retry_one(context: PayingContext, bill_id: str, now: datetime, uow: UnitOfWork) -> str:
+    session = uow.session
+    free = skip_locked(session, select(Bill.status).where(Bill.bill_id == bill_id), Bill)
+    if session.scalars(free).first() != bill_states.BILLED:
+        return "busy"  # paid meanwhile, or a payment holds it
+    bill = lock_bill(session, bill_id)
+    assert bill is not None
+    outcome = settle_if_covered(session, context, bill)  # a failure raises: recorded, retried
+    if outcome == "settled":
+        claim_actions(session, bill_ids=[bill_id], kind=SETTLE_COVERED, now=now)
+    else:
+        claim_actions(
+            session,
+            bill_ids=[bill_id],
+            kind=SETTLE_COVERED,
+            now=now,
+            outcome=SKIPPED,
+            detail="the wallet has a part now",
+        )
+    uow.commit()
+    return outcome
