@@ -23,6 +23,8 @@ from decimal import Decimal
 from typing import Literal, Protocol
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from insurance.money import format_amount, from_fen, to_fen
@@ -35,6 +37,7 @@ from settlement.adapters.wallet_tables import (
     SandboxWalletRefund,
 )
 from settlement.foundation.clock import Clock
+from settlement.foundation.db import execute_on_connection
 from settlement.foundation.errors import ServiceError
 
 SIGNATURE_HEADER = "X-Wallet-Signature"
@@ -162,40 +165,34 @@ class SandboxWallet:
         self.secret = secret
         self.clock = clock
 
-    def _next_behaviour(self) -> str:
-        row = self.session.get(SandboxWalletBehaviour, self.name, with_for_update=True)
-        if row is None:
-            return "succeed"
-        behaviour = row.next
-        if not row.repeat and behaviour != "succeed":
-            row.next = "succeed"
-            row.updated_at = self.clock.now()
-        return behaviour
-
     def create_order(
         self, order_id: str, amount: Decimal, description: str, *, withholding: bool = False
     ) -> str:
-        existing = self.session.get(SandboxWalletOrder, order_id)
-        if existing is not None:
-            return existing.provider_ref
-        behaviour = self._next_behaviour()
+        # The behaviour set for the next order, locked; it is used up only by an order this call
+        # opens (a repeat of an order id answers the first order's reference and changes nothing).
+        behaviours = self.session.get(SandboxWalletBehaviour, self.name, with_for_update=True)
+        behaviour = "succeed" if behaviours is None else behaviours.next
         now = self.clock.now()
         reference = f"{self.name[:2].upper()}{secrets.token_hex(10).upper()}"
         txn = f"T{secrets.token_hex(12).upper()}"
         succeeded = behaviour != "fail"
-        self.session.add(
-            SandboxWalletOrder(
-                order_id=order_id,
-                provider=self.name,
-                provider_ref=reference,
-                amount_fen=to_fen(amount),
-                description=description[:200],
-                status="succeeded" if succeeded else "failed",
-                provider_txn_id=txn,
-                withholding=withholding,
-                created_at=now,
-            )
+        opened = self._open(
+            order_id=order_id,
+            provider=self.name,
+            provider_ref=reference,
+            amount_fen=to_fen(amount),
+            description=description[:200],
+            status="succeeded" if succeeded else "failed",
+            provider_txn_id=txn,
+            withholding=withholding,
+            created_at=now,
         )
+        if not opened:
+            existing = self.session.get_one(SandboxWalletOrder, order_id)
+            return existing.provider_ref
+        if behaviours is not None and not behaviours.repeat and behaviour != "succeed":
+            behaviours.next = "succeed"
+            behaviours.updated_at = now
         body = callback_body(
             order_id=order_id,
             provider_txn_id=txn,
@@ -216,6 +213,18 @@ class SandboxWallet:
         )
         self.session.flush()
         return reference
+
+    def _open(self, **order: object) -> bool:
+        """Insert the order unless its id is taken (one statement); whether it was inserted."""
+        dialect = self.session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = (
+            insert(SandboxWalletOrder)
+            .values(**order)
+            .on_conflict_do_nothing(index_elements=["order_id"])
+            .returning(SandboxWalletOrder.order_id)
+        )
+        return execute_on_connection(self.session, statement).first() is not None
 
     def query(self, order_id: str) -> ProviderOrder | None:
         row = self.session.get(SandboxWalletOrder, order_id)

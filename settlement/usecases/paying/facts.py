@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from insurance.split import RelativeAccount
 from settlement.access.hospitals import Hospital
+from settlement.billing import bill_states
 from settlement.billing.accumulators import lock_person
 from settlement.billing.payment_tables import BillSettlement, WalletOrder
 from settlement.billing.tables import Bill, FeeLine, Visit
@@ -45,6 +46,17 @@ def live_settlement(session: Session, bill_id: str) -> BillSettlement | None:
         BillSettlement.bill_id == bill_id, BillSettlement.status.in_(("pending", "posted"))
     )
     return session.scalars(query.with_for_update()).first()
+
+
+def payment_under_way(session: Session, bill: Bill) -> PendingPayment | None:
+    """The payment of the locked ``bill`` still waiting for its wallet, if there is one.
+
+    Only a bill in payment can have one, so no other is read: a pending settlement moves its
+    bill to paying in its own transaction, and only its confirmation or failure moves it on.
+    """
+    if bill.status not in bill_states.IN_PAYMENT:
+        return None
+    return under_way(live_settlement(session, bill.bill_id))
 
 
 def under_way(live: BillSettlement | None) -> PendingPayment | None:

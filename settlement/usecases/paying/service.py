@@ -119,12 +119,11 @@ def _payable_bill(session: Session, *, bill_id: str, payer_psn_no: str, provider
         raise refusal
     bill = facts.lock_bill(session, bill_id)
     may_pay = bill is not None and can_pay_bill(session, payer_psn_no, bill)
-    live = facts.live_settlement(session, bill_id) if may_pay else None
     refusal = decide.start_refusal(
         bill_id=bill_id,
         status=None if bill is None else bill.status,
         may_pay=may_pay,
-        under_way=facts.under_way(live),
+        under_way=facts.payment_under_way(session, bill) if bill and may_pay else None,
     )
     if refusal is not None:
         raise refusal
