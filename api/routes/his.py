@@ -306,16 +306,25 @@ def presettle(
 @router.post(
     "/visits/{mdtrt_id}/close",
     response_model=ClosePublic,
-    summary="Close the visit into a bill due in 72 hours",
+    summary="Close the visit into a bill due in 72 hours (settled at once when covered)",
     responses={
-        200: example_response(CLOSE_EXAMPLE, "The bill, due in 72 hours"),
+        200: example_response(
+            CLOSE_EXAMPLE,
+            "The bill, due in 72 hours; `settled` when the insurance accounts cover it entirely",
+        ),
         **errors("not_found", "idempotency_key_reused"),
     },
 )
 def close_visit(
     mdtrt_id: MdtrtId, signed: SignedHospitalDep, container: ContainerDep, idem: IdempotencyDep
 ) -> JSONResponse:
-    """Post the holds, create the bill with its deadline and estimate; closing twice is harmless."""
+    """Post the holds, create the bill with its deadline and estimate; closing twice is harmless
+    (the same bill, settled once).
+
+    A bill the pooled fund and the patient's own personal account cover entirely (nothing for the
+    wallet) is settled from them in the same transaction and the patient is told: signing the
+    agreement consents to it. Should the insurance platform fail, the bill stays `billed` and
+    payable and the scheduler settles it when the platform answers."""
     hospital = signed.hospital()
 
     def action(uow: UnitOfWork) -> tuple[int, ClosePublic]:

@@ -334,7 +334,13 @@ class ClosePublic(ResponseModel):
 
     mdtrt_id: str
     bill_id: str
-    status: str = Field(description="the bill's status: billed, or settled for an empty visit")
+    status: str = Field(
+        description="the bill's status: `billed` (waiting for the patient), or `settled`: the "
+        "pooled fund and the patient's own personal account cover it entirely (the estimate's "
+        "`psn_cash_pay` is 0.00), so it was settled from them when it was made (signing the "
+        "agreement consents to it; `GET /his/v1/bills/{bill_id}` reads the final split), or the "
+        "visit was empty"
+    )
     medfee_sumamt: MoneyText
     closed_at: str
     due_at: str
