@@ -26,7 +26,7 @@ from api.schemas.his import (
 from api.schemas.patients import CreditDecisionPublic
 from api.schemas.setlinfo import HisSetlInfoPublic, SetlDetailPublic, SetlInfoPublic
 from insurance.money import format_amount, from_fen
-from settlement.billing.tables import FeeLine, Visit
+from settlement.billing.tables import Bill, FeeLine, Visit
 from settlement.bootstrap import Container
 from settlement.usecases.charging.visits import (
     CloseResult,
@@ -178,6 +178,15 @@ def setldetail_public(setlinfo: dict[str, str]) -> list[SetlDetailPublic]:
     ]
 
 
+def mode_public(bill: Bill) -> dict[str, str]:
+    """The bill's settlement mode, what the fund settled at close and what the credit carries."""
+    return {
+        "settlement_mode": bill.settlement_mode,
+        "fund_settled_amt": format_amount(from_fen(bill.fund_settled_fen or 0)),
+        "credit_amt": format_amount(from_fen(bill.owed_fen)),
+    }
+
+
 def close_public(result: CloseResult, subject: SetlSubject, on: date) -> ClosePublic:
     """The closed visit's bill; the estimate carries the national 2207 fields."""
     bill = result.bill
@@ -188,6 +197,7 @@ def close_public(result: CloseResult, subject: SetlSubject, on: date) -> ClosePu
         medfee_sumamt=format_amount(from_fen(bill.medfee_sumamt_fen)),
         closed_at=iso(bill.closed_at),
         due_at=iso(bill.due_at),
+        **mode_public(bill),
         estimate=his_setlinfo_public(bill.estimate, setl_id=None, subject=subject, on=on),
         setldetail=setldetail_public(bill.estimate),
     )

@@ -5,6 +5,13 @@ In the repayment mode (Dezhou's, the default) the HIS's 2207 ends the visit: it 
 on the patient's credit, due in 72 hours, and the answer is the split estimated now, its
 ``setl_id`` the bill's id. The patient's repayment settles it for good; 5203 reads that final
 split by the same ``setl_id``. 2208 with that ``setl_id`` refunds every line of the bill.
+
+In the ``visit_end`` mode (the national 信用就医 model, ``insurance.modes``) the 2207 settles the
+pooled fund's share there and then: its ``hifp_pay`` / ``fund_pay_sumamt`` and ``act_pay_dedc``
+are final, and ``psn_part_amt`` is what the patient owes on credit (the HIS records it as paid by
+payment channel 14, 信用就医); ``acct_pay`` and ``psn_cash_pay`` are the estimate of how the
+repayment will take it (the personal account first). Both answers say which mode and what the
+credit carries in ``bill`` (Shuxin's addition beside ``setlinfo``).
 """
 
 from __future__ import annotations
@@ -23,10 +30,11 @@ from api.national.setlinfo import (
     setldetail,
     subject_of,
 )
-from insurance.money import format_amount
+from insurance.modes import CREDIT_PAY_CHANNEL
+from insurance.money import format_amount, from_fen
 from settlement.billing.bills import BillDetail, hospital_bill
 from settlement.billing.national_tables import keep_national_details, national_details
-from settlement.billing.tables import Visit
+from settlement.billing.tables import Bill, Visit
 from settlement.foundation.errors import ServiceError
 from settlement.foundation.unit_of_work import UnitOfWork
 from settlement.usecases.charging import visits
@@ -130,7 +138,26 @@ def settle(uow: UnitOfWork, call: NationalCall, body: Input2207) -> dict[str, An
     subject = _subject(
         call, uow, closed.visit, setl_time=bill.closed_at, medins_setl_id=bill.bill_id
     )
-    return _answer(call, dict(bill.estimate), setl_id=bill.bill_id, subject=subject)
+    answer = _answer(call, dict(bill.estimate), setl_id=bill.bill_id, subject=subject)
+    answer["bill"] = bill_summary(bill, settled=False)
+    return answer
+
+
+def bill_summary(bill: Bill, *, settled: bool, shuxin_setl_id: str = "") -> dict[str, Any]:
+    """Shuxin's addition to a 2207/5203 answer: the bill, its settlement mode, what the fund
+    settled and what the patient's credit carries (paid by channel 14, 信用就医)."""
+    fund = from_fen(bill.fund_settled_fen or 0)
+    return {
+        "bill_id": bill.bill_id,
+        "status": bill.status,
+        "settled": settled,
+        "shuxin_setl_id": shuxin_setl_id,
+        "settlement_mode": bill.settlement_mode,
+        "fund_settled_at_close": bill.fund_settlement is not None,
+        "fund_settled_amt": fund,
+        "credit_amt": from_fen(bill.medfee_sumamt_fen) - fund,
+        "credit_pay_chnl": CREDIT_PAY_CHANNEL,
+    }
 
 
 def _standing_split(detail: BillDetail) -> dict[str, str]:
@@ -221,10 +248,9 @@ def read(uow: UnitOfWork, call: NationalCall, body: Input5203) -> dict[str, Any]
         medins_setl_id=detail.bill.bill_id,
     )
     answer = _answer(call, _standing_split(detail), setl_id=detail.bill.bill_id, subject=subject)
-    answer["bill"] = {
-        "bill_id": detail.bill.bill_id,
-        "status": detail.bill.status,
-        "settled": standing is not None,
-        "shuxin_setl_id": standing.setl_id if standing is not None else "",
-    }
+    answer["bill"] = bill_summary(
+        detail.bill,
+        settled=standing is not None,
+        shuxin_setl_id=standing.setl_id if standing is not None else "",
+    )
     return answer

@@ -18,6 +18,8 @@ from api.schemas.admin import (
     CatalogueItemPublic,
     CatalogueItemPut,
     DailyReportPublic,
+    PolicyListPublic,
+    PolicyPublic,
 )
 from api.schemas.payments import AnomalyResolution, WalletAnomalyListPublic, WalletAnomalyPublic
 from api.schemas.types import Day
@@ -114,6 +116,32 @@ def get_catalogue_item(med_list_codg: MedListCodg, _: AdminDep, uow: UowDep) -> 
         if row is None:
             raise ServiceError("not_found", f"no catalogue item {med_list_codg}")
         return item_public(row)
+
+
+@router.get(
+    "/policies",
+    response_model=PolicyListPublic,
+    summary="The regional insurance policies in use",
+    responses=bearer_errors(),
+)
+def list_policies(_: AdminDep, container: ContainerDep) -> PolicyListPublic:
+    """Every policy version loaded (``seeds/policies``), with its settlement mode: whether the
+    pooled fund's share settles at repayment or when the visit closes."""
+    return PolicyListPublic(
+        policies=[
+            PolicyPublic(
+                region_code=policy.region_code,
+                region_name=policy.region_name,
+                version=policy.version,
+                effective_from=policy.effective_from.isoformat(),
+                effective_to=policy.effective_to.isoformat() if policy.effective_to else None,
+                settlement_mode=policy.settlement_mode,
+                deductible=format_amount(policy.deductible),
+                policy_year_start_month=policy.policy_year_start_month,
+            )
+            for policy in container.policies.policies
+        ]
+    )
 
 
 @router.get(

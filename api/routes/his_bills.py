@@ -16,6 +16,7 @@ from api.openapi import errors, example_response
 from api.presenters import (
     his_setlinfo_public,
     iso,
+    mode_public,
     setldetail_public,
     split_subject,
     today,
@@ -69,6 +70,7 @@ def bill_split_public(
         due_at=iso(bill.due_at),
         settled_at=iso(bill.settled_at) if bill.settled_at else None,
         settled=standing is not None,
+        **mode_public(bill),
         setlinfo=his_setlinfo_public(
             setlinfo, setl_id=setl_id, subject=subject, on=today(container)
         ),

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, ConfigDict, Field, ValidationInfo, WithJsonSchema
 from pydantic import field_validator as field_check
+from pydantic.config import JsonDict
 
 from api.schemas.figures import HOSPITAL_DAY_EXAMPLE, HospitalFigures
 from api.schemas.types import (
@@ -211,3 +212,40 @@ class DailyReportPublic(ResponseModel):
         description="Each hospital's day (only the one asked for, with `hospital`)"
     )
     totals: HospitalDayPublic = Field(description="The hospitals listed, together")
+
+
+POLICY_EXAMPLE: JsonDict = {
+    "region_code": "371400",
+    "region_name": "德州市",
+    "version": "2026.1",
+    "effective_from": "2026-01-01",
+    "effective_to": None,
+    "settlement_mode": "repayment",
+    "deductible": "200.00",
+    "policy_year_start_month": 1,
+}
+
+
+class PolicyPublic(ResponseModel):
+    """One version of a region's insurance policy, as loaded from ``seeds/policies``."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [POLICY_EXAMPLE]})
+
+    region_code: str
+    region_name: str
+    version: str
+    effective_from: str = Field(description="YYYY-MM-DD, the first day it is in force")
+    effective_to: str | None = Field(description="YYYY-MM-DD, its last day; null: open-ended")
+    settlement_mode: Literal["repayment", "visit_end"] = Field(
+        description="when the pooled fund's share settles: at the patient's repayment "
+        "(`repayment`, everything on credit until then) or when the visit closes (`visit_end`, "
+        "only the personal part on credit)"
+    )
+    deductible: MoneyText = Field(description="the deductible per policy year")
+    policy_year_start_month: int
+
+
+class PolicyListPublic(ResponseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"policies": [POLICY_EXAMPLE]}]})
+
+    policies: list[PolicyPublic] = Field(description="every version, by region then start")

@@ -159,9 +159,27 @@ CLOSE_EXAMPLE: JsonDict = {
     "medfee_sumamt": "240.00",
     "closed_at": "2026-11-23T11:00:00+08:00",
     "due_at": "2026-11-26T11:00:00+08:00",
+    "settlement_mode": "repayment",
+    "fund_settled_amt": "0.00",
+    "credit_amt": "240.00",
     "estimate": HIS_SETLINFO_EXAMPLE,
     "setldetail": SETLDETAIL_EXAMPLE,
 }
+#: The regional policy's settlement mode a bill was closed under (``insurance.modes``).
+SettlementMode = Literal["repayment", "visit_end"]
+SETTLEMENT_MODE_DESCRIPTION = (
+    "the regional policy's settlement mode when the visit closed: `repayment` (everything "
+    "settles when the patient repays) or `visit_end` (the pooled fund's share settled at close, "
+    "only the personal part on credit)"
+)
+FUND_SETTLED_DESCRIPTION = (
+    "the pooled fund's share settled when the visit closed (`visit_end`, after refunds); "
+    "`0.00` in `repayment`, where the fund pays at repayment"
+)
+CREDIT_AMT_DESCRIPTION = (
+    "what the patient's credit carries for the bill, paid to the hospital by payment channel 14 "
+    "(信用就医): `medfee_sumamt` in `repayment`, the personal part in `visit_end`"
+)
 
 
 class ReasonPublic(ResponseModel):
@@ -344,6 +362,9 @@ class ClosePublic(ResponseModel):
     medfee_sumamt: MoneyText
     closed_at: str
     due_at: str
+    settlement_mode: SettlementMode = Field(description=SETTLEMENT_MODE_DESCRIPTION)
+    fund_settled_amt: MoneyText = Field(description=FUND_SETTLED_DESCRIPTION)
+    credit_amt: MoneyText = Field(description=CREDIT_AMT_DESCRIPTION)
     estimate: HisSetlInfoPublic
     setldetail: list[SetlDetailPublic] = Field(description="what each fund would pay (estimate)")
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field
 from pydantic.config import JsonDict
 
-from api.schemas.his import EXAMPLE_BILL_ID, EXAMPLE_MDTRT_ID
+from api.schemas.his import (
+    CREDIT_AMT_DESCRIPTION,
+    EXAMPLE_BILL_ID,
+    EXAMPLE_MDTRT_ID,
+    FUND_SETTLED_DESCRIPTION,
+    SETTLEMENT_MODE_DESCRIPTION,
+    SettlementMode,
+)
 from api.schemas.patients import BillStatus
 from api.schemas.setlinfo import (
     HIS_SETLINFO_EXAMPLE,
@@ -25,6 +32,9 @@ BILL_SPLIT_EXAMPLE: JsonDict = {
     "due_at": "2026-11-26T11:00:00+08:00",
     "settled_at": "2026-11-24T08:10:00+08:00",
     "settled": True,
+    "settlement_mode": "repayment",
+    "fund_settled_amt": "0.00",
+    "credit_amt": "240.00",
     "setlinfo": {
         **HIS_SETLINFO_EXAMPLE,
         "setl_id": EXAMPLE_SETL_ID,
@@ -51,5 +61,8 @@ class BillSplitPublic(ResponseModel):
         description="true: `setlinfo` is the settlement that stands (with its `setl_id` and "
         "`setl_time`); false: it is the estimate, the bill not settled yet"
     )
+    settlement_mode: SettlementMode = Field(description=SETTLEMENT_MODE_DESCRIPTION)
+    fund_settled_amt: MoneyText = Field(description=FUND_SETTLED_DESCRIPTION)
+    credit_amt: MoneyText = Field(description=CREDIT_AMT_DESCRIPTION)
     setlinfo: HisSetlInfoPublic
     setldetail: list[SetlDetailPublic]

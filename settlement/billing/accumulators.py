@@ -71,11 +71,13 @@ def store_accumulators(
 
 
 def lock_person(session: Session, psn_no: str) -> None:
-    """Serialise splits of one person (accumulators, personal account) until commit.
+    """Serialise splits of one person (accumulators, personal account) until commit: a payment,
+    a refund, and a close (which may settle the pooled fund's share, ``settlement_mode``
+    visit_end, or the whole bill at once).
 
     PostgreSQL: a transaction-scoped advisory lock. SQLite: writers are already serialised.
-    Paying takes it before the ledger's account locks, and so does closing a visit (which may
-    settle its bill at once): never the other way round.
+    Paying takes it before the ledger's account locks, and so does closing a visit: never the
+    other way round.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(

@@ -97,9 +97,28 @@ class Bill(Base):
     overdue_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     #: The pre-settlement (2206) split at close, as the contract's ``setlinfo`` strings.
     estimate: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The policy's settlement mode when the visit closed (``insurance.modes``): ``repayment``
+    #: (everything settles when the patient repays) or ``visit_end`` (the pooled fund's share
+    #: settled at close; the bill owes only the personal part).
+    settlement_mode: Mapped[str] = mapped_column(
+        String(16), default="repayment", server_default="repayment"
+    )
+    #: What the pooled fund settled at close (``visit_end``), net of refunds before repayment;
+    #: the bill owes ``medfee_sumamt_fen − fund_settled_fen`` until it is repaid.
+    fund_settled_fen: Mapped[int] = mapped_column(FenColumn, default=0, server_default="0")
+    #: The fund's settlement at close (``visit_end``): its id, inputs and ledger legs, so that
+    #: repayment and refunds rebuild exactly the split it settled
+    #: (``settlement.usecases.charging.fund``); ``None`` in ``repayment`` mode.
+    fund_settlement: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+    @property
+    def owed_fen(self) -> int:
+        """What the patient's credit carries for this bill until it is repaid: the bill less the
+        pooled fund's share settled at close (``visit_end``; nothing in ``repayment``)."""
+        return self.medfee_sumamt_fen - (self.fund_settled_fen or 0)
 
 
 class BillEvent(Base):

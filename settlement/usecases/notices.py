@@ -315,7 +315,7 @@ def autopay_failed(
     pay by the deadline."""
     link = bill_link(bill.bill_id, settings.public_base_url)
     values = {
-        "amount": format_amount(from_fen(bill.medfee_sumamt_fen)),
+        "amount": format_amount(from_fen(bill.owed_fen)),
         "deadline": local_time(bill.due_at, settings.timezone),
     }
     return _send(

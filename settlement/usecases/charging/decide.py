@@ -394,3 +394,40 @@ def fee_values(
         "hold_transfer_id": f"hold:{visit.mdtrt_id}:{fee.feedetl_sn}",
         "posted_at": now,
     }
+
+
+# -- the pooled fund's share at close (settlement_mode visit_end) ----------------------------------
+
+
+def fund_legs(
+    setl_id: str, psn_no: str, fund_fen: int, shares: Sequence[tuple[str, Decimal]]
+) -> list[dict[str, Any]]:
+    """The pooled fund's share paid into the lines the bill drew on, in order (the patient's own
+    line first, then each family manager's): exactly the pooled fund's legs of the repayment's
+    waterfall (``settlement.usecases.paying.decide.plan_legs``), which pays the fund first. A
+    leg's id is ``fund:{setl_id}:hifp``, with ``:{psn_no}`` for a manager's line; ``at_close``
+    marks it posted when the visit closed, never by a payment.
+
+    Raises:
+        ServiceError: ``conflict`` if the lines carry less than the fund's share.
+    """
+    legs: list[dict[str, Any]] = []
+    left = fund_fen
+    for line, amount in shares:
+        take = min(left, to_fen(amount))
+        if take <= 0:
+            continue
+        suffix = "" if line == psn_no else f":{line}"
+        legs.append(
+            {
+                "id": f"fund:{setl_id}:hifp{suffix}",
+                "source": "hifp",
+                "line": line,
+                "amount_fen": take,
+                "at_close": True,
+            }
+        )
+        left -= take
+    if left:
+        raise ServiceError("conflict", f"{setl_id}: the fund's share exceeds the bill's lines")
+    return legs

@@ -18,6 +18,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from insurance.modes import REPAYMENT, VISIT_END
 from insurance.money import ZERO, from_fen, quantize_fen
 from insurance.pricing import PricedLine
 from insurance.split import RelativeAccount, Settlement, settle
@@ -43,6 +44,7 @@ from settlement.usecases.charging.decide import (
     stated_time_refusal,
 )
 from settlement.usecases.charging.facts import ACTIVE_STATUSES, bill_of_visit, visit_of
+from settlement.usecases.charging.fund import record_inputs, settle_fund_at_close
 from settlement.usecases.charging.service import (
     ChargingContext,
     VisitState,
@@ -64,6 +66,7 @@ __all__ = [
     "VisitRequest",
     "VisitState",
     "bill_of_visit",
+    "bill_split",
     "cancel_fee",
     "close_visit",
     "credit_refusal",
@@ -247,6 +250,77 @@ def split_visit(
     )
 
 
+def bill_split(
+    container: ChargingContext,
+    session: Session,
+    *,
+    bill: Bill,
+    visit: Visit,
+    hospital_level: int,
+    lines: Sequence[FeeLine],
+    relatives: Sequence[RelativeAccount] = (),
+) -> Settlement:
+    """The split repaying ``bill`` now takes: in ``repayment`` mode the split of the moment
+    (:func:`split_visit`); in ``visit_end`` the split whose fund share settled at close, rebuilt
+    from its stored inputs with today's balances, so only the personal part is new."""
+    if bill.settlement_mode != VISIT_END or bill.fund_settlement is None:
+        return split_visit(
+            container,
+            session,
+            visit=visit,
+            hospital_level=hospital_level,
+            lines=lines,
+            relatives=relatives,
+        )
+    person = require_person(container, session, visit.psn_no)
+    return fund_split(
+        container,
+        bill,
+        lines=lines,
+        account_balance=quantize_fen(person.balc),
+        relatives=relatives,
+    )
+
+
+def fund_split(
+    container: ChargingContext,
+    bill: Bill,
+    *,
+    lines: Sequence[FeeLine],
+    account_balance: Decimal,
+    relatives: Sequence[RelativeAccount] = (),
+) -> Settlement:
+    """The split of a ``visit_end`` bill from its fund settlement's inputs (accumulators before,
+    hospital level, person type, visit date) and ``lines``, with the balances given.
+
+    Raises:
+        ServiceError: ``conflict`` if ``lines`` are not the settlement's, or its fund share no
+            longer rebuilds (the policy in force on the visit date was edited since).
+    """
+    record = bill.fund_settlement
+    assert record is not None, "a visit_end bill keeps its fund settlement"
+    if sorted(line.feedetl_sn for line in lines) != sorted(record["lines"]):
+        raise ServiceError("conflict", f"bill {bill.bill_id}: its lines are not the fund's")
+    before, level, psn_type, visit_day = record_inputs(record)
+    split = settle(
+        [priced_line(row) for row in lines],
+        policy=container.policies.in_force(visit_day),
+        hospital_level=level,
+        psn_type=psn_type,
+        accumulators=before,
+        account_balance=account_balance,
+        relatives=relatives,
+        visit_date=visit_day,
+    )
+    info = split.setlinfo
+    if (info.hifp_pay, info.act_pay_dedc) != (
+        Decimal(record["hifp_pay"]),
+        Decimal(record["act_pay_dedc"]),
+    ):
+        raise ServiceError("conflict", f"bill {bill.bill_id}: its fund share no longer rebuilds")
+    return split
+
+
 def presettle(
     uow: UnitOfWork, *, container: ChargingContext, hospital: Hospital, mdtrt_id: str
 ) -> Settlement:
@@ -296,7 +370,8 @@ def close_visit(
         return CloseResult(visit=visit, bill=existing, made=False)
     # Before the ledger's locks, as a payment takes it: the bill may be settled in this
     # transaction (``settlement.usecases.paying.closing``), and the estimate below is then the
-    # split that settles it.
+    # split that settles it; in visit_end the close consumes the accumulators it reads
+    # (``settle_fund_at_close``).
     lock_person(session, visit.psn_no)
     now = container.clock.now()
     ended = now if closed_at is None else min(closed_at, now)  # a visit never ends in the future
@@ -331,6 +406,7 @@ def close_visit(
         due_at=due_at,
         settled_at=ended if total_fen == 0 else None,
         estimate=estimate.setlinfo.as_dict(),
+        settlement_mode=estimate.policy.settlement_mode if total_fen > 0 else REPAYMENT,
     )
     session.add(bill)
     session.add(
@@ -344,5 +420,7 @@ def close_visit(
             created_at=now,
         )
     )
+    session.flush()
+    settle_fund_at_close(session, bill=bill, split=estimate, clock=container.clock, now=now)
     session.flush()
     return CloseResult(visit=visit, bill=bill)

@@ -23,7 +23,8 @@ DUE_BILL_COLUMNS = (
     Bill.psn_no,
     Bill.hospital_code,
     Bill.status,
-    Bill.medfee_sumamt_fen,
+    # What the patient owes: the bill less the pooled fund's share settled at close (visit_end).
+    (Bill.medfee_sumamt_fen - Bill.fund_settled_fen).label("amount_fen"),
     Bill.closed_at,
     Bill.due_at,
     Bill.overdue_at,

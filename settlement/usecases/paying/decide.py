@@ -155,6 +155,8 @@ def plan_legs(
     bill: BillRef,
     amounts: Mapping[str, Decimal],
     shares: Sequence[tuple[str, Decimal]],
+    *,
+    at_close: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Pair the sources' amounts with the lines the bill drew on, in order (a waterfall).
 
@@ -162,7 +164,8 @@ def plan_legs(
     manager's; see ``settlement.usecases.family.sharing.bill_line_shares``); the sources pay in the
     order pooled fund, personal account, wallet. Both sides sum to ``medfee_sumamt``, so the legs do
     too. A leg's id is ``pay:{setl_id}:{source}``, with ``:{psn_no}`` when it repays a line other
-    than the patient's own.
+    than the patient's own. ``at_close``: a ``visit_end`` bill's fund settlement, whose legs
+    (posted when the visit closed) stand for the fund's (:func:`after_fund_at_close`).
 
     Raises:
         ServiceError: ``conflict`` if the two sides do not sum to the same amount.
@@ -191,7 +194,27 @@ def plan_legs(
         line_left[j] -= take
         i += source_left[i] == 0
         j += line_left[j] == 0
-    return legs
+    return legs if at_close is None else after_fund_at_close(legs, at_close["legs"])
+
+
+def after_fund_at_close(
+    legs: Sequence[dict[str, Any]], fund_legs: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """A ``visit_end`` bill's legs: the fund's, posted when the visit closed, instead of the
+    waterfall's fund legs (which the waterfall puts first, so the rest is unchanged).
+
+    Raises:
+        ServiceError: ``conflict`` if the fund's legs are not the ones this split would write.
+    """
+    planned = [(leg["line"], leg["amount_fen"]) for leg in legs if leg["source"] == "hifp"]
+    if planned != [(leg["line"], leg["amount_fen"]) for leg in fund_legs]:
+        raise ServiceError("conflict", "the fund's share settled at close differs from the split")
+    return [*fund_legs, *(leg for leg in legs if leg["source"] != "hifp")]
+
+
+def pending_legs(legs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The legs a payment writes as pending transfers: all but those posted at close."""
+    return [leg for leg in legs if not leg.get("at_close")]
 
 
 # -- callbacks -------------------------------------------------------------------------------------

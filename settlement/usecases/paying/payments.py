@@ -16,6 +16,7 @@ The use case has the shape every money movement has (issue 18): ``facts`` (load 
 
 from __future__ import annotations
 
+from settlement.billing.accumulators import lock_person
 from settlement.usecases.paying.callbacks import (
     CallbackOutcome,
     deliver_due_callbacks,
@@ -23,7 +24,7 @@ from settlement.usecases.paying.callbacks import (
     stored_callback_body,
 )
 from settlement.usecases.paying.decide import MAX_CALLBACK_SEQ, PAYABLE, SOURCES, plan_legs
-from settlement.usecases.paying.facts import live_settlement, lock_bill, lock_person
+from settlement.usecases.paying.facts import live_settlement, lock_bill
 from settlement.usecases.paying.service import (
     PaymentResult,
     WalletPayment,

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from insurance.modes import at_repayment
 from insurance.money import from_fen
 from insurance.split import RelativeAccount, Settlement
 from settlement.adapters.wallet_tables import PROVIDERS
@@ -21,7 +22,7 @@ from settlement.foundation.errors import ServiceError
 from settlement.foundation.ids import new_id
 from settlement.foundation.metrics import PAYMENTS, count_on_commit
 from settlement.foundation.unit_of_work import UnitOfWork
-from settlement.usecases.charging.visits import split_visit
+from settlement.usecases.charging.visits import bill_split
 from settlement.usecases.family.links import can_pay_bill, mutual_aid_accounts
 from settlement.usecases.family.sharing import bill_line_shares
 from settlement.usecases.paying import decide, facts, write
@@ -166,9 +167,10 @@ def split_now(
         )
 
     inputs = facts.lock_split_inputs(session, bill, offered)
-    split = split_visit(
+    split = bill_split(
         container,
         session,
+        bill=bill,
         visit=inputs.visit,
         hospital_level=inputs.hospital.level,
         lines=inputs.lines,
@@ -211,8 +213,11 @@ def take(
     # The wallet order's id is chosen now, so the settlement is inserted with it.
     order_id = new_id("PY", now) if wallet_provider is not None and paid_order is None else None
     assert wallet_provider is not None or info.psn_cash_pay == 0, "cash needs a wallet"
-    write.reserve(session, platform, psn_no=bill.psn_no, split=split, now=now)
-    legs = decide.plan_legs(setl_id, bill, amounts, bill_line_shares(session, bill))
+    stores = at_repayment(split, bill.settlement_mode).stores_accumulators
+    write.reserve(session, platform, psn_no=bill.psn_no, split=split, now=now, accumulators=stores)
+    legs = decide.plan_legs(
+        setl_id, bill, amounts, bill_line_shares(session, bill), at_close=bill.fund_settlement
+    )
     write.pending_transfers(
         session,
         bill=bill,
@@ -332,9 +337,10 @@ def preview_payment(
         session, container=container, payer_psn_no=payer_psn_no, bill=bill
     )
     inputs = facts.split_inputs(session, bill, relatives)
-    split = split_visit(
+    split = bill_split(
         container,
         session,
+        bill=bill,
         visit=inputs.visit,
         hospital_level=inputs.hospital.level,
         lines=inputs.lines,

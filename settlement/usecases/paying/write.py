@@ -16,7 +16,7 @@ from credit.events import BillRepaidOnTime, CreditEvent, OverdueBillRepaid
 from insurance.money import from_fen, to_fen
 from insurance.split import Accumulators, Settlement
 from settlement.billing import bill_states
-from settlement.billing.accumulators import AccumulatorRow, store_accumulators
+from settlement.billing.accumulators import AccumulatorRow, lock_person, store_accumulators
 from settlement.billing.credit_line import sync_line
 from settlement.billing.history import repayment_history
 from settlement.billing.payment_tables import BillSettlement, WalletOrder
@@ -31,7 +31,7 @@ from settlement.ledger.ledger import TransferRequest, create_transfers
 from settlement.usecases import notices
 from settlement.usecases.credit.decisions import CreditConfig, record_event_if_decided
 from settlement.usecases.paying import decide
-from settlement.usecases.paying.facts import SplitFacts, lock_person
+from settlement.usecases.paying.facts import SplitFacts
 
 
 def change_status(
@@ -109,10 +109,13 @@ def reserve(
     psn_no: str,
     split: Settlement,
     now: datetime,
+    accumulators: bool = True,
 ) -> None:
     """Take what the split consumes, so a concurrent split of these people sees it used: the
-    accumulators are stored, the personal accounts debited."""
-    store_accumulators(session, psn_no=psn_no, accumulators=split.accumulators, now=now)
+    accumulators are stored (unless the close consumed them: ``visit_end``), the personal
+    accounts debited."""
+    if accumulators:
+        store_accumulators(session, psn_no=psn_no, accumulators=split.accumulators, now=now)
     if split.acct_own_pay > 0:
         platform.debit_personal_account(psn_no, split.acct_own_pay)
     for aid in split.mutual_aid:
@@ -150,7 +153,7 @@ def pending_transfers(
             code=f"repay_{leg['source']}",
             reference=bill.bill_id,
         )
-        for leg in legs
+        for leg in decide.pending_legs(legs)
     ]
     # The sources are opened on first use: only when the batch finds one missing.
     create_transfers(
@@ -255,12 +258,15 @@ def confirm(
             code=f"repay_{leg['source']}",
             reference=bill.bill_id,
         )
-        for leg in record.transfers
+        for leg in decide.pending_legs(record.transfers)
     ]
     # Only a writer holding the bill's lock posts or voids its settlement's transfers.
     create_transfers(session, posts, clock=clock, ids_locked=True)
-    # What a refund reverses from now on: the posts.
-    record.transfers = [{**leg, "id": f"{leg['id']}:post"} for leg in record.transfers]
+    # What a refund reverses from now on: the posts (and the fund's legs posted at close).
+    record.transfers = [
+        leg if leg.get("at_close") else {**leg, "id": f"{leg['id']}:post"}
+        for leg in record.transfers
+    ]
     record.status = "posted"
     record.posted_at = now
     change_status(
@@ -342,11 +348,13 @@ def fail(
             code=f"repay_{leg['source']}_void",
             reference=bill.bill_id,
         )
-        for leg in record.transfers
+        for leg in decide.pending_legs(record.transfers)
     ]
     create_transfers(session, voids, clock=clock, ids_locked=True)
     lock_person(session, bill.psn_no)
-    release_reservation(session, platform, record, now=now)
+    release_reservation(
+        session, platform, record, now=now, accumulators=bill.fund_settlement is None
+    )
     record.status = "voided"
     record.voided_at = now
     change_status(
@@ -365,9 +373,25 @@ def fail(
 
 
 def release_reservation(
-    session: Session, platform: InsurancePlatform, record: BillSettlement, *, now: datetime
+    session: Session,
+    platform: InsurancePlatform,
+    record: BillSettlement,
+    *,
+    now: datetime,
+    accumulators: bool = True,
 ) -> None:
-    """Give back what a settlement consumed: the accumulators, then the personal account."""
+    """Give back what a settlement consumed: the accumulators (unless the close consumed them,
+    ``visit_end``: the fund's share stays settled), then the personal account."""
+    if accumulators:
+        _release_accumulators(session, record, now=now)
+    if record.acct_own_pay_fen:
+        platform.credit_personal_account(record.psn_no, from_fen(record.acct_own_pay_fen))
+    if record.acct_mulaid_pay_fen:
+        # Mutual aid goes back to the family manager who paid (settlement.family).
+        platform.credit_personal_account(record.payer_psn_no, from_fen(record.acct_mulaid_pay_fen))
+
+
+def _release_accumulators(session: Session, record: BillSettlement, *, now: datetime) -> None:
     info = record.setlinfo
     row = session.get(AccumulatorRow, (record.psn_no, record.policy_year))
     assert row is not None, "a settlement always stores its accumulators"
@@ -381,8 +405,3 @@ def release_reservation(
         ),
         now=now,
     )
-    if record.acct_own_pay_fen:
-        platform.credit_personal_account(record.psn_no, from_fen(record.acct_own_pay_fen))
-    if record.acct_mulaid_pay_fen:
-        # Mutual aid goes back to the family manager who paid (settlement.family).
-        platform.credit_personal_account(record.payer_psn_no, from_fen(record.acct_mulaid_pay_fen))

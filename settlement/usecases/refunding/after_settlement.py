@@ -100,6 +100,8 @@ def after_settlement(
     done.record.reversed_at = now
     session.flush()  # the partial unique index allows one live settlement per bill
     amount_fen = refund_charges(bill, chosen, now)
+    if bill.fund_settlement is not None:  # visit_end: the fund's share is the new split's now
+        bill.fund_settled_fen = to_fen(done.new_pay["hifp"])
     if new_setl_id is not None:
         session.add(_replacement(bill, done, new_setl_id, remaining, new_legs, now))
     target = bill.status if remaining else bill_states.REFUNDED

@@ -33,6 +33,7 @@ from credit.events import OverdueBillRepaid
 from insurance.money import from_fen
 from settlement.access.hospitals import Hospital
 from settlement.billing import bill_states
+from settlement.billing.accumulators import lock_person
 from settlement.billing.credit_line import sync_line
 from settlement.billing.family_tables import SharedHold
 from settlement.billing.history import repayment_history
@@ -51,6 +52,7 @@ from settlement.usecases.paying.payments import change_status, lock_bill
 from settlement.usecases.refunding.after_settlement import after_settlement
 from settlement.usecases.refunding.decide import Returned, request_refusal
 from settlement.usecases.refunding.facts import hold_ids, rebuild_settlement
+from settlement.usecases.refunding.fund_share import refund_fund_part
 from settlement.usecases.refunding.result import RefundResult, refund_charges
 
 __all__ = ["RefundResult", "Returned", "rebuild_settlement", "refund_lines"]
@@ -114,7 +116,10 @@ def _before_settlement(
     # Every line the refund and the re-balance touch, locked at once in id order.
     managers = {row.manager_psn_no for rows in shared.values() for row in rows}
     lines = [chart.patient_line(psn_no) for psn_no in {bill.psn_no, *managers}]
+    if bill.fund_settlement is not None:
+        lock_person(session, bill.psn_no)  # before the lines, as a close or a payment takes it
     lock_lines(session, [chart.visit_sales(bill.mdtrt_id), *lines])
+    billed = [line for line in visit.fees if line.status == "billed"]
     for hold_id in hold_ids(session, bill, chosen):
         reverse(
             session,
@@ -127,10 +132,18 @@ def _before_settlement(
     amount_fen = refund_charges(bill, chosen, now)
     _rebalance(session, container, visit, shared, [line.feedetl_sn for line in chosen], now)
     remaining = [line for line in visit.fees if line.status == "billed"]
-    estimate = split_visit(
-        container, session, visit=visit, hospital_level=hospital.level, lines=remaining
-    )
-    bill.estimate = estimate.setlinfo.as_dict()
+    returned = Returned(credit_line=from_fen(amount_fen))
+    if bill.fund_settlement is not None:
+        # visit_end: the fund's share of the refunded lines goes back to the fund, the new share
+        # paid into the lines as they carry the rest now (after the re-balance).
+        fund = refund_fund_part(session, container, bill, billed, chosen, now)
+        returned = Returned(hifp_pay=fund.to_fund, credit_line=fund.to_credit)
+        bill.estimate = fund.settlement.setlinfo.as_dict()
+    else:
+        estimate = split_visit(
+            container, session, visit=visit, hospital_level=hospital.level, lines=remaining
+        )
+        bill.estimate = estimate.setlinfo.as_dict()
     target = bill.status if remaining else bill_states.REFUNDED
     was_overdue = bill.status == bill_states.OVERDUE
     detail = {"feedetl_sn": [line.feedetl_sn for line in chosen], "reason": reason}
@@ -151,7 +164,7 @@ def _before_settlement(
         refunded_amount=from_fen(amount_fen),
         setlinfo=bill.estimate,
         setl_id=None,
-        returned=Returned(credit_line=from_fen(amount_fen)),
+        returned=returned,
     )
 
 

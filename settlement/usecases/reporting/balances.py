@@ -9,7 +9,10 @@ sum of two kinds of change up to its end, each a grouped sum in SQL:
   ``billed_fen`` (one pass over the events, no ordering needed);
 - a refund lowers what the bill owes from the refund (or, for overdue, from when the bill went
   overdue, if later) until the bill is paid: − the refund then, + it back when the bill leaves.
-  Only bills with a refund are looked at for this.
+  Only bills with a refund are looked at for this. Where the pooled fund's share settled at
+  close (``visit_end``), its events count alike: ``fund_settled`` (at close) and
+  ``fund_resettled`` lower what the bill owes, ``fund_returned`` (by a refund before
+  repayment) raises it, so the bill owes exactly the personal part.
 
 Everything before the first day adds up into the opening balance; Python only adds the days.
 """
@@ -30,6 +33,8 @@ from settlement.foundation.orm import UTCDateTime
 from settlement.usecases.reporting.days import DayRange, as_date, local_day
 
 _UNPAID = tuple(sorted(bill_states.UNPAID))
+#: Events that change what an unpaid bill owes: all lower it but ``fund_returned``, which raises it.
+_OWED_CHANGES = ("refund", "fund_settled", "fund_resettled", "fund_returned")
 _LATE = tuple(sorted(bill_states.OVERDUE_UNPAID))
 
 
@@ -136,9 +141,10 @@ def _refund_changes(
     """Per hospital and day, how refunds lowered (−) and, once the bill left, stopped lowering
     (+) the unpaid and the overdue balance."""
     event = BillEvent
+    lowering = event.kind.in_(_OWED_CHANGES)
     refunded = (
         select(event.bill_id)
-        .where(event.kind == "refund", event.created_at < days.end)
+        .where(lowering, event.created_at < days.end)
         .distinct()
         .scalar_subquery()
     )
@@ -156,14 +162,16 @@ def _refund_changes(
         select(
             Bill.hospital_code.label("hospital_code"),
             event.created_at.label("refunded_at"),
-            event.amount_fen.label("fen"),
+            case((event.kind == "fund_returned", -event.amount_fen), else_=event.amount_fen).label(
+                "fen"
+            ),
             exits.c.left_at,
             exits.c.late_at,
             _later(session, event.created_at, exits.c.late_at).label("late_from"),
         )
         .join(exits, exits.c.bill_id == event.bill_id)
         .join(Bill, Bill.bill_id == event.bill_id)
-        .where(event.kind == "refund", event.created_at < days.end, Bill.hospital_code.in_(codes))
+        .where(lowering, event.created_at < days.end, Bill.hospital_code.in_(codes))
         .cte("refunds")  # read by the four parts below: computed once
     )
     r = refunds.c

@@ -4,6 +4,10 @@ What happened, on the day it happened (the day is the local calendar day):
 
 - *bills closed*: bills made that day (their ``closed`` event), at the amount they closed at;
 - *settlements*: settlements posted that day, by payer, a re-settlement after a refund included;
+  where the policy settles the pooled fund's share at the end of the visit (``visit_end``), the
+  fund's payment counts on the day the visit closed (its ``fund_settled`` event) and its
+  re-settlement and return on the day of a refund before repayment (``fund_resettled``,
+  ``fund_returned``), never again with the patient's repayment;
 - *refunds*: refund requests that day and the charges they took off; ``returned`` is what the
   settlements reversed that day had taken from each payer, ``paid_back`` what each payer got back
   (``returned`` less the re-settlement of the remaining lines); *net* is settlements − returned;
@@ -24,12 +28,13 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, literal, or_, select, union_all
+from sqlalchemy import Select, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
+from insurance.modes import VISIT_END
 from settlement.billing import bill_states
 from settlement.billing.payment_tables import BillSettlement
-from settlement.billing.tables import Bill, Visit
+from settlement.billing.tables import Bill, BillEvent, Visit
 from settlement.usecases.reporting.balances import bill_day_figures
 from settlement.usecases.reporting.days import DayRange, as_date, local_day
 
@@ -179,6 +184,9 @@ def hospital_days(
         parts[key].update({name: Figure(*pair) for name, pair in pairs.items()})
     for key, values in _settlements(session, codes, days):
         parts[key].update(values)
+    for key, values in _fund_at_close(session, codes, days):
+        for name, payers in values.items():
+            parts[key][name] = parts[key].get(name, Payers()) + payers
     for key, values in _due(session, codes, days):
         parts[key].update(values)
     by_hospital = {
@@ -239,7 +247,9 @@ def _settlements(
     """Settlements posted, re-settlements posted and settlements reversed, per day: one
     statement of three grouped parts."""
 
-    def part(name: str, moment: Any, *where: Any) -> Select[Any]:
+    def part(
+        name: str, moment: Any, *where: Any, fund: Any = BillSettlement.hifp_pay_fen
+    ) -> Select[Any]:
         bucket = local_day(session, moment, days.zone)
         return (
             select(
@@ -248,7 +258,7 @@ def _settlements(
                 bucket.label("day"),
                 func.count().label("n"),
                 func.sum(BillSettlement.medfee_sumamt_fen).label("medfee"),
-                func.sum(BillSettlement.hifp_pay_fen).label("fund"),
+                func.sum(fund).label("fund"),
                 func.sum(BillSettlement.acct_own_pay_fen).label("acct_own"),
                 func.sum(BillSettlement.acct_mulaid_pay_fen).label("mulaid"),
                 func.sum(BillSettlement.psn_cash_pay_fen).label("cash"),
@@ -258,9 +268,19 @@ def _settlements(
             .group_by(Bill.hospital_code, bucket)
         )
 
+    # A visit_end bill's repayment takes no fund: its fund legs were posted at close (counted
+    # by _fund_at_close); a re-settlement after a refund writes fund legs of its own, and a
+    # reversal gives back every leg, those of the close included.
+    repaid_fund = case(
+        (
+            (Bill.settlement_mode == VISIT_END) & (BillSettlement.channel != RESETTLE_CHANNEL),
+            0,
+        ),
+        else_=BillSettlement.hifp_pay_fen,
+    )
     posted, reversed_ = BillSettlement.posted_at, BillSettlement.reversed_at
     query = union_all(
-        part("settled", posted),
+        part("settled", posted, fund=repaid_fund),
         part("resettled", posted, BillSettlement.channel == RESETTLE_CHANNEL),
         part("returned", reversed_),
     )
@@ -272,6 +292,35 @@ def _settlements(
         if name == "settled":
             values["settlements"] = Figure(int(count), int(medfee))
         yield (code, _day(day)), values
+
+
+#: The fund's events of a visit_end bill, by the figures they add to.
+_FUND_EVENTS = {
+    "fund_settled": ("settled",),
+    "fund_resettled": ("settled", "resettled"),
+    "fund_returned": ("returned",),
+}
+
+
+def _fund_at_close(
+    session: Session, codes: list[str], days: DayRange
+) -> Iterable[tuple[tuple[str, date], dict[str, Payers]]]:
+    """The pooled fund's share settled at close, re-settled and returned by refunds before
+    repayment (``visit_end``), per day, from the bills' events."""
+    bucket = local_day(session, BillEvent.created_at, days.zone)
+    query = (
+        select(Bill.hospital_code, bucket, BillEvent.kind, func.sum(BillEvent.amount_fen))
+        .join(Bill, Bill.bill_id == BillEvent.bill_id)
+        .where(
+            BillEvent.kind.in_(list(_FUND_EVENTS)),
+            BillEvent.created_at >= days.start,
+            BillEvent.created_at < days.end,
+            Bill.hospital_code.in_(codes),
+        )
+        .group_by(Bill.hospital_code, bucket, BillEvent.kind)
+    )
+    for code, day, kind, fen in session.execute(query):
+        yield (code, _day(day)), dict.fromkeys(_FUND_EVENTS[kind], Payers(fund=int(fen)))
 
 
 # -- deadlines ----------------------------------------------------------------------------------

@@ -392,3 +392,21 @@ def test_no_number_in_the_report_is_a_float(service, day_one):
                 walk(item)
 
     walk(json.loads(response.text))
+
+
+def test_the_policies_in_use_show_their_settlement_mode_to_the_administrator_only(service):
+    from tests.integration.payments.support import use_mode
+
+    listed = service.client.get("/admin/v1/policies", headers=service.admin)
+    assert listed.status_code == 200, listed.text
+    versions = listed.json()["policies"]
+    assert [(p["region_code"], p["version"]) for p in versions] == [
+        ("371400", "2025.1"),
+        ("371400", "2026.1"),
+    ]
+    assert {p["settlement_mode"] for p in versions} == {"repayment"}
+    assert versions[1]["effective_to"] is None and versions[1]["deductible"] == "200.00"
+    use_mode(service, "visit_end")
+    again = service.client.get("/admin/v1/policies", headers=service.admin).json()
+    assert {p["settlement_mode"] for p in again["policies"]} == {"visit_end"}
+    assert service.client.get("/admin/v1/policies").status_code == 401

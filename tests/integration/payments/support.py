@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from insurance.money import ZERO, from_fen
+from insurance.policy import PolicyBook
 from settlement.access.tokens import issue_token
 from settlement.adapters.sandbox_tables import SandboxInsuredPerson
 from settlement.adapters.wallets import SIGNATURE_HEADER, callback_body, sign_callback
@@ -212,3 +214,11 @@ def assert_ledger_balanced(service: Service) -> None:
 
 def decode(response) -> dict:
     return json.loads(response.content)
+
+
+def use_mode(service: Service, mode: str) -> None:
+    """Every policy version of the service's book in settlement mode ``mode``."""
+    book = service.container.policies
+    service.container.policies = PolicyBook(  # type: ignore[misc]
+        dataclasses.replace(policy, settlement_mode=mode) for policy in book.policies
+    )

@@ -1,0 +1,116 @@
+"""A relative's visit in the ``visit_end`` mode: the pooled fund's share, settled at close, repays
+the relative's own line first (the repayment's waterfall), a refund before repayment re-balances
+the family's lines and the fund's share with them, and the manager repays only the personal part
+(issue 20 item 3)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from settlement.billing.credit_line import line_balances
+from tests.harness import Service
+from tests.integration.family.support import close, make_family
+from tests.integration.family.test_family_refunds import (
+    pay_as_manager,
+    reconciliation_balanced,
+    refund,
+)
+from tests.integration.payments.support import (
+    AMOXICILLIN,
+    assert_ledger_balanced,
+    snapshot,
+    use_mode,
+)
+
+D = Decimal
+
+
+def owed(service: Service, psn_no: str) -> Decimal:
+    with service.container.uow() as uow:
+        return line_balances(uow.session, psn_no).outstanding
+
+
+def test_the_fund_repays_the_relatives_own_line_first_and_the_manager_pays_the_rest(
+    service: Service,
+) -> None:
+    use_mode(service, "visit_end")
+    family = make_family(service)
+    relative, manager = family.relative.psn_no, family.manager.psn_no
+    pool = snapshot(service, relative).pool_posted
+    opened = family.his.open_visit(relative)
+    mdtrt_id = opened.json()["mdtrt_id"]
+    posted = family.his.charge(
+        mdtrt_id,
+        (AMOXICILLIN, "1000.00", "1"),
+        (AMOXICILLIN, "33.33", "1"),
+        (AMOXICILLIN, "33.33", "1"),
+        (AMOXICILLIN, "33.33", "1"),
+    )
+    assert posted.status_code == 201, posted.text
+    big = posted.json()["fees"][0]["feedetl_sn"]
+
+    bill = close(family.his, mdtrt_id)
+
+    # 1099.99 in scope, 200.00 deductible, retired at level 3 (55 %): the fund pays 494.99 into
+    # the relative's own line (900.00); the manager's line still carries its 199.99.
+    assert (bill["fund_settled_amt"], bill["credit_amt"]) == ("494.99", "605.00")
+    assert (owed(service, relative), owed(service, manager)) == (D("405.01"), D("199.99"))
+    assert snapshot(service, relative).pool_posted == pool - D("494.99")
+    assert_ledger_balanced(service)
+    reconciliation_balanced(family)
+
+    body = refund(family, bill["bill_id"], big)
+
+    # 99.99 left, all within the deductible: the fund's whole share goes back, and the small
+    # lines move onto the relative's own line.
+    assert body["returned"]["hifp_pay"] == "494.99"
+    assert body["setlinfo"]["hifp_pay"] == "0.00"
+    assert (owed(service, relative), owed(service, manager)) == (D("99.99"), D("0.00"))
+    assert snapshot(service, relative).pool_posted == pool
+    assert_ledger_balanced(service)
+    reconciliation_balanced(family)
+
+    info = pay_as_manager(family, bill["bill_id"])
+
+    assert info["hifp_pay"] == "0.00"
+    assert D(info["acct_pay"]) + D(info["psn_cash_pay"]) == D("99.99")
+    assert (owed(service, relative), owed(service, manager)) == (D("0.00"), D("0.00"))
+    assert_ledger_balanced(service)
+    reconciliation_balanced(family)
+
+
+def test_a_small_refund_before_repayment_keeps_the_fund_share_on_the_lines_that_carry_it(
+    service: Service,
+) -> None:
+    use_mode(service, "visit_end")
+    family = make_family(service)
+    relative, manager = family.relative.psn_no, family.manager.psn_no
+    pool = snapshot(service, relative).pool_posted
+    mdtrt_id = family.his.open_visit(relative).json()["mdtrt_id"]
+    posted = family.his.charge(
+        mdtrt_id, (AMOXICILLIN, "1000.00", "1"), *[(AMOXICILLIN, "33.33", "1")] * 3
+    )
+    small = posted.json()["fees"][3]["feedetl_sn"]
+    bill = close(family.his, mdtrt_id)
+
+    body = refund(family, bill["bill_id"], small)
+
+    # 1066.66 left: the fund pays (1066.66 − 200.00) × 55 % = 476.66; the relative's own line,
+    # freed by the refund and the fund, takes back what the manager's line carried.
+    assert body["setlinfo"]["hifp_pay"] == "476.66"
+    assert body["returned"] == {**body["returned"], "hifp_pay": "18.33", "credit_line": "15.00"}
+    view = family.his.get(f"/his/v1/bills/{bill['bill_id']}").json()
+    assert (view["fund_settled_amt"], view["credit_amt"]) == ("476.66", "590.00")
+    assert owed(service, relative) + owed(service, manager) == D("590.00")
+    assert snapshot(service, relative).pool_posted == pool - D("476.66")
+    assert_ledger_balanced(service)
+    reconciliation_balanced(family)
+
+    info = pay_as_manager(family, bill["bill_id"])
+
+    assert info["hifp_pay"] == "476.66"
+    assert D(info["acct_pay"]) + D(info["psn_cash_pay"]) == D("590.00")
+    assert (owed(service, relative), owed(service, manager)) == (D("0.00"), D("0.00"))
+    assert snapshot(service, relative).pool_posted == pool - D("476.66")
+    assert_ledger_balanced(service)
+    reconciliation_balanced(family)
