@@ -261,24 +261,27 @@ def _whole_visit(service, his, mode, visit):
         lines = [(lines[0][0], lines[0][1], "1")]
     bill_id, sns = bill_for(his, person.psn_no, *lines)
     closed = snapshot(service, person.psn_no)
-    estimate = bill_row(service, bill_id).estimate
+    bill = bill_row(service, bill_id)
+    estimate = bill.estimate
+    # A bill the fund and the account cover settles at close in both modes (issue 16 item 4).
+    covered = bill.status == "settled"
     fund_at_close = start.pool_posted - closed.pool_posted
     owed = D(estimate["psn_part_amt"]) if mode == "visit_end" else D(estimate["medfee_sumamt"])
-    assert closed.outstanding == owed  # the line holds exactly what is owed
-    assert fund_at_close == (D(estimate["hifp_pay"]) if mode == "visit_end" else 0)
+    assert closed.outstanding == (0 if covered else owed)  # the line holds exactly what is owed
+    fund_now = mode == "visit_end" or covered
+    assert fund_at_close == (D(estimate["hifp_pay"]) if fund_now else 0)
     before = [sns[i] for i in visit["before"] if i < len(sns)]
     if before:
         his.post(f"/his/v1/bills/{bill_id}/refunds", {"feedetl_sn": before, "reason": "p"})
     left = [sn for sn in sns if sn not in before]
-    info = None
-    if left:
-        info = pay(service, login(service, person), bill_id).json()["setlinfo"]
-        after = [sns[i] for i in visit["after"] if i < len(sns) and sns[i] in left]
-        if after:
-            done = his.post(
-                f"/his/v1/bills/{bill_id}/refunds", {"feedetl_sn": after, "reason": "p"}
-            )
-            info = done.json()["setlinfo"]
+    if left and bill_row(service, bill_id).status == "billed":
+        assert pay(service, login(service, person), bill_id).status_code == 201
+    after = [sns[i] for i in visit["after"] if i < len(sns) and sns[i] in left]
+    if after and bill_row(service, bill_id).status == "settled":
+        done = his.post(f"/his/v1/bills/{bill_id}/refunds", {"feedetl_sn": after, "reason": "p"})
+        assert done.status_code == 200, done.text
+    view = his.get(f"/his/v1/bills/{bill_id}").json()
+    info = view["setlinfo"] if view["settled"] else None
     end = snapshot(service, person.psn_no)
     assert end.outstanding == 0
     assert end.pending == 0
@@ -337,3 +340,38 @@ def test_auto_pay_in_visit_end_takes_only_the_personal_part_and_a_decline_names_
     assert end.pool_posted == start.pool_posted - D("50.00")
     assert end.outstanding == 0
     assert_ledger_balanced(service)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_bill_the_account_covers_settles_at_close_in_both_modes(service, his, mode):
+    use_mode(service, mode)
+    person, line = service.enrol(balc="100.00", ytd_dedc="200.00")
+    start = snapshot(service, person.psn_no)
+
+    # 100.00 in scope (deductible met): 50.00 from the fund, 60.00 from the account.
+    bill_id, sns = bill_for(
+        his, person.psn_no, (AMOXICILLIN, "100", "1"), (HEALTH_ADVICE, "10", "1")
+    )
+
+    assert bill_row(service, bill_id).status == "settled"
+    end = snapshot(service, person.psn_no)
+    assert (end.outstanding, end.available) == (D("0.00"), line)
+    assert end.pool_posted == start.pool_posted - D("50.00")
+    assert end.account_posted == start.account_posted - D("60.00")
+    assert end.hifp_paid == start.hifp_paid + D("50.00")
+    [record] = settlements(service, bill_id)
+    assert (record.hifp_pay_fen, record.acct_own_pay_fen, record.psn_cash_pay_fen) == (
+        5000,
+        6000,
+        0,
+    )
+    assert_ledger_balanced(service)
+    reconciled(service, his)
+
+    refunded = his.post(f"/his/v1/bills/{bill_id}/refunds", {"feedetl_sn": sns, "reason": "t"})
+    assert refunded.status_code == 200, refunded.text
+    gone = snapshot(service, person.psn_no)
+    assert (gone.pool_posted, gone.account_posted) == (start.pool_posted, start.account_posted)
+    assert gone.hifp_paid == start.hifp_paid
+    assert_ledger_balanced(service)
+    reconciled(service, his)
