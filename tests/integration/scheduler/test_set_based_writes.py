@@ -127,7 +127,9 @@ def test_the_overdue_sweep_sends_as_many_statements_for_six_bills_as_for_two(
         before = log.snapshot()
         report = sweep_overdue(service.container, service.clock.now())
         assert sorted(report.ids) == sorted(bills)
-        return log.snapshot().since(before).counts
+        counts = log.snapshot().since(before).counts
+        # psycopg's own housekeeping (its prepared-statement cache), not the sweep's.
+        return Counter({shape: n for shape, n in counts.items() if shape != "DEALLOCATE"})
 
     try:
         two, six = swept(2), swept(6)
