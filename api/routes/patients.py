@@ -10,7 +10,7 @@ from api.auth import PatientDep
 from api.deps import ContainerDep, UowDep
 from api.exact_json import ExactJsonRoute
 from api.openapi import bearer_errors
-from api.presenters import credit_public, fee_public, iso, setlinfo_public
+from api.presenters import credit_public, fee_public, iso, mode_public, setlinfo_public
 from api.schemas.his import CreditPublic
 from api.schemas.patients import (
     BillEventPublic,
@@ -45,6 +45,7 @@ def _summary_fields(view: BillView | BillDetail) -> dict[str, object]:
         "closed_at": iso(bill.closed_at),
         "due_at": iso(bill.due_at),
         "settled_at": iso(bill.settled_at) if bill.settled_at else None,
+        **mode_public(bill),
         "estimate": setlinfo_public(bill.estimate),
         # The settlement as stored when it was made (what the payment or refund answered).
         "setlinfo": None

@@ -7,7 +7,14 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, StrictInt
 from pydantic.config import JsonDict
 
-from api.schemas.his import FeePublic, ReasonPublic
+from api.schemas.his import (
+    CREDIT_AMT_DESCRIPTION,
+    FUND_SETTLED_DESCRIPTION,
+    SETTLEMENT_MODE_DESCRIPTION,
+    FeePublic,
+    ReasonPublic,
+    SettlementMode,
+)
 from api.schemas.setlinfo import SetlInfoPublic
 from api.schemas.types import (
     Consent,
@@ -177,6 +184,9 @@ class BillSummaryPublic(ResponseModel):
     closed_at: str
     due_at: str = Field(description="closed_at + 72 h: pay before this")
     settled_at: str | None
+    settlement_mode: SettlementMode = Field(description=SETTLEMENT_MODE_DESCRIPTION)
+    fund_settled_amt: MoneyText = Field(description=FUND_SETTLED_DESCRIPTION)
+    credit_amt: MoneyText = Field(description=CREDIT_AMT_DESCRIPTION)
     estimate: SetlInfoPublic = Field(description="The split estimated at close (2206)")
     setlinfo: SetlInfoPublic | None = Field(
         description="The settlement that stands (2207), with its `setl_id`, as the payment (or "
@@ -204,6 +214,9 @@ class BillListPublic(ResponseModel):
                             "closed_at": "2026-11-23T11:00:00+08:00",
                             "due_at": "2026-11-26T11:00:00+08:00",
                             "settled_at": None,
+                            "settlement_mode": "repayment",
+                            "fund_settled_amt": "0.00",
+                            "credit_amt": "91.00",
                             "estimate": _ESTIMATE_EXAMPLE,
                             "setlinfo": None,
                         }
@@ -270,6 +283,9 @@ class BillPublic(BillSummaryPublic):
                     "closed_at": "2026-11-23T11:00:00+08:00",
                     "due_at": "2026-11-26T11:00:00+08:00",
                     "settled_at": None,
+                    "settlement_mode": "repayment",
+                    "fund_settled_amt": "0.00",
+                    "credit_amt": "91.00",
                     "estimate": _ESTIMATE_EXAMPLE,
                     "setlinfo": None,
                     "med_type": "11",

@@ -81,6 +81,9 @@ def test_a_whole_visit_moves_the_same_money_in_both_modes_at_different_times(ser
     assert view["settlement_mode"] == mode
     day = his.get(f"/his/v1/reconciliation?date={service.clock.now().date()}").json()
     assert day["outstanding"] == {"count": 1, "amount": format_amount(closed.outstanding)}
+    mine = service.client.get(f"/v1/bills/{bill_id}", headers=login(service, person)).json()
+    assert (mine["settlement_mode"], mine["credit_amt"]) == (mode, view["credit_amt"])
+    assert mine["pay_now"]["setlinfo"]["psn_part_amt"] == "280.00"
     assert (view["fund_settled_amt"], view["credit_amt"]) == (
         ("50.00", "280.00") if mode == "visit_end" else ("0.00", "330.00")
     )
