@@ -129,6 +129,11 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Paying now takes exactly this, to the fen",
     ),
     "pooled_fund": ("统筹基金支付", "Pooled fund"),
+    "fund_at_close": (
+        "统筹基金¥{amount}已在就诊结束时结算；信用额度只承担个人负担部分¥{owed}",
+        "The pooled fund's ¥{amount} was settled when the visit ended; your credit carries only "
+        "your own part, ¥{owed}",
+    ),
     "personal_account": ("个人账户支付", "Personal account"),
     "mutual_aid": ("家庭共济支付", "Family mutual aid"),
     "wallet": ("微信/支付宝支付", "Wallet (WeChat Pay / Alipay)"),

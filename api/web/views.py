@@ -163,6 +163,11 @@ def bill_view(
         "balance_after": f"¥{setlinfo.get('balc', '0.00')}",
         "events": bill.get("events", []),
         "paid": paid_view(bill.get("paid"), speaker, viewer=viewer, names=names or {}),
+        "fund_at_close": speaker.t(
+            "fund_at_close", amount=bill["fund_settled_amt"], owed=bill["credit_amt"]
+        )
+        if bill.get("settlement_mode") == "visit_end"
+        else "",
     }
 
 

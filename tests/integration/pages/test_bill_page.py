@@ -89,3 +89,26 @@ def test_the_messages_page_shows_a_notice_in_english_when_asked(service):
     assert "您的信用就医账单¥330.00已结清" in chinese
     assert "Your credit care bill of ¥330.00 is paid" in english
     assert f"http://127.0.0.1:8000/app/bills/{bill_id}" in english
+
+
+def test_a_visit_end_bill_page_says_the_fund_paid_at_close_and_what_the_credit_carries(service):
+    from tests.integration.payments.support import use_mode
+
+    person, _ = service.enrol(balc="100.00")
+    bills = {}
+    for mode in ("repayment", "visit_end"):
+        use_mode(service, mode)
+        bills[mode], _ = bill_for(
+            service.hospitals["H3"],
+            person.psn_no,
+            (AMOXICILLIN, "300", "1"),
+            (HEALTH_ADVICE, "30", "1"),
+        )
+    browser = browse(service, person)
+
+    page = browser.get(f"/app/bills/{bills['visit_end']}")
+
+    assert page.status_code == 200
+    note = page.text.split('data-testid="fund-at-close"', 1)[1].split("</p>", 1)[0]
+    assert "统筹基金¥50.00已在就诊结束时结算" in note and "¥280.00" in note
+    assert 'data-testid="fund-at-close"' not in browser.get(f"/app/bills/{bills['repayment']}").text
