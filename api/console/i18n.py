@@ -27,6 +27,18 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     # navigation
     "nav_overview": ("概览", "Overview"),
+    "policy_mode": (
+        "医保政策 {region} {version}：{mode}",
+        "Insurance policy {region} {version}: {mode}",
+    ),
+    "mode_repayment": (
+        "还款时结算（统筹基金、个人账户、钱包均在还款时支付）",
+        "settled at repayment (fund, account and wallet all pay when the patient repays)",
+    ),
+    "mode_visit_end": (
+        "就诊结束时结算统筹基金，信用额度只承担个人负担部分",
+        "the pooled fund settles when the visit ends; credit carries only the personal part",
+    ),
     "nav_overdue": ("逾期账单", "Overdue bills"),
     "nav_differences": ("对账差异", "Differences"),
     "nav_deliveries": ("发送失败", "Failed deliveries"),

@@ -26,6 +26,7 @@ from api.console.context import (
 )
 from api.console.views import TREND_DAYS, OverviewPage, overview_page, trend_csv
 from api.rate_limits import client_address, wait_before
+from insurance.errors import InsuranceError
 from settlement.foundation.errors import ServiceError
 from settlement.usecases.reporting.worklists import hospital_names
 
@@ -129,6 +130,7 @@ def overview(request: Request) -> Response:
     return render(
         ctx,
         "overview.html",
+        policy=_policy_line(ctx, day),
         page=page,
         report=page.report,
         charts=trend_charts(page.reports, ctx.t),
@@ -138,6 +140,16 @@ def overview(request: Request) -> Response:
             "/admin/trends.csv", date=day.isoformat(), days=days, hospital=hospital, lang=None
         ),
     )
+
+
+def _policy_line(ctx: ConsoleContext, day: date) -> str:
+    """The policy in force on ``day`` and its settlement mode, in the reader's language."""
+    try:
+        policy = ctx.container.policies.in_force(day)
+    except InsuranceError:
+        return ""
+    mode = ctx.t(f"mode_{policy.settlement_mode}")
+    return ctx.t("policy_mode", region=policy.region_code, version=policy.version, mode=mode)
 
 
 @router.get("/trends.csv")

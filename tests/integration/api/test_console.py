@@ -278,3 +278,16 @@ def test_a_hospital_name_a_spreadsheet_would_run_is_quoted_in_the_csv(service: S
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
     names = {row["hospital_name"] for row in rows if row["hospital_code"] == "HQ"}
     assert names == {'\'=HYPERLINK("http://x","y")'}
+
+
+def test_the_overview_names_the_policy_in_force_and_its_settlement_mode(service):
+    from tests.integration.payments.support import use_mode
+
+    client = logged_in(service)
+    page = client.get("/admin/", params={"date": "2026-11-23"}).text
+    assert "医保政策 371400 2026.1：还款时结算" in page
+    page = client.get("/admin/", params={"date": "2026-11-23", "lang": "en"}).text
+    assert "Insurance policy 371400 2026.1: settled at repayment" in page
+    use_mode(service, "visit_end")
+    page = client.get("/admin/", params={"date": "2026-11-23", "lang": "en"}).text
+    assert "2026.1: the pooled fund settles when the visit ends" in page
