@@ -14,6 +14,7 @@ from settlement.usecases.paying.decide import (
     MalformedCallback,
     PendingPayment,
     callback_verdict,
+    covered,
     loose_fields,
     parse_callback,
     paying_state,
@@ -26,6 +27,7 @@ from settlement.usecases.paying.decide import (
     start_refusal,
     unpaid_state,
 )
+from tests.unit.insurance.builders import a_line, split
 
 GOOD = {
     "order_id": "PY1",
@@ -228,3 +230,25 @@ def test_money_is_applied_or_refunded_only_when_the_provider_took_it_on_a_failed
     moves_money = outcome in ("applied", "refunded")
     assert moves_money == (recorded == "failed" and provider_status == "succeeded")
     assert outcome != "applied" or (owed and cash == 1230)
+
+
+# -- a bill the insurance accounts cover (issue 16 item 4) ------------------------------------------
+
+
+@given(
+    fen=st.integers(min_value=1, max_value=200_000),
+    balance_fen=st.integers(min_value=0, max_value=300_000),
+    deductible_used=st.sampled_from(["0.00", "150.00", "200.00"]),
+)
+def test_a_split_is_covered_exactly_when_it_leaves_the_wallet_nothing(
+    fen: int, balance_fen: int, deductible_used: str
+) -> None:
+    settlement = split(
+        [a_line(f"{Decimal(fen) / 100:.2f}")],
+        balance=f"{Decimal(balance_fen) / 100:.2f}",
+        deductible_used=deductible_used,
+    )
+    info = settlement.setlinfo
+    assert covered(settlement) == (info.psn_cash_pay == 0)
+    if covered(settlement):  # the fund and the account pay it all, to the fen
+        assert info.hifp_pay + info.acct_pay == info.medfee_sumamt
