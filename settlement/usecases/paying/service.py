@@ -167,7 +167,13 @@ def split_now(
         )
 
     inputs = facts.lock_split_inputs(session, bill, offered)
-    split = bill_split(
+    return inputs, _split_of(session, container, bill, inputs)
+
+
+def _split_of(
+    session: Session, container: PayingContext, bill: Bill, inputs: facts.SplitFacts
+) -> Settlement:
+    return bill_split(
         container,
         session,
         bill=bill,
@@ -176,7 +182,6 @@ def split_now(
         lines=inputs.lines,
         relatives=inputs.relatives,
     )
-    return inputs, split
 
 
 def take(
@@ -336,16 +341,7 @@ def preview_payment(
     relatives = mutual_aid_accounts(
         session, container=container, payer_psn_no=payer_psn_no, bill=bill
     )
-    inputs = facts.split_inputs(session, bill, relatives)
-    split = bill_split(
-        container,
-        session,
-        bill=bill,
-        visit=inputs.visit,
-        hospital_level=inputs.hospital.level,
-        lines=inputs.lines,
-        relatives=inputs.relatives,
-    )
+    split = _split_of(session, container, bill, facts.split_inputs(session, bill, relatives))
     version = decide.split_version(decide.taken_amounts(split))
     return PaymentPreview(split.setlinfo.as_dict(), version)
 
