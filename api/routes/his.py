@@ -87,6 +87,7 @@ def patient_credit(
             psn_no=psn_no,
             config=container.credit_config,
             clock=container.clock,
+            freeze_shared_on_overdue=container.scheme.family.freeze_shared_on_overdue,
             ineligible=platform_ineligibility(person, container.credit_platform(uow.session)),
         )
         return credit_public(summary)

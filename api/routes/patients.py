@@ -109,7 +109,11 @@ def my_credit(psn_no: PatientDep, container: ContainerDep, uow: UowDep) -> Credi
     """Status, line, available, outstanding, on hold and the reasons for the line."""
     with uow:
         summary = credit_summary(
-            uow.session, psn_no=psn_no, config=container.credit_config, clock=container.clock
+            uow.session,
+            psn_no=psn_no,
+            config=container.credit_config,
+            clock=container.clock,
+            freeze_shared_on_overdue=container.scheme.family.freeze_shared_on_overdue,
         )
         return credit_public(summary)
 

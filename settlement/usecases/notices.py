@@ -197,12 +197,13 @@ def payment_settled(
     bill: Bill,
     record: BillSettlement,
     now: datetime,
+    family_freezes: bool,
 ) -> int:
     """A bill settled by a payment: ``payment_received``, ``autopay_taken`` when withheld, or
     ``settled_by_insurance`` when the insurance accounts covered it at close; the sources it was
-    paid from, each with its amount. An overdue bill that froze family managers' lines also
-    tells each manager whose line it unfreezes."""
-    if bill.overdue_at is not None:
+    paid from, each with its amount. An overdue bill that froze family managers' lines (where
+    the scheme ``family_freezes`` them) also tells each manager whose line it unfreezes."""
+    if bill.overdue_at is not None and family_freezes:
         _family_freeze_lifted(session, settings=settings, bill=bill, now=now)
     kind = SETTLED_NOTICES.get(record.channel, "payment_received")
     sources = _paid_sources(record.setlinfo, record.provider)

@@ -44,7 +44,7 @@ def credit_summary(
     psn_no: str,
     config: CreditConfig,
     clock: Clock,
-    freeze_shared_on_overdue: bool = True,
+    freeze_shared_on_overdue: bool,
     ineligible: tuple[Reason, ...] = (),
 ) -> CreditSummary:
     """The standing now and the ledger's balances; a line that is not usable has nothing available.

@@ -265,6 +265,7 @@ def take(
             settings=container.settings,
             people=container.insurance_platform(session),
             now=now,
+            family_freezes=container.scheme.family.freeze_shared_on_overdue,
         )
         session.flush()
         return PaymentResult(bill=bill, settlement=record, payment=payment, split_version=version)
@@ -361,6 +362,7 @@ def confirm_payment(uow: UnitOfWork, *, container: PayingContext, setl_id: str) 
         settings=container.settings,
         people=container.insurance_platform(uow.session),
         now=container.clock.now(),
+        family_freezes=container.scheme.family.freeze_shared_on_overdue,
     )
     return record
 
@@ -425,6 +427,7 @@ def apply_order_outcome(
             settings=container.settings,
             people=container.insurance_platform(session),
             now=now,
+            family_freezes=container.scheme.family.freeze_shared_on_overdue,
         )
         order.status = "succeeded"
     else:

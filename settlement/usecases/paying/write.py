@@ -247,9 +247,11 @@ def confirm(
     settings: Settings,
     people: InsurancePlatform,
     now: datetime,
+    family_freezes: bool,
 ) -> None:
     """Post the settlement's pending transfers: the bill settles, the credit event follows, and
-    the patient (and their managers) are told."""
+    the patient (and their managers) are told. ``family_freezes``: the scheme freezes a manager
+    whose line a relative's overdue bill draws on (only then is a manager told it is lifted)."""
     posts = [
         TransferRequest(
             id=f"{leg['id']}:post",
@@ -284,7 +286,13 @@ def confirm(
         session, bill, clock=clock, credit_config=credit_config, settings=settings, people=people
     )
     notices.payment_settled(
-        session, settings=settings, people=people, bill=bill, record=record, now=now
+        session,
+        settings=settings,
+        people=people,
+        bill=bill,
+        record=record,
+        now=now,
+        family_freezes=family_freezes,
     )
     count_on_commit(session, PAYMENTS.labels("settled", "").inc)
 

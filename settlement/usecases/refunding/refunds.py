@@ -153,7 +153,7 @@ def _before_settlement(
     session.flush()
     if was_overdue and target == bill_states.REFUNDED:
         _overdue_debt_gone(session, container, bill)
-    if was_overdue and managers:
+    if was_overdue and managers and container.scheme.family.freeze_shared_on_overdue:
         # A manager the overdue bill froze whose line it no longer uses is free again: told.
         notices.family_freeze_lifted(
             session, settings=container.settings, managers=managers, now=now

@@ -4,13 +4,14 @@ in Chinese with English beside it, each link absolute from the public base URL."
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from decimal import Decimal
 
 import pytest
 
 from settlement.scheduler import run_due
-from tests.harness import build_service
+from tests.harness import SEEDS, build_service
 from tests.integration.family.support import charge, close, make_family
 from tests.integration.payments.support import (
     AMOXICILLIN,
@@ -182,3 +183,39 @@ def test_a_manager_frozen_by_a_relatives_overdue_bill_is_told_when_its_payment_u
             "sms",
         ]
     )
+
+
+def test_where_the_scheme_never_freezes_managers_none_is_told_a_freeze_was_lifted(engine, tmp_path):
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    scheme = seeds / "scheme.toml"
+    scheme.write_text(
+        scheme.read_text(encoding="utf-8").replace(
+            "freeze_shared_on_overdue = true", "freeze_shared_on_overdue = false"
+        ),
+        encoding="utf-8",
+    )
+    service = build_service(engine, seeds_dir=seeds, account_balance="0.00")
+    assert not service.container.scheme.family.freeze_shared_on_overdue
+    service.add_hospital("H3", level=3)
+    family = make_family(service)
+    own = Decimal(
+        service.client.get("/v1/me/credit", headers=family.relative_auth).json()["available"]
+    )
+    mdtrt_id, _ = charge(family.his, family.relative.psn_no, f"{own + 5:.2f}")
+    bill_id = close(family.his, mdtrt_id)["bill_id"]
+    service.advance(hours=73)
+    run_due(service.container)
+    assert bill(service, bill_id).status == "overdue"
+    manager = service.client.get("/v1/me/credit", headers=family.manager_auth).json()
+    assert manager["status"] == "active"  # never frozen by the relative's bill
+
+    assert pay(service, family.manager_auth, bill_id).status_code == 201
+
+    told = outbox(service, kind="line_unfrozen", psn_no=family.manager.psn_no)
+    # Told of the relative's line (theirs was frozen), never of their own (it never was).
+    assert not [m for m in told if m.body.startswith("【舒心就医】您的信用就医额度已解冻")]
+    assert sorted(m.channel for m in told if m.body.startswith("【舒心就医】您的亲属")) == [
+        "push",
+        "sms",
+    ]
