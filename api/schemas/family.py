@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, StrictBool, StrictInt
+from pydantic.config import JsonDict
 
 from api.schemas.patients import Autopay
 from api.schemas.types import Consent, PsnNo, RequestModel, ResponseModel, Text50, Text64
@@ -89,29 +90,29 @@ class FamilyLinkPublic(ResponseModel):
     ended_at: str | None = None
 
 
+#: One invitation as the relative reads it: the example of an invitation and of a list of them.
+INVITATION_EXAMPLE: JsonDict = {
+    "invitation_id": "FL20261123A1B2C3D4E5F6",
+    "manager_psn_no": "37140000000000000001",
+    "relative_psn_no": "37140000000000000002",
+    "relation": "parent",
+    "status": "invited",
+    "invited_at": "2026-11-23T09:30:00+08:00",
+    "accepted_via": None,
+    "accepted_hospital_code": None,
+    "accepted_at": None,
+    "ended_at": None,
+    "manager_name": "张*",
+    "manager_relation": "child",
+}
+
+
 class FamilyInvitationPublic(FamilyLinkPublic):
     """An invitation waiting for the relative's answer, with who sends it."""
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "invitation_id": "FL20261123A1B2C3D4E5F6",
-                    "manager_psn_no": "37140000000000000001",
-                    "relative_psn_no": "37140000000000000002",
-                    "relation": "parent",
-                    "status": "invited",
-                    "invited_at": "2026-11-23T09:30:00+08:00",
-                    "accepted_via": None,
-                    "accepted_hospital_code": None,
-                    "accepted_at": None,
-                    "ended_at": None,
-                    "manager_name": "张*",
-                    "manager_relation": "child",
-                }
-            ]
-        },
+        json_schema_extra={"examples": [INVITATION_EXAMPLE]},
     )
 
     manager_name: str = Field(
@@ -127,28 +128,7 @@ class FamilyInvitationPublic(FamilyLinkPublic):
 class FamilyInvitationListPublic(ResponseModel):
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "invitations": [
-                        {
-                            "invitation_id": "FL20261123A1B2C3D4E5F6",
-                            "manager_psn_no": "37140000000000000001",
-                            "relative_psn_no": "37140000000000000002",
-                            "relation": "parent",
-                            "status": "invited",
-                            "invited_at": "2026-11-23T09:30:00+08:00",
-                            "accepted_via": None,
-                            "accepted_hospital_code": None,
-                            "accepted_at": None,
-                            "ended_at": None,
-                            "manager_name": "张*",
-                            "manager_relation": "child",
-                        }
-                    ]
-                }
-            ]
-        },
+        json_schema_extra={"examples": [{"invitations": [INVITATION_EXAMPLE]}]},
     )
 
     invitations: list[FamilyInvitationPublic]
