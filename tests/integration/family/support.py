@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -155,3 +157,34 @@ def make_family_quietly(service: Service) -> tuple[HisClient, PersonRecord, Pers
         )
         uow.commit()
     return his, manager, relative
+
+
+def posted_and_cancelled(
+    his: HisClient,
+    mdtrt_id: str,
+    steps: list[tuple[str, object]],
+    *,
+    item: str,
+    after_each: Callable[[dict[str, Decimal]], None] | None = None,
+) -> dict[str, Decimal]:
+    """Play ``steps`` on the visit: ``("post", [amounts])`` charges a batch of ``item`` lines (a
+    batch beyond the line may be refused), ``("cancel", n)`` cancels the n-th line held (modulo).
+    Returns the lines still held by ``feedetl_sn``; ``after_each`` sees them after every step."""
+    held: dict[str, Decimal] = {}
+    for kind, what in steps:
+        if kind == "post":
+            assert isinstance(what, list)
+            answer = his.charge(mdtrt_id, *[(item, f"{amount:.2f}", "1") for amount in what])
+            assert answer.status_code in (201, 402), answer.text
+            if answer.status_code == 201:
+                for fee in answer.json()["fees"]:
+                    held[fee["feedetl_sn"]] = Decimal(fee["det_item_fee_sumamt"])
+        elif held:
+            assert isinstance(what, int)
+            sn = sorted(held)[what % len(held)]
+            cancelled = his.delete(f"/his/v1/visits/{mdtrt_id}/fees/{sn}")
+            assert cancelled.status_code == 200, cancelled.text
+            del held[sn]
+        if after_each is not None:
+            after_each(held)
+    return held

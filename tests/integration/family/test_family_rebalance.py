@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 
 from settlement.billing.credit_line import line_balances
 from tests.harness import Service
-from tests.integration.family.support import Family, close, credit, make_family, make_family_quietly
+from tests.integration.family.support import (
+    Family,
+    close,
+    credit,
+    make_family,
+    make_family_quietly,
+    posted_and_cancelled,
+)
 from tests.integration.payments.support import assert_ledger_balanced
 
 D = Decimal
@@ -113,22 +120,13 @@ def test_the_managers_holds_are_what_the_parents_line_cannot_carry_whatever_the_
     opened = his.open_visit(relative.psn_no)
     assert opened.status_code == 201, opened.text
     mdtrt_id = opened.json()["mdtrt_id"]
-    held: dict[str, Decimal] = {}
-    for kind, what in steps:
-        if kind == "post":
-            assert isinstance(what, list)
-            answer = his.charge(mdtrt_id, *[(ITEM, f"{amount:.2f}", "1") for amount in what])
-            assert answer.status_code in (201, 402), answer.text
-            if answer.status_code == 201:
-                for fee in answer.json()["fees"]:
-                    held[fee["feedetl_sn"]] = D(fee["det_item_fee_sumamt"])
-        elif held:
-            assert isinstance(what, int)
-            sn = sorted(held)[what % len(held)]
-            cancelled = his.delete(f"/his/v1/visits/{mdtrt_id}/fees/{sn}")
-            assert cancelled.status_code == 200, cancelled.text
-            del held[sn]
+
+    def manager_holds_what_the_line_cannot(held: dict[str, Decimal]) -> None:
         total = sum(held.values(), D(0))
         assert held_on(service, manager.psn_no) == max(D(0), total - line)
         assert held_on(service, relative.psn_no) == min(total, line)
+
+    posted_and_cancelled(
+        his, mdtrt_id, steps, item=ITEM, after_each=manager_holds_what_the_line_cannot
+    )
     assert_ledger_balanced(service)

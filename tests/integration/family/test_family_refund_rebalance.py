@@ -11,13 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from settlement.billing.credit_line import line_balances
-from tests.harness import HisClient, Service
+from tests.harness import Service
 from tests.integration.family.support import (
     Family,
     close,
     credit,
     make_family,
     make_family_quietly,
+    posted_and_cancelled,
 )
 from tests.integration.family.test_family_refunds import (
     pay_as_manager,
@@ -165,27 +166,6 @@ before_close = st.lists(
 refunds = st.lists(st.lists(st.integers(0, 20), min_size=1, max_size=3), max_size=4)
 
 
-def posted_and_cancelled(
-    his: HisClient, mdtrt_id: str, steps: list[tuple[str, object]]
-) -> dict[str, Decimal]:
-    held: dict[str, Decimal] = {}
-    for kind, what in steps:
-        if kind == "post":
-            assert isinstance(what, list)
-            answer = his.charge(mdtrt_id, *[(ITEM, f"{amount:.2f}", "1") for amount in what])
-            assert answer.status_code in (201, 402), answer.text
-            if answer.status_code == 201:
-                for fee in answer.json()["fees"]:
-                    held[fee["feedetl_sn"]] = D(fee["det_item_fee_sumamt"])
-        elif held:
-            assert isinstance(what, int)
-            sn = sorted(held)[what % len(held)]
-            cancelled = his.delete(f"/his/v1/visits/{mdtrt_id}/fees/{sn}")
-            assert cancelled.status_code == 200, cancelled.text
-            del held[sn]
-    return held
-
-
 def assert_split_only_by_what_remains(
     service: Service, manager: str, relative: str, remaining: dict[str, Decimal]
 ) -> None:
@@ -241,7 +221,7 @@ def test_after_any_posts_cancels_and_refunds_the_split_depends_only_on_the_remai
     opened = his.open_visit(relative.psn_no)
     assert opened.status_code == 201, opened.text
     mdtrt_id = opened.json()["mdtrt_id"]
-    remaining = posted_and_cancelled(his, mdtrt_id, steps)
+    remaining = posted_and_cancelled(his, mdtrt_id, steps, item=ITEM)
     if not remaining:
         return
     bill_id = close(his, mdtrt_id)["bill_id"]
