@@ -24,6 +24,7 @@ from settlement.foundation.errors import ServiceError
 from settlement.foundation.ids import new_id
 from settlement.ledger.ledger import create_transfers
 from settlement.usecases.charging.visits import local_date, require_person
+from settlement.usecases.family.sharing import shared_holds
 from settlement.usecases.paying.context import PayingContext
 from settlement.usecases.paying.payments import (
     change_status,
@@ -85,7 +86,7 @@ def after_settlement(
         session,
         refund_batch(
             bill.bill_id,
-            charges=posted_charges(session, bill, chosen),
+            charges=posted_charges(session, chosen, shared_holds(session, bill.mdtrt_id)),
             new_legs=new_legs,
             old_legs=done.record.transfers,
             accounts=_accounts(session, bill, done),
@@ -99,7 +100,7 @@ def after_settlement(
     done.record.status = "reversed"
     done.record.reversed_at = now
     session.flush()  # the partial unique index allows one live settlement per bill
-    amount_fen = refund_charges(bill, chosen, now)
+    amount_fen = refund_charges(session, bill, chosen, now)
     if bill.fund_settlement is not None:  # visit_end: the fund's share is the new split's now
         bill.fund_settled_fen = to_fen(done.new_pay["hifp"])
     if new_setl_id is not None:

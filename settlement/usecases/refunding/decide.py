@@ -1,7 +1,8 @@
 """What a refund (2208) may do and which transfers it writes: pure code, no database.
 
 ``settlement.usecases.refunding.refunds`` reads the bill and its lines, asks
-:func:`request_refusal` whether the request stands, and after settlement builds the one linked
+:func:`request_refusal` whether the request stands; before settlement it reverses the refunded
+lines' charges in one batch (:func:`reversals`), after settlement it builds the one linked
 ledger batch with :func:`refund_batch` from the charges, the new settlement's legs and the old
 settlement's legs it has read.
 """
@@ -115,18 +116,11 @@ def returned(before: SetlInfo, after: SetlInfo) -> Returned:
     )
 
 
-def refund_batch(
-    bill_id: str,
-    *,
-    charges: Sequence[PostedCharge],
-    new_legs: Sequence[Mapping[str, Any]],
-    old_legs: Sequence[Mapping[str, Any]],
-    accounts: Mapping[str, str],
-) -> list[TransferRequest]:
-    """The one linked batch of a refund after settlement, in an order that keeps every limit:
-    the refunded lines' charges reversed, the new settlement's legs, the old settlement's legs
-    reversed (the patient's line gains before it gives; its net change is zero)."""
-    batch = [
+def reversals(bill_id: str, charges: Sequence[PostedCharge]) -> list[TransferRequest]:
+    """The reversing entries of the refunded lines' posted charges, one per charge, in order:
+    each moves its charge's amount back (``refund:{hold_id}``, ``reverses_id`` the charge), so
+    the ledger stays append-only and each reversal nets its charge to zero."""
+    return [
         TransferRequest(
             id=f"refund:{charge.hold_id}",
             debit_account=charge.credit_account,
@@ -138,6 +132,20 @@ def refund_batch(
         )
         for charge in charges
     ]
+
+
+def refund_batch(
+    bill_id: str,
+    *,
+    charges: Sequence[PostedCharge],
+    new_legs: Sequence[Mapping[str, Any]],
+    old_legs: Sequence[Mapping[str, Any]],
+    accounts: Mapping[str, str],
+) -> list[TransferRequest]:
+    """The one linked batch of a refund after settlement, in an order that keeps every limit:
+    the refunded lines' charges reversed, the new settlement's legs, the old settlement's legs
+    reversed (the patient's line gains before it gives; its net change is zero)."""
+    batch = reversals(bill_id, charges)
     batch += [
         TransferRequest(
             id=leg["id"],

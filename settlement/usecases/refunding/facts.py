@@ -3,7 +3,7 @@ aid offered again, the refunded lines' posted charges and the shares the remaini
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 from insurance.errors import InsuranceError
 from insurance.money import from_fen, quantize_fen
 from insurance.split import Accumulators, RelativeAccount, Settlement, settle
-from settlement.billing.family_tables import FamilyLink
+from settlement.billing.family_tables import FamilyLink, SharedHold
 from settlement.billing.payment_tables import BillSettlement
 from settlement.billing.tables import Bill, FeeLine, Visit
 from settlement.foundation.errors import ServiceError
-from settlement.ledger.ledger import get_transfer
+from settlement.ledger.ledger import get_transfers
 from settlement.usecases.charging.visits import priced_line
 from settlement.usecases.family.links import mutual_aid_accounts
 from settlement.usecases.family.sharing import line_hold_ids, line_shares, shared_holds
@@ -111,9 +111,9 @@ def _mdtrt_of(session: Session, record: BillSettlement) -> str:
     return bill.mdtrt_id
 
 
-def hold_ids(session: Session, bill: Bill, chosen: Sequence[FeeLine]) -> list[str]:
-    """Every hold of the chosen lines (own and family-shared); each was posted at close."""
-    shared = shared_holds(session, bill.mdtrt_id)
+def hold_ids(chosen: Sequence[FeeLine], shared: Mapping[str, Sequence[SharedHold]]) -> list[str]:
+    """Every hold of the chosen lines (own and family-shared, ``shared``: the visit's shared
+    holds by ``feedetl_sn``); each was posted at close."""
     return [
         hold_id
         for line in chosen
@@ -134,11 +134,16 @@ def shares_without(session: Session, bill: Bill, refunded: set[str]) -> list[tup
     return [(psn_no, from_fen(fen)) for psn_no, fen in totals.items() if fen > 0]
 
 
-def posted_charges(session: Session, bill: Bill, chosen: Sequence[FeeLine]) -> list[PostedCharge]:
-    """The refunded lines' charges as close posted them (``post:{hold_id}``)."""
+def posted_charges(
+    session: Session, chosen: Sequence[FeeLine], shared: Mapping[str, Sequence[SharedHold]]
+) -> list[PostedCharge]:
+    """The refunded lines' charges as close posted them (``post:{hold_id}``), read in one
+    statement, in the order of :func:`hold_ids`."""
+    holds = hold_ids(chosen, shared)
+    found = get_transfers(session, [f"post:{hold_id}" for hold_id in holds])
     charges = []
-    for hold_id in hold_ids(session, bill, chosen):
-        charge = get_transfer(session, f"post:{hold_id}")
+    for hold_id in holds:
+        charge = found.get(f"post:{hold_id}")
         assert charge is not None, f"the charge of {hold_id} was posted at close"
         charges.append(
             PostedCharge(

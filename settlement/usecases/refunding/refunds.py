@@ -41,7 +41,7 @@ from settlement.billing.tables import Bill, FeeLine, Visit
 from settlement.foundation.errors import ServiceError
 from settlement.foundation.unit_of_work import UnitOfWork
 from settlement.ledger import chart
-from settlement.ledger.ledger import reverse
+from settlement.ledger.ledger import create_transfers
 from settlement.usecases import notices
 from settlement.usecases.charging.visits import split_visit
 from settlement.usecases.credit.decisions import current_decision, record_event
@@ -50,8 +50,8 @@ from settlement.usecases.family.sharing import lock_lines, shared_holds
 from settlement.usecases.paying.context import PayingContext
 from settlement.usecases.paying.payments import change_status, lock_bill
 from settlement.usecases.refunding.after_settlement import after_settlement
-from settlement.usecases.refunding.decide import Returned, request_refusal
-from settlement.usecases.refunding.facts import hold_ids, rebuild_settlement
+from settlement.usecases.refunding.decide import Returned, request_refusal, reversals
+from settlement.usecases.refunding.facts import posted_charges, rebuild_settlement
 from settlement.usecases.refunding.fund_share import refund_fund_part
 from settlement.usecases.refunding.result import RefundResult, refund_charges
 
@@ -120,16 +120,16 @@ def _before_settlement(
         lock_person(session, bill.psn_no)  # before the lines, as a close or a payment takes it
     lock_lines(session, [chart.visit_sales(bill.mdtrt_id), *lines])
     billed = [line for line in visit.fees if line.status == "billed"]
-    for hold_id in hold_ids(session, bill, chosen):
-        reverse(
-            session,
-            original_id=f"post:{hold_id}",
-            new_id=f"refund:{hold_id}",
-            clock=container.clock,
-            code="refund",
-            reference=bill.bill_id,
-        )
-    amount_fen = refund_charges(bill, chosen, now)
+    # One batch reverses every refunded line's charge (its holds, own and shared), whatever
+    # their number: one read of the charges, one write. The ids derive from the locked bill's
+    # holds, so no concurrent writer can take them (no savepoint).
+    create_transfers(
+        session,
+        reversals(bill.bill_id, posted_charges(session, chosen, shared)),
+        clock=container.clock,
+        ids_locked=True,
+    )
+    amount_fen = refund_charges(session, bill, chosen, now)
     _rebalance(session, container, visit, shared, [line.feedetl_sn for line in chosen], now)
     remaining = [line for line in visit.fees if line.status == "billed"]
     returned = Returned(credit_line=from_fen(amount_fen))

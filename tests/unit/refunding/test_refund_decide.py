@@ -7,7 +7,12 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from settlement.usecases.refunding.decide import PostedCharge, refund_batch, request_refusal
+from settlement.usecases.refunding.decide import (
+    PostedCharge,
+    refund_batch,
+    request_refusal,
+    reversals,
+)
 
 LINES = {"1": "billed", "2": "billed", "3": "refunded", "4": "cancelled"}
 
@@ -65,3 +70,29 @@ def test_the_batch_reverses_the_charges_then_settles_anew_then_reverses_the_old_
     reversals = batch[len(charged) + len(new) :]
     assert sum(t.amount or 0 for t in reversals) == Decimal(sum(old)) / 100
     assert all(t.reverses_id == leg["id"] for t, leg in zip(reversals, old_legs, strict=True))
+
+
+@given(st.lists(st.tuples(fens, st.sampled_from(["line:A", "line:B", "line:C"])), max_size=12))
+def test_a_refund_before_payment_reverses_every_charge_once_and_nets_each_account_to_zero(
+    charged,
+):
+    """However many holds the refunded lines have (own and shared, on several lines), one
+    reversal per charge, each naming it and moving its amount back: every account's net over
+    the charges and their reversals is zero to the fen."""
+    charges = [
+        PostedCharge(f"hold:M:{i}", f"post:hold:M:{i}", line, "sales:M", Decimal(fen) / 100)
+        for i, (fen, line) in enumerate(charged)
+    ]
+    batch = reversals("BL1", charges)
+    assert [t.id for t in batch] == [f"refund:hold:M:{i}" for i in range(len(charges))]
+    assert [t.reverses_id for t in batch] == [charge.transfer_id for charge in charges]
+    assert all(t.code == "refund" and t.reference == "BL1" for t in batch)
+    net: dict[object, Decimal] = {}
+    for charge, transfer in zip(charges, batch, strict=True):
+        for debit, credit, amount in (
+            (charge.debit_account, charge.credit_account, charge.amount),
+            (transfer.debit_account, transfer.credit_account, transfer.amount or Decimal(0)),
+        ):
+            net[debit] = net.get(debit, Decimal(0)) - amount
+            net[credit] = net.get(credit, Decimal(0)) + amount
+    assert all(value == 0 for value in net.values())
