@@ -22,6 +22,7 @@ from settlement.foundation.errors import ServiceError
 from settlement.foundation.ids import new_id
 from settlement.foundation.metrics import PAYMENTS, count_on_commit
 from settlement.foundation.unit_of_work import UnitOfWork
+from settlement.foundation.writes import inserted, updated, write_all
 from settlement.usecases.charging.visits import bill_split
 from settlement.usecases.family.links import can_pay_bill, mutual_aid_accounts
 from settlement.usecases.family.sharing import bill_line_shares
@@ -241,20 +242,22 @@ def take(
         facts=inputs,
         legs=legs,
         now=now,
-        order_id=order_id,
+        order_id=order_id if paid_order is None else paid_order.order_id,
     )
-    session.add(record)
-    session.flush()
-    write.change_status(
-        session,
-        bill,
-        decide.paying_state(bill.status),
-        kind="payment_started",
-        now=now,
-        amount_fen=record.medfee_sumamt_fen,
-        detail={"setl_id": setl_id, "channel": channel, "provider": wallet_provider},
-    )
+    # The settlement, the bill's move and its history row (and the wallet order): one write.
+    writes = [
+        inserted(session, record),
+        *write.bill_move(
+            bill,
+            decide.paying_state(bill.status),
+            kind="payment_started",
+            now=now,
+            amount_fen=record.medfee_sumamt_fen,
+            detail={"setl_id": setl_id, "channel": channel, "provider": wallet_provider},
+        ),
+    ]
     if wallet_provider is None or paid_order is not None:
+        write_all(session, writes)
         payment = None if paid_order is None else _attach_paid_order(paid_order, record, now=now)
         write.confirm(
             session,
@@ -269,9 +272,11 @@ def take(
         )
         session.flush()
         return PaymentResult(bill=bill, settlement=record, payment=payment, split_version=version)
-    payment = _open_wallet_order(
+    order = _open_wallet_order(
         session, container, bill, record, cash=info.psn_cash_pay, channel=channel, now=now
     )
+    write_all(session, [*writes, inserted(session, order)])
+    payment = WalletPayment(order.order_id, order.provider, info.psn_cash_pay, "pending")
     return PaymentResult(bill=bill, settlement=record, payment=payment, split_version=version)
 
 
@@ -279,9 +284,10 @@ def _attach_paid_order(
     order: WalletOrder, record: BillSettlement, *, now: datetime
 ) -> WalletPayment:
     """Money the provider already took on ``order`` pays ``record``'s cash part (the amounts are
-    equal: the caller checked); the order now belongs to this settlement."""
+    equal: the caller checked; the settlement was written naming the order); the order now
+    belongs to this settlement."""
     assert order.amount_fen == record.psn_cash_pay_fen, "a paid order pays exactly its amount"
-    record.order_id = order.order_id
+    assert record.order_id == order.order_id
     order.setl_id = record.setl_id
     order.status = "succeeded"
     order.updated_at = now
@@ -297,8 +303,9 @@ def _open_wallet_order(
     cash: Decimal,
     channel: str,
     now: datetime,
-) -> WalletPayment:
-    """Ask the provider for the cash part; our order records what was asked."""
+) -> WalletOrder:
+    """Ask the provider for the cash part; our order (returned, to be written with the
+    settlement) records what was asked."""
     assert record.provider is not None and record.order_id is not None
     order_id = record.order_id
     reference = wallet_for(container, session, record.provider).create_order(
@@ -307,18 +314,14 @@ def _open_wallet_order(
         f"舒心就医 账单 {bill.bill_id}",
         withholding=channel == "autopay",
     )
-    session.add(
-        write.new_wallet_order(
-            order_id=order_id,
-            provider=record.provider,
-            reference=reference,
-            bill=bill,
-            record=record,
-            now=now,
-        )
+    return write.new_wallet_order(
+        order_id=order_id,
+        provider=record.provider,
+        reference=reference,
+        bill=bill,
+        record=record,
+        now=now,
     )
-    session.flush()
-    return WalletPayment(order_id, record.provider, cash, "pending")
 
 
 # -- the preview -----------------------------------------------------------------------------------
@@ -417,6 +420,13 @@ def apply_order_outcome(
     if record is None:
         record = session.get(BillSettlement, order.setl_id, with_for_update=True)
     assert record is not None and record.status == "pending"
+    outcome = updated(
+        order,
+        status="succeeded" if succeeded else "failed",
+        provider_txn_id=provider_txn_id,
+        last_seq=seq,
+        updated_at=now,
+    )
     if succeeded:
         write.confirm(
             session,
@@ -428,8 +438,8 @@ def apply_order_outcome(
             people=container.insurance_platform(session),
             now=now,
             family_freezes=container.scheme.family.freeze_shared_on_overdue,
+            also=[outcome],
         )
-        order.status = "succeeded"
     else:
         write.fail(
             session,
@@ -439,11 +449,8 @@ def apply_order_outcome(
             platform=container.insurance_platform(session),
             settings=container.settings,
             now=now,
+            also=[outcome],
         )
-        order.status = "failed"
-    order.provider_txn_id = provider_txn_id
-    order.last_seq = seq
-    order.updated_at = now
 
 
 def payment_of(

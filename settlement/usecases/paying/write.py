@@ -6,6 +6,7 @@ insurance platform bound to the session, the credit configuration) are passed in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -25,6 +26,7 @@ from settlement.foundation.clock import Clock
 from settlement.foundation.config import Settings
 from settlement.foundation.metrics import PAYMENTS, count_on_commit
 from settlement.foundation.ports import InsurancePlatform
+from settlement.foundation.writes import Write, added, updated, write_all
 from settlement.ledger import chart
 from settlement.ledger.accounts import open_accounts
 from settlement.ledger.ledger import TransferRequest, create_transfers
@@ -59,6 +61,32 @@ def change_status(
         )
     )
     bill.status = target
+
+
+def bill_move(
+    bill: Bill,
+    target: str,
+    *,
+    kind: str,
+    now: datetime,
+    amount_fen: int = 0,
+    detail: dict[str, Any] | None = None,
+    **columns: Any,
+) -> list[Write]:
+    """:func:`change_status` as writes sent with others (``write_all``): the bill's move to
+    ``target`` (and ``columns``), at the version loaded, and its history row."""
+    if target != bill.status:
+        bill_states.check_transition(bill.status, target)
+    event = BillEvent(
+        bill_id=bill.bill_id,
+        kind=kind,
+        from_status=bill.status,
+        to_status=target,
+        amount_fen=amount_fen,
+        detail=detail or {},
+        created_at=now,
+    )
+    return [updated(bill, status=target, **columns), added(event)]
 
 
 #: The kind of ledger account each source of a repayment is.
@@ -248,10 +276,12 @@ def confirm(
     people: InsurancePlatform,
     now: datetime,
     family_freezes: bool,
+    also: Sequence[Write] = (),
 ) -> None:
     """Post the settlement's pending transfers: the bill settles, the credit event follows, and
     the patient (and their managers) are told. ``family_freezes``: the scheme freezes a manager
-    whose line a relative's overdue bill draws on (only then is a manager told it is lifted)."""
+    whose line a relative's overdue bill draws on (only then is a manager told it is lifted).
+    ``also``: writes sent with the settlement's and the bill's (the wallet order's outcome)."""
     posts = [
         TransferRequest(
             id=f"{leg['id']}:post",
@@ -265,23 +295,23 @@ def confirm(
     # Only a writer holding the bill's lock posts or voids its settlement's transfers.
     create_transfers(session, posts, clock=clock, ids_locked=True)
     # What a refund reverses from now on: the posts (and the fund's legs posted at close).
-    record.transfers = [
+    posted = [
         leg if leg.get("at_close") else {**leg, "id": f"{leg['id']}:post"}
         for leg in record.transfers
     ]
-    record.status = "posted"
-    record.posted_at = now
-    change_status(
-        session,
+    settled = bill_move(
         bill,
         decide.settled_state(bill.status),
         kind="settled",
         now=now,
         amount_fen=record.medfee_sumamt_fen,
         detail={"setl_id": record.setl_id},
+        settled_at=now,
     )
-    bill.settled_at = now
-    session.flush()
+    write_all(
+        session,
+        [updated(record, transfers=posted, status="posted", posted_at=now), *settled, *also],
+    )
     record_repayment(
         session, bill, clock=clock, credit_config=credit_config, settings=settings, people=people
     )
@@ -345,9 +375,11 @@ def fail(
     platform: InsurancePlatform,
     settings: Settings,
     now: datetime,
+    also: Sequence[Write] = (),
 ) -> None:
     """Void the settlement's pending transfers, give back everything it reserved, and tell
-    the patient when it was an auto-pay."""
+    the patient when it was an auto-pay. ``also``: writes sent with the settlement's and the
+    bill's (the wallet order's outcome)."""
     voids = [
         TransferRequest(
             id=f"{leg['id']}:void",
@@ -363,17 +395,14 @@ def fail(
     release_reservation(
         session, platform, record, now=now, accumulators=bill.fund_settlement is None
     )
-    record.status = "voided"
-    record.voided_at = now
-    change_status(
-        session,
+    unpaid = bill_move(
         bill,
         decide.unpaid_state(bill.status),
         kind="payment_failed",
         now=now,
         detail={"setl_id": record.setl_id},
     )
-    session.flush()
+    write_all(session, [updated(record, status="voided", voided_at=now), *unpaid, *also])
     notices.payment_failed(
         session, settings=settings, people=platform, bill=bill, record=record, now=now
     )
