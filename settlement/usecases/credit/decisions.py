@@ -23,6 +23,7 @@ from credit.scorecard import Scorecard, load_scorecard
 from insurance.money import format_amount
 from settlement.billing.credit_records import CreditRepository, to_decision
 from settlement.billing.credit_tables import AgreementSignatureRow
+from settlement.billing.history import latest_decision_and_history
 from settlement.foundation.clock import Clock
 from settlement.foundation.ports import CreditPlatform, InsurancePlatform, PersonRecord
 from settlement.usecases.credit.errors import CreditServiceError
@@ -311,24 +312,30 @@ def record_event_if_decided(
     clock: Clock,
     psn_no: str,
     event: CreditEvent,
-    history: Callable[[], RepaymentHistory],
+    history: Callable[[], RepaymentHistory] | None = None,
 ) -> tuple[Decision, Decision] | None:
     """:func:`record_event` for a patient who may never have had a decision: ``None`` then, and
     nothing recorded; else the decision before and the one recorded.
 
     Under the patient's lock the latest decision is read once (its ``seq`` numbers the next);
-    ``history`` is asked for only when there is a decision to move.
+    ``history`` is asked for only when there is a decision to move. Without it, the history is
+    computed from the patient's bills, read with the latest decision (one statement).
     """
     now = clock.now()
     repository = CreditRepository(session)
     repository.lock_patient(psn_no)
-    row = repository.latest_decision_row(psn_no)
-    if row is None:
-        return None
+    if history is None:
+        found = latest_decision_and_history(session, psn_no=psn_no, now=now)
+        if found is None:
+            return None
+        row, record = found
+    else:
+        latest = repository.latest_decision_row(psn_no)
+        if latest is None:
+            return None
+        row, record = latest, history()
     previous = to_decision(row)
-    decision = apply_event(
-        previous, event, policy=config.policy, history=history(), today=now.date()
-    )
+    decision = apply_event(previous, event, policy=config.policy, history=record, today=now.date())
     repository.append_decision(psn_no, decision, decided_at=now, seq=row.seq + 1)
     return previous, decision
 

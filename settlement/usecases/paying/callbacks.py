@@ -19,6 +19,7 @@ from settlement.adapters.wallet_tables import PROVIDERS, SandboxWalletCallback
 from settlement.adapters.wallets import signature_ok
 from settlement.billing.payment_tables import WalletCallbackLog
 from settlement.foundation.unit_of_work import UnitOfWork
+from settlement.foundation.writes import added
 from settlement.usecases.paying import decide, facts
 from settlement.usecases.paying.anomalies import reconcile
 from settlement.usecases.paying.context import PayingContext
@@ -67,24 +68,29 @@ class _Log:
     def answer(
         self, outcome: str, status: int, message: str, *, signed: bool = True
     ) -> CallbackOutcome:
-        fields = self.fields
-        order_id = _text(fields.get("order_id"), 40)
-        self.session.add(
-            WalletCallbackLog(
-                provider=self.provider[:16],
-                order_id=order_id,
-                seq=fields["seq"] if decide.is_seq(fields.get("seq")) else None,
-                status=_text(fields.get("status"), 16),
-                amount=_text(fields.get("amount"), 32),
-                signature_ok=signed,
-                outcome=outcome,
-                detail=message[:300],
-                body=stored_callback_body(self.body, signed=signed),
-                received_at=self.now,
-            )
-        )
+        self.session.add(self.row(outcome, message, signed=signed))
         self.session.flush()
-        return CallbackOutcome(outcome, status, message, order_id)
+        return self.answered(outcome, status, message)
+
+    def row(self, outcome: str, message: str, *, signed: bool = True) -> WalletCallbackLog:
+        """The log row of the answer ``outcome``, not yet written."""
+        fields = self.fields
+        return WalletCallbackLog(
+            provider=self.provider[:16],
+            order_id=_text(fields.get("order_id"), 40),
+            seq=fields["seq"] if decide.is_seq(fields.get("seq")) else None,
+            status=_text(fields.get("status"), 16),
+            amount=_text(fields.get("amount"), 32),
+            signature_ok=signed,
+            outcome=outcome,
+            detail=message[:300],
+            body=stored_callback_body(self.body, signed=signed),
+            received_at=self.now,
+        )
+
+    def answered(self, outcome: str, status: int, message: str) -> CallbackOutcome:
+        """The answer whose log row was written (:meth:`row`, with the outcome's writes)."""
+        return CallbackOutcome(outcome, status, message, _text(self.fields.get("order_id"), 40))
 
 
 def _signed_fields(body: bytes) -> dict[str, Any]:
@@ -145,6 +151,7 @@ def _apply(
     if verdict.outcome == "contradicts":
         settled = reconcile(session, container, bill, order, callback, now=log.now)
         return log.answer(settled.outcome, 200, settled.message)
+    message = f"order {callback.order_id} {'succeeded' if callback.succeeded else 'failed'}"
     apply_order_outcome(
         session,
         container,
@@ -155,8 +162,9 @@ def _apply(
         seq=callback.seq,
         now=log.now,
         record=record,
+        also=[added(log.row("applied", message))],  # logged with the outcome, one write
     )
-    return log.answer("applied", 200, f"order {callback.order_id} {order.status}")
+    return log.answered("applied", 200, message)
 
 
 def deliver_due_callbacks(

@@ -115,9 +115,32 @@ def locked_order(
     """The provider's order, its bill and its settlement, all locked (the bill first, as every
     writer takes them); ``None`` when the provider has no such order.
 
-    Two statements: the bill is found through the order and locked; then, under that lock, the
-    order and its settlement are read as they are now and locked together.
+    One statement: the three rows joined and locked together, the bill's first (PostgreSQL
+    locks a statement's rows in the order its ``FROM`` names their tables). One that waited for
+    a lock gets the rows as they are now, or none when the order was meanwhile moved to another
+    settlement (``anomalies``: a paid order taken over); then the bill is locked alone and the
+    order and its settlement read under that lock (:func:`_locked_in_two`).
     """
+    query = (
+        select(Bill, WalletOrder, BillSettlement)
+        .join(WalletOrder, WalletOrder.bill_id == Bill.bill_id)
+        .join(BillSettlement, BillSettlement.setl_id == WalletOrder.setl_id)
+        .where(WalletOrder.order_id == order_id, WalletOrder.provider == provider)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    found = session.execute(query).first()
+    if found is not None:
+        bill, order, record = found
+        return bill, order, record
+    return _locked_in_two(session, order_id, provider)
+
+
+def _locked_in_two(
+    session: Session, order_id: str, provider: str
+) -> tuple[Bill, WalletOrder, BillSettlement] | None:
+    """:func:`locked_order` in two statements: the bill found through the order and locked;
+    then, under that lock, the order and its settlement read as they are now and locked."""
     of_order = (
         select(WalletOrder.bill_id)
         .where(WalletOrder.order_id == order_id, WalletOrder.provider == provider)

@@ -5,6 +5,7 @@ Every function runs in the caller's unit of work and never commits.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -22,7 +23,7 @@ from settlement.foundation.errors import ServiceError
 from settlement.foundation.ids import new_id
 from settlement.foundation.metrics import PAYMENTS, count_on_commit
 from settlement.foundation.unit_of_work import UnitOfWork
-from settlement.foundation.writes import inserted, updated, write_all
+from settlement.foundation.writes import Write, inserted, updated, write_all
 from settlement.usecases.charging.visits import bill_split
 from settlement.usecases.family.links import can_pay_bill, mutual_aid_accounts
 from settlement.usecases.family.sharing import bill_line_shares
@@ -409,13 +410,15 @@ def apply_order_outcome(
     seq: int,
     now: datetime,
     record: BillSettlement | None = None,
+    also: Sequence[Write] = (),
 ) -> None:
     """Confirm or fail a pending order's settlement, as the provider reported it.
 
     The one path for a callback and for the answer to a query
     (``settlement.usecases.paying.pending``); the caller holds the bill's and the order's row
     locks and has checked the order is pending. ``record``: the order's settlement, when the
-    caller read and locked it with the order (else it is here).
+    caller read and locked it with the order (else it is here). ``also``: writes sent with the
+    outcome's (the callback's log row).
     """
     if record is None:
         record = session.get(BillSettlement, order.setl_id, with_for_update=True)
@@ -438,7 +441,7 @@ def apply_order_outcome(
             people=container.insurance_platform(session),
             now=now,
             family_freezes=container.scheme.family.freeze_shared_on_overdue,
-            also=[outcome],
+            also=[outcome, *also],
         )
     else:
         write.fail(
@@ -449,7 +452,7 @@ def apply_order_outcome(
             platform=container.insurance_platform(session),
             settings=container.settings,
             now=now,
-            also=[outcome],
+            also=[outcome, *also],
         )
 
 

@@ -19,7 +19,6 @@ from insurance.split import Accumulators, Settlement
 from settlement.billing import bill_states
 from settlement.billing.accumulators import AccumulatorRow, lock_person, store_accumulators
 from settlement.billing.credit_line import sync_line
-from settlement.billing.history import repayment_history
 from settlement.billing.payment_tables import BillSettlement, WalletOrder
 from settlement.billing.tables import Bill, BillEvent
 from settlement.foundation.clock import Clock
@@ -348,8 +347,7 @@ def record_repayment(
         config=credit_config,
         clock=clock,
         psn_no=bill.psn_no,
-        event=event,
-        history=lambda: repayment_history(session, psn_no=bill.psn_no, now=clock.now()),
+        event=event,  # the history from the patient's bills, read with their decision
     )
     if moved is None:
         return

@@ -7,7 +7,11 @@ from sqlalchemy import select
 
 from credit.events import BillOverdue
 from settlement.billing.credit_records import CreditRepository
-from settlement.billing.history import repayment_histories, repayment_history
+from settlement.billing.history import (
+    latest_decision_and_history,
+    repayment_histories,
+    repayment_history,
+)
 from settlement.billing.tables import Bill
 from settlement.scheduler import run_due
 from settlement.usecases.credit.decisions import record_event
@@ -30,6 +34,27 @@ def test_batched_histories_equal_the_one_patient_history(service, his):
                 uow.session, psn_no=person.psn_no, now=now
             )
         assert batched[early.psn_no].overdue_unpaid == 1
+
+
+def test_the_latest_decision_read_with_the_history_are_those_read_apart(service, his):
+    """A repayment's credit event reads the decision and the bills in one statement."""
+    overdue, _ = service.enrol()
+    without_bills, _ = service.enrol()
+    bill_for(service, his, overdue)
+    bill_for(service, his, overdue)
+    service.advance(hours=72)
+    run_due(service.container)  # both overdue: a decision more
+    with service.container.uow() as uow:
+        session, now = uow.session, service.clock.now()
+        for person in (overdue, without_bills):
+            found = latest_decision_and_history(session, psn_no=person.psn_no, now=now)
+            assert found is not None
+            row, history = found
+            latest = CreditRepository(session).latest_decision_row(person.psn_no)
+            assert latest is not None and row.id == latest.id
+            assert history == repayment_history(session, psn_no=person.psn_no, now=now)
+        assert repayment_history(session, psn_no=overdue.psn_no, now=now).overdue_unpaid == 2
+        assert latest_decision_and_history(session, psn_no="371400000000nobody", now=now) is None
 
 
 def test_the_batched_freeze_writes_the_decision_record_event_would(service, his):
