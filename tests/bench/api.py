@@ -30,7 +30,8 @@ statements (``tests/bench/support/statements.py``, at the driver: the ledger's r
 ``COPY`` included).
 
 Printed, per backend and client count: requests per second and p50/p99 latency (medians over the
-runs), the ratios fees/honest and fees/bare, SQL statements and transactions per fee batch (and
+runs), the milliseconds of CPU a request cost the server's own processes (``/proc``, PostgreSQL's
+share not in it; on saturated cores the rate follows it), the ratios fees/honest and fees/bare, SQL statements and transactions per fee batch (and
 per honest write), and the fee batch's statements by purpose. The last line is one JSON object:
 the largest client count on PostgreSQL (SQLite without it), with every client count under
 ``levels``. Targets (issue 18), on PostgreSQL at 32 clients with 2 workers: fee batches at least
@@ -72,6 +73,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.bench.support import POSTGRES_HELP, default_postgres
+from tests.bench.support.cpu import tree_cpu_seconds
 from tests.bench.support.loadgen import BATCHES_PER_VISIT, LINES_PER_BATCH, run_load
 from tests.bench.support.statements import (
     DUMP_FOLDER_ENV,
@@ -107,6 +109,8 @@ class Result:
     errors: int
     #: The server's SQL over the runs (fees and honest only), and the requests it served.
     tally: Tally = field(default_factory=lambda: Tally.total([]))
+    #: Milliseconds of CPU in the server's processes per request sent (median over the runs).
+    cpu_ms: float = math.nan
 
     def per_request(self) -> dict[str, float]:
         return self.tally.per(self.tally.requests)
@@ -236,7 +240,11 @@ def bench_backend(
                     before = (
                         settled_dumps(dumps[kind], Tally.total([]), 0) if kind in dumps else None
                     )
+                    cpu_before = tree_cpu_seconds(servers[kind].process.pid)
                     runs.append(run_load(spec))
+                    runs[-1]["cpu_ms"] = _cpu_ms(
+                        cpu_before, tree_cpu_seconds(servers[kind].process.pid), runs[-1]["sent"]
+                    )
                     if kind in dumps and before is not None:
                         after = settled_dumps(dumps[kind], before, runs[-1]["sent"])
                         tallies.append(after.since(before))
@@ -248,7 +256,8 @@ def bench_backend(
                     print(
                         f"[{backend}] {kind:6} clients={clients:2} run {run + 1}: "
                         f"{runs[-1]['rps']:7.1f}/s p50 {runs[-1]['p50_ms']:6.1f} ms "
-                        f"p99 {runs[-1]['p99_ms']:6.1f} ms{sql}"
+                        f"p99 {runs[-1]['p99_ms']:6.1f} ms{sql} "
+                        f"{runs[-1]['cpu_ms']:5.2f} ms server CPU/request"
                         + (f" unexpected statuses {bad}" if bad else ""),
                         flush=True,
                     )
@@ -264,6 +273,7 @@ def bench_backend(
                             c for r in runs for s, c in r["statuses"].items() if s != EXPECTED[kind]
                         ),
                         Tally.total(tallies),
+                        statistics.median(r["cpu_ms"] for r in runs),
                     )
                 )
     finally:
@@ -275,6 +285,13 @@ def bench_backend(
 
 def _ratio(a: float, b: float) -> float:
     return a / b if b else math.nan
+
+
+def _cpu_ms(before: float | None, after: float | None, requests: int) -> float:
+    """Milliseconds of server CPU per request (NaN where ``/proc`` is not there)."""
+    if before is None or after is None or not requests:
+        return math.nan
+    return 1000 * (after - before) / requests
 
 
 def print_table(results: list[Result], args: argparse.Namespace) -> tuple[bool, dict[str, Any]]:
@@ -321,6 +338,9 @@ def print_table(results: list[Result], args: argparse.Namespace) -> tuple[bool, 
                 ),
                 "honest_statements_per_request": round(honest_sql["statements"], 2),
                 "honest_transactions_per_request": round(honest_sql["transactions"], 2),
+                "cpu_ms_per_batch": round(fees.cpu_ms, 2),
+                "honest_cpu_ms_per_request": round(honest.cpu_ms, 2),
+                "bare_cpu_ms_per_request": round(bare.cpu_ms, 2),
                 "errors": fees.errors + honest.errors + bare.errors,
             }
             levels.append(level)

@@ -39,3 +39,6 @@ def test_the_api_benchmark_measures_fees_next_to_the_honest_write_and_the_bare_e
     assert figures["fees_per_s"] > 0 and figures["honest_per_s"] > 0 and figures["bare_per_s"] > 0
     assert figures["ratio_honest"] == round(figures["fees_per_s"] / figures["honest_per_s"], 3)
     assert figures["statements_per_batch"] > figures["honest_statements_per_request"] >= 2, output
+    # The servers' own CPU per request, read from /proc: a fee batch costs more than a constant.
+    assert figures["cpu_ms_per_batch"] > figures["bare_cpu_ms_per_request"] > 0, output
+    assert figures["honest_cpu_ms_per_request"] > 0, output
