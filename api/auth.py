@@ -23,7 +23,7 @@ from api.logs import note_hospital, note_patient
 from settlement.access.delivery import CodeSender
 from settlement.access.directory import PersonDirectory, default_person_directory
 from settlement.access.hospitals import Hospital, KnownHospital, get_hospital, hospital_secret
-from settlement.access.nonces import record_nonce, record_nonce_reading_version
+from settlement.access.nonces import NonceClaim, record_nonce, record_nonce_reading_version
 from settlement.access.signing import (
     HOSPITAL_HEADER,
     NONCE_HEADER,
@@ -38,6 +38,7 @@ from settlement.access.signing import (
 )
 from settlement.access.tokens import resolve_token
 from settlement.bootstrap import Container
+from settlement.foundation.db import is_postgres
 from settlement.messages.outbox import OutboxCodeSender
 
 HIS_SIGNATURE_DESCRIPTION = (
@@ -227,6 +228,10 @@ class SignedHospital:
     is refused before its body is read, and a replay is refused before it can change anything.
     A request whose path, query or body is invalid is answered 422 without its nonce recorded:
     it changed nothing, and a replay of it is answered 422 again.
+
+    The one exception, on PostgreSQL: a charge batch's nonce is recorded by the group that posts
+    it, in the group's first statement, one for all its batches, and committed with them
+    (:meth:`nonce_claim`); a batch the group leaves calls :meth:`hospital` as any route does.
     """
 
     container: Container
@@ -240,6 +245,24 @@ class SignedHospital:
         if isinstance(self.verified, KnownHospital):
             return _record_nonce_of_known(self.container, self.request, self.verified)
         return self.verified
+
+    def nonce_claim(self) -> NonceClaim | None:
+        """The nonce, not yet recorded, for a route whose work records it first thing in one
+        statement with the nonces of the requests that work with it (a group of charge batches,
+        PostgreSQL), with the secret version it was verified under; ``None``: call
+        :meth:`hospital` (a hospital this process did not know has its nonce recorded already;
+        SQLite records one at a time). A request its group does not answer must then call
+        :meth:`hospital`, which records the nonce (or refuses a replay) before anything else."""
+        known = self.verified
+        if not isinstance(known, KnownHospital) or not is_postgres(self.container.engine):
+            return None
+        request = self.request
+        return NonceClaim(request.code, request.nonce, request.now, known.secret_version)
+
+    def unrecorded_hospital(self) -> Hospital:
+        """The hospital as verified, its nonce left to the caller (see :meth:`nonce_claim`)."""
+        known = self.verified
+        return known.hospital() if isinstance(known, KnownHospital) else known
 
 
 async def authenticate_hospital(

@@ -201,11 +201,15 @@ def _post_fee_batch(
     idem: IdempotentWrite,
     groups: ChargeGroups,
 ) -> JSONResponse:
-    hospital = signed.hospital()
+    # On PostgreSQL the group records the nonce first, with those of the batches posted with
+    # it (one statement for all); elsewhere, and for a batch the group leaves, it is recorded
+    # here before anything else, as every HIS route records it.
+    nonce = signed.nonce_claim()
+    hospital = signed.hospital() if nonce is None else signed.unrecorded_hospital()
     fees = [visits.FeeRequest(**fee.model_dump()) for fee in body.fees]
     scope = f"his:{hospital.code}"
-    # Most batches post in a group with those that arrive with them (settlement.care.
-    # charge_groups); one the group leaves (to be refused, or unusual) is posted on its own.
+    # Most batches post in a group with those that arrive with them (settlement.usecases.
+    # charging.groups); one the group leaves (to be refused, or unusual) is posted on its own.
     posted = groups.post(
         ChargeRequest(
             hospital=hospital,
@@ -215,10 +219,13 @@ def _post_fee_batch(
             scope=scope,
             key=idem.key,
             fingerprint=idem.fingerprint,
+            nonce=nonce,
         )
     )
     if posted is not None:
         return RenderedJSONResponse(posted.answer.encode(), status_code=201)
+    if nonce is not None:
+        hospital = signed.hospital()  # the group left it: its nonce now (401 for a replay)
 
     def action(uow: UnitOfWork) -> tuple[int, FeeBatchPublic]:
         result = visits.post_fees(

@@ -7,15 +7,17 @@ at once, and exactly one row (and so one request) wins. Rows older than
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Engine, String, Table, bindparam, delete, exists, func, select
+from sqlalchemy import Engine, String, Table, bindparam, delete, exists, func, select, text, tuple_
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from settlement.access.hospitals import Hospital
 from settlement.access.signing import NONCE_RETENTION_SECONDS
-from settlement.foundation.db import insert_ignoring_conflicts
+from settlement.foundation.db import execute_on_connection, insert_ignoring_conflicts
 from settlement.foundation.orm import Base, UTCDateTime
 
 
@@ -70,6 +72,73 @@ def record_nonce_reading_version(
         recorded = connection.execute(_RECORD["sqlite"], values).first() is not None
         version = connection.execute(_SECRET_VERSION, values).scalar()
     return recorded, version
+
+
+@dataclass(frozen=True, slots=True)
+class NonceClaim:
+    """A verified request's nonce, to be recorded with the work it asks for (a group of charge
+    batches, ``settlement.usecases.charging.groups``), and the secret version it was verified
+    under (``settlement.access.hospitals.KnownHospital``)."""
+
+    hospital_code: str
+    nonce: str
+    seen_at: datetime
+    secret_version: int
+
+
+def record_nonces(session: Session, claims: Sequence[NonceClaim]) -> dict[tuple[str, str], bool]:
+    """Record the nonces in the caller's transaction, in one statement (PostgreSQL); returns, by
+    ``(hospital_code, nonce)``, those recorded and whether their hospital's secret is still the
+    version they were verified under.
+
+    A nonce seen before is not recorded (not in the answer). One recorded whose secret was
+    rotated since (``False``) is recorded all the same: the caller must :func:`forget_nonces`
+    it, with those of the requests it does not answer, before it commits. A nonce a concurrent
+    transaction has just recorded waits for it to end, as with :func:`record_nonce`.
+    """
+    if not claims:
+        return {}
+    rows = execute_on_connection(
+        session,
+        _RECORD_MANY,
+        {
+            "codes": [claim.hospital_code for claim in claims],
+            "nonces": [claim.nonce for claim in claims],
+            "times": [claim.seen_at for claim in claims],
+        },
+    )
+    versions = {(claim.hospital_code, claim.nonce): claim.secret_version for claim in claims}
+    return {(code, nonce): versions[(code, nonce)] == version for code, nonce, version in rows}
+
+
+def forget_nonces(session: Session, recorded: Collection[tuple[str, str]]) -> None:
+    """Drop nonces this transaction recorded for requests it does not answer (they record their
+    nonce again on their own)."""
+    if recorded:
+        execute_on_connection(
+            session,
+            delete(_NONCES).where(
+                tuple_(_NONCES.c.hospital_code, _NONCES.c.nonce).in_(sorted(recorded))
+            ),
+        )
+
+
+#: One statement for a group's nonces (PostgreSQL), with the current secret version of each
+#: recorded nonce's hospital; the arrays keep its text the same whatever the group's size.
+_RECORD_MANY = text(
+    """
+    WITH recorded AS (
+        INSERT INTO request_nonces (hospital_code, nonce, seen_at)
+        SELECT * FROM unnest(
+            CAST(:codes AS VARCHAR[]), CAST(:nonces AS VARCHAR[]), CAST(:times AS TIMESTAMPTZ[])
+        )
+        ON CONFLICT DO NOTHING
+        RETURNING hospital_code, nonce
+    )
+    SELECT recorded.hospital_code, recorded.nonce, hospitals.secret_version
+    FROM recorded JOIN hospitals ON hospitals.code = recorded.hospital_code
+    """
+)
 
 
 def purge_expired_nonces(session: Session, now: datetime) -> int:

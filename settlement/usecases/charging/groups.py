@@ -5,7 +5,8 @@ in the driver, the ORM's layer and PostgreSQL, is most of what a batch costs (se
 ``tests/bench/api.py``). So, as a database groups the commits that arrive together and TigerBeetle
 applies a request's linked events together, a process posts the batches that wait while another
 group is in the database as one group: one transaction, one statement per step for all of them
-(claim the keys, lock the visits, read the patients, their standings and the catalogue, hold on
+(record the nonces, on PostgreSQL, committed with the batches they sign; claim the keys, lock
+the visits, read the patients, their standings and the catalogue, hold on
 the ledger, insert the lines, store the answers). A batch that arrives alone is a group of one.
 
 Every batch is decided by the same pure function as a batch posted alone
@@ -23,8 +24,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from sqlalchemy.orm import Session
+
 from insurance.errors import InsuranceError
 from settlement.access.hospitals import Hospital
+from settlement.access.nonces import NonceClaim, forget_nonces, record_nonces
 from settlement.foundation.errors import ServiceError
 from settlement.foundation.group_commit import GroupCommit
 from settlement.foundation.idempotency import release_keys, store_answers, try_claim_keys
@@ -61,6 +65,8 @@ class ChargeRequest:
     scope: str
     key: str
     fingerprint: str
+    #: The request's nonce when the group records it (else the caller recorded it already).
+    nonce: NonceClaim | None = None
 
 
 #: The answer stored for a posted batch (the same text is sent): rendered by the caller.
@@ -116,7 +122,7 @@ def post_fee_group(
     """
     session = uow.session
     rules = charge_rules(container)
-    chosen = _one_per_key_and_visit(charges)
+    chosen, nonces, stale = _with_nonces_recorded(session, charges, _one_per_key_and_visit(charges))
     claimed = try_claim_keys(
         session,
         sorted((charges[i].scope, charges[i].key, charges[i].fingerprint) for i in chosen),
@@ -146,8 +152,34 @@ def post_fee_group(
     insert_fee_lines(session, rows)
     store_answers(session, answers)
     release_keys(session, claimed - {(scope, key) for scope, key, _, _ in answers})
+    forget_nonces(session, stale | {nonces[i] for i in nonces if results[i] is None})
     uow.commit()
     return results
+
+
+def _with_nonces_recorded(
+    session: Session, charges: Sequence[ChargeRequest], chosen: list[int]
+) -> tuple[list[int], dict[int, tuple[str, str]], set[tuple[str, str]]]:
+    """Record the nonces of the chosen charges that bring one (first, before their keys are
+    claimed), in one statement.
+
+    Returns the charges the group goes on with (those without a nonce to record, and those whose
+    nonce it recorded under a secret still current), their recorded nonces by index, and the
+    nonces recorded under a secret rotated since (to forget). A nonce seen before, twice in the
+    group or under a rotated secret leaves its charge to run on its own, whose path records the
+    nonce first and refuses a replay (401 ``nonce_reused``) as every request's does.
+    """
+    claims: dict[tuple[str, str], tuple[int, NonceClaim]] = {}
+    for i in chosen:
+        claim = charges[i].nonce
+        if claim is not None:
+            claims.setdefault((claim.hospital_code, claim.nonce), (i, claim))
+    if not claims:
+        return chosen, {}, set()
+    recorded = record_nonces(session, [claim for _, (_, claim) in sorted(claims.items())])
+    current = {claims[pair][0]: pair for pair, fresh in recorded.items() if fresh}
+    going_on = [i for i in chosen if charges[i].nonce is None or i in current]
+    return going_on, current, {pair for pair, fresh in recorded.items() if not fresh}
 
 
 def _decided(
