@@ -69,6 +69,11 @@ ERROR_CODES: dict[str, tuple[int, str]] = {
     "rate_limited": (429, "too many requests"),
     "headers_too_large": (431, "the request line and headers are larger than the service accepts"),
     "credit_report_unavailable": (503, "the credit platform has no record of this person"),
+    "insurance_platform_unavailable": (
+        503,
+        "the insurance platform did not answer; retry: a movement it may have made is resolved "
+        "by its key, never made twice",
+    ),
     "database_unreachable": (503, "the database does not answer; retry the request"),
     "not_ready": (503, "the process cannot serve yet; the answer's checks say why"),
     "internal_error": (500, "unexpected server error"),

@@ -17,6 +17,7 @@ def load_all_tables() -> MetaData:
     import settlement.billing.credit_line
     import settlement.billing.credit_tables
     import settlement.billing.family_tables
+    import settlement.billing.movement_tables
     import settlement.billing.national_tables
     import settlement.billing.payment_tables
     import settlement.billing.tables

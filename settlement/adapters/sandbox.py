@@ -1,30 +1,82 @@
-"""Sandbox platforms over the ``sandbox_insured_persons`` table, bound to the caller's session."""
+"""Sandbox platforms over the ``sandbox_insured_persons`` table, bound to the caller's session.
+
+The insurance platform moves personal accounts by idempotency key (``sandbox_account_movements``):
+a repeat of a key answers as the first call did and moves nothing. By default it writes in the
+caller's transaction (``shares_transaction``: a rollback undoes its movements too). For tests it
+can play a remote platform (``remote=True``, PostgreSQL: each movement committed on a connection
+of its own, so it stands whatever becomes of the caller's transaction) and be told, call by call,
+to fail (:class:`PlatformFaults`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import secrets
+from collections import deque
+from collections.abc import Callable, Collection
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from insurance.money import from_fen, to_fen
 from settlement.adapters.sandbox_tables import (
     PERSON_COLUMNS,
+    SandboxAccountMovement,
     SandboxCreditReportRow,
     SandboxInsuredPerson,
     person_record,
 )
-from settlement.foundation.db import execute_on_connection
+from settlement.foundation.db import autonomous, execute_on_connection
 from settlement.foundation.errors import ServiceError
-from settlement.foundation.ports import CreditReport, OverdueReport, PersonRecord
+from settlement.foundation.ports import (
+    AccountMovement,
+    CreditReport,
+    OutcomeUnknown,
+    OverdueReport,
+    PersonRecord,
+)
+
+#: What a planned fault does to one call: ``fail_before`` refuses it with nothing moved (a known
+#: failure), ``lose_reply`` moves the money and loses the answer, ``timeout`` moves nothing and
+#: answers nothing (both unknown outcomes to the caller), ``succeed`` answers normally.
+FAULTS = ("succeed", "fail_before", "lose_reply", "timeout")
+UNAVAILABLE = "insurance_platform_unavailable"
+
+
+class PlatformFaults:
+    """Faults planned for the sandbox platform's next calls, consumed one per call, in order:
+    ``movements`` for debits and credits, ``queries`` for :meth:`movement`; a call with none
+    planned succeeds."""
+
+    def __init__(self) -> None:
+        self.movements: deque[str] = deque()
+        self.queries: deque[str] = deque()
+
+    def plan(self, *faults: str) -> None:
+        assert all(fault in FAULTS for fault in faults), faults
+        self.movements.extend(faults)
+
+    def next_movement(self) -> str:
+        return self.movements.popleft() if self.movements else "succeed"
+
+    def next_query(self) -> str:
+        return self.queries.popleft() if self.queries else "succeed"
 
 
 class SandboxInsurancePlatform:
-    """Person lookup (national 1101) answered from the sandbox table."""
+    """Person lookup (national 1101) answered from the sandbox table; personal-account
+    movements by key."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(
+        self, session: Session, *, remote: bool = False, faults: PlatformFaults | None = None
+    ) -> None:
         self.session = session
+        self.remote = remote
+        self.shares_transaction = not remote
+        self.faults = faults or PlatformFaults()
+        if remote and session.get_bind().dialect.name != "postgresql":
+            raise ValueError("a remote insurance platform needs a second writer: PostgreSQL")
 
     def lookup_person(self, psn_no: str) -> PersonRecord | None:
         # Columns, not a mapped object: every charge looks its patient up.
@@ -35,31 +87,52 @@ class SandboxInsurancePlatform:
         rows = execute_on_connection(self.session, _PERSONS, {"psn_nos": list(psn_nos)})
         return {row.psn_no: person_record(row) for row in rows}
 
-    def debit_personal_account(self, psn_no: str, amount: Decimal) -> Decimal:
-        return self._move(psn_no, -to_fen(amount))
+    # A movement without a key (an operator's or a test's, never the engine's) gets one of its own.
+    def debit_personal_account(
+        self, psn_no: str, amount: Decimal, *, key: str | None = None
+    ) -> Decimal:
+        return self._call(key or _unkeyed(), psn_no, "debit", to_fen(amount))
 
-    def credit_personal_account(self, psn_no: str, amount: Decimal) -> Decimal:
-        return self._move(psn_no, to_fen(amount))
+    def credit_personal_account(
+        self, psn_no: str, amount: Decimal, *, key: str | None = None
+    ) -> Decimal:
+        return self._call(key or _unkeyed(), psn_no, "credit", to_fen(amount))
 
-    def _move(self, psn_no: str, delta_fen: int) -> Decimal:
-        # One UPDATE, which locks the row and moves the balance only if it stays not negative.
-        person = SandboxInsuredPerson
-        moved = execute_on_connection(
-            self.session,
-            update(person)
-            .where(person.psn_no == psn_no, person.balc_fen + delta_fen >= 0)
-            .values(balc_fen=person.balc_fen + delta_fen)
-            .returning(person.balc_fen),
-        ).first()
-        if moved is None:
-            if execute_on_connection(self.session, _PERSON, {"psn_no": psn_no}).first() is None:
-                raise ServiceError("patient_not_found", f"no insured person {psn_no}")
-            short = from_fen(-delta_fen)
-            raise ServiceError("conflict", f"the account of {psn_no} holds less than {short}")
-        loaded = self.session.identity_map.get(self.session.identity_key(person, psn_no))
+    def movement(self, key: str) -> AccountMovement | None:
+        if self.faults.next_query() != "succeed":
+            raise OutcomeUnknown(key)
+        row = self._run(lambda execute: execute(_MOVEMENT, {"key": key}).first())
+        return None if row is None else _movement(row)
+
+    def _call(self, key: str, psn_no: str, direction: str, amount_fen: int) -> Decimal:
+        fault = self.faults.next_movement()
+        if fault == "fail_before":
+            raise ServiceError(UNAVAILABLE, "the insurance platform refused the connection")
+        if fault == "timeout":
+            raise OutcomeUnknown(key)
+        balance: Decimal = self._run(
+            lambda execute: _move(execute, key, psn_no, direction, amount_fen)
+        )
+        loaded = self.session.identity_map.get(
+            self.session.identity_key(SandboxInsuredPerson, psn_no)
+        )
         if loaded is not None:  # a copy this session loaded earlier: read it afresh if asked
             self.session.expire(loaded)
-        return from_fen(moved.balc_fen)
+        if fault == "lose_reply":
+            raise OutcomeUnknown(key)
+        return balance
+
+    def _run(self, work: Callable[[_Execute], Any]) -> Any:
+        """``work`` in the caller's transaction, or (remote) committed on a connection of its
+        own."""
+        if not self.remote:
+            return work(
+                lambda statement, params=None: execute_on_connection(
+                    self.session, statement, params
+                )
+            )
+        with autonomous(self.session) as connection:
+            return work(_on(connection))
 
 
 class SandboxCreditPlatform:
@@ -92,6 +165,67 @@ class SandboxCreditPlatform:
         return True
 
 
+_Execute = Callable[..., Any]
+
+
+def _unkeyed() -> str:
+    return f"sandbox:{secrets.token_hex(12)}"
+
+
+def _on(connection: Connection) -> _Execute:
+    return lambda statement, params=None: connection.execute(statement, params)
+
+
+def _move(execute: _Execute, key: str, psn_no: str, direction: str, amount_fen: int) -> Decimal:
+    """Move the balance once per key: one UPDATE that moves it only if it stays not negative and
+    the key is new, then the movement recorded; a repeated key answers from its record."""
+    person, movement = SandboxInsuredPerson, SandboxAccountMovement
+    delta = amount_fen if direction == "credit" else -amount_fen
+    moved = execute(
+        update(person)
+        .where(
+            person.psn_no == psn_no,
+            person.balc_fen + delta >= 0,
+            ~exists().where(movement.key == key),
+        )
+        .values(balc_fen=person.balc_fen + delta)
+        .returning(person.balc_fen)
+    ).first()
+    if moved is None:
+        first = execute(_MOVEMENT, {"key": key}).first()
+        if first is not None:
+            if (first.psn_no, first.direction, first.amount_fen) != (psn_no, direction, amount_fen):
+                raise ServiceError("conflict", f"movement {key} was made with other terms")
+            return from_fen(first.balc_after_fen)
+        if execute(_PERSON, {"psn_no": psn_no}).first() is None:
+            raise ServiceError("patient_not_found", f"no insured person {psn_no}")
+        short = from_fen(amount_fen)
+        raise ServiceError("conflict", f"the account of {psn_no} holds less than {short}")
+    execute(
+        insert(movement).values(
+            key=key,
+            psn_no=psn_no,
+            direction=direction,
+            amount_fen=amount_fen,
+            balc_after_fen=moved.balc_fen,
+        )
+    )
+    return from_fen(moved.balc_fen)
+
+
+def _movement(row: Any) -> AccountMovement:
+    return AccountMovement(
+        row.key, row.psn_no, row.direction, from_fen(row.amount_fen), from_fen(row.balc_after_fen)
+    )
+
+
+_MOVEMENT = select(
+    SandboxAccountMovement.key,
+    SandboxAccountMovement.psn_no,
+    SandboxAccountMovement.direction,
+    SandboxAccountMovement.amount_fen,
+    SandboxAccountMovement.balc_after_fen,
+).where(SandboxAccountMovement.key == bindparam("key"))
 #: Built once: every charge and visit looks its patient up.
 _PERSON = select(*PERSON_COLUMNS).where(SandboxInsuredPerson.psn_no == bindparam("psn_no"))
 _PERSONS = select(*PERSON_COLUMNS).where(

@@ -23,6 +23,19 @@ from settlement.foundation.orm import Base, FenColumn, UTCDateTime
 from settlement.foundation.ports import CreditReport, PersonRecord
 
 
+class SandboxAccountMovement(Base):
+    """A personal-account movement the sandbox platform made, by its idempotency key: a repeat
+    of the key answers from here and moves nothing; ``movement(key)`` reads it."""
+
+    __tablename__ = "sandbox_account_movements"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    psn_no: Mapped[str] = mapped_column(String(30))
+    direction: Mapped[str] = mapped_column(String(8))
+    amount_fen: Mapped[int] = mapped_column(FenColumn)
+    balc_after_fen: Mapped[int] = mapped_column(FenColumn)
+
+
 class SandboxInsuredPerson(Base):
     __tablename__ = "sandbox_insured_persons"
 

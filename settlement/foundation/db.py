@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar, TypeVarTuple, overload
 
 from sqlalchemy import (
     JSON,
     ColumnElement,
+    Connection,
     Engine,
     Select,
     Table,
@@ -295,3 +297,15 @@ def skip_locked(session: Session, query: SelectT, *of: Any) -> SelectT:
     if session.get_bind().dialect.name == "postgresql":
         return query.with_for_update(skip_locked=True, of=list(of) or None)
     return query
+
+
+@contextmanager
+def autonomous(session: Session) -> Iterator[Connection]:
+    """A transaction on a connection of its own, beside ``session``'s, committed when the block
+    ends: what it writes stands whatever becomes of the session's transaction. PostgreSQL only
+    (SQLite has one writer, which the session may hold)."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    assert engine.dialect.name == "postgresql", "an autonomous write needs a second writer"
+    with engine.connect() as connection, connection.begin():
+        yield connection

@@ -56,7 +56,37 @@ class OverdueReport:
     reported_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class AccountMovement:
+    """A personal-account movement the platform made, as it answers a call or a query by key.
+
+    ``direction``: ``debit`` (a settlement takes) or ``credit`` (a reversal gives back);
+    ``balance``: the account's balance right after this movement.
+    """
+
+    key: str
+    psn_no: str
+    direction: str
+    amount: Decimal
+    balance: Decimal
+
+
+class OutcomeUnknown(Exception):
+    """The platform's answer to a movement was lost (timed out, connection dropped after the
+    request left): it may or may not have moved the money. Resolve it by :meth:`movement`,
+    never by calling again blind."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"the platform's answer to movement {key} was lost")
+        self.key = key
+
+
 class InsurancePlatform(Protocol):
+    #: ``True`` when the platform writes in the caller's transaction (the sandbox's default): a
+    #: rollback undoes its movements too, so nothing needs resolving. A remote platform is
+    #: ``False``: its movements stand whatever becomes of ours (``settlement.usecases.movements``).
+    shares_transaction: bool
+
     def lookup_person(self, psn_no: str) -> PersonRecord | None:
         """The person's record (national 1101), or ``None`` if the platform does not know them."""
         ...
@@ -66,12 +96,23 @@ class InsurancePlatform(Protocol):
         charges looks its patients up together)."""
         ...
 
-    def debit_personal_account(self, psn_no: str, amount: Decimal) -> Decimal:
-        """Take ``amount`` from the personal account (a settlement); returns the balance after."""
+    def debit_personal_account(self, psn_no: str, amount: Decimal, *, key: str) -> Decimal:
+        """Take ``amount`` from the personal account (a settlement); returns the balance after.
+
+        ``key`` is the movement's idempotency key (national: the settlement id): a repeat with
+        a key already used moves nothing and answers as the first call did. Raises
+        :class:`OutcomeUnknown` when the answer was lost, ``ServiceError`` when refused (nothing
+        moved)."""
         ...
 
-    def credit_personal_account(self, psn_no: str, amount: Decimal) -> Decimal:
-        """Give ``amount`` back to the personal account (a reversal); returns the balance after."""
+    def credit_personal_account(self, psn_no: str, amount: Decimal, *, key: str) -> Decimal:
+        """Give ``amount`` back to the personal account (a reversal); returns the balance after.
+        ``key`` as for :meth:`debit_personal_account`."""
+        ...
+
+    def movement(self, key: str) -> AccountMovement | None:
+        """The movement made with ``key``, or ``None`` when the platform made none (a known
+        answer). Raises :class:`OutcomeUnknown` when the platform cannot be asked now."""
         ...
 
 

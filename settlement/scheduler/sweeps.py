@@ -48,6 +48,7 @@ from settlement.scheduler.batches import (
 from settlement.scheduler.context import SchedulerContext
 from settlement.scheduler.covered import sweep_settle_covered
 from settlement.scheduler.failures import Failed, isolated
+from settlement.scheduler.movements import sweep_account_movements
 from settlement.scheduler.reminders import sweep_reminders
 from settlement.scheduler.reports import SweepReport
 from settlement.scheduler.wallet_orders import sweep_pending_orders
@@ -269,6 +270,7 @@ SWEEPS: tuple[tuple[str, Sweep], ...] = (
     ("settle_covered", sweep_settle_covered),
     ("autopay", sweep_autopay),
     ("wallet_orders", sweep_pending_orders),
+    ("account_movements", sweep_account_movements),
     ("reminders", sweep_reminders),
     ("overdue", sweep_overdue),
     ("escalate", sweep_escalation),

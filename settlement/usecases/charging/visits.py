@@ -223,11 +223,13 @@ def split_visit(
     hospital_level: int,
     lines: Sequence[FeeLine],
     relatives: Sequence[RelativeAccount] = (),
+    held: Decimal = ZERO,
 ) -> Settlement:
     """The split (2206) of ``lines`` as it would be now, with this year's accumulators.
 
     ``relatives``: a family manager's personal account offered for mutual aid when they pay
-    (``settlement.usecases.family.links.mutual_aid_accounts``).
+    (``settlement.usecases.family.links.mutual_aid_accounts``). ``held``: what the platform
+    already debited from the patient's account for this bill, counted as still in it.
     """
     person = require_person(container, session, visit.psn_no)
     visit_day = local_date(container, visit.begntime)
@@ -244,7 +246,7 @@ def split_visit(
         hospital_level=hospital_level,
         psn_type=person.psn_type,
         accumulators=accumulators,
-        account_balance=quantize_fen(person.balc),
+        account_balance=quantize_fen(person.balc) + held,
         relatives=relatives,
         visit_date=visit_day,
     )
@@ -259,6 +261,7 @@ def bill_split(
     hospital_level: int,
     lines: Sequence[FeeLine],
     relatives: Sequence[RelativeAccount] = (),
+    held: Decimal = ZERO,
 ) -> Settlement:
     """The split repaying ``bill`` now takes: in ``repayment`` mode the split of the moment
     (:func:`split_visit`); in ``visit_end`` the split whose fund share settled at close, rebuilt
@@ -271,13 +274,14 @@ def bill_split(
             hospital_level=hospital_level,
             lines=lines,
             relatives=relatives,
+            held=held,
         )
     person = require_person(container, session, visit.psn_no)
     return fund_split(
         container,
         bill,
         lines=lines,
-        account_balance=quantize_fen(person.balc),
+        account_balance=quantize_fen(person.balc) + held,
         relatives=relatives,
     )
 

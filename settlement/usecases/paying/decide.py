@@ -150,6 +150,21 @@ def unpaid_state(status: str) -> str:
     }.get(status, status)
 
 
+#: What a personal-account movement is for, in its key: a settlement's debit, the credit giving
+#: back a failed settlement's, a refund's net movement (keyed by the settlement it replaces).
+MOVEMENT_PURPOSES = ("pay", "release", "refund")
+
+
+def movement_key(setl_id: str, purpose: str, psn_no: str) -> str:
+    """The idempotency key of the insurance platform's movement of ``psn_no``'s personal
+    account for the settlement ``setl_id`` (built here, beside the ledger's transfer ids, from
+    the same settlement id): ``acct:{setl_id}:{purpose}:{psn_no}``. One settlement moves each
+    account at most once per purpose, so the key names the movement, and a retry of the same
+    settlement (or refund) asks the platform with the same key: it moves money at most once."""
+    assert purpose in MOVEMENT_PURPOSES, purpose
+    return f"acct:{setl_id}:{purpose}:{psn_no}"
+
+
 def plan_legs(
     setl_id: str,
     bill: BillRef,

@@ -14,6 +14,7 @@ from settlement.billing import bill_states
 from settlement.billing.accumulators import lock_person
 from settlement.billing.payment_tables import BillSettlement, WalletOrder
 from settlement.billing.tables import Bill, FeeLine, Visit
+from settlement.usecases.movements.decide import Intent
 from settlement.usecases.paying.decide import PendingPayment
 
 __all__ = [
@@ -78,6 +79,9 @@ class SplitFacts:
     hospital: Hospital
     lines: Sequence[FeeLine]
     relatives: list[RelativeAccount]
+    #: The own-account debit an earlier attempt left made on the platform, which this payment
+    #: may take over (``settlement.usecases.movements.resolve.leftovers``).
+    taken_over: Intent | None = None
 
 
 def lock_split_inputs(session: Session, bill: Bill, offered: OfferedAccounts) -> SplitFacts:

@@ -6,14 +6,14 @@ Every function runs in the caller's unit of work and never commits.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
 from insurance.modes import at_repayment
-from insurance.money import from_fen
+from insurance.money import ZERO, from_fen, to_fen
 from insurance.split import RelativeAccount, Settlement
 from settlement.adapters.wallet_tables import PROVIDERS
 from settlement.adapters.wallets import WalletProvider
@@ -22,11 +22,14 @@ from settlement.billing.tables import Bill
 from settlement.foundation.errors import ServiceError
 from settlement.foundation.ids import new_id
 from settlement.foundation.metrics import PAYMENTS, count_on_commit
+from settlement.foundation.ports import InsurancePlatform
 from settlement.foundation.unit_of_work import UnitOfWork
 from settlement.foundation.writes import Write, inserted, updated, write_all
 from settlement.usecases.charging.visits import bill_split
 from settlement.usecases.family.links import can_pay_bill, mutual_aid_accounts
 from settlement.usecases.family.sharing import bill_line_shares
+from settlement.usecases.movements.resolve import leftovers
+from settlement.usecases.movements.resolve import write as resolve_movement
 from settlement.usecases.paying import decide, facts, write
 from settlement.usecases.paying.context import PayingContext
 
@@ -168,13 +171,21 @@ def split_now(
             session, container=container, payer_psn_no=payer_psn_no, bill=bill
         )
 
+    # What an earlier attempt left with the platform is resolved first (a remote platform only).
+    taken_over = leftovers(
+        session, container.insurance_platform(session), bill, now=container.clock.now()
+    )
     inputs = facts.lock_split_inputs(session, bill, offered)
+    if taken_over is not None:
+        inputs = replace(inputs, taken_over=taken_over)
     return inputs, _split_of(session, container, bill, inputs)
 
 
 def _split_of(
     session: Session, container: PayingContext, bill: Bill, inputs: facts.SplitFacts
 ) -> Settlement:
+    # A debit the platform made for an earlier attempt is still this bill's money.
+    held = ZERO if inputs.taken_over is None else from_fen(inputs.taken_over.amount_fen)
     return bill_split(
         container,
         session,
@@ -183,7 +194,28 @@ def _split_of(
         hospital_level=inputs.hospital.level,
         lines=inputs.lines,
         relatives=inputs.relatives,
+        held=held,
     )
+
+
+def _settlement_id(
+    session: Session,
+    platform: InsurancePlatform,
+    inputs: facts.SplitFacts,
+    split: Settlement,
+    *,
+    now: datetime,
+) -> str:
+    """A new settlement's id; or the id of the earlier attempt whose own-account debit the
+    platform made, when this split takes the same amount: the debit is asked again with the same
+    key, so the platform moves nothing more. A debit of another amount is given back first."""
+    earlier = inputs.taken_over
+    if earlier is None:
+        return new_id("ST", now)
+    if to_fen(split.acct_own_pay) == earlier.amount_fen:
+        return earlier.reference
+    resolve_movement(session, platform, earlier, "moved", now=now)
+    return new_id("ST", now)
 
 
 def take(
@@ -215,13 +247,22 @@ def take(
     )
     if refusal is not None:
         raise refusal
-    setl_id = new_id("ST", now)
+    setl_id = _settlement_id(session, platform, inputs, split, now=now)
     wallet_provider = provider if info.psn_cash_pay > 0 else None
     # The wallet order's id is chosen now, so the settlement is inserted with it.
     order_id = new_id("PY", now) if wallet_provider is not None and paid_order is None else None
     assert wallet_provider is not None or info.psn_cash_pay == 0, "cash needs a wallet"
     stores = at_repayment(split, bill.settlement_mode).stores_accumulators
-    write.reserve(session, platform, psn_no=bill.psn_no, split=split, now=now, accumulators=stores)
+    write.reserve(
+        session,
+        platform,
+        bill_id=bill.bill_id,
+        setl_id=setl_id,
+        psn_no=bill.psn_no,
+        split=split,
+        now=now,
+        accumulators=stores,
+    )
     legs = decide.plan_legs(
         setl_id, bill, amounts, bill_line_shares(session, bill), at_close=bill.fund_settlement
     )

@@ -31,6 +31,8 @@ from settlement.ledger.accounts import open_accounts
 from settlement.ledger.ledger import TransferRequest, create_transfers
 from settlement.usecases import notices
 from settlement.usecases.credit.decisions import CreditConfig, record_event_if_decided
+from settlement.usecases.movements import journal
+from settlement.usecases.movements.decide import Intent
 from settlement.usecases.paying import decide
 from settlement.usecases.paying.facts import SplitFacts
 
@@ -133,6 +135,8 @@ def reserve(
     session: Session,
     platform: InsurancePlatform,
     *,
+    bill_id: str,
+    setl_id: str,
     psn_no: str,
     split: Settlement,
     now: datetime,
@@ -140,14 +144,27 @@ def reserve(
 ) -> None:
     """Take what the split consumes, so a concurrent split of these people sees it used: the
     accumulators are stored (unless the close consumed them: ``visit_end``), the personal
-    accounts debited."""
+    accounts debited, each by its key (:func:`decide.movement_key`), intent first
+    (``settlement.usecases.movements.journal``)."""
     if accumulators:
         store_accumulators(session, psn_no=psn_no, accumulators=split.accumulators, now=now)
-    if split.acct_own_pay > 0:
-        platform.debit_personal_account(psn_no, split.acct_own_pay)
-    for aid in split.mutual_aid:
-        if aid.amount > 0:
-            platform.debit_personal_account(aid.psn_no, aid.amount)
+    debits = [(psn_no, split.acct_own_pay), *((aid.psn_no, aid.amount) for aid in split.mutual_aid)]
+    journal.move(
+        session,
+        platform,
+        [
+            _movement(bill_id, setl_id, "pay", who, "debit", to_fen(amount))
+            for who, amount in debits
+        ],
+        now=now,
+    )
+
+
+def _movement(
+    bill_id: str, setl_id: str, purpose: str, psn_no: str, direction: str, amount_fen: int
+) -> Intent:
+    key = decide.movement_key(setl_id, purpose, psn_no)
+    return Intent(key, bill_id, purpose, setl_id, psn_no, direction, amount_fen)
 
 
 def pending_transfers(
@@ -419,11 +436,20 @@ def release_reservation(
     ``visit_end``: the fund's share stays settled), then the personal account."""
     if accumulators:
         _release_accumulators(session, record, now=now)
-    if record.acct_own_pay_fen:
-        platform.credit_personal_account(record.psn_no, from_fen(record.acct_own_pay_fen))
-    if record.acct_mulaid_pay_fen:
-        # Mutual aid goes back to the family manager who paid (settlement.family).
-        platform.credit_personal_account(record.payer_psn_no, from_fen(record.acct_mulaid_pay_fen))
+    # Mutual aid goes back to the family manager who paid (settlement.family).
+    credits = [
+        (record.psn_no, record.acct_own_pay_fen),
+        (record.payer_psn_no, record.acct_mulaid_pay_fen),
+    ]
+    journal.move(
+        session,
+        platform,
+        [
+            _movement(record.bill_id, record.setl_id, "release", who, "credit", fen)
+            for who, fen in credits
+        ],
+        now=now,
+    )
 
 
 def _release_accumulators(session: Session, record: BillSettlement, *, now: datetime) -> None:

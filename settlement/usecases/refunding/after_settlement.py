@@ -25,7 +25,10 @@ from settlement.foundation.ids import new_id
 from settlement.ledger.ledger import create_transfers
 from settlement.usecases.charging.visits import local_date, require_person
 from settlement.usecases.family.sharing import shared_holds
+from settlement.usecases.movements import journal
+from settlement.usecases.movements.decide import Intent
 from settlement.usecases.paying.context import PayingContext
+from settlement.usecases.paying.decide import movement_key
 from settlement.usecases.paying.payments import (
     change_status,
     live_settlement,
@@ -174,16 +177,31 @@ def _move_personal_accounts(
 ) -> None:
     """The personal accounts and the accumulators: back what the old split took, less the new;
     the manager's account gets exactly what mutual aid no longer pays."""
-    platform = container.insurance_platform(session)
     nets = [
         (bill.psn_no, done.old_pay["acct"] - done.new_pay["acct"]),
         (done.record.payer_psn_no, done.old_pay["mulaid"] - done.new_pay["mulaid"]),
     ]
-    for psn_no, net in nets:
-        if net > 0:
-            platform.credit_personal_account(psn_no, net)
-        elif net < 0:
-            platform.debit_personal_account(psn_no, -net)
+    # Keyed by the settlement the refund replaces (replaced once): a retried refund asks the
+    # platform with the same keys, so it moves each account at most once.
+    replaced = done.record.setl_id
+    journal.move(
+        session,
+        container.insurance_platform(session),
+        [
+            Intent(
+                key=movement_key(replaced, "refund", psn_no),
+                bill_id=bill.bill_id,
+                purpose="refund",
+                reference=replaced,
+                psn_no=psn_no,
+                direction="credit" if net > 0 else "debit",
+                amount_fen=abs(to_fen(net)),
+            )
+            for psn_no, net in nets
+            if net != 0
+        ],
+        now=now,
+    )
     store_accumulators(session, psn_no=bill.psn_no, accumulators=done.new.accumulators, now=now)
 
 
