@@ -4,7 +4,7 @@ A write runs inside one unit of work that first claims ``(scope, key)``. A concu
 the same key blocks on that claim (a unique index on PostgreSQL, the single writer on SQLite)
 until the first commits, and then replays its answer: the action runs once. A business refusal is
 stored too (its changes rolled back with their transaction, the answer stored in a second one),
-so a retry gets the same refusal.
+so a retry gets the same refusal; one asking for a retry (503) is not.
 """
 
 from __future__ import annotations
@@ -96,6 +96,8 @@ class IdempotentWrite:
                 )
                 uow.commit()
                 return RenderedJSONResponse(rendered, status_code=status)
+        if refused[0] == RETRY_LATER:  # "retry the request": not the key's answer, not stored
+            return RenderedJSONResponse(render_json(refused[1]), status_code=RETRY_LATER)
         return self._store_refusal(scope, refused, restore)
 
     def _claim(self, uow: UnitOfWork, scope: str) -> bool:
@@ -175,6 +177,12 @@ class UnrecordedWrite:
             status, body = perform(uow, action)
             uow.commit()
         return RenderedJSONResponse(render_json(body), status_code=status)
+
+
+#: A refusal asking for a retry (an outside system did not answer, e.g.
+#: ``insurance_platform_unavailable``): nothing was written and the outcome is not final, so the
+#: key stays free and a retry with it runs the action again (which resolves what the first left).
+RETRY_LATER = 503
 
 
 def perform(uow: UnitOfWork, action: Action) -> tuple[int, Any]:

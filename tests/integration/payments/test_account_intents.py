@@ -37,6 +37,12 @@ from tests.integration.payments.test_refunds import refund
 from tests.integration.payments.test_settlement_modes import reconciled
 
 D = Decimal
+
+
+def drug_refund(sn: str) -> dict:
+    return {"feedetl_sn": [sn], "reason": "检查取消"}
+
+
 pytestmark = pytest.mark.usefixtures("postgres_only")
 
 
@@ -56,7 +62,7 @@ def lost_payment(service, his, monkeypatch, *, balc="100.00"):
     person, bill_id, sns = story(service, his, balc=balc)
     faults.plan("lose_reply")
     headers = login(service, person)
-    lost = pay(service, headers, bill_id)
+    lost = pay(service, headers, bill_id, key=f"pay-{bill_id}")
     assert lost.status_code == 503, lost.text
     assert lost.json()["error"]["code"] == "insurance_platform_unavailable"
     return faults, person, headers, bill_id, sns
@@ -79,7 +85,7 @@ def test_a_retried_payment_reuses_the_key_and_the_account_moves_once(service, hi
     _, person, headers, bill_id, _ = lost_payment(service, his, monkeypatch)
     [(key, _, _)] = platform_movements(service, person.psn_no)
 
-    retried = pay(service, headers, bill_id)
+    retried = pay(service, headers, bill_id, key=f"pay-{bill_id}")  # the same request again
 
     assert retried.status_code == 201, retried.text
     info = retried.json()["setlinfo"]
@@ -173,7 +179,8 @@ def test_a_refunds_lost_credit_is_asked_again_with_its_key_and_moves_once(
     [paid] = settlements(service, bill_id)
     faults.plan("lose_reply")
 
-    lost = refund(his, bill_id, drug)  # 300.00 class A: the account gets back what 30.00 leaves
+    # 300.00 class A: the account gets back what 30.00 leaves
+    lost = his.post(f"/his/v1/bills/{bill_id}/refunds", drug_refund(drug), key="refund-1")
 
     assert lost.status_code == 503, lost.text
     credited = snapshot(service, person.psn_no).balc
@@ -181,7 +188,8 @@ def test_a_refunds_lost_credit_is_asked_again_with_its_key_and_moves_once(
     key = movement_key(paid.setl_id, "refund", person.psn_no)
     assert intents(service, bill_id)[key] == "pending"
 
-    again = refund(his, bill_id, drug)
+    # The HIS sends the same request again: a 503 was no answer, so the refund runs now.
+    again = his.post(f"/his/v1/bills/{bill_id}/refunds", drug_refund(drug), key="refund-1")
 
     assert again.status_code == 200, again.text
     assert snapshot(service, person.psn_no).balc == credited
