@@ -43,7 +43,7 @@ def drug_refund(sn: str) -> dict:
     return {"feedetl_sn": [sn], "reason": "检查取消"}
 
 
-pytestmark = pytest.mark.usefixtures("postgres_only")
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("postgres_only")]
 
 
 def story(service, his, *, balc="100.00"):

@@ -43,7 +43,7 @@ from tests.integration.payments.test_settlement_modes import reconciled
 from tests.races import run_together
 
 D = Decimal
-pytestmark = pytest.mark.usefixtures("postgres_only")
+pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("postgres_only")]
 
 
 def covered_close_lost(service, his, monkeypatch):
