@@ -28,8 +28,6 @@ from settlement.billing.tables import Bill
 from settlement.foundation.clock import Clock
 from settlement.foundation.config import Settings
 from settlement.foundation.idempotency import purge_expired_keys
-from settlement.foundation.ports import CreditPlatform
-from settlement.foundation.scheme import SchemePolicy
 from settlement.foundation.sweep_failures import purge_sweep_failures
 from settlement.foundation.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from settlement.messages.dispatcher import DispatchContext, dispatch_outbox
@@ -41,12 +39,12 @@ from settlement.scheduler.batches import (
     BATCH_SIZE,
     SetApart,
     due_bills,
-    not_done,
     sweep_batches,
     take_batch,
 )
 from settlement.scheduler.context import SchedulerContext
 from settlement.scheduler.covered import sweep_settle_covered
+from settlement.scheduler.escalation import sweep_escalation
 from settlement.scheduler.failures import Failed, isolated
 from settlement.scheduler.movements import sweep_account_movements
 from settlement.scheduler.reminders import sweep_reminders
@@ -54,7 +52,7 @@ from settlement.scheduler.reports import SweepReport
 from settlement.scheduler.wallet_orders import sweep_pending_orders
 from settlement.usecases.credit.decisions import CreditConfig
 from settlement.usecases.notices import NoticesContext, notify_bills
-from settlement.usecases.overdue import DueBill, escalate_overdue, mark_overdue
+from settlement.usecases.overdue import DueBill, mark_overdue
 
 __all__ = [
     "BATCH_SIZE",
@@ -71,7 +69,6 @@ __all__ = [
 ]
 
 OVERDUE = "overdue"
-ESCALATE = "escalate"
 
 
 Sweep = Callable[["SchedulerContext", datetime], SweepReport]
@@ -91,20 +88,6 @@ class OverdueContext(NoticesContext, Protocol):
     def credit_config(self) -> CreditConfig: ...
 
 
-class EscalationContext(NoticesContext, Protocol):
-    """What the escalation sweep uses: the scheme (after how long), transactions, the credit
-    platform reported to, and what notices use (the insurance platform among them)."""
-
-    @property
-    def scheme(self) -> SchemePolicy: ...
-
-    @property
-    def uow(self) -> UnitOfWorkFactory: ...
-
-    @property
-    def credit_platform(self) -> Callable[[Session], CreditPlatform]: ...
-
-
 class ExpiryContext(Protocol):
     """What the expiry sweep uses: the retention settings, the wall clock, transactions."""
 
@@ -118,7 +101,7 @@ class ExpiryContext(Protocol):
     def uow(self) -> UnitOfWorkFactory: ...
 
 
-# -- overdue and escalation ----------------------------------------------------------------------
+# -- overdue ------------------------------------------------------------------------------
 
 
 #: Transactions that share the overdue sweep on PostgreSQL (``SKIP LOCKED`` hands them different
@@ -177,48 +160,6 @@ def _make_overdue(
         session, policy=container.credit_config.policy, notify=notify, bills=bills, now=now
     )
     return bills
-
-
-def sweep_escalation(container: EscalationContext, now: datetime) -> SweepReport:
-    """Bills overdue for N days (policy) are reported to the credit platform, once each."""
-    after = container.scheme.escalate_after
-    due = due_bills(
-        Bill.status.in_(bill_states.OVERDUE_UNPAID),
-        Bill.overdue_at <= now - after,
-        not_done(ESCALATE),
-    ).order_by(Bill.overdue_at, Bill.bill_id)
-    reported = sweep_batches(
-        container.uow,
-        sweep=ESCALATE,
-        now=now,
-        due=due,
-        take=take_batch(BATCH_SIZE),
-        act=partial(_escalate, container, now, after.days),
-    )
-    report = SweepReport(ESCALATE, ids=[bill.bill_id for bill in reported])
-    for bill in reported:
-        if bill.overdue_at is not None:
-            report.fell_due(bill.overdue_at + after)
-    return report
-
-
-def _escalate(
-    container: EscalationContext, now: datetime, days: int, session: Session, batch: list[DueBill]
-) -> list[DueBill]:
-    claimed = claim_actions(session, bill_ids=[b.bill_id for b in batch], kind=ESCALATE, now=now)
-    bills = [b for b in batch if b.bill_id in claimed]
-    ids = set(
-        escalate_overdue(
-            session,
-            insurance=container.insurance_platform(session),
-            platform=container.credit_platform(session),
-            notify=partial(notify_bills, container=container),
-            bills=bills,
-            now=now,
-            days=days,
-        )
-    )
-    return [bill for bill in bills if bill.bill_id in ids]
 
 
 # -- expiry --------------------------------------------------------------------------------------

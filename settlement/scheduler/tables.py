@@ -12,6 +12,9 @@ from settlement.foundation.orm import Base, FenColumn, UTCDateTime
 DONE = "done"
 SKIPPED = "skipped"
 FAILED = "failed"
+#: An outside call intended and not yet resolved (``escalate``: the report to the credit
+#: platform); resolved to ``done`` or ``skipped`` by a later transaction.
+REPORTING = "reporting"
 
 
 class ScheduledAction(Base):
@@ -29,7 +32,8 @@ class ScheduledAction(Base):
     #: ``remind_close`` | ``remind_24h`` | ``remind_2h`` | ``autopay`` | ``overdue`` | ``escalate``
     #: | ``settle_covered``
     kind: Mapped[str] = mapped_column(String(24))
-    #: ``done``; ``skipped`` (a later reminder superseded it, or nothing to do); ``failed``.
+    #: ``done``; ``skipped`` (a later reminder superseded it, or nothing to do); ``failed``;
+    #: ``reporting`` (intended, its outside call's outcome not yet recorded).
     outcome: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str | None] = mapped_column(String(200), nullable=True)
     done_at: Mapped[datetime] = mapped_column(UTCDateTime)

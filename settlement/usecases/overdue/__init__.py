@@ -1,10 +1,10 @@
-"""Overdue bills and their escalation: facts, decide (pure), write, in the caller's transaction."""
+"""Overdue bills: facts, decide (pure), write, in the caller's transaction (their escalation to
+the credit platform: ``settlement.scheduler.escalation``)."""
 
 from settlement.usecases.overdue.decide import DueBill
 from settlement.usecases.overdue.facts import DUE_BILL_COLUMNS, due_bill
 from settlement.usecases.overdue.service import (
     Notify,
-    escalate_overdue,
     freeze_lines,
     mark_overdue,
 )
@@ -14,7 +14,6 @@ __all__ = [
     "DueBill",
     "Notify",
     "due_bill",
-    "escalate_overdue",
     "freeze_lines",
     "mark_overdue",
 ]

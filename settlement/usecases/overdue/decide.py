@@ -3,7 +3,8 @@
 :func:`decide_overdue` takes the facts :mod:`.facts` loaded (the bills, each patient's latest
 credit decision and bills' rows) and returns the plan :mod:`.write` carries out: the bills to
 mark, their history events and each patient's new credit decisions, one per bill, as
-``record_event`` would append them. :func:`decide_escalation` picks the bills to report.
+``record_event`` would append them. :func:`decide_escalation` picks the bills to report (the
+escalation sweep, ``settlement.scheduler.escalation``, reports them intent first).
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ from settlement.billing.credit_tables import CreditDecisionRow
 from settlement.billing.repayment import BillRecord
 from settlement.billing.tables import Bill
 from settlement.foundation.db import among
-from settlement.foundation.ports import InsurancePlatform
 from settlement.usecases.overdue.decide import DueBill, LatestDecision
 
 DECISIONS = cast(Table, CreditDecisionRow.__table__)
@@ -99,13 +98,3 @@ def bill_records(session: Session, patients: Sequence[str]) -> dict[str, dict[st
     ):
         records[psn_no][bill_id] = (status, due_at, settled_at, overdue_at)
     return records
-
-
-def certnos(insurance: InsurancePlatform, bills: Sequence[DueBill]) -> dict[str, str]:
-    """The ID number of each bill's patient that insurance knows."""
-    found: dict[str, str] = {}
-    for psn_no in sorted({bill.psn_no for bill in bills}):
-        person = insurance.lookup_person(psn_no)
-        if person is not None:
-            found[psn_no] = person.certno
-    return found

@@ -1,11 +1,11 @@
-"""Overdue bills: at ``due_at`` an unpaid bill becomes overdue, the line freezes, people are told;
-after N days the credit platform gets a report.
+"""Overdue bills: at ``due_at`` an unpaid bill becomes overdue, the line freezes, people are told
+(after N days the credit platform gets a report: ``settlement.scheduler.escalation``).
 
 Each use case reads its facts (:mod:`.facts`), decides in pure code (:mod:`.decide`) and writes
 the plan set-based (:mod:`.write`), in the caller's transaction: the caller has locked and
 claimed the batch (``settlement.scheduler``) and commits. A sweep may meet a hundred thousand
 bills at once, so bills are plain rows, never ORM objects. What each step uses is passed in:
-the credit events policy, the platforms, and how people are told.
+the credit events policy and how people are told.
 """
 
 from __future__ import annotations
@@ -20,20 +20,17 @@ from sqlalchemy.orm import Session
 from credit.events import EventPolicy
 from credit.identity import mask_psn_no
 from settlement.billing.repayment import history_of
-from settlement.foundation.ports import CreditPlatform, InsurancePlatform, OverdueReport
 from settlement.usecases.overdue.decide import (
     DueBill,
-    decide_escalation,
     decide_freezes,
     decide_overdue,
 )
 from settlement.usecases.overdue.facts import (
     bill_records,
-    certnos,
     latest_decisions,
     lock_patients,
 )
-from settlement.usecases.overdue.write import write_decisions, write_escalations, write_overdue
+from settlement.usecases.overdue.write import write_decisions, write_overdue
 
 logger = logging.getLogger("shuxin.overdue")
 
@@ -102,37 +99,6 @@ def freeze_lines(
     )
     _warn_undecided(undecided)
     return write_decisions(session, decisions, now)
-
-
-def escalate_overdue(
-    session: Session,
-    *,
-    insurance: InsurancePlatform,
-    platform: CreditPlatform,
-    notify: Notify,
-    bills: Sequence[DueBill],
-    now: datetime,
-    days: int,
-) -> list[str]:
-    """Report each overdue bill to the credit platform once; returns the bills reported."""
-    escalations, unknown = decide_escalation(bills, certnos=certnos(insurance, bills))
-    for bill in unknown:
-        logger.warning("bill %s: patient unknown to insurance, not reported", bill.bill_id)
-    for item in escalations:
-        platform.report_overdue(
-            OverdueReport(
-                psn_no=item.bill.psn_no,
-                certno=item.certno,
-                bill_id=item.bill.bill_id,
-                amount=item.bill.amount,
-                reported_at=now,
-            )
-        )
-    if escalations:
-        write_escalations(session, escalations, now, days=days)
-        reported = [item.bill for item in escalations]
-        notify(session, bills=reported, kind="escalate", template="escalated", now=now, days=days)
-    return [item.bill.bill_id for item in escalations]
 
 
 def _warn_undecided(patients: Sequence[str]) -> None:

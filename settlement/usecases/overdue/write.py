@@ -14,7 +14,7 @@ from settlement.billing import bill_states
 from settlement.billing.credit_tables import CreditDecisionRow
 from settlement.billing.tables import Bill, BillEvent
 from settlement.foundation.db import among, insert_rows
-from settlement.usecases.overdue.decide import Escalation, NewDecision, OverduePlan
+from settlement.usecases.overdue.decide import NewDecision, OverduePlan
 
 BILLS = cast(Table, Bill.__table__)
 BILL_EVENTS = cast(Table, BillEvent.__table__)
@@ -85,25 +85,3 @@ def _reason_row(reason: Reason) -> dict[str, Any]:
         "points_lost": reason.points_lost,
         "attribute": reason.attribute,
     }
-
-
-def write_escalations(
-    session: Session, escalations: Sequence[Escalation], now: datetime, *, days: int
-) -> None:
-    """The ``escalated`` event of each bill reported."""
-    insert_rows(
-        session,
-        BILL_EVENTS,
-        [
-            {
-                "bill_id": item.bill.bill_id,
-                "kind": "escalated",
-                "from_status": item.bill.status,
-                "to_status": item.bill.status,
-                "amount_fen": item.bill.amount_fen,
-                "detail": {"days_overdue": days},
-                "created_at": now,
-            }
-            for item in escalations
-        ],
-    )
