@@ -31,6 +31,10 @@ TEMPLATES: dict[str, str] = {
         "{who}的信用就医账单¥{amount}将于{deadline}到期（约剩{hours}小时），请及时还款。"
         "查看并支付：{link}"
     ),
+    "remind_covered": (
+        "{who}的信用就医账单¥{amount}由医保账户全额支付，自付¥0.00，无需从钱包付款。"
+        "医保结算暂未完成，系统正在自动重试；也可在{deadline}前自行结清（支付¥0.00）：{link}"
+    ),
     "overdue": (
         "{who}的信用就医账单¥{amount}已于{deadline}逾期未还，信用就医额度已冻结，"
         "还款后可恢复使用。立即还款：{link}"
@@ -66,6 +70,11 @@ TEMPLATES_EN: dict[str, str] = {
     "remind_before": (
         "{whose} credit care bill of ¥{amount} is due by {deadline} (about {hours} h left). "
         "View and pay: {link}"
+    ),
+    "remind_covered": (
+        "{whose} credit care bill of ¥{amount} is covered in full by the insurance accounts: "
+        "¥0.00 to pay from the wallet. The insurance settlement has not gone through yet and is "
+        "being retried; it can also be settled by {deadline}, paying ¥0.00: {link}"
     ),
     "overdue": (
         "{whose} credit care bill of ¥{amount} was due by {deadline} and is overdue: the credit "

@@ -11,6 +11,7 @@ platform still failing is recorded in ``sweep_failures`` and tried again in the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
 
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from settlement.billing import bill_states
 from settlement.billing.tables import Bill, BillEvent
-from settlement.foundation.db import skip_locked
+from settlement.foundation.db import among, skip_locked
 from settlement.foundation.unit_of_work import UnitOfWork
 from settlement.scheduler.actions import claim_actions
 from settlement.scheduler.failures import Failed, isolated
@@ -43,6 +44,23 @@ def retry_candidates(session: Session) -> list[str]:
         Bill.bill_id.in_(failed), Bill.status == bill_states.BILLED, ~handled
     )
     return list(session.scalars(query.order_by(Bill.due_at, Bill.bill_id)))
+
+
+def awaiting_insurance(session: Session, bill_ids: Sequence[str]) -> set[str]:
+    """Those of ``bill_ids`` the insurance accounts cover whose settlement is still being
+    retried: its settlement at close failed and this sweep has neither settled it nor set it
+    aside (the wallet has a part), in one statement. The sweep runs earlier in every tick, so a
+    bill still waiting here failed again in this tick: the patient owes ¥0.00 from the wallet."""
+    if not bill_ids:
+        return set()
+    failed = exists().where(BillEvent.bill_id == Bill.bill_id, BillEvent.kind == SETTLE_FAILED)
+    handled = exists().where(
+        ScheduledAction.bill_id == Bill.bill_id, ScheduledAction.kind == SETTLE_COVERED
+    )
+    query = select(Bill.bill_id).where(
+        among(session, Bill.bill_id, bill_ids), Bill.status == bill_states.BILLED, failed, ~handled
+    )
+    return set(session.scalars(query))
 
 
 def sweep_settle_covered(context: PayingContext, now: datetime) -> SweepReport:

@@ -16,6 +16,9 @@ from typing import Generic, Protocol, TypeVar
 
 REMIND_CLOSE = "remind_close"
 REMIND_BEFORE = "remind_before"
+#: The text of any reminder of a bill the insurance accounts cover whose settlement is being
+#: retried (``settlement.scheduler.covered``): the patient owes ¥0.00 from the wallet.
+REMIND_COVERED = "remind_covered"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,15 +63,29 @@ B = TypeVar("B", bound=Billed)
 @dataclass(frozen=True)
 class ReminderPlan(Generic[B]):
     """What a batch gets: ``reminder`` told about ``bills`` (those this sweep claimed, in the
-    batch's order), and each of the ``skipped`` kinds recorded for each of them."""
+    batch's order), and each of the ``skipped`` kinds recorded for each of them. ``covered``:
+    those of ``bills`` the insurance accounts cover while their settlement is retried, told
+    with :data:`REMIND_COVERED` instead of the reminder's own text."""
 
     reminder: Reminder
     bills: tuple[B, ...]
     skipped: tuple[str, ...]
+    covered: tuple[B, ...] = ()
+
+    @property
+    def owing(self) -> tuple[B, ...]:
+        """The bills told the reminder's own text: all but the covered ones."""
+        covered = {bill.bill_id for bill in self.covered}
+        return tuple(bill for bill in self.bills if bill.bill_id not in covered)
 
 
-def decide_reminder(reminder: Reminder, batch: Sequence[B], claimed: Set[str]) -> ReminderPlan[B]:
+def decide_reminder(
+    reminder: Reminder, batch: Sequence[B], claimed: Set[str], covered: Set[str] = frozenset()
+) -> ReminderPlan[B]:
     """The reminder for the bills of ``batch`` this sweep ``claimed`` the reminder of (another
-    sweep at once claims the rest): the earlier reminders it supersedes are skipped for them."""
+    sweep at once claims the rest): the earlier reminders it supersedes are skipped for them.
+    Those of them in ``covered`` (ids: the insurance accounts cover the bill and its settlement
+    is being retried) are told what they owe now, ¥0.00 from the wallet, not the bill's total."""
     bills = tuple(bill for bill in batch if bill.bill_id in claimed)
-    return ReminderPlan(reminder, bills, reminder.superseded if bills else ())
+    told_covered = tuple(bill for bill in bills if bill.bill_id in covered)
+    return ReminderPlan(reminder, bills, reminder.superseded if bills else (), told_covered)

@@ -19,6 +19,7 @@ from settlement.foundation.scheme import SchemePolicy
 from settlement.foundation.unit_of_work import UnitOfWorkFactory
 from settlement.scheduler.actions import claim_actions
 from settlement.scheduler.batches import BATCH_SIZE, due_bills, not_done, sweep_batches, take_batch
+from settlement.scheduler.covered import awaiting_insurance
 from settlement.scheduler.reminders.decide import Reminder, decide_reminder, reminder_schedule
 from settlement.scheduler.reminders.write import write_reminders
 from settlement.scheduler.reports import SweepReport
@@ -80,6 +81,7 @@ def _remind(
 ) -> list[DueBill]:
     ids = [bill.bill_id for bill in batch]
     claimed = claim_actions(session, bill_ids=ids, kind=reminder.kind, now=now)
-    plan = decide_reminder(reminder, batch, claimed)
+    covered = awaiting_insurance(session, sorted(claimed))
+    plan = decide_reminder(reminder, batch, claimed, covered)
     write_reminders(session, plan, notices=context, now=now)
     return list(plan.bills)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from settlement.scheduler.actions import claim_actions
-from settlement.scheduler.reminders.decide import ReminderPlan
+from settlement.scheduler.reminders.decide import REMIND_COVERED, ReminderPlan
 from settlement.scheduler.tables import SKIPPED
 from settlement.usecases.notices import NoticesContext, notify_bills
 from settlement.usecases.overdue import DueBill
@@ -23,12 +23,22 @@ def write_reminders(
     for earlier in plan.skipped:
         claim_actions(session, bill_ids=ids, kind=earlier, now=now, outcome=SKIPPED)
     reminder = plan.reminder
-    return notify_bills(
+    queued = notify_bills(
         session,
         container=notices,
-        bills=plan.bills,
+        bills=plan.owing,
         kind=reminder.kind,
         template=reminder.template,
         now=now,
         **reminder.values,
     )
+    if plan.covered:
+        queued += notify_bills(
+            session,
+            container=notices,
+            bills=plan.covered,
+            kind=reminder.kind,
+            template=REMIND_COVERED,
+            now=now,
+        )
+    return queued

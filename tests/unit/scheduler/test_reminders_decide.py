@@ -67,3 +67,20 @@ def test_each_reminder_supersedes_exactly_the_earlier_ones(hours, at_close):
         assert reminder.superseded == tuple(r.kind for r in schedule[position + 1 :])
     if at_close:
         assert schedule[-1].kind == "remind_close"
+
+
+@given(
+    claimed=st.sets(st.sampled_from(["B1", "B2", "B3", "B4"])),
+    covered=st.sets(st.sampled_from(["B1", "B2", "B3", "B4", "B9"])),
+)
+def test_a_covered_bill_is_told_it_owes_nothing_and_every_claimed_bill_is_told_once(
+    claimed, covered
+):
+    """The claimed bills the insurance accounts cover (their settlement retried) get the
+    covered text, the others the reminder's own; none twice, none unclaimed."""
+    reminder = Reminder("remind_close", WINDOW, (), "remind_close")
+    batch = [Bill("B1"), Bill("B2"), Bill("B3"), Bill("B4")]
+    plan = decide_reminder(reminder, batch, claimed, covered)
+    told = [b.bill_id for b in plan.owing] + [b.bill_id for b in plan.covered]
+    assert sorted(told) == sorted(claimed)
+    assert {b.bill_id for b in plan.covered} == claimed & covered
