@@ -456,7 +456,7 @@ def apply_order_outcome(
     """Confirm or fail a pending order's settlement, as the provider reported it.
 
     The one path for a callback and for the answer to a query
-    (``settlement.usecases.paying.pending``); the caller holds the bill's and the order's row
+    (``settlement.scheduler.wallet_orders``); the caller holds the bill's and the order's row
     locks and has checked the order is pending. ``record``: the order's settlement, when the
     caller read and locked it with the order (else it is here). ``also``: writes sent with the
     outcome's (the callback's log row).
