@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, insert, select, update
+from sqlalchemy import Connection, bindparam, exists, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from insurance.money import from_fen, to_fen
@@ -110,8 +110,9 @@ class SandboxInsurancePlatform:
             raise ServiceError(UNAVAILABLE, "the insurance platform refused the connection")
         if fault == "timeout":
             raise OutcomeUnknown(key)
+        postgres = self.session.get_bind().dialect.name == "postgresql"
         balance: Decimal = self._run(
-            lambda execute: _move(execute, key, psn_no, direction, amount_fen)
+            lambda execute: _move(execute, key, psn_no, direction, amount_fen, postgres=postgres)
         )
         loaded = self.session.identity_map.get(
             self.session.identity_key(SandboxInsuredPerson, psn_no)
@@ -176,12 +177,15 @@ def _on(connection: Connection) -> _Execute:
     return lambda statement, params=None: connection.execute(statement, params)
 
 
-def _move(execute: _Execute, key: str, psn_no: str, direction: str, amount_fen: int) -> Decimal:
+def _move(
+    execute: _Execute, key: str, psn_no: str, direction: str, amount_fen: int, *, postgres: bool
+) -> Decimal:
     """Move the balance once per key: one UPDATE that moves it only if it stays not negative and
-    the key is new, then the movement recorded; a repeated key answers from its record."""
+    the key is new, and the movement recorded (on PostgreSQL in the same statement, a writable
+    CTE); a repeated key answers from its record."""
     person, movement = SandboxInsuredPerson, SandboxAccountMovement
     delta = amount_fen if direction == "credit" else -amount_fen
-    moved = execute(
+    moving = (
         update(person)
         .where(
             person.psn_no == psn_no,
@@ -190,7 +194,23 @@ def _move(execute: _Execute, key: str, psn_no: str, direction: str, amount_fen: 
         )
         .values(balc_fen=person.balc_fen + delta)
         .returning(person.balc_fen)
-    ).first()
+    )
+    terms = {"key": key, "psn_no": psn_no, "direction": direction, "amount_fen": amount_fen}
+    if postgres:
+        moved_cte = moving.cte("moved")
+        recorded = (
+            insert(movement)
+            .from_select(
+                [*terms, "balc_after_fen"],
+                select(*(literal(value) for value in terms.values()), moved_cte.c.balc_fen),
+            )
+            .returning(movement.balc_after_fen.label("balc_fen"))
+        )
+        moved = execute(recorded).first()
+    else:
+        moved = execute(moving).first()
+        if moved is not None:
+            execute(insert(movement).values(**terms, balc_after_fen=moved.balc_fen))
     if moved is None:
         first = execute(_MOVEMENT, {"key": key}).first()
         if first is not None:
@@ -201,15 +221,6 @@ def _move(execute: _Execute, key: str, psn_no: str, direction: str, amount_fen: 
             raise ServiceError("patient_not_found", f"no insured person {psn_no}")
         short = from_fen(amount_fen)
         raise ServiceError("conflict", f"the account of {psn_no} holds less than {short}")
-    execute(
-        insert(movement).values(
-            key=key,
-            psn_no=psn_no,
-            direction=direction,
-            amount_fen=amount_fen,
-            balc_after_fen=moved.balc_fen,
-        )
-    )
     return from_fen(moved.balc_fen)
 
 
