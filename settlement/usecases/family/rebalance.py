@@ -22,7 +22,7 @@ once, so ``post:{hold_id}`` stays the charge of every hold a line has, for repay
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from insurance.money import from_fen
@@ -55,26 +55,43 @@ class HeldLine:
         return self.amount_fen - sum(part.amount_fen for part in self.shared)
 
 
-def plan_rebalance(lines: Sequence[HeldLine], own_room_fen: int) -> list[HeldLine]:
+def plan_rebalance(
+    lines: Sequence[HeldLine], own_room_fen: int, *, keep_fen: Mapping[str, int] | None = None
+) -> list[HeldLine]:
     """The lines whose holds move, as they are to be split afterwards (own part first).
 
     ``own_room_fen``: what the relative's own line may still take (its available credit, read
     under its lock; a negative figure, a line lowered below its holds, takes nothing). The
     result moves ``min(own_room_fen, shared total)`` from the managers' parts to the lines' own
     parts, the highest rank first, lines in the order given; lines it does not touch are left out.
+    ``keep_fen``: what must stay on a manager's line whatever the room, by manager (a
+    ``visit_end`` bill's fund legs paid into it: the line carries at least what the fund repaid
+    it, so a repayment never owes it less than nothing).
     """
     room = max(own_room_fen, 0)
     left = {line.feedetl_sn: {part.rank: part.amount_fen for part in line.shared} for line in lines}
+    movable = _movable(lines, keep_fen or {})
     ranks = sorted({part.rank for line in lines for part in line.shared}, reverse=True)
     for rank in ranks:
         for line in lines:
-            if room == 0:
-                break
-            take = min(room, left[line.feedetl_sn].get(rank, 0))
-            if take:
+            manager = next((p.manager_psn_no for p in line.shared if p.rank == rank), None)
+            if room == 0 or manager is None:
+                continue
+            take = min(room, left[line.feedetl_sn][rank], movable[manager])
+            if take > 0:
                 left[line.feedetl_sn][rank] -= take
+                movable[manager] -= take
                 room -= take
     return [moved for line in lines if (moved := _with_parts(line, left[line.feedetl_sn])) != line]
+
+
+def _movable(lines: Sequence[HeldLine], keep_fen: Mapping[str, int]) -> dict[str, int]:
+    """What may move off each manager's line: what the lines carry on it, less what it keeps."""
+    carried: dict[str, int] = {}
+    for line in lines:
+        for part in line.shared:
+            carried[part.manager_psn_no] = carried.get(part.manager_psn_no, 0) + part.amount_fen
+    return {psn_no: max(fen - keep_fen.get(psn_no, 0), 0) for psn_no, fen in carried.items()}
 
 
 def _with_parts(line: HeldLine, left: dict[int, int]) -> HeldLine:
@@ -100,6 +117,7 @@ def decide_rebalance(
     lines: Sequence[HeldLine],
     own_room_fen: int,
     billed: bool,
+    keep_fen: Mapping[str, int] | None = None,
 ) -> Rebalance:
     """The re-balance of a visit's lines (:func:`plan_rebalance`) as ledger transfers.
 
@@ -109,8 +127,9 @@ def decide_rebalance(
     moved line first (voids, or reversals of the charges), then holds it again as split
     afterwards (and posts those holds when ``billed``), so the relative's line gains before it
     gives and every limit holds at each step; each line's parts still sum to its amount.
+    ``keep_fen``: what must stay on each manager's line (:func:`plan_rebalance`).
     """
-    moved = plan_rebalance(lines, own_room_fen)
+    moved = plan_rebalance(lines, own_room_fen, keep_fen=keep_fen)
     before = {line.feedetl_sn: line for line in lines}
     after = tuple(_held_again(mdtrt_id, line, before[line.feedetl_sn].hold_id) for line in moved)
     undo = [

@@ -46,10 +46,20 @@ def rebalance_charges(
     shared: Mapping[str, Sequence[SharedHold]],
     clock: Clock,
     now: datetime,
+    keep_fen: Mapping[str, int] | None = None,
 ) -> None:
     """:func:`rebalance_holds` for a closed visit whose bill is unpaid: the billed lines' charges
-    move from managers' lines to the relative's own line (reversed and charged again)."""
-    _rebalance(session, visit=visit, status="billed", shared=shared, clock=clock, now=now)
+    move from managers' lines to the relative's own line (reversed and charged again).
+    ``keep_fen``: what must stay on each manager's line (a ``visit_end`` bill's fund legs in it)."""
+    _rebalance(
+        session,
+        visit=visit,
+        status="billed",
+        shared=shared,
+        clock=clock,
+        now=now,
+        keep_fen=keep_fen,
+    )
 
 
 def _rebalance(
@@ -60,6 +70,7 @@ def _rebalance(
     shared: Mapping[str, Sequence[SharedHold]],
     clock: Clock,
     now: datetime,
+    keep_fen: Mapping[str, int] | None = None,
 ) -> None:
     lines = {
         line.feedetl_sn: line
@@ -75,6 +86,7 @@ def _rebalance(
         lines=[held_line(line, shared[sn]) for sn, line in lines.items()],
         own_room_fen=lock_lines(session, [own_line]).get(own_line, 0),
         billed=status == "billed",
+        keep_fen=keep_fen,
     )
     if not plan.lines:
         return

@@ -185,6 +185,17 @@ def plan_legs(
     Raises:
         ServiceError: ``conflict`` if the two sides do not sum to the same amount.
     """
+    if at_close is not None:
+        return after_fund_at_close(setl_id, bill, amounts, shares, at_close["legs"])
+    return _waterfall(setl_id, bill, amounts, shares)
+
+
+def _waterfall(
+    setl_id: str,
+    bill: BillRef,
+    amounts: Mapping[str, Decimal],
+    shares: Sequence[tuple[str, Decimal]],
+) -> list[dict[str, Any]]:
     sources = [(key, to_fen(amounts[key])) for key in SOURCES if amounts.get(key, ZERO) > 0]
     lines = [(psn_no, to_fen(amount)) for psn_no, amount in shares if amount > 0]
     if sum(fen for _, fen in sources) != sum(fen for _, fen in lines):
@@ -209,22 +220,42 @@ def plan_legs(
         line_left[j] -= take
         i += source_left[i] == 0
         j += line_left[j] == 0
-    return legs if at_close is None else after_fund_at_close(legs, at_close["legs"])
+    return legs
 
 
 def after_fund_at_close(
-    legs: Sequence[dict[str, Any]], fund_legs: Sequence[dict[str, Any]]
+    setl_id: str,
+    bill: BillRef,
+    amounts: Mapping[str, Decimal],
+    shares: Sequence[tuple[str, Decimal]],
+    fund_legs: Sequence[dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    """A ``visit_end`` bill's legs: the fund's, posted when the visit closed, instead of the
-    waterfall's fund legs (which the waterfall puts first, so the rest is unchanged).
+    """A ``visit_end`` bill's legs: the fund's, posted when the visit closed (or re-settled by a
+    refund before repayment), then the other sources' waterfall over what each line carries
+    beyond its fund legs (its share minus them), the patient's own line first.
+
+    A refund before repayment settles the fund's new legs before the family's re-balance, which
+    may then move charges from a manager's line to the patient's own: the fund's legs need not be
+    the ones a waterfall over today's shares would write, but each line still gets back exactly
+    its share (fund legs and the rest together), and no line's fund legs exceed its share (the
+    re-balance keeps them so).
 
     Raises:
-        ServiceError: ``conflict`` if the fund's legs are not the ones this split would write.
+        ServiceError: ``conflict`` if the fund's legs are not the split's fund share, or exceed
+        the share of a line they pay into.
     """
-    planned = [(leg["line"], leg["amount_fen"]) for leg in legs if leg["source"] == "hifp"]
-    if planned != [(leg["line"], leg["amount_fen"]) for leg in fund_legs]:
+    if sum(leg["amount_fen"] for leg in fund_legs) != to_fen(amounts.get("hifp", ZERO)):
         raise ServiceError("conflict", "the fund's share settled at close differs from the split")
-    return [*fund_legs, *(leg for leg in legs if leg["source"] != "hifp")]
+    on_line: dict[str, int] = {}
+    for leg in fund_legs:
+        on_line[leg["line"]] = on_line.get(leg["line"], 0) + leg["amount_fen"]
+    rest = [(psn_no, amount - from_fen(on_line.pop(psn_no, 0))) for psn_no, amount in shares]
+    if on_line or any(amount < 0 for _, amount in rest):
+        raise ServiceError(
+            "conflict", f"bill {bill.bill_id}: the fund's legs exceed the lines they repay"
+        )
+    others = {key: amount for key, amount in amounts.items() if key != "hifp"}
+    return [*fund_legs, *_waterfall(setl_id, bill, others, rest)]
 
 
 def pending_legs(legs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

@@ -4,11 +4,15 @@ back to the fund, the rest comes off the patient's credit.
 The pooled fund settled its share when the visit closed (``settlement.usecases.charging.fund``).
 Refunding lines before the patient repays reverses that settlement and settles the remaining
 lines again, against the accumulators as if the refunded lines had never been
-(:func:`insurance.modes.refund_fund_share`). The refunded lines' charges are reversed and the
-family's holds re-balanced first (``settlement.usecases.refunding.refunds``); then one linked
-ledger batch writes the new fund legs into the lines as they carry the rest now, then the old
-fund legs reversed (``settlement.usecases.refunding.decide.refund_batch``): the lines gain before
-they give. The bill then owes exactly the remaining personal part.
+(:func:`insurance.modes.refund_fund_share`). The refunded lines' charges are reversed first
+(``settlement.usecases.refunding.refunds``); then one linked ledger batch writes the new fund
+legs into the lines as they carry the rest now, then the old fund legs reversed
+(``settlement.usecases.refunding.decide.refund_batch``): the lines gain before they give. Only
+then are the family's holds re-balanced, so the relative's room is what their line really has
+once the old share's credit is off it (sized before, the re-balance could take room the
+reversal needed, and the whole refund was refused), and a manager's line keeps at least the fund's
+legs in it. The bill then owes exactly the remaining personal part, each line its share less
+its fund legs (``settlement.usecases.paying.decide.after_fund_at_close``).
 """
 
 from __future__ import annotations
@@ -44,8 +48,8 @@ def refund_fund_part(
 ) -> FundRefund:
     """The fund's part of refunding ``chosen`` of the unpaid ``visit_end`` ``bill`` (whose lines
     were ``billed`` before the refund): the fund's legs, the accumulators and the bill's fund
-    settlement. The caller has reversed the charges, marked the lines refunded and re-balanced
-    the family's holds, and moves the bill."""
+    settlement. The caller has reversed the charges and marked the lines refunded, re-balances
+    the family's holds afterwards, and moves the bill."""
     record = bill.fund_settlement
     assert record is not None, "a visit_end bill keeps its fund settlement"
     lock_person(session, bill.psn_no)

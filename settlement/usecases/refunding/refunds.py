@@ -130,16 +130,24 @@ def _before_settlement(
         ids_locked=True,
     )
     amount_fen = refund_charges(session, bill, chosen, now)
-    _rebalance(session, container, visit, shared, [line.feedetl_sn for line in chosen], now)
+    refunded = [line.feedetl_sn for line in chosen]
+    forget_shared_parts(
+        session, mdtrt_id=visit.mdtrt_id, feedetl_sns=[sn for sn in refunded if sn in shared]
+    )
+    still_shared = {sn: rows for sn, rows in shared.items() if sn not in refunded}
     remaining = [line for line in visit.fees if line.status == "billed"]
     returned = Returned(credit_line=from_fen(amount_fen))
     if bill.fund_settlement is not None:
-        # visit_end: the fund's share of the refunded lines goes back to the fund, the new share
-        # paid into the lines as they carry the rest now (after the re-balance).
+        # visit_end: the fund's share of the refunded lines goes back to the fund and the new
+        # share is paid into the lines as they carry the rest now, before the re-balance sizes
+        # the relative's room (the old share's credit is then off their line); a manager's line
+        # keeps at least the fund's legs in it.
         fund = refund_fund_part(session, container, bill, billed, chosen, now)
         returned = Returned(hifp_pay=fund.to_fund, credit_line=fund.to_credit)
         bill.estimate = fund.settlement.setlinfo.as_dict()
+        _rebalance(session, container, visit, still_shared, now, keep=_managers_fund_legs(bill))
     else:
+        _rebalance(session, container, visit, still_shared, now)
         estimate = split_visit(
             container, session, visit=visit, hospital_level=hospital.level, lines=remaining
         )
@@ -173,17 +181,28 @@ def _rebalance(
     container: PayingContext,
     visit: Visit,
     shared: dict[str, list[SharedHold]],
-    refunded: list[str],
     now: datetime,
+    *,
+    keep: dict[str, int] | None = None,
 ) -> None:
     """The relative's own line first, after a refund too (issue 16 item 2): the refunded lines
-    carry nothing any more, and what they freed on the relative's own line takes back what the
-    bill's other lines carry on their managers' lines (``settlement.usecases.family.rebalance``)."""
-    forget_shared_parts(
-        session, mdtrt_id=visit.mdtrt_id, feedetl_sns=[sn for sn in refunded if sn in shared]
+    carry nothing any more (``shared``: the other lines' shared parts), and what they freed on
+    the relative's own line takes back what the bill's other lines carry on their managers'
+    lines (``settlement.usecases.family.rebalance``); ``keep``: what must stay on each manager's
+    line (a ``visit_end`` bill's fund legs in it)."""
+    rebalance_charges(
+        session, visit=visit, shared=shared, clock=container.clock, now=now, keep_fen=keep
     )
-    remaining = {sn: rows for sn, rows in shared.items() if sn not in refunded}
-    rebalance_charges(session, visit=visit, shared=remaining, clock=container.clock, now=now)
+
+
+def _managers_fund_legs(bill: Bill) -> dict[str, int]:
+    """The fund's legs of a ``visit_end`` bill paid into its managers' lines, by manager."""
+    legs = bill.fund_settlement["legs"] if bill.fund_settlement is not None else []
+    kept: dict[str, int] = {}
+    for leg in legs:
+        if leg["line"] != bill.psn_no:
+            kept[leg["line"]] = kept.get(leg["line"], 0) + int(leg["amount_fen"])
+    return kept
 
 
 def _overdue_debt_gone(session: Session, container: PayingContext, bill: Bill) -> None:

@@ -114,3 +114,47 @@ def test_a_small_refund_before_repayment_keeps_the_fund_share_on_the_lines_that_
     assert snapshot(service, relative).pool_posted == pool - D("476.66")
     assert_ledger_balanced(service)
     reconciliation_balanced(family)
+
+
+def test_a_refund_that_shrinks_the_funds_share_on_a_tight_relatives_line_goes_through(
+    service: Service,
+) -> None:
+    use_mode(service, "visit_end")
+    family = make_family(service)
+    relative, manager = family.relative.psn_no, family.manager.psn_no
+    pool = snapshot(service, relative).pool_posted
+    mdtrt_id = family.his.open_visit(relative).json()["mdtrt_id"]
+    posted = family.his.charge(
+        mdtrt_id,
+        (AMOXICILLIN, "1000.00", "1"),
+        (AMOXICILLIN, "100.00", "1"),
+        ("UNLISTED-ITEM", "500.00", "1"),
+    )
+    assert posted.status_code == 201, posted.text
+    drug = posted.json()["fees"][1]["feedetl_sn"]
+    bill = close(family.his, mdtrt_id)
+    # (1100.00 − 200.00) × 55 % = 495.00 into the relative's own line (900.00, full): it has
+    # 495.00 of room; the manager's line carries 700.00 (100.00, the 100.00 drug, the 500.00).
+    assert bill["fund_settled_amt"] == "495.00"
+    assert (owed(service, relative), owed(service, manager)) == (D("405.00"), D("700.00"))
+
+    body = refund(family, bill["bill_id"], drug)
+
+    # 1500.00 left: the fund pays (1000.00 − 200.00) × 55 % = 440.00, 55.00 less than at close,
+    # so the relative's own line has 440.00 of room, not 495.00: it takes back 440.00 of what
+    # the manager's line carried, and the manager's line keeps the other 160.00.
+    assert body["setlinfo"]["hifp_pay"] == "440.00"
+    assert body["returned"] == {**body["returned"], "hifp_pay": "55.00", "credit_line": "45.00"}
+    assert (owed(service, relative), owed(service, manager)) == (D("900.00"), D("160.00"))
+    assert snapshot(service, relative).pool_posted == pool - D("440.00")
+    assert_ledger_balanced(service)
+    reconciliation_balanced(family)
+
+    info = pay_as_manager(family, bill["bill_id"])
+
+    assert info["hifp_pay"] == "440.00"
+    assert D(info["acct_pay"]) + D(info["psn_cash_pay"]) == D("1060.00")
+    assert (owed(service, relative), owed(service, manager)) == (D("0.00"), D("0.00"))
+    assert snapshot(service, relative).pool_posted == pool - D("440.00")
+    assert_ledger_balanced(service)
+    reconciliation_balanced(family)

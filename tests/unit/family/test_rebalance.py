@@ -96,6 +96,32 @@ def test_what_stays_on_each_manager_does_not_depend_on_the_order_of_the_lines(li
     assert per_manager(lines) == per_manager(shuffled)
 
 
+def test_a_manager_keeps_on_their_line_what_the_fund_repaid_into_it():
+    # visit_end: the fund's 30.00 went into M1's line, which carries 50.00 of the bill.
+    lines = [HeldLine("1", 6000, shared((1, 2000))), HeldLine("2", 3000, shared((1, 3000)))]
+    moved = plan_rebalance(lines, own_room_fen=90_000, keep_fen={"M1": 3000})
+    assert [(line.feedetl_sn, line.own_fen, line.shared) for line in moved] == [("1", 6000, ())]
+    assert plan_rebalance(lines, own_room_fen=90_000, keep_fen={"M1": 5000}) == []
+
+
+@given(lines_strategy, st.integers(-1000, 200_000), st.lists(st.integers(0, 60_000), max_size=2))
+def test_what_a_manager_keeps_stays_and_the_rest_moves_as_far_as_the_room_goes(lines, room, keep):
+    keep_fen = {f"M{rank}": fen for rank, fen in enumerate(keep, start=1)}
+    carried = {
+        rank: sum(p.amount_fen for line in lines for p in line.shared if p.rank == rank)
+        for rank in (1, 2)
+    }
+    movable = sum(max(fen - keep_fen.get(f"M{rank}", 0), 0) for rank, fen in carried.items())
+    moved = {line.feedetl_sn: line for line in plan_rebalance(lines, room, keep_fen=keep_fen)}
+    after = [moved.get(line.feedetl_sn, line) for line in lines]
+    for rank, before in carried.items():
+        left = sum(p.amount_fen for line in after for p in line.shared if p.rank == rank)
+        assert left >= min(before, keep_fen.get(f"M{rank}", 0))
+    gone = sum(carried.values()) - sum(p.amount_fen for line in after for p in line.shared)
+    assert gone == min(max(room, 0), movable)
+    assert all(new.amount_fen == old.amount_fen for old, new in zip(lines, after, strict=True))
+
+
 # -- the decision as ledger transfers ------------------------------------------------------------
 
 
