@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from insurance.modes import REPAYMENT, VISIT_END
-from insurance.money import ZERO, from_fen, quantize_fen
+from insurance.money import ZERO, from_fen, quantize_fen, to_fen
 from insurance.pricing import PricedLine
 from insurance.split import RelativeAccount, Settlement, settle
 from settlement.access.hospitals import Hospital
@@ -420,7 +420,13 @@ def close_visit(
             from_status=None,
             to_status=status,
             amount_fen=total_fen,
-            detail={"closed_by": closed_by},
+            # What the 2207 answers of the split, kept as answered for the 3201 reconciliation
+            # (a refund before repayment changes the bill's estimate, not what the HIS was told).
+            detail={
+                "closed_by": closed_by,
+                "fund_pay_sumamt_fen": to_fen(estimate.setlinfo.fund_pay_sumamt),
+                "acct_pay_fen": to_fen(estimate.setlinfo.acct_pay),
+            },
             created_at=now,
         )
     )
