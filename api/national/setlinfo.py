@@ -22,6 +22,9 @@ from settlement.foundation.ports import PersonRecord
 
 #: National item classes (chrgitm_lv): 01 甲类, 02 乙类, 03 丙类; the REST API keeps A/B/C.
 NATIONAL_CHRGITM_LV = {"A": "01", "B": "02", "C": "03"}
+#: National person types (psn_type, 人员类别) in the platform's 4-digit codes: Shuxin's 11
+#: (employee in service) is 1101 职工在职, 12 (retired) 1201 职工退休; the REST API keeps 11/12.
+NATIONAL_PSN_TYPE = {"11": "1101", "12": "1201"}
 #: The funds of the employee scheme Shuxin settles (national fund_pay_type codes).
 POOLED_FUND = ("310100", "职工基本医疗保险统筹基金")
 PERSONAL_ACCOUNT = ("310200", "职工基本医疗保险个人账户")

@@ -25,6 +25,7 @@ from api.national.context import NationalCall, same_patient
 from api.national.schemas import Input2207, Input2208, Input5203
 from api.national.setlinfo import (
     MONEY_FIELDS,
+    NATIONAL_PSN_TYPE,
     SetlSubject,
     national_setlinfo,
     setldetail,
@@ -89,6 +90,8 @@ def _answer(
     values = national_setlinfo(setlinfo, setl_id=setl_id, subject=subject, on=on)
     values["setl_time"] = call.national_time(subject.setl_time or call.now())
     values["age"] = values["age"] if values["age"] is not None else Decimal(0)
+    psn_type = str(values["psn_type"])
+    values["psn_type"] = NATIONAL_PSN_TYPE.get(psn_type, psn_type)
     return {"setlinfo": values, "setldetail": setldetail(setlinfo)}
 
 
