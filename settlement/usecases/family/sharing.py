@@ -14,7 +14,7 @@ lines. Holds credit the visit's own sales account (``settlement.ledger.chart``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
@@ -379,16 +379,22 @@ def line_shares(line: FeeLine, shared: Sequence[SharedHold]) -> list[tuple[str, 
 
 
 def bill_line_shares(
-    session: Session, bill: Bill, *, statuses: Sequence[str] = ("billed",)
+    session: Session,
+    bill: Bill,
+    *,
+    statuses: Sequence[str] = ("billed",),
+    shared: Mapping[str, list[SharedHold]] | None = None,
 ) -> list[tuple[str, Decimal]]:
     """What a repayment of ``bill`` must credit back to each patient's line (own line first).
 
     The amounts sum to the bill's lines in ``statuses``; a bill that never drew on a manager has
     one share, the patient's own. Repayments and refunds credit ``patient:{psn_no}:line`` by
-    these shares so each line gets back exactly what it carried.
+    these shares so each line gets back exactly what it carried. ``shared``: the visit's
+    :func:`shared_holds` when the caller read them with its facts (else they are read here).
     """
     visit = session.get_one(Visit, bill.mdtrt_id)
-    shared = shared_holds(session, bill.mdtrt_id)
+    if shared is None:
+        shared = shared_holds(session, bill.mdtrt_id)
     lines = [
         (line.det_item_fee_sumamt_fen, shared.get(line.feedetl_sn, []))
         for line in visit.fees

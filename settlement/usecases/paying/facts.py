@@ -12,6 +12,7 @@ from insurance.split import RelativeAccount
 from settlement.access.hospitals import Hospital
 from settlement.billing import bill_states
 from settlement.billing.accumulators import lock_person
+from settlement.billing.family_tables import SharedHold
 from settlement.billing.payment_tables import BillSettlement, WalletOrder
 from settlement.billing.tables import Bill, FeeLine, Visit
 from settlement.usecases.movements.decide import Intent
@@ -73,7 +74,9 @@ OfferedAccounts = Callable[[], list[RelativeAccount]]
 
 @dataclass(frozen=True)
 class SplitFacts:
-    """What a split of the bill reads: its visit, hospital, billed lines and mutual aid offered."""
+    """What a split of the bill reads: its visit, hospital, billed lines and mutual aid offered;
+    ``shared``: the visit's holds on managers' lines by line (``family.sharing.shared_holds``),
+    read with them (``None``: not read)."""
 
     visit: Visit
     hospital: Hospital
@@ -82,6 +85,7 @@ class SplitFacts:
     #: The own-account debit an earlier attempt left made on the platform, which this payment
     #: may take over (``settlement.usecases.movements.resolve.leftovers``).
     taken_over: Intent | None = None
+    shared: dict[str, list[SharedHold]] | None = None
 
 
 def lock_split_inputs(session: Session, bill: Bill, offered: OfferedAccounts) -> SplitFacts:
@@ -99,18 +103,25 @@ def lock_split_inputs(session: Session, bill: Bill, offered: OfferedAccounts) ->
 
 
 def split_inputs(session: Session, bill: Bill, relatives: list[RelativeAccount]) -> SplitFacts:
-    """The bill's visit, hospital and billed lines (one statement), with the mutual aid offered."""
+    """The bill's visit, hospital, billed lines and the holds its lines have on managers' lines
+    (one statement: a row per line and hold), with the mutual aid offered."""
     query = (
-        select(Visit, Hospital)
+        select(Visit, Hospital, SharedHold)
+        .select_from(Visit)
         .join(Hospital, Hospital.code == bill.hospital_code)
+        .outerjoin(SharedHold, SharedHold.mdtrt_id == Visit.mdtrt_id)
         .where(Visit.mdtrt_id == bill.mdtrt_id)
         .options(joinedload(Visit.fees))
     )
-    found = session.execute(query).unique().first()
-    assert found is not None
-    visit, hospital = found
+    rows = session.execute(query).unique().all()
+    assert rows, f"the bill's visit {bill.mdtrt_id}"
+    visit, hospital, _ = rows[0]
+    holds = sorted({hold for _, _, hold in rows if hold is not None}, key=lambda hold: hold.rank)
+    shared: dict[str, list[SharedHold]] = {}
+    for hold in holds:
+        shared.setdefault(hold.feedetl_sn, []).append(hold)
     lines = [line for line in visit.fees if line.status == "billed"]
-    return SplitFacts(visit, hospital, lines, relatives)
+    return SplitFacts(visit, hospital, lines, relatives, shared)
 
 
 def locked_order(

@@ -264,7 +264,11 @@ def take(
         accumulators=stores,
     )
     legs = decide.plan_legs(
-        setl_id, bill, amounts, bill_line_shares(session, bill), at_close=bill.fund_settlement
+        setl_id,
+        bill,
+        amounts,
+        bill_line_shares(session, bill, shared=inputs.shared),
+        at_close=bill.fund_settlement,
     )
     write.pending_transfers(
         session,
