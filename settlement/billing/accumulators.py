@@ -13,6 +13,7 @@ from insurance.money import ZERO, from_fen, to_fen
 from insurance.split import Accumulators
 from settlement.foundation.orm import Base, FenColumn, UTCDateTime
 from settlement.foundation.ports import PersonRecord
+from settlement.foundation.writes import Write, write_all
 
 
 class AccumulatorRow(Base):
@@ -50,6 +51,15 @@ def store_accumulators(
 ) -> None:
     """Record the accumulators after a settlement or a reversal: one upsert, which locks the row
     until commit as a ``SELECT … FOR UPDATE`` would (callers hold the person's lock as well)."""
+    write_all(
+        session, [accumulators_stored(session, psn_no=psn_no, accumulators=accumulators, now=now)]
+    )
+
+
+def accumulators_stored(
+    session: Session, *, psn_no: str, accumulators: Accumulators, now: datetime
+) -> Write:
+    """:func:`store_accumulators` as a write sent with others (``write_all``)."""
     values = {
         "deductible_used_fen": to_fen(accumulators.deductible_used),
         "hifp_paid_fen": to_fen(accumulators.hifp_paid),
@@ -61,13 +71,16 @@ def store_accumulators(
         .values(psn_no=psn_no, policy_year=accumulators.policy_year, **values)
         .on_conflict_do_update(index_elements=["psn_no", "policy_year"], set_=values)
     )
-    session.execute(statement)
-    # A copy of the row this session loaded earlier is out of date now: read it afresh if asked.
-    loaded = session.identity_map.get(
-        session.identity_key(AccumulatorRow, (psn_no, accumulators.policy_year))
-    )
-    if loaded is not None:
-        session.expire(loaded)
+
+    def expire_loaded() -> None:
+        # A copy of the row this session loaded earlier is out of date now: read it afresh.
+        loaded = session.identity_map.get(
+            session.identity_key(AccumulatorRow, (psn_no, accumulators.policy_year))
+        )
+        if loaded is not None:
+            session.expire(loaded)
+
+    return Write(statement, 1, expire_loaded, f"accumulators of {psn_no}")
 
 
 def lock_person(session: Session, psn_no: str) -> None:

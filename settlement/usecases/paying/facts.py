@@ -121,7 +121,7 @@ def split_inputs(session: Session, bill: Bill, relatives: list[RelativeAccount])
     for hold in holds:
         shared.setdefault(hold.feedetl_sn, []).append(hold)
     lines = [line for line in visit.fees if line.status == "billed"]
-    return SplitFacts(visit, hospital, lines, relatives, shared)
+    return SplitFacts(visit, hospital, lines, relatives, shared=shared)
 
 
 def locked_order(

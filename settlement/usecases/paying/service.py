@@ -17,6 +17,7 @@ from insurance.money import ZERO, from_fen, to_fen
 from insurance.split import RelativeAccount, Settlement
 from settlement.adapters.wallet_tables import PROVIDERS
 from settlement.adapters.wallets import WalletProvider
+from settlement.billing.accumulators import accumulators_stored
 from settlement.billing.payment_tables import BillSettlement, WalletOrder
 from settlement.billing.tables import Bill
 from settlement.foundation.errors import ServiceError
@@ -253,6 +254,7 @@ def take(
     order_id = new_id("PY", now) if wallet_provider is not None and paid_order is None else None
     assert wallet_provider is not None or info.psn_cash_pay == 0, "cash needs a wallet"
     stores = at_repayment(split, bill.settlement_mode).stores_accumulators
+    # The accumulators are stored with the settlement's write (below), the accounts debited now.
     write.reserve(
         session,
         platform,
@@ -261,7 +263,7 @@ def take(
         psn_no=bill.psn_no,
         split=split,
         now=now,
-        accumulators=stores,
+        accumulators=False,
     )
     legs = decide.plan_legs(
         setl_id,
@@ -292,6 +294,15 @@ def take(
     )
     # The settlement, the bill's move and its history row (and the wallet order): one write.
     writes = [
+        *(
+            [
+                accumulators_stored(
+                    session, psn_no=bill.psn_no, accumulators=split.accumulators, now=now
+                )
+            ]
+            if stores
+            else []
+        ),
         inserted(session, record),
         *write.bill_move(
             bill,

@@ -1,7 +1,7 @@
 """A payment's writes sent as one statement (PostgreSQL's writable CTEs) and one after another
 (the path SQLite takes) leave identical rows: the settlement, the bill's moves and history, the
-wallet order, for a payment started then settled, one started then failed, and a bill the fund
-and the account cover (settled when made, no wallet)."""
+wallet order, the accumulators, for a payment started then settled, one started then failed,
+and a bill the fund and the account cover (settled when made, no wallet)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from settlement.adapters.wallets import callback_body, sign_callback
+from settlement.billing.accumulators import AccumulatorRow
 from settlement.billing.payment_tables import BillSettlement, WalletOrder
 from settlement.billing.tables import Bill, BillEvent
 from settlement.foundation import writes
@@ -67,6 +68,11 @@ def rows_of(engine: Engine, bill_id: str) -> str:
             table = model.__table__
             query = select(table).where(table.c.bill_id == bill_id).order_by(*table.primary_key)
             found[name] = [dict(row._mapping) for row in connection.execute(query)]
+    accumulators = AccumulatorRow.__table__
+    with engine.connect() as connection:
+        patient = found["bills"][0]["psn_no"]
+        query = select(accumulators).where(accumulators.c.psn_no == patient)
+        found["insurance_accumulators"] = [dict(row._mapping) for row in connection.execute(query)]
     for event in found["bill_events"]:
         del event["id"]  # the sequence's: the stories run one after the other
     names = {found["bills"][0]["bill_id"]: "BILL", found["bills"][0]["mdtrt_id"]: "VISIT"}
@@ -97,5 +103,6 @@ def test_one_statement_and_one_each_write_identical_rows(
     one_each = rows_of(engine, story(service, his, wallet=wallet))
 
     assert one_each == combined
+    assert '"insurance_accumulators": [{' in combined
     assert '"to_status": "settled"' in combined or wallet == "FAIL"
     assert ('"status": "voided"' in combined) == (wallet == "FAIL")
