@@ -22,7 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, literal, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -176,23 +176,6 @@ class SandboxWallet:
         reference = f"{self.name[:2].upper()}{secrets.token_hex(10).upper()}"
         txn = f"T{secrets.token_hex(12).upper()}"
         succeeded = behaviour != "fail"
-        opened = self._open(
-            order_id=order_id,
-            provider=self.name,
-            provider_ref=reference,
-            amount_fen=to_fen(amount),
-            description=description[:200],
-            status="succeeded" if succeeded else "failed",
-            provider_txn_id=txn,
-            withholding=withholding,
-            created_at=now,
-        )
-        if not opened:
-            existing = self.session.get_one(SandboxWalletOrder, order_id)
-            return existing.provider_ref
-        if behaviours is not None and not behaviours.repeat and behaviour != "succeed":
-            behaviours.next = "succeed"
-            behaviours.updated_at = now
         body = callback_body(
             order_id=order_id,
             provider_txn_id=txn,
@@ -201,21 +184,39 @@ class SandboxWallet:
             seq=1,
             sent_at=now,
         )
-        self.session.add(
-            SandboxWalletCallback(
-                provider=self.name,
-                order_id=order_id,
-                body=body.decode(),
-                signature=sign_callback(self.secret, body),
-                delayed=behaviour == "delay",
-                created_at=now,
-            )
+        opened = self._open(
+            {
+                "order_id": order_id,
+                "provider": self.name,
+                "provider_ref": reference,
+                "amount_fen": to_fen(amount),
+                "description": description[:200],
+                "status": "succeeded" if succeeded else "failed",
+                "provider_txn_id": txn,
+                "withholding": withholding,
+                "created_at": now,
+            },
+            {
+                "provider": self.name,
+                "order_id": order_id,
+                "body": body.decode(),
+                "signature": sign_callback(self.secret, body),
+                "delayed": behaviour == "delay",
+                "created_at": now,
+            },
         )
-        self.session.flush()
+        if not opened:
+            existing = self.session.get_one(SandboxWalletOrder, order_id)
+            return existing.provider_ref
+        if behaviours is not None and not behaviours.repeat and behaviour != "succeed":
+            behaviours.next = "succeed"
+            behaviours.updated_at = now
         return reference
 
-    def _open(self, **order: object) -> bool:
-        """Insert the order unless its id is taken (one statement); whether it was inserted."""
+    def _open(self, order: dict[str, object], callback: dict[str, object]) -> bool:
+        """Insert the order and queue its callback, unless the order's id is taken; whether
+        they were inserted. PostgreSQL: one statement (the callback inserted from what the
+        order's insert returns, a writable CTE); SQLite: the order, then its callback."""
         dialect = self.session.get_bind().dialect.name
         insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         statement = (
@@ -224,7 +225,28 @@ class SandboxWallet:
             .on_conflict_do_nothing(index_elements=["order_id"])
             .returning(SandboxWalletOrder.order_id)
         )
-        return execute_on_connection(self.session, statement).first() is not None
+        if dialect != "postgresql":
+            if execute_on_connection(self.session, statement).first() is None:
+                return False
+            self.session.add(SandboxWalletCallback(**callback))
+            self.session.flush()
+            return True
+        opened = statement.cte("opened")
+        table = SandboxWalletCallback.__table__
+        assert isinstance(table, Table)
+        values = [
+            opened.c.order_id
+            if name == "order_id"
+            else literal(value, type_=table.c[name].type).label(name)
+            for name, value in callback.items()
+        ]
+        queued = (
+            postgresql_insert(table)
+            .from_select(list(callback), select(*values).select_from(opened))
+            .returning(table.c.id)
+            .add_cte(opened)
+        )
+        return execute_on_connection(self.session, queued).first() is not None
 
     def query(self, order_id: str) -> ProviderOrder | None:
         row = self.session.get(SandboxWalletOrder, order_id)
