@@ -5,7 +5,7 @@ A pending order holds its bill in ``paying`` (which the overdue sweep leaves to 
 keeps the personal account and the accumulators reserved, so it must not wait forever. After
 ``[payments] query_pending_after_minutes`` (``seeds/scheme.toml``) the sweep asks the provider
 (``WalletProvider.query``) and applies its answer (:mod:`.decide`) through the same path as a
-callback (:func:`settlement.usecases.paying.service.apply_order_outcome`), under the same locks
+callback (:func:`settlement.usecases.paying.outcomes.apply_order_outcome`), under the same locks
 taken in the same order (the bill, then its order and settlement): a callback racing the sweep
 waits for it and then finds the order settled (a duplicate), or settles it first and the sweep
 finds nothing left to do. The money moves once.
@@ -28,7 +28,8 @@ from settlement.scheduler.reports import SweepReport
 from settlement.scheduler.wallet_orders.decide import BUSY, Leave, decide_answer, worth_asking
 from settlement.scheduler.wallet_orders.facts import locked_order, provider_answer, stale_orders
 from settlement.usecases.paying.context import PayingContext
-from settlement.usecases.paying.service import apply_order_outcome, wallet_for
+from settlement.usecases.paying.outcomes import apply_order_outcome
+from settlement.usecases.paying.service import wallet_for
 
 logger = logging.getLogger("shuxin.payments")
 

@@ -23,7 +23,7 @@ from settlement.foundation.writes import added
 from settlement.usecases.paying import decide, facts
 from settlement.usecases.paying.anomalies import reconcile
 from settlement.usecases.paying.context import PayingContext
-from settlement.usecases.paying.service import apply_order_outcome
+from settlement.usecases.paying.outcomes import apply_order_outcome
 
 logger = logging.getLogger("shuxin.payments")
 

@@ -25,13 +25,11 @@ from settlement.usecases.paying.callbacks import (
 )
 from settlement.usecases.paying.decide import MAX_CALLBACK_SEQ, PAYABLE, SOURCES, plan_legs
 from settlement.usecases.paying.facts import live_settlement, lock_bill
+from settlement.usecases.paying.outcomes import apply_order_outcome, confirm_payment, fail_payment
 from settlement.usecases.paying.service import (
     PaymentResult,
     WalletPayment,
-    apply_order_outcome,
     authorise_withholding,
-    confirm_payment,
-    fail_payment,
     payment_of,
     revoke_withholding,
     start_payment,

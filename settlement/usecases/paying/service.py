@@ -5,7 +5,6 @@ Every function runs in the caller's unit of work and never commits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -25,7 +24,7 @@ from settlement.foundation.ids import new_id
 from settlement.foundation.metrics import PAYMENTS, count_on_commit
 from settlement.foundation.ports import InsurancePlatform
 from settlement.foundation.unit_of_work import UnitOfWork
-from settlement.foundation.writes import Write, inserted, updated, write_all
+from settlement.foundation.writes import inserted, write_all
 from settlement.usecases.charging.visits import bill_split
 from settlement.usecases.family.links import can_pay_bill, mutual_aid_accounts
 from settlement.usecases.family.sharing import bill_line_shares
@@ -405,111 +404,6 @@ def preview_payment(
     split = _split_of(session, container, bill, facts.split_inputs(session, bill, relatives))
     version = decide.split_version(decide.taken_amounts(split))
     return PaymentPreview(split.setlinfo.as_dict(), version)
-
-
-# -- confirming or failing a pending payment -------------------------------------------------------
-
-
-def confirm_payment(uow: UnitOfWork, *, container: PayingContext, setl_id: str) -> BillSettlement:
-    """Post a pending settlement (the wallet paid): the bill settles and the line returns."""
-    bill, record = _locked_pending(uow.session, setl_id)
-    write.confirm(
-        uow.session,
-        bill,
-        record,
-        clock=container.clock,
-        credit_config=container.credit_config,
-        settings=container.settings,
-        people=container.insurance_platform(uow.session),
-        now=container.clock.now(),
-        family_freezes=container.scheme.family.freeze_shared_on_overdue,
-    )
-    return record
-
-
-def fail_payment(uow: UnitOfWork, *, container: PayingContext, setl_id: str) -> BillSettlement:
-    """Void a pending settlement (the wallet failed): everything reserved goes back."""
-    bill, record = _locked_pending(uow.session, setl_id)
-    write.fail(
-        uow.session,
-        bill,
-        record,
-        clock=container.clock,
-        platform=container.insurance_platform(uow.session),
-        settings=container.settings,
-        now=container.clock.now(),
-    )
-    return record
-
-
-def _locked_pending(session: Session, setl_id: str) -> tuple[Bill, BillSettlement]:
-    found = session.get(BillSettlement, setl_id)
-    if found is None:
-        raise ServiceError("not_found", f"no settlement {setl_id}")
-    bill = facts.lock_bill(session, found.bill_id)
-    assert bill is not None
-    record = session.get(BillSettlement, setl_id, with_for_update=True, populate_existing=True)
-    assert record is not None
-    if record.status != "pending":
-        raise ServiceError("conflict", f"settlement {setl_id} is {record.status}, not pending")
-    return bill, record
-
-
-def apply_order_outcome(
-    session: Session,
-    container: PayingContext,
-    bill: Bill,
-    order: WalletOrder,
-    *,
-    succeeded: bool,
-    provider_txn_id: str,
-    seq: int,
-    now: datetime,
-    record: BillSettlement | None = None,
-    also: Sequence[Write] = (),
-) -> None:
-    """Confirm or fail a pending order's settlement, as the provider reported it.
-
-    The one path for a callback and for the answer to a query
-    (``settlement.scheduler.wallet_orders``); the caller holds the bill's and the order's row
-    locks and has checked the order is pending. ``record``: the order's settlement, when the
-    caller read and locked it with the order (else it is here). ``also``: writes sent with the
-    outcome's (the callback's log row).
-    """
-    if record is None:
-        record = session.get(BillSettlement, order.setl_id, with_for_update=True)
-    assert record is not None and record.status == "pending"
-    outcome = updated(
-        order,
-        status="succeeded" if succeeded else "failed",
-        provider_txn_id=provider_txn_id,
-        last_seq=seq,
-        updated_at=now,
-    )
-    if succeeded:
-        write.confirm(
-            session,
-            bill,
-            record,
-            clock=container.clock,
-            credit_config=container.credit_config,
-            settings=container.settings,
-            people=container.insurance_platform(session),
-            now=now,
-            family_freezes=container.scheme.family.freeze_shared_on_overdue,
-            also=[outcome, *also],
-        )
-    else:
-        write.fail(
-            session,
-            bill,
-            record,
-            clock=container.clock,
-            platform=container.insurance_platform(session),
-            settings=container.settings,
-            now=now,
-            also=[outcome, *also],
-        )
 
 
 def payment_of(
