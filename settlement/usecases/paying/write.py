@@ -48,19 +48,7 @@ def change_status(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Move the bill to ``target`` through the state machine, with its history row."""
-    if target != bill.status:
-        bill_states.check_transition(bill.status, target)
-    session.add(
-        BillEvent(
-            bill_id=bill.bill_id,
-            kind=kind,
-            from_status=bill.status,
-            to_status=target,
-            amount_fen=amount_fen,
-            detail=detail or {},
-            created_at=now,
-        )
-    )
+    session.add(_history_row(bill, target, kind, now, amount_fen, detail))
     bill.status = target
 
 
@@ -76,9 +64,22 @@ def bill_move(
 ) -> list[Write]:
     """:func:`change_status` as writes sent with others (``write_all``): the bill's move to
     ``target`` (and ``columns``), at the version loaded, and its history row."""
+    event = _history_row(bill, target, kind, now, amount_fen, detail)
+    return [updated(bill, status=target, **columns), added(event)]
+
+
+def _history_row(
+    bill: Bill,
+    target: str,
+    kind: str,
+    now: datetime,
+    amount_fen: int,
+    detail: dict[str, Any] | None,
+) -> BillEvent:
+    """The history row of the bill's move to ``target``, once the state machine allows it."""
     if target != bill.status:
         bill_states.check_transition(bill.status, target)
-    event = BillEvent(
+    return BillEvent(
         bill_id=bill.bill_id,
         kind=kind,
         from_status=bill.status,
@@ -87,7 +88,6 @@ def bill_move(
         detail=detail or {},
         created_at=now,
     )
-    return [updated(bill, status=target, **columns), added(event)]
 
 
 #: The kind of ledger account each source of a repayment is.
