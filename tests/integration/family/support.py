@@ -164,17 +164,18 @@ def posted_and_cancelled(
     mdtrt_id: str,
     steps: list[tuple[str, object]],
     *,
-    item: str,
+    item: str | None = None,
     after_each: Callable[[dict[str, Decimal]], None] | None = None,
 ) -> dict[str, Decimal]:
-    """Play ``steps`` on the visit: ``("post", [amounts])`` charges a batch of ``item`` lines (a
-    batch beyond the line may be refused), ``("cancel", n)`` cancels the n-th line held (modulo).
-    Returns the lines still held by ``feedetl_sn``; ``after_each`` sees them after every step."""
+    """Play ``steps`` on the visit: ``("post", [amounts])`` charges a batch of ``item`` lines
+    (or ``("post", [(item, amount)])``, each line its own item; a batch beyond the line may be
+    refused), ``("cancel", n)`` cancels the n-th line held (modulo). Returns the lines still held
+    by ``feedetl_sn``; ``after_each`` sees them after every step."""
     held: dict[str, Decimal] = {}
     for kind, what in steps:
         if kind == "post":
             assert isinstance(what, list)
-            answer = his.charge(mdtrt_id, *[(item, f"{amount:.2f}", "1") for amount in what])
+            answer = his.charge(mdtrt_id, *[_fee_line(entry, item) for entry in what])
             assert answer.status_code in (201, 402), answer.text
             if answer.status_code == 201:
                 for fee in answer.json()["fees"]:
@@ -188,3 +189,12 @@ def posted_and_cancelled(
         if after_each is not None:
             after_each(held)
     return held
+
+
+def _fee_line(entry: object, item: str | None) -> tuple[str, str, str]:
+    """A posted line: an ``(item, amount)`` pair as it is, a bare amount of ``item``."""
+    if isinstance(entry, tuple):
+        code, amount = entry
+        return str(code), str(amount), "1"
+    assert item is not None, "a bare amount needs the item it is of"
+    return item, f"{entry:.2f}", "1"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from settlement.billing.credit_line import line_balances
 from tests.harness import HisClient, Service
-from tests.integration.family.support import close, make_family_quietly
+from tests.integration.family.support import close, make_family_quietly, posted_and_cancelled
 from tests.integration.family.test_family_refunds import TODAY
 from tests.integration.payments.support import (
     AMOXICILLIN,
@@ -64,27 +64,6 @@ def assert_lines_sound(service: Service, people: People) -> None:
     assert_ledger_balanced(service)
     report = people.his.get(f"/his/v1/reconciliation?date={TODAY}").json()
     assert report["balanced"] is True, report["mismatches"]
-
-
-def play(his: HisClient, mdtrt_id: str, steps: list[tuple[str, object]]) -> dict[str, Decimal]:
-    """Posts (``("post", [(item, amount)])``, refused whole when no line has room) and cancels
-    (``("cancel", n)``, the n-th line held, modulo); the lines still held by ``feedetl_sn``."""
-    held: dict[str, Decimal] = {}
-    for kind, what in steps:
-        if kind == "post":
-            assert isinstance(what, list)
-            answer = his.charge(mdtrt_id, *[(item, amount, "1") for item, amount in what])
-            assert answer.status_code in (201, 402), answer.text
-            if answer.status_code == 201:
-                for fee in answer.json()["fees"]:
-                    held[fee["feedetl_sn"]] = D(fee["det_item_fee_sumamt"])
-        elif held:
-            assert isinstance(what, int)
-            sn = sorted(held)[what % len(held)]
-            cancelled = his.delete(f"/his/v1/visits/{mdtrt_id}/fees/{sn}")
-            assert cancelled.status_code == 200, cancelled.text
-            del held[sn]
-    return held
 
 
 def assert_fund_and_lines_carry_the_bill(
@@ -149,7 +128,7 @@ def test_visit_end_with_a_shared_line_takes_every_step_and_keeps_the_money_exact
     start = {psn_no: snapshot(service, psn_no) for psn_no in (relative.psn_no, manager.psn_no)}
     pool = start[relative.psn_no].pool_posted
     mdtrt_id = his.open_visit(relative.psn_no).json()["mdtrt_id"]
-    remaining = play(his, mdtrt_id, steps)
+    remaining = posted_and_cancelled(his, mdtrt_id, steps)
     if not remaining:
         return
     bill_id = close(his, mdtrt_id)["bill_id"]
