@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar, TypeVarTuple, overload
@@ -303,9 +304,29 @@ def skip_locked(session: Session, query: SelectT, *of: Any) -> SelectT:
 def autonomous(session: Session) -> Iterator[Connection]:
     """A transaction on a connection of its own, beside ``session``'s, committed when the block
     ends: what it writes stands whatever becomes of the session's transaction. PostgreSQL only
-    (SQLite has one writer, which the session may hold)."""
+    (SQLite has one writer, which the session may hold).
+
+    The connection comes from a pool of its own (:func:`_side_engine`): taken from the
+    session's pool, as many requests as the pool holds, each holding one connection and waiting
+    for a second, would wait on each other until the pool's timeout."""
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
     assert engine.dialect.name == "postgresql", "an autonomous write needs a second writer"
-    with engine.connect() as connection, connection.begin():
+    with _side_engine(engine).connect() as connection, connection.begin():
         yield connection
+
+
+_SIDE_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+_SIDE_ENGINES_LOCK = threading.Lock()
+
+
+def _side_engine(engine: Engine) -> Engine:
+    """``engine``'s twin over a pool of its own, as large, connecting the same way (the pool is
+    recreated from ``engine``'s, which keeps its connect arguments); disposed with ``engine``."""
+    with _SIDE_ENGINES_LOCK:
+        side = _SIDE_ENGINES.get(engine)
+        if side is None:
+            side = create_engine(engine.url, pool=engine.pool.recreate(), hide_parameters=True)
+            event.listen(engine, "engine_disposed", lambda _engine: side.dispose())
+            _SIDE_ENGINES[engine] = side
+        return side
