@@ -4,8 +4,8 @@ A use case that has decided what to write (a bill's move, its history row, a set
 wallet order) sends it with :func:`write_all`: on PostgreSQL as one statement whose writes are
 writable CTEs (``WITH w0 AS (UPDATE … RETURNING 1), w1 AS (INSERT … RETURNING 1) SELECT …``),
 one round trip instead of one per row and table; on SQLite (no writes in ``WITH``) one statement
-after another, in the same order. Both write the same rows (``tests/integration/foundation/
-test_writes.py``).
+after another, in the same order. Both write the same rows (``tests/integration/payments/
+test_combined_writes.py``).
 
 The ORM's objects are kept true without being flushed: :func:`inserted` attaches the new object
 to the session as if it had been loaded, :func:`updated` sets the written values as the loaded
