@@ -25,32 +25,14 @@ from settlement.usecases.paying.context import PayingContext
 def confirm_payment(uow: UnitOfWork, *, container: PayingContext, setl_id: str) -> BillSettlement:
     """Post a pending settlement (the wallet paid): the bill settles and the line returns."""
     bill, record = _locked_pending(uow.session, setl_id)
-    write.confirm(
-        uow.session,
-        bill,
-        record,
-        clock=container.clock,
-        credit_config=container.credit_config,
-        settings=container.settings,
-        people=container.insurance_platform(uow.session),
-        now=container.clock.now(),
-        family_freezes=container.scheme.family.freeze_shared_on_overdue,
-    )
+    settle(uow.session, container, bill, record, now=container.clock.now())
     return record
 
 
 def fail_payment(uow: UnitOfWork, *, container: PayingContext, setl_id: str) -> BillSettlement:
     """Void a pending settlement (the wallet failed): everything reserved goes back."""
     bill, record = _locked_pending(uow.session, setl_id)
-    write.fail(
-        uow.session,
-        bill,
-        record,
-        clock=container.clock,
-        platform=container.insurance_platform(uow.session),
-        settings=container.settings,
-        now=container.clock.now(),
-    )
+    void(uow.session, container, bill, record, now=container.clock.now())
     return record
 
 
@@ -99,26 +81,54 @@ def apply_order_outcome(
         updated_at=now,
     )
     if succeeded:
-        write.confirm(
-            session,
-            bill,
-            record,
-            clock=container.clock,
-            credit_config=container.credit_config,
-            settings=container.settings,
-            people=container.insurance_platform(session),
-            now=now,
-            family_freezes=container.scheme.family.freeze_shared_on_overdue,
-            also=[outcome, *also],
-        )
+        settle(session, container, bill, record, now=now, also=[outcome, *also])
     else:
-        write.fail(
-            session,
-            bill,
-            record,
-            clock=container.clock,
-            platform=container.insurance_platform(session),
-            settings=container.settings,
-            now=now,
-            also=[outcome, *also],
-        )
+        void(session, container, bill, record, now=now, also=[outcome, *also])
+
+
+def settle(
+    session: Session,
+    container: PayingContext,
+    bill: Bill,
+    record: BillSettlement,
+    *,
+    now: datetime,
+    also: Sequence[Write] = (),
+) -> None:
+    """Post ``record`` (:func:`write.confirm`) with what the context gives it; ``also``: writes
+    sent with its own."""
+    write.confirm(
+        session,
+        bill,
+        record,
+        clock=container.clock,
+        credit_config=container.credit_config,
+        settings=container.settings,
+        people=container.insurance_platform(session),
+        now=now,
+        family_freezes=container.scheme.family.freeze_shared_on_overdue,
+        also=also,
+    )
+
+
+def void(
+    session: Session,
+    container: PayingContext,
+    bill: Bill,
+    record: BillSettlement,
+    *,
+    now: datetime,
+    also: Sequence[Write] = (),
+) -> None:
+    """Void ``record`` (:func:`write.fail`) with what the context gives it; ``also``: writes
+    sent with its own."""
+    write.fail(
+        session,
+        bill,
+        record,
+        clock=container.clock,
+        platform=container.insurance_platform(session),
+        settings=container.settings,
+        now=now,
+        also=also,
+    )

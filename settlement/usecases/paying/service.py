@@ -32,6 +32,7 @@ from settlement.usecases.movements.resolve import leftovers
 from settlement.usecases.movements.resolve import write as resolve_movement
 from settlement.usecases.paying import decide, facts, write
 from settlement.usecases.paying.context import PayingContext
+from settlement.usecases.paying.outcomes import settle
 
 
 @dataclass(frozen=True)
@@ -315,17 +316,7 @@ def take(
     if wallet_provider is None or paid_order is not None:
         write_all(session, writes)
         payment = None if paid_order is None else _attach_paid_order(paid_order, record, now=now)
-        write.confirm(
-            session,
-            bill,
-            record,
-            clock=container.clock,
-            credit_config=container.credit_config,
-            settings=container.settings,
-            people=container.insurance_platform(session),
-            now=now,
-            family_freezes=container.scheme.family.freeze_shared_on_overdue,
-        )
+        settle(session, container, bill, record, now=now)
         session.flush()
         return PaymentResult(bill=bill, settlement=record, payment=payment, split_version=version)
     order = _open_wallet_order(
