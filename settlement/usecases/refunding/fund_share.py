@@ -17,7 +17,7 @@ its fund legs (``settlement.usecases.paying.decide.after_fund_at_close``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from insurance.modes import FundRefund, refund_fund_share
 from insurance.money import ZERO, quantize_fen, to_fen
 from settlement.billing.accumulators import accumulators_for, lock_person, store_accumulators
+from settlement.billing.family_tables import SharedHold
 from settlement.billing.tables import Bill, BillEvent, FeeLine
 from settlement.foundation.ids import new_id
 from settlement.ledger import chart
@@ -44,12 +45,14 @@ def refund_fund_part(
     bill: Bill,
     billed: Sequence[FeeLine],
     chosen: Sequence[FeeLine],
+    shared: Mapping[str, list[SharedHold]],
     now: datetime,
 ) -> FundRefund:
     """The fund's part of refunding ``chosen`` of the unpaid ``visit_end`` ``bill`` (whose lines
-    were ``billed`` before the refund): the fund's legs, the accumulators and the bill's fund
-    settlement. The caller has reversed the charges and marked the lines refunded, re-balances
-    the family's holds afterwards, and moves the bill."""
+    were ``billed`` before the refund; ``shared``: the shared holds of the lines still billed):
+    the fund's legs, the accumulators and the bill's fund settlement. The caller has reversed
+    the charges and marked the lines refunded, re-balances the family's holds afterwards, and
+    moves the bill."""
     record = bill.fund_settlement
     assert record is not None, "a visit_end bill keeps its fund settlement"
     lock_person(session, bill.psn_no)
@@ -73,7 +76,8 @@ def refund_fund_part(
     new_legs = []
     if setl_id is not None:
         fund_fen = to_fen(refund.settlement.setlinfo.hifp_pay)
-        shares = bill_line_shares(session, bill)  # the lines still billed, as they carry them now
+        # The lines still billed, as they carry them now.
+        shares = bill_line_shares(session, bill, shared=shared)
         new_legs = fund_legs(setl_id, bill.psn_no, fund_fen, shares)
     open_account(session, code=chart.POOLED_FUND, kind="fund")
     create_transfers(

@@ -41,19 +41,25 @@ from settlement.billing.tables import Bill, FeeLine, Visit
 from settlement.foundation.errors import ServiceError
 from settlement.foundation.unit_of_work import UnitOfWork
 from settlement.ledger import chart
-from settlement.ledger.ledger import create_transfers
 from settlement.usecases import notices
 from settlement.usecases.charging.visits import split_visit
 from settlement.usecases.credit.decisions import current_decision, record_event
 from settlement.usecases.family.rebalance_write import forget_shared_parts, rebalance_charges
-from settlement.usecases.family.sharing import lock_lines, shared_holds
+from settlement.usecases.family.sharing import lock_lines
 from settlement.usecases.paying.context import PayingContext
-from settlement.usecases.paying.payments import change_status, lock_bill
+from settlement.usecases.paying.payments import lock_bill
 from settlement.usecases.refunding.after_settlement import after_settlement
-from settlement.usecases.refunding.decide import Returned, request_refusal, reversals
-from settlement.usecases.refunding.facts import posted_charges, rebuild_settlement
+from settlement.usecases.refunding.decide import Returned, decide_before, request_refusal
+from settlement.usecases.refunding.facts import (
+    RefundFacts,
+    posted_charges,
+    rebuild_settlement,
+    refund_facts,
+    refunded_lines,
+)
 from settlement.usecases.refunding.fund_share import refund_fund_part
-from settlement.usecases.refunding.result import RefundResult, refund_charges
+from settlement.usecases.refunding.result import RefundResult
+from settlement.usecases.refunding.write import move_bill, reverse_charges
 
 __all__ = ["RefundResult", "Returned", "rebuild_settlement", "refund_lines"]
 
@@ -72,9 +78,8 @@ def refund_lines(
     bill = lock_bill(session, bill_id)
     if bill is None or bill.hospital_code != hospital.code:
         raise ServiceError("not_found", f"no bill {bill_id} at this hospital")
-    visit = session.get(Visit, bill.mdtrt_id)
-    assert visit is not None
-    by_sn = {line.feedetl_sn: line for line in visit.fees}
+    facts = refund_facts(session, bill)
+    by_sn = facts.by_sn
     refusal = request_refusal(
         bill_id,
         feedetl_sns,
@@ -86,9 +91,9 @@ def refund_lines(
     chosen = [by_sn[sn] for sn in feedetl_sns]
     now = container.clock.now()
     if bill.status in (bill_states.BILLED, bill_states.OVERDUE):
-        return _before_settlement(session, container, hospital, bill, visit, chosen, reason, now)
+        return _before_settlement(session, container, hospital, bill, facts, chosen, reason, now)
     if bill.status in bill_states.PAID:
-        result = after_settlement(session, container, bill, visit, chosen, reason, now)
+        result = after_settlement(session, container, bill, facts, chosen, reason, now)
         notices.refund_returned(
             session,
             settings=container.settings,
@@ -107,70 +112,73 @@ def _before_settlement(
     container: PayingContext,
     hospital: Hospital,
     bill: Bill,
-    visit: Visit,
+    facts: RefundFacts,
     chosen: Sequence[FeeLine],
     reason: str,
     now: datetime,
 ) -> RefundResult:
-    shared = shared_holds(session, bill.mdtrt_id)
+    visit, shared = facts.visit, facts.shared
     # Every line the refund and the re-balance touch, locked at once in id order.
     managers = {row.manager_psn_no for rows in shared.values() for row in rows}
     lines = [chart.patient_line(psn_no) for psn_no in {bill.psn_no, *managers}]
     if bill.fund_settlement is not None:
         lock_person(session, bill.psn_no)  # before the lines, as a close or a payment takes it
     lock_lines(session, [chart.visit_sales(bill.mdtrt_id), *lines])
-    billed = [line for line in visit.fees if line.status == "billed"]
+    billed = facts.billed()
+    refunded_sns = {line.feedetl_sn for line in chosen}
     # One batch reverses every refunded line's charge (its holds, own and shared), whatever
-    # their number: one read of the charges, one write. The ids derive from the locked bill's
-    # holds, so no concurrent writer can take them (no savepoint).
-    create_transfers(
-        session,
-        reversals(bill.bill_id, posted_charges(session, chosen, shared)),
-        clock=container.clock,
-        ids_locked=True,
+    # their number: one read of the charges, one write.
+    plan = decide_before(
+        bill.bill_id,
+        bill_status=bill.status,
+        chosen=refunded_lines(chosen),
+        left=sum(1 for line in billed if line.feedetl_sn not in refunded_sns),
+        shared=shared.keys(),
+        charges=posted_charges(session, chosen, shared),
+        reason=reason,
+        managers_frozen=bool(managers) and container.scheme.family.freeze_shared_on_overdue,
     )
-    amount_fen = refund_charges(session, bill, chosen, now)
-    refunded = [line.feedetl_sn for line in chosen]
-    forget_shared_parts(
-        session, mdtrt_id=visit.mdtrt_id, feedetl_sns=[sn for sn in refunded if sn in shared]
-    )
-    still_shared = {sn: rows for sn, rows in shared.items() if sn not in refunded}
+    reverse_charges(session, plan, chosen, clock=container.clock, now=now)
+    forget_shared_parts(session, mdtrt_id=visit.mdtrt_id, feedetl_sns=plan.forget)
+    still_shared = {sn: rows for sn, rows in shared.items() if sn not in refunded_sns}
     remaining = [line for line in visit.fees if line.status == "billed"]
-    returned = Returned(credit_line=from_fen(amount_fen))
+    returned = plan.returned
     if bill.fund_settlement is not None:
         # visit_end: the fund's share of the refunded lines goes back to the fund and the new
         # share is paid into the lines as they carry the rest now, before the re-balance sizes
         # the relative's room (the old share's credit is then off their line); a manager's line
         # keeps at least the fund's legs in it.
-        fund = refund_fund_part(session, container, bill, billed, chosen, now)
+        fund = refund_fund_part(session, container, bill, billed, chosen, still_shared, now)
         returned = Returned(hifp_pay=fund.to_fund, credit_line=fund.to_credit)
-        bill.estimate = fund.settlement.setlinfo.as_dict()
+        estimate = fund.settlement.setlinfo.as_dict()
         _rebalance(session, container, visit, still_shared, now, keep=_managers_fund_legs(bill))
     else:
         _rebalance(session, container, visit, still_shared, now)
-        estimate = split_visit(
+        split = split_visit(
             container, session, visit=visit, hospital_level=hospital.level, lines=remaining
         )
-        bill.estimate = estimate.setlinfo.as_dict()
-    target = bill.status if remaining else bill_states.REFUNDED
-    was_overdue = bill.status == bill_states.OVERDUE
-    detail = {"feedetl_sn": [line.feedetl_sn for line in chosen], "reason": reason}
-    change_status(
-        session, bill, target, kind="refund", now=now, amount_fen=amount_fen, detail=detail
+        estimate = split.setlinfo.as_dict()
+    move_bill(
+        session,
+        bill,
+        target=plan.target,
+        amount_fen=plan.amount_fen,
+        detail=plan.detail,
+        now=now,
+        estimate=estimate,
     )
-    session.flush()
-    if was_overdue and target == bill_states.REFUNDED:
+    if plan.debt_gone:
         _overdue_debt_gone(session, container, bill)
-    if was_overdue and managers and container.scheme.family.freeze_shared_on_overdue:
+    if plan.frees_managers:
         # A manager the overdue bill froze whose line it no longer uses is free again: told.
         notices.family_freeze_lifted(
             session, settings=container.settings, managers=managers, now=now
         )
     return RefundResult(
         bill=bill,
-        refunded=tuple(line.feedetl_sn for line in chosen),
-        refunded_amount=from_fen(amount_fen),
-        setlinfo=bill.estimate,
+        refunded=plan.refunded,
+        refunded_amount=from_fen(plan.amount_fen),
+        setlinfo=estimate,
         setl_id=None,
         returned=returned,
     )
