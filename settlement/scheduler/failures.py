@@ -45,13 +45,14 @@ def isolated(
         with uow() as unit:
             return work(unit)
     except Exception as error:
-        _record_apart(uow, sweep=sweep, item_id=item_id, error=error, now=now)
-        return Failed(error)
+        return record_apart(uow, sweep=sweep, item_id=item_id, error=error, now=now)
 
 
-def _record_apart(
+def record_apart(
     uow: UnitOfWorkFactory, *, sweep: str, item_id: str, error: Exception, now: datetime
-) -> None:
+) -> Failed:
+    """Record an item's failure in a transaction of its own (the item's own rolled back)."""
     with uow() as unit:
         record_failure(unit.session, sweep=sweep, item_id=item_id, error=error, now=now)
         unit.commit()
+    return Failed(error)

@@ -1,10 +1,10 @@
 """What the pending-orders sweep does with an order, decided in pure code (no database).
 
 A wallet order whose callback never came is asked about (the provider's ``query``, an outside
-call), under the locks of its bill and order. :func:`worth_asking` says whether the locked order
-is still the sweep's to settle (a callback or another sweep may have got there first);
-:func:`decide_answer` turns the provider's answer into what to do: apply the outcome through the
-callback's own path, or leave the order pending.
+call), holding no lock. :func:`decide_answer` turns the provider's answer into what to do: apply
+the outcome through the callback's own path, or leave the order pending (nothing is locked or
+written then). :func:`worth_asking` says whether the order, once locked to apply the outcome,
+is still the sweep's to settle (a callback or another sweep may have got there first).
 
 - ``succeeded`` for the order's amount: confirmed; for another amount: left pending and logged
   (a callback with that amount would be refused too).
@@ -64,7 +64,7 @@ BUSY = Leave("busy")
 
 
 def worth_asking(order_status: str | None) -> bool:
-    """Whether the locked order (``None``: gone) is still pending, so the provider is asked."""
+    """Whether the locked order (``None``: gone) is still pending, so the sweep settles it."""
     return order_status == PENDING
 
 
