@@ -8,6 +8,8 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, TypeVar, TypeVarTuple, overload
 
 from sqlalchemy import (
@@ -270,6 +272,78 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         for values in zip(*columns, strict=True):
             copy.write_row(values)
     return len(rows)
+
+
+def insert_all(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (all with the same keys) in the caller's transaction, in one statement.
+
+    PostgreSQL: ``INSERT … SELECT … FROM json_populate_recordset(…)`` of one JSON parameter,
+    the rows as the table's record type: one statement text whatever the number of rows, and
+    the values serialised by the standard library's encoder in C. An executemany sends one
+    INSERT per row (psycopg pipelines them, but formats, binds and executes each), and arrays
+    for ``unnest`` are formatted element by element in psycopg's Python: for the few dozen rows
+    of a group of charges either cost more Python than anything else the group writes. (``COPY``,
+    :func:`insert_rows`, is for thousands of rows.) SQLite: an executemany. Each column's bind
+    processing is the engine's, as with an INSERT; JSON cannot hold the NUL character, which no
+    request's text may hold either (``api.schemas.types.RequestModel``).
+    """
+    if not rows:
+        return
+    session.flush()  # anything the session still holds goes first, as with an INSERT
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        session.connection().execute(table.insert(), list(rows))
+        return
+    statement, processors = _json_insert(table, tuple(rows[0]), dialect)
+    session.connection().exec_driver_sql(statement, (json_rows(rows, processors),))
+
+
+def json_rows(
+    rows: Sequence[Mapping[str, Any]], processors: Sequence[tuple[str, Callable[[Any], Any]]]
+) -> str:
+    """``rows`` as a JSON array of objects, each value bound as its column binds it
+    (``processors``); times in ISO 8601 with their offset, other non-JSON values as text."""
+    if processors:
+        copies = [dict(row) for row in rows]
+        for name, process in processors:
+            for row in copies:
+                row[name] = process(row[name])
+        rows = copies
+    return json.dumps(rows, default=_json_value, separators=(",", ":"))
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} has no JSON form here")
+
+
+_JsonInsert = tuple[str, list[tuple[str, Callable[[Any], Any]]]]
+_JSON_INSERTS: dict[tuple[str, tuple[str, ...]], _JsonInsert] = {}
+
+
+def _json_insert(table: Table, names: tuple[str, ...], dialect: Any) -> _JsonInsert:
+    """:func:`insert_all`'s statement and the bind processors of its columns that have one,
+    made once per table and columns."""
+    key = (table.fullname, names)
+    made = _JSON_INSERTS.get(key)
+    if made is None:
+        table_name = dialect.identifier_preparer.format_table(table)
+        columns = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
+        # Names come from the table's metadata; the rows are one bound value.
+        statement = (
+            f"INSERT INTO {table_name} ({columns}) SELECT {columns} "  # noqa: S608
+            f"FROM json_populate_recordset(NULL::{table_name}, %s::json)"
+        )
+        processors: list[tuple[str, Callable[[Any], Any]]] = [
+            (name, process)
+            for name in names
+            if (process := table.c[name].type.bind_processor(dialect)) is not None
+        ]
+        made = _JSON_INSERTS[key] = (statement, processors)
+    return made
 
 
 def _json_texts(dialect: Any, column_type: JSON, values: list[Any]) -> list[str | None]:

@@ -12,13 +12,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from settlement.billing.family_tables import SharedHold
 from settlement.billing.tables import FeeLine
 from settlement.foundation.clock import Clock
-from settlement.foundation.db import execute_on_connection
+from settlement.foundation.db import insert_all
 from settlement.ledger.ledger import TransferRequest, create_transfers
 from settlement.ledger.model import TransferKind
 from settlement.usecases.family.sharing import line_hold_ids
@@ -27,8 +27,8 @@ FEE_LINES = cast(Table, FeeLine.__table__)
 
 
 def insert_fee_lines(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """The decided batches' fee lines, in one multi-row INSERT."""
-    execute_on_connection(session, insert(FEE_LINES), list(rows))
+    """The decided batches' fee lines, in one INSERT."""
+    insert_all(session, FEE_LINES, rows)
 
 
 def void_line_holds(
