@@ -8,6 +8,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar, TypeVarTuple, overload
@@ -274,8 +275,17 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     return len(rows)
 
 
-def insert_all(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert ``rows`` (all with the same keys) in the caller's transaction, in one statement.
+def insert_all(
+    session: Session,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    skip_conflicts: bool = False,
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """Insert ``rows`` (all with the same keys) in the caller's transaction, in one statement;
+    the ``returning`` columns of the rows inserted. ``skip_conflicts``: ``ON CONFLICT DO
+    NOTHING`` (a row whose key exists is not inserted, nor returned).
 
     PostgreSQL: ``INSERT … SELECT … FROM json_populate_recordset(…)`` of one JSON parameter,
     the rows as the table's record type: one statement text whatever the number of rows, and
@@ -288,14 +298,25 @@ def insert_all(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]
     request's text may hold either (``api.schemas.types.RequestModel``).
     """
     if not rows:
-        return
+        return []
     session.flush()  # anything the session still holds goes first, as with an INSERT
     dialect = session.get_bind().dialect
     if dialect.name != "postgresql":
-        session.connection().execute(table.insert(), list(rows))
-        return
-    statement, processors = _json_insert(table, tuple(rows[0]), dialect)
-    session.connection().exec_driver_sql(statement, (json_rows(rows, processors),))
+        insert = sqlite_insert(table)
+        if skip_conflicts:
+            insert = insert.on_conflict_do_nothing()
+        if returning:
+            return list(
+                session.connection().execute(
+                    insert.returning(*(table.c[name] for name in returning)), list(rows)
+                )
+            )
+        session.connection().execute(insert, list(rows))
+        return []
+    shape = _JsonInsertShape(table, tuple(rows[0]), skip_conflicts, tuple(returning))
+    statement, processors = _json_insert(shape, dialect)
+    result = session.connection().exec_driver_sql(statement, (json_rows(rows, processors),))
+    return list(result) if returning else []
 
 
 def json_rows(
@@ -320,29 +341,41 @@ def _json_value(value: object) -> str:
     raise TypeError(f"{type(value).__name__} has no JSON form here")
 
 
+@dataclass(frozen=True)
+class _JsonInsertShape:
+    table: Table
+    names: tuple[str, ...]
+    skip_conflicts: bool
+    returning: tuple[str, ...]
+
+
 _JsonInsert = tuple[str, list[tuple[str, Callable[[Any], Any]]]]
-_JSON_INSERTS: dict[tuple[str, tuple[str, ...]], _JsonInsert] = {}
+_JSON_INSERTS: dict[_JsonInsertShape, _JsonInsert] = {}
 
 
-def _json_insert(table: Table, names: tuple[str, ...], dialect: Any) -> _JsonInsert:
+def _json_insert(shape: _JsonInsertShape, dialect: Any) -> _JsonInsert:
     """:func:`insert_all`'s statement and the bind processors of its columns that have one,
-    made once per table and columns."""
-    key = (table.fullname, names)
-    made = _JSON_INSERTS.get(key)
+    made once per shape."""
+    made = _JSON_INSERTS.get(shape)
     if made is None:
-        table_name = dialect.identifier_preparer.format_table(table)
-        columns = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
+        quote = dialect.identifier_preparer.quote
+        table_name = dialect.identifier_preparer.format_table(shape.table)
+        columns = ", ".join(quote(name) for name in shape.names)
         # Names come from the table's metadata; the rows are one bound value.
         statement = (
             f"INSERT INTO {table_name} ({columns}) SELECT {columns} "  # noqa: S608
             f"FROM json_populate_recordset(NULL::{table_name}, %s::json)"
         )
+        if shape.skip_conflicts:
+            statement += " ON CONFLICT DO NOTHING"
+        if shape.returning:
+            statement += f" RETURNING {', '.join(quote(name) for name in shape.returning)}"
         processors: list[tuple[str, Callable[[Any], Any]]] = [
             (name, process)
-            for name in names
-            if (process := table.c[name].type.bind_processor(dialect)) is not None
+            for name in shape.names
+            if (process := shape.table.c[name].type.bind_processor(dialect)) is not None
         ]
-        made = _JSON_INSERTS[key] = (statement, processors)
+        made = _JSON_INSERTS[shape] = (statement, processors)
     return made
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -9,7 +10,11 @@ from typing import Any, cast
 from sqlalchemy import Integer, String, Table, Text, bindparam, delete, select, tuple_, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from settlement.foundation.db import execute_on_connection, insert_ignoring_conflicts
+from settlement.foundation.db import (
+    execute_on_connection,
+    insert_all,
+    insert_ignoring_conflicts,
+)
 from settlement.foundation.orm import Base, UTCDateTime
 
 #: The contract keeps keys at least 7 days.
@@ -73,6 +78,10 @@ def try_claim_keys(
     if not claims:
         return set()
     rows = [_claim_values(scope, key, fingerprint, now) for scope, key, fingerprint in claims]
+    if session.get_bind().dialect.name == "postgresql":
+        # One JSON parameter: the statement's text is the same for any number of claims.
+        claimed = insert_all(session, _RECORDS, rows, skip_conflicts=True, returning=_CLAIMED)
+        return {(scope, key) for scope, key in claimed}
     statement = _CLAIM[session.get_bind().dialect.name]
     return {(scope, key) for scope, key in execute_on_connection(session, statement, rows)}
 
@@ -91,15 +100,25 @@ def _claim_values(scope: str, key: str, fingerprint: str, now: datetime) -> dict
 
 def store_answers(session: Session, answers: Sequence[tuple[str, str, int, str]]) -> None:
     """:func:`store_answer` for several ``(scope, key, status_code, body)`` at once."""
-    if answers:
-        execute_on_connection(
-            session,
-            _STORE_ANSWER,
-            [
-                {"s": scope, "k": key, "status_code": status, "response_body": body}
-                for scope, key, status, body in answers
-            ],
-        )
+    if not answers:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        # One UPDATE of one JSON parameter; an executemany would send an UPDATE per answer.
+        rows = [
+            {"scope": scope, "key": key, "status_code": status, "response_body": body}
+            for scope, key, status, body in answers
+        ]
+        session.flush()
+        session.connection().exec_driver_sql(_STORE_ANSWERS_JSON, (json.dumps(rows),))
+        return
+    execute_on_connection(
+        session,
+        _STORE_ANSWER,
+        [
+            {"s": scope, "k": key, "status_code": status, "response_body": body}
+            for scope, key, status, body in answers
+        ],
+    )
 
 
 def release_keys(session: Session, keys: Collection[tuple[str, str]]) -> None:
@@ -133,6 +152,14 @@ _CLAIM_COLUMNS = (
 )
 #: A claim says which ``(scope, key)`` it won: a group's claims are of several scopes.
 _CLAIM = insert_ignoring_conflicts(_RECORDS, _CLAIM_COLUMNS, _RECORDS.c.scope, _RECORDS.c.key)
+_CLAIMED = ("scope", "key")
+#: :func:`store_answers` on PostgreSQL: the answers as the table's records, in one statement.
+_STORE_ANSWERS_JSON = """
+    UPDATE idempotency_records AS stored
+    SET status_code = answer.status_code, response_body = answer.response_body
+    FROM json_populate_recordset(NULL::idempotency_records, %s::json) AS answer
+    WHERE stored.scope = answer.scope AND stored."key" = answer."key"
+"""
 _STORE_ANSWER = (
     update(_RECORDS)
     .where(_RECORDS.c.scope == bindparam("s"), _RECORDS.c.key == bindparam("k"))

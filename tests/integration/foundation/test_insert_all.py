@@ -102,3 +102,26 @@ def test_a_value_without_a_json_form_is_refused_not_stored_as_something_else(pro
         pytest.skip("SQLite inserts with an executemany, which binds each value itself")
     with pytest.raises(TypeError), probe_uow() as uow:
         insert_all(uow.session, probe, [{**ROWS[0], "batch": "all", "name": object()}])
+
+
+def test_rows_whose_key_exists_are_skipped_and_only_those_inserted_come_back(probe_uow):
+    with probe_uow() as uow:
+        first = insert_all(
+            uow.session,
+            probe,
+            [{**ROWS[0], "id": 1, "batch": "first"}, {**ROWS[1], "id": 2, "batch": "first"}],
+            returning=("id", "batch"),
+        )
+        again = insert_all(
+            uow.session,
+            probe,
+            [{**ROWS[1], "id": 2, "batch": "again"}, {**ROWS[2], "id": 3, "batch": "again"}],
+            skip_conflicts=True,
+            returning=("id", "batch"),
+        )
+        uow.commit()
+
+    assert first == [(1, "first"), (2, "first")]
+    assert again == [(3, "again")]
+    assert [row[0] for row in stored(probe_uow, "first")] == [ROWS[0]["name"], ROWS[1]["name"]]
+    assert [row[0] for row in stored(probe_uow, "again")] == [ROWS[2]["name"]]
