@@ -13,7 +13,7 @@ knows what is left on a line.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -400,7 +400,12 @@ def fee_values(
 
 
 def fund_legs(
-    setl_id: str, psn_no: str, fund_fen: int, shares: Sequence[tuple[str, Decimal]]
+    setl_id: str,
+    psn_no: str,
+    fund_fen: int,
+    shares: Sequence[tuple[str, Decimal]],
+    *,
+    kept: Mapping[str, int] | None = None,
 ) -> list[dict[str, Any]]:
     """The pooled fund's share paid into the lines the bill drew on, in order (the patient's own
     line first, then each family manager's): exactly the pooled fund's legs of the repayment's
@@ -408,26 +413,36 @@ def fund_legs(
     leg's id is ``fund:{setl_id}:hifp``, with ``:{psn_no}`` for a manager's line; ``at_close``
     marks it posted when the visit closed, never by a payment.
 
+    ``kept``: the least a line's leg must be, by line (a refund re-settling the fund: what a line
+    has no room to give back of its old legs); the rest is paid in order as above. No leg exceeds
+    its line's share.
+
     Raises:
-        ServiceError: ``conflict`` if the lines carry less than the fund's share.
+        ServiceError: ``conflict`` if the lines carry less than the fund's share, or less than
+        what they must keep, or keep more than the fund's share.
     """
-    legs: list[dict[str, Any]] = []
-    left = fund_fen
-    for line, amount in shares:
-        take = min(left, to_fen(amount))
-        if take <= 0:
-            continue
-        suffix = "" if line == psn_no else f":{line}"
-        legs.append(
-            {
-                "id": f"fund:{setl_id}:hifp{suffix}",
-                "source": "hifp",
-                "line": line,
-                "amount_fen": take,
-                "at_close": True,
-            }
-        )
-        left -= take
+    kept = kept or {}
+    caps = [(line, to_fen(amount)) for line, amount in shares]
+    takes = {line: kept.get(line, 0) for line, _ in caps}
+    unplaced = {line for line, fen in kept.items() if fen > 0} - takes.keys()
+    if unplaced or any(takes[line] > cap for line, cap in caps):
+        raise ServiceError("conflict", f"{setl_id}: a line keeps more fund than it carries")
+    left = fund_fen - sum(takes.values())
+    for line, cap in caps:
+        more = max(min(left, cap - takes[line]), 0)
+        takes[line] += more
+        left -= more
     if left:
-        raise ServiceError("conflict", f"{setl_id}: the fund's share exceeds the bill's lines")
-    return legs
+        raise ServiceError("conflict", f"{setl_id}: the fund's share does not fit the bill's lines")
+    return [_fund_leg(setl_id, psn_no, line, takes[line]) for line, _ in caps if takes[line] > 0]
+
+
+def _fund_leg(setl_id: str, psn_no: str, line: str, fen: int) -> dict[str, Any]:
+    suffix = "" if line == psn_no else f":{line}"
+    return {
+        "id": f"fund:{setl_id}:hifp{suffix}",
+        "source": "hifp",
+        "line": line,
+        "amount_fen": fen,
+        "at_close": True,
+    }

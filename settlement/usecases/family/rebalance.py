@@ -130,6 +130,19 @@ def decide_rebalance(
     ``keep_fen``: what must stay on each manager's line (:func:`plan_rebalance`).
     """
     moved = plan_rebalance(lines, own_room_fen, keep_fen=keep_fen)
+    return resplit(mdtrt_id=mdtrt_id, psn_no=psn_no, lines=lines, moved=moved, billed=billed)
+
+
+def resplit(
+    *,
+    mdtrt_id: str,
+    psn_no: str,
+    lines: Sequence[HeldLine],
+    moved: Sequence[HeldLine],
+    billed: bool,
+) -> Rebalance:
+    """``moved`` (some of ``lines``, as split afterwards) as one linked batch: every hold of a
+    moved line undone first, then held again under new ids (and posted when ``billed``)."""
     before = {line.feedetl_sn: line for line in lines}
     after = tuple(_held_again(mdtrt_id, line, before[line.feedetl_sn].hold_id) for line in moved)
     undo = [
@@ -140,6 +153,52 @@ def decide_rebalance(
     holds = [hold for line in after for hold in _holds(mdtrt_id, psn_no, line)]
     posts = [_post(mdtrt_id, hold.id) for hold in holds] if billed else []
     return Rebalance(after, (*undo, *holds, *posts))
+
+
+@dataclass(frozen=True, slots=True)
+class Backer:
+    """A manager's line that may take some of the relative's charges, and how much."""
+
+    rank: int
+    manager_psn_no: str
+    link_id: str
+    room_fen: int
+
+
+def plan_spill(
+    lines: Sequence[HeldLine], amount_fen: int, backers: Sequence[Backer]
+) -> list[HeldLine]:
+    """Move ``amount_fen`` of the lines' own parts onto the backers' lines: the lines posted
+    last first (as posting spills them), each backer in the order given up to its room. The
+    opposite of :func:`plan_rebalance`, for the one case the relative's own line must carry
+    less: a refund shrinks the fund's share paid into it while it has no room to give the
+    difference back (``settlement.usecases.refunding.fund_share``).
+
+    Raises:
+        ValueError: if the lines' own parts or the backers' room hold less than ``amount_fen``.
+    """
+    left = amount_fen
+    split = {line.feedetl_sn: line for line in lines}
+    for backer in backers:
+        room = backer.room_fen
+        for line in reversed(lines):
+            take = min(left, room, split[line.feedetl_sn].own_fen)
+            if take > 0:
+                split[line.feedetl_sn] = _with_more_shared(split[line.feedetl_sn], backer, take)
+                left -= take
+                room -= take
+    if left:
+        raise ValueError(f"{from_fen(left)} of the relative's charges find no manager's room")
+    return [moved for line in lines if (moved := split[line.feedetl_sn]) != line]
+
+
+def _with_more_shared(line: HeldLine, backer: Backer, fen: int) -> HeldLine:
+    parts = {part.rank: part for part in line.shared}
+    part = parts.get(backer.rank) or SharedPart(
+        backer.rank, backer.manager_psn_no, backer.link_id, 0
+    )
+    parts[backer.rank] = replace(part, amount_fen=part.amount_fen + fen)
+    return replace(line, shared=tuple(parts[rank] for rank in sorted(parts)))
 
 
 def _held_again(mdtrt_id: str, line: HeldLine, hold_id: str) -> HeldLine:

@@ -19,9 +19,18 @@ from sqlalchemy.orm import Session
 from settlement.billing.family_tables import SharedHold
 from settlement.billing.tables import FeeLine, Visit
 from settlement.foundation.clock import Clock
+from settlement.foundation.errors import ServiceError
 from settlement.ledger import chart
 from settlement.ledger.ledger import create_transfers
-from settlement.usecases.family.rebalance import HeldLine, SharedPart, decide_rebalance
+from settlement.usecases.family.rebalance import (
+    Backer,
+    HeldLine,
+    Rebalance,
+    SharedPart,
+    decide_rebalance,
+    plan_spill,
+    resplit,
+)
 from settlement.usecases.family.sharing import lock_lines
 
 
@@ -88,6 +97,44 @@ def _rebalance(
         billed=status == "billed",
         keep_fen=keep_fen,
     )
+    _write(session, visit=visit, lines=lines, plan=plan, clock=clock, now=now)
+
+
+def spill_charges(
+    session: Session,
+    *,
+    visit: Visit,
+    shared: Mapping[str, Sequence[SharedHold]],
+    amount_fen: int,
+    backers: Sequence[Backer],
+    clock: Clock,
+    now: datetime,
+) -> None:
+    """Move ``amount_fen`` of the closed visit's charges from the relative's own line onto the
+    ``backers``' lines (:func:`settlement.usecases.family.rebalance.plan_spill`), in the
+    caller's transaction, the lines locked. ``shared``: the billed lines' shared-hold records."""
+    lines = {line.feedetl_sn: line for line in visit.fees if line.status == "billed"}
+    held = [held_line(line, shared.get(sn, ())) for sn, line in lines.items()]
+    try:
+        moved = plan_spill(held, amount_fen, backers)
+    except ValueError as refused:
+        raise ServiceError("conflict", f"{visit.mdtrt_id}: {refused}") from refused
+    plan = resplit(
+        mdtrt_id=visit.mdtrt_id, psn_no=visit.psn_no, lines=held, moved=moved, billed=True
+    )
+    _write(session, visit=visit, lines=lines, plan=plan, clock=clock, now=now)
+
+
+def _write(
+    session: Session,
+    *,
+    visit: Visit,
+    lines: Mapping[str, FeeLine],
+    plan: Rebalance,
+    clock: Clock,
+    now: datetime,
+) -> None:
+    """One linked batch of the plan's transfers; the moved lines' hold ids and shared records."""
     if not plan.lines:
         return
     create_transfers(session, list(plan.transfers), clock=clock)

@@ -7,7 +7,11 @@ lines again, against the accumulators as if the refunded lines had never been
 (:func:`insurance.modes.refund_fund_share`). The refunded lines' charges are reversed first
 (``settlement.usecases.refunding.refunds``); then one linked ledger batch writes the new fund
 legs into the lines as they carry the rest now, then the old fund legs reversed
-(``settlement.usecases.refunding.decide.refund_batch``): the lines gain before they give. Only
+(``settlement.usecases.refunding.decide.refund_batch``): the lines gain before they give. A
+line keeps what it has no room to give back of its old legs; when the relative's own line has
+spent that room (the re-balance after an earlier refund, another visit) and the fund's share
+shrank, that much of its charges first moves onto the managers' lines the refund freed
+(``settlement.usecases.refunding.reshare``). Only
 then are the family's holds re-balanced, so the relative's room is what their line really has
 once the old share's credit is off it (sized before, the re-balance could take room the
 reversal needed, and the whole refund was refused), and a manager's line keeps at least the fund's
@@ -20,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -27,16 +32,18 @@ from insurance.modes import FundRefund, refund_fund_share
 from insurance.money import ZERO, quantize_fen, to_fen
 from settlement.billing.accumulators import accumulators_for, lock_person, store_accumulators
 from settlement.billing.family_tables import SharedHold
-from settlement.billing.tables import Bill, BillEvent, FeeLine
+from settlement.billing.tables import Bill, BillEvent, FeeLine, Visit
 from settlement.foundation.ids import new_id
 from settlement.ledger import chart
 from settlement.ledger.ledger import create_transfers, open_account
 from settlement.usecases.charging.decide import fund_legs
 from settlement.usecases.charging.fund import fund_record
 from settlement.usecases.charging.visits import fund_split, local_date, require_person
-from settlement.usecases.family.sharing import bill_line_shares
+from settlement.usecases.family.rebalance_write import spill_charges
+from settlement.usecases.family.sharing import bill_line_shares, lock_lines
 from settlement.usecases.paying.context import PayingContext
 from settlement.usecases.refunding.decide import refund_batch
+from settlement.usecases.refunding.reshare import fund_backers, legs_by_line, reshare_fund
 
 
 def refund_fund_part(
@@ -47,12 +54,16 @@ def refund_fund_part(
     chosen: Sequence[FeeLine],
     shared: Mapping[str, list[SharedHold]],
     now: datetime,
+    *,
+    visit: Visit,
+    backing: Mapping[str, Sequence[SharedHold]],
 ) -> FundRefund:
     """The fund's part of refunding ``chosen`` of the unpaid ``visit_end`` ``bill`` (whose lines
     were ``billed`` before the refund; ``shared``: the shared holds of the lines still billed):
     the fund's legs, the accumulators and the bill's fund settlement. The caller has reversed
     the charges and marked the lines refunded, re-balances the family's holds afterwards, and
-    moves the bill."""
+    moves the bill. ``backing``: the visit's shared holds as read before the refund (the
+    managers who may take the relative's charges)."""
     record = bill.fund_settlement
     assert record is not None, "a visit_end bill keeps its fund settlement"
     lock_person(session, bill.psn_no)
@@ -76,9 +87,9 @@ def refund_fund_part(
     new_legs = []
     if setl_id is not None:
         fund_fen = to_fen(refund.settlement.setlinfo.hifp_pay)
-        # The lines still billed, as they carry them now.
-        shares = bill_line_shares(session, bill, shared=shared)
-        new_legs = fund_legs(setl_id, bill.psn_no, fund_fen, shares)
+        new_legs = _new_legs(
+            session, container, bill, visit, (shared, backing), setl_id, fund_fen, now
+        )
     open_account(session, code=chart.POOLED_FUND, kind="fund")
     create_transfers(
         session,
@@ -113,3 +124,39 @@ def refund_fund_part(
         for kind, amount, fund_setl_id in events
     )
     return refund
+
+
+def _new_legs(
+    session: Session,
+    container: PayingContext,
+    bill: Bill,
+    visit: Visit,
+    holds: tuple[Mapping[str, list[SharedHold]], Mapping[str, Sequence[SharedHold]]],
+    setl_id: str,
+    fund_fen: int,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The new fund legs (``reshare.reshare_fund``): the relative's own line may have spent the room
+    the old legs made (on the family's re-balance after an earlier refund, or another visit);
+    then part of its charges moves onto the managers' lines the refund freed, first."""
+    record = bill.fund_settlement
+    assert record is not None
+    shared, backing = holds  # the lines still billed; and all of them, before the refund
+    shares = bill_line_shares(session, bill, shared=shared)  # as the lines carry them now
+    people = {line for line, _ in shares} | {leg["line"] for leg in record["legs"]}
+    people |= {row.manager_psn_no for rows in backing.values() for row in rows}
+    available = lock_lines(session, [chart.patient_line(psn_no) for psn_no in people])
+    room = {psn_no: available.get(chart.patient_line(psn_no), 0) for psn_no in people}
+    reshare = reshare_fund(record["legs"], room, psn_no=bill.psn_no, fund_fen=fund_fen)
+    if reshare.spill_fen:
+        spill_charges(
+            session,
+            visit=visit,
+            shared=shared,
+            amount_fen=reshare.spill_fen,
+            backers=fund_backers(backing, room, kept_legs=legs_by_line(record["legs"])),
+            clock=container.clock,
+            now=now,
+        )
+        shares = bill_line_shares(session, bill)
+    return fund_legs(setl_id, bill.psn_no, fund_fen, shares, kept=reshare.kept)

@@ -45,7 +45,7 @@ from settlement.usecases import notices
 from settlement.usecases.charging.visits import split_visit
 from settlement.usecases.credit.decisions import current_decision, record_event
 from settlement.usecases.family.rebalance_write import forget_shared_parts, rebalance_charges
-from settlement.usecases.family.sharing import lock_lines
+from settlement.usecases.family.sharing import lock_lines, shared_holds
 from settlement.usecases.paying.context import PayingContext
 from settlement.usecases.paying.payments import lock_bill
 from settlement.usecases.refunding.after_settlement import after_settlement
@@ -148,7 +148,11 @@ def _before_settlement(
         # share is paid into the lines as they carry the rest now, before the re-balance sizes
         # the relative's room (the old share's credit is then off their line); a manager's line
         # keeps at least the fund's legs in it.
-        fund = refund_fund_part(session, container, bill, billed, chosen, still_shared, now)
+        fund = refund_fund_part(
+            session, container, bill, billed, chosen, still_shared, now, visit=visit, backing=shared
+        )
+        if managers:  # the fund's legs may have moved charges onto them (fund_share._new_legs)
+            still_shared = shared_holds(session, bill.mdtrt_id)
         returned = Returned(hifp_pay=fund.to_fund, credit_line=fund.to_credit)
         estimate = fund.settlement.setlinfo.as_dict()
         _rebalance(session, container, visit, still_shared, now, keep=_managers_fund_legs(bill))

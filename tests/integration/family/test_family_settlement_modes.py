@@ -158,3 +158,50 @@ def test_a_refund_that_shrinks_the_funds_share_on_a_tight_relatives_line_goes_th
     assert snapshot(service, relative).pool_posted == pool - D("440.00")
     assert_ledger_balanced(service)
     reconciliation_balanced(family)
+
+
+def test_a_refund_carried_by_the_manager_shrinks_the_fund_without_room_on_the_relatives_line(
+    service: Service,
+) -> None:
+    use_mode(service, "visit_end")
+    family = make_family(service)
+    relative, manager = family.relative.psn_no, family.manager.psn_no
+    pool = snapshot(service, relative).pool_posted
+    mdtrt_id = family.his.open_visit(relative).json()["mdtrt_id"]
+    posted = family.his.charge(
+        mdtrt_id,
+        (AMOXICILLIN, "1000.00", "1"),
+        ("UNLISTED-ITEM", "500.00", "1"),
+        (AMOXICILLIN, "100.00", "1"),
+        (AMOXICILLIN, "50.00", "1"),
+    )
+    assert posted.status_code == 201, posted.text
+    drug, small = (fee["feedetl_sn"] for fee in posted.json()["fees"][2:])
+    bill = close(family.his, mdtrt_id)
+    # (1150.00 − 200.00) × 55 % = 522.50, all into the relative's own line (900.00, full).
+    assert bill["fund_settled_amt"] == "522.50"
+    refund(family, bill["bill_id"], drug)
+    # 467.50 now: the relative's line takes back 467.50 of what the manager's carried and is
+    # full again; the manager's line still carries the 50.00 line whole.
+    assert (owed(service, relative), owed(service, manager)) == (D("900.00"), D("182.50"))
+
+    body = refund(family, bill["bill_id"], small)
+
+    # The fund's share shrinks by 27.50 (to 440.00) although the refunded line was the
+    # manager's: the relative's full line cannot give back 27.50 of the fund's 467.50 in it,
+    # so 27.50 of its charges move onto the manager's line, which the refund freed.
+    assert body["setlinfo"]["hifp_pay"] == "440.00"
+    assert body["returned"] == {**body["returned"], "hifp_pay": "27.50", "credit_line": "22.50"}
+    assert (owed(service, relative), owed(service, manager)) == (D("900.00"), D("160.00"))
+    assert snapshot(service, relative).pool_posted == pool - D("440.00")
+    assert_ledger_balanced(service)
+    reconciliation_balanced(family)
+
+    info = pay_as_manager(family, bill["bill_id"])
+
+    assert info["hifp_pay"] == "440.00"
+    assert D(info["acct_pay"]) + D(info["psn_cash_pay"]) == D("1060.00")
+    assert (owed(service, relative), owed(service, manager)) == (D("0.00"), D("0.00"))
+    assert snapshot(service, relative).pool_posted == pool - D("440.00")
+    assert_ledger_balanced(service)
+    reconciliation_balanced(family)
