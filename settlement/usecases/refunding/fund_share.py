@@ -35,7 +35,7 @@ from settlement.billing.family_tables import SharedHold
 from settlement.billing.tables import Bill, BillEvent, FeeLine, Visit
 from settlement.foundation.ids import new_id
 from settlement.ledger import chart
-from settlement.ledger.ledger import create_transfers, open_account
+from settlement.ledger.ledger import create_transfers
 from settlement.usecases.charging.decide import fund_legs
 from settlement.usecases.charging.fund import fund_record
 from settlement.usecases.charging.visits import fund_split, local_date, require_person
@@ -90,7 +90,6 @@ def refund_fund_part(
         new_legs = _new_legs(
             session, container, bill, visit, (shared, backing), setl_id, fund_fen, now
         )
-    open_account(session, code=chart.POOLED_FUND, kind="fund")
     create_transfers(
         session,
         refund_batch(
@@ -101,6 +100,8 @@ def refund_fund_part(
             accounts={"hifp": chart.POOLED_FUND},
         ),
         clock=container.clock,
+        # The close that settled the fund's share opened it: opened here only if it is missing.
+        open_missing={chart.POOLED_FUND: "fund"},
     )
     store_accumulators(session, psn_no=bill.psn_no, accumulators=refund.accumulators, now=now)
     bill.fund_settled_fen = to_fen(refund.settlement.setlinfo.hifp_pay) if remaining else 0
