@@ -5,15 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Integer, String, text
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from insurance.money import ZERO, from_fen, to_fen
 from insurance.split import Accumulators
 from settlement.foundation.orm import Base, FenColumn, UTCDateTime
 from settlement.foundation.ports import PersonRecord
-from settlement.foundation.writes import Write, write_all
+from settlement.foundation.writes import Write, upserted, write_all
 
 
 class AccumulatorRow(Base):
@@ -61,16 +59,12 @@ def accumulators_stored(
 ) -> Write:
     """:func:`store_accumulators` as a write sent with others (``write_all``)."""
     values = {
+        "psn_no": psn_no,
+        "policy_year": accumulators.policy_year,
         "deductible_used_fen": to_fen(accumulators.deductible_used),
         "hifp_paid_fen": to_fen(accumulators.hifp_paid),
         "updated_at": now,
     }
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(AccumulatorRow)
-        .values(psn_no=psn_no, policy_year=accumulators.policy_year, **values)
-        .on_conflict_do_update(index_elements=["psn_no", "policy_year"], set_=values)
-    )
 
     def expire_loaded() -> None:
         # A copy of the row this session loaded earlier is out of date now: read it afresh.
@@ -80,7 +74,13 @@ def accumulators_stored(
         if loaded is not None:
             session.expire(loaded)
 
-    return Write(statement, 1, expire_loaded, f"accumulators of {psn_no}")
+    return upserted(
+        AccumulatorRow.__table__,
+        values,
+        ("psn_no", "policy_year"),
+        then=expire_loaded,
+        what=f"accumulators of {psn_no}",
+    )
 
 
 def lock_person(session: Session, psn_no: str) -> None:

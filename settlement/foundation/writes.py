@@ -20,15 +20,18 @@ together. Foreign keys are checked when the whole statement ends.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, inspect, literal_column, select, update
+from sqlalchemy import bindparam, func, insert, inspect, literal_column, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
-from sqlalchemy.sql.dml import Insert, Update
+from sqlalchemy.sql import Executable, FromClause
 
 #: An INSERT's rowcount is kept only when asked for (SQLAlchemy 2.0).
 _ROWCOUNT = {"preserve_rowcount": True}
@@ -38,12 +41,34 @@ COMBINED = frozenset({"postgresql"})
 
 @dataclass(frozen=True)
 class Write:
-    """One row's INSERT or UPDATE, the rows it must touch, and what keeps the session true."""
+    """One row's INSERT, UPDATE or upsert, the rows it must touch, and what keeps the session
+    true. ``values``: the columns written; ``where``: the columns an UPDATE finds its rows by
+    (equal to the value given, or, for the columns named in ``among``, one of the values
+    given); ``conflict``: the key columns an upsert (``INSERT … ON CONFLICT DO UPDATE``) meets
+    a row on, whose other ``values`` it then sets."""
 
-    statement: Insert | Update
+    table: FromClause
+    kind: str  # "insert", "update" or "upsert"
+    values: dict[str, Any]
     expected: int
     then: Callable[[], None]
     what: str
+    where: dict[str, Any] = field(default_factory=dict)
+    conflict: tuple[str, ...] = ()
+    among: tuple[str, ...] = ()
+
+    @property
+    def shape(self) -> tuple[Any, ...]:
+        """What the statement's SQL depends on (not the values): statements are built once
+        per shape and reused, their values bound."""
+        return (
+            self.table,
+            self.kind,
+            tuple(self.values),
+            tuple(self.where),
+            self.conflict,
+            self.among,
+        )
 
 
 def inserted(session: Session, row: Any) -> Write:
@@ -58,14 +83,27 @@ def inserted(session: Session, row: Any) -> Write:
         make_transient_to_detached(row)
         session.add(row)
 
-    return Write(insert(mapper.local_table).values(values), 1, attach, f"insert {row!r}")
+    return Write(mapper.local_table, "insert", values, 1, attach, f"insert {row!r}")
 
 
 def added(row: Any) -> Write:
     """INSERT a row nothing in the session reads back (a history row: its id is not needed)."""
     mapper = inspect(type(row))
     values = {key: value for key, value in _values(row).items() if value is not None}
-    return Write(insert(mapper.local_table).values(values), 1, lambda: None, f"insert {row!r}")
+    return Write(mapper.local_table, "insert", values, 1, lambda: None, f"insert {row!r}")
+
+
+def upserted(
+    table: FromClause,
+    values: dict[str, Any],
+    conflict: tuple[str, ...],
+    *,
+    then: Callable[[], None],
+    what: str,
+) -> Write:
+    """INSERT ``values``, or, when a row with the same ``conflict`` columns exists, set its
+    other ``values``: one statement, which locks the row until commit."""
+    return Write(table, "upsert", values, 1, then, what, conflict=conflict)
 
 
 def _values(row: Any) -> dict[str, Any]:
@@ -88,24 +126,38 @@ def updated(row: Any, **values: Any) -> Write:
     session."""
     state = inspect(row)
     mapper = state.mapper
-    table = mapper.local_table
     keys = state.identity
     assert keys is not None, "only a loaded row is updated"
-    condition = [column == key for column, key in zip(mapper.primary_key, keys, strict=True)]
+    where = {column.key: key for column, key in zip(mapper.primary_key, keys, strict=True)}
     changes = dict(values)
     version = mapper.version_id_col
     if version is not None:
         name = mapper.get_property_by_column(version).key
         current = getattr(row, name)
-        condition.append(version == current)
+        where[version.key] = current
         changes[name] = current + 1
-    statement = update(table).where(*condition).values(changes)
 
     def keep() -> None:
         for key, value in changes.items():
             set_committed_value(row, key, value)
 
-    return Write(statement, 1, keep, f"update {row!r}")
+    return Write(mapper.local_table, "update", changes, 1, keep, f"update {row!r}", where=where)
+
+
+def updated_among(
+    model: Any,
+    column: str,
+    keys: Sequence[Any],
+    values: dict[str, Any],
+    *,
+    then: Callable[[], None],
+    what: str,
+) -> Write:
+    """UPDATE ``values`` of every row of ``model`` whose ``column`` is one of ``keys`` (each
+    must be touched: ``keys`` are distinct); ``then`` keeps the session's loaded rows true."""
+    table = inspect(model).local_table
+    where = {column: list(keys)}
+    return Write(table, "update", dict(values), len(keys), then, what, where, among=(column,))
 
 
 def write_all(session: Session, writes: Sequence[Write]) -> None:
@@ -117,16 +169,17 @@ def write_all(session: Session, writes: Sequence[Write]) -> None:
         return
     session.flush()
     connection = session.connection()
-    if connection.dialect.name in COMBINED and len(writes) > 1:
-        ctes = [
-            write.statement.returning(literal_column("1")).cte(f"w{number}")
-            for number, write in enumerate(writes)
-        ]
-        counts = select(*(select(func.count()).select_from(cte).scalar_subquery() for cte in ctes))
-        touched = list(connection.execute(counts).one())
+    dialect = connection.dialect.name
+    if dialect in COMBINED and len(writes) > 1:
+        statement = _combined(dialect, tuple(write.shape for write in writes))
+        touched = list(connection.execute(statement, _parameters(writes)).one())
     else:
         touched = [
-            connection.execute(write.statement, execution_options=_ROWCOUNT).rowcount
+            connection.execute(
+                _statement(dialect, write.shape, 0),
+                _parameters([write]),
+                execution_options=_ROWCOUNT,
+            ).rowcount
             for write in writes
         ]
     for write, count in zip(writes, touched, strict=True):
@@ -134,3 +187,78 @@ def write_all(session: Session, writes: Sequence[Write]) -> None:
             raise StaleDataError(f"{write.what}: {count} rows, expected {write.expected}")
     for write in writes:
         write.then()
+
+
+# -- statements, built once per shape --------------------------------------------------------------
+#
+# Why: building a statement from its values and computing its cache key on every call cost a
+# payment more Python than sending it (issue 18: ~17,000 ``coercions.expect`` calls per 40
+# payments). A statement built once, its values bound by name, keeps its cache key (memoised on
+# the object) and its compiled form (the engine's cache): a call only binds the values.
+
+_SHAPES_KEPT = 1_000
+_BUILT: dict[tuple[Any, ...], Executable] = {}
+_BUILT_LOCK = threading.Lock()
+
+
+def _parameters(writes: Sequence[Write]) -> dict[str, Any]:
+    parameters = {}
+    for number, write in enumerate(writes):
+        for key, value in write.values.items():
+            parameters[f"w{number}_{key}"] = value
+        for key, value in write.where.items():
+            parameters[f"w{number}_where_{key}"] = value
+    return parameters
+
+
+def _built(key: tuple[Any, ...], build: Callable[[], Executable]) -> Executable:
+    statement = _BUILT.get(key)
+    if statement is None:
+        statement = build()
+        with _BUILT_LOCK:
+            if len(_BUILT) < _SHAPES_KEPT:
+                _BUILT[key] = statement
+    return statement
+
+
+def _statement(dialect: str, shape: tuple[Any, ...], number: int) -> Any:
+    """One write's statement, its values bound as ``w{number}_{column}``."""
+    return _built((dialect, shape, number), lambda: _build(dialect, shape, number))
+
+
+def _combined(dialect: str, shapes: tuple[tuple[Any, ...], ...]) -> Executable:
+    """The writes as one statement: each a writable CTE, the rows each touched counted."""
+
+    def build() -> Executable:
+        ctes = [
+            _build(dialect, shape, number).returning(literal_column("1")).cte(f"w{number}")
+            for number, shape in enumerate(shapes)
+        ]
+        return select(*(select(func.count()).select_from(cte).scalar_subquery() for cte in ctes))
+
+    return _built((dialect, shapes), build)
+
+
+def _build(dialect: str, shape: tuple[Any, ...], number: int) -> Any:
+    table, kind, columns, where, conflict, among = shape
+
+    def bound(key: str, prefix: str = "") -> Any:
+        return bindparam(f"w{number}_{prefix}{key}", type_=table.c[key].type)
+
+    values = {key: bound(key) for key in columns}
+    if kind == "update":
+        condition = [
+            table.c[key].in_(
+                bindparam(f"w{number}_where_{key}", type_=table.c[key].type, expanding=True)
+            )
+            if key in among
+            else table.c[key] == bound(key, "where_")
+            for key in where
+        ]
+        return update(table).where(*condition).values(values)
+    if kind == "insert":
+        return insert(table).values(values)
+    upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = upsert(table).values(values)
+    changes = {key: statement.excluded[key] for key in columns if key not in conflict}
+    return statement.on_conflict_do_update(index_elements=list(conflict), set_=changes)

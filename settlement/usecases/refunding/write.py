@@ -21,7 +21,7 @@ from settlement.billing.accumulators import accumulators_stored
 from settlement.billing.payment_tables import BillSettlement, WalletOrder
 from settlement.billing.tables import Bill, FeeLine
 from settlement.foundation.clock import Clock
-from settlement.foundation.writes import Write, inserted, updated, write_all
+from settlement.foundation.writes import Write, inserted, updated, updated_among, write_all
 from settlement.ledger.ledger import create_transfers
 from settlement.usecases.movements import journal
 from settlement.usecases.paying.context import PayingContext
@@ -128,18 +128,15 @@ def _marked_refunded(chosen: Sequence[FeeLine], now: datetime) -> list[Write]:
     """:func:`mark_refunded` as a write sent with others."""
     if not chosen:
         return []
-    statement = (
-        update(FeeLine)
-        .where(FeeLine.id.in_([line.id for line in chosen]))
-        .values(status="refunded", changed_at=now)
-    )
 
     def keep() -> None:
         for line in chosen:
             set_committed_value(line, "status", "refunded")
             set_committed_value(line, "changed_at", now)
 
-    return [Write(statement, len(chosen), keep, f"refund {len(chosen)} fee lines")]
+    refunded = {"status": "refunded", "changed_at": now}
+    ids = [line.id for line in chosen]
+    return [updated_among(FeeLine, "id", ids, refunded, then=keep, what=f"refund {len(ids)} lines")]
 
 
 def _refund_wallet(
