@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, insert, literal, select, update
+from sqlalchemy import BigInteger, Connection, bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from insurance.money import from_fen, to_fen
@@ -183,34 +183,16 @@ def _move(
     """Move the balance once per key: one UPDATE that moves it only if it stays not negative and
     the key is new, and the movement recorded (on PostgreSQL in the same statement, a writable
     CTE); a repeated key answers from its record."""
-    person, movement = SandboxInsuredPerson, SandboxAccountMovement
     delta = amount_fen if direction == "credit" else -amount_fen
-    moving = (
-        update(person)
-        .where(
-            person.psn_no == psn_no,
-            person.balc_fen + delta >= 0,
-            ~exists().where(movement.key == key),
-        )
-        .values(balc_fen=person.balc_fen + delta)
-        .returning(person.balc_fen)
-    )
     terms = {"key": key, "psn_no": psn_no, "direction": direction, "amount_fen": amount_fen}
+    recorded = {f"movement_{name}": value for name, value in terms.items()}
+    moving = {"moving_key": key, "moving_psn_no": psn_no, "delta": delta}
     if postgres:
-        moved_cte = moving.cte("moved")
-        recorded = (
-            insert(movement)
-            .from_select(
-                [*terms, "balc_after_fen"],
-                select(*(literal(value) for value in terms.values()), moved_cte.c.balc_fen),
-            )
-            .returning(movement.balc_after_fen.label("balc_fen"))
-        )
-        moved = execute(recorded).first()
+        moved = execute(_MOVED_AND_RECORDED, {**recorded, **moving}).first()
     else:
-        moved = execute(moving).first()
+        moved = execute(_MOVING, moving).first()
         if moved is not None:
-            execute(insert(movement).values(**terms, balc_after_fen=moved.balc_fen))
+            execute(_RECORDED, {**recorded, "movement_balc_after_fen": moved.balc_fen})
     if moved is None:
         first = execute(_MOVEMENT, {"key": key}).first()
         if first is not None:
@@ -222,6 +204,45 @@ def _move(
         short = from_fen(amount_fen)
         raise ServiceError("conflict", f"the account of {psn_no} holds less than {short}")
     return from_fen(moved.balc_fen)
+
+
+def _bound(column: Any) -> Any:
+    """A parameter for ``column`` of the movements' table, typed as it: ``movement_{column}``."""
+    return bindparam(f"movement_{column.key}", type_=column.type)
+
+
+_TERMS = (
+    SandboxAccountMovement.key,
+    SandboxAccountMovement.psn_no,
+    SandboxAccountMovement.direction,
+    SandboxAccountMovement.amount_fen,
+)
+#: Built once (every payment and refund moves an account): the balance moved by ``delta`` if it
+#: stays not negative and ``moving_key`` is new. (A statement's parameters named as an UPDATE's
+#: columns would be taken as columns to set: none is.)
+_MOVING = (
+    update(SandboxInsuredPerson)
+    .where(
+        SandboxInsuredPerson.psn_no == bindparam("moving_psn_no"),
+        SandboxInsuredPerson.balc_fen + bindparam("delta", type_=BigInteger()) >= 0,
+        ~exists().where(SandboxAccountMovement.key == bindparam("moving_key")),
+    )
+    .values(balc_fen=SandboxInsuredPerson.balc_fen + bindparam("delta", type_=BigInteger()))
+    .returning(SandboxInsuredPerson.balc_fen)
+)
+_RECORDED = insert(SandboxAccountMovement).values(
+    {column: _bound(column) for column in (*_TERMS, SandboxAccountMovement.balc_after_fen)}
+)
+_MOVED = _MOVING.cte("moved")
+#: PostgreSQL: the move and its record in one statement.
+_MOVED_AND_RECORDED = (
+    insert(SandboxAccountMovement)
+    .from_select(
+        [*(column.key for column in _TERMS), "balc_after_fen"],
+        select(*(_bound(column) for column in _TERMS), _MOVED.c.balc_fen),
+    )
+    .returning(SandboxAccountMovement.balc_after_fen.label("balc_fen"))
+)
 
 
 def _movement(row: Any) -> AccountMovement:

@@ -20,9 +20,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
-from sqlalchemy import Table, func, literal, select
+from sqlalchemy import BindParameter, Table, bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -218,35 +218,15 @@ class SandboxWallet:
         they were inserted. PostgreSQL: one statement (the callback inserted from what the
         order's insert returns, a writable CTE); SQLite: the order, then its callback."""
         dialect = self.session.get_bind().dialect.name
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        statement = (
-            insert(SandboxWalletOrder)
-            .values(**order)
-            .on_conflict_do_nothing(index_elements=["order_id"])
-            .returning(SandboxWalletOrder.order_id)
-        )
         if dialect != "postgresql":
-            if execute_on_connection(self.session, statement).first() is None:
+            opened = execute_on_connection(self.session, _OPEN_ORDER["sqlite"], order).first()
+            if opened is None:
                 return False
             self.session.add(SandboxWalletCallback(**callback))
             self.session.flush()
             return True
-        opened = statement.cte("opened")
-        table = SandboxWalletCallback.__table__
-        assert isinstance(table, Table)
-        values = [
-            opened.c.order_id
-            if name == "order_id"
-            else literal(value, type_=table.c[name].type).label(name)
-            for name, value in callback.items()
-        ]
-        queued = (
-            postgresql_insert(table)
-            .from_select(list(callback), select(*values).select_from(opened))
-            .returning(table.c.id)
-            .add_cte(opened)
-        )
-        return execute_on_connection(self.session, queued).first() is not None
+        parameters = {**order, **{f"callback_{name}": value for name, value in callback.items()}}
+        return execute_on_connection(self.session, _OPEN_AND_QUEUE, parameters).first() is not None
 
     def query(self, order_id: str) -> ProviderOrder | None:
         row = self.session.get(SandboxWalletOrder, order_id)
@@ -300,3 +280,50 @@ class SandboxWallet:
     def has_agreement(self, psn_no: str) -> bool:
         row = self.session.get(SandboxWalletAgreement, (self.name, psn_no))
         return row is not None and row.revoked_at is None
+
+
+def _typed(table: Table, name: str, prefix: str = "") -> BindParameter[Any]:
+    return bindparam(f"{prefix}{name}", type_=table.c[name].type)
+
+
+_ORDERS = SandboxWalletOrder.__table__
+_CALLBACKS = SandboxWalletCallback.__table__
+assert isinstance(_ORDERS, Table) and isinstance(_CALLBACKS, Table)
+_ORDER_COLUMNS = (
+    "order_id",
+    "provider",
+    "provider_ref",
+    "amount_fen",
+    "description",
+    "status",
+    "provider_txn_id",
+    "withholding",
+    "created_at",
+)
+_CALLBACK_COLUMNS = ("provider", "order_id", "body", "signature", "delayed", "created_at")
+#: Built once (every payment opens an order), its values bound: the order, unless its id is taken.
+_OPEN_ORDER = {
+    dialect: insert(_ORDERS)
+    .values({name: _typed(_ORDERS, name) for name in _ORDER_COLUMNS})
+    .on_conflict_do_nothing(index_elements=["order_id"])
+    .returning(_ORDERS.c.order_id)
+    for dialect, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+}
+_OPENED = _OPEN_ORDER["postgresql"].cte("opened")
+#: PostgreSQL: the order and its queued callback (``callback_*`` parameters) in one statement.
+_OPEN_AND_QUEUE = (
+    postgresql_insert(_CALLBACKS)
+    .from_select(
+        list(_CALLBACK_COLUMNS),
+        select(
+            *(
+                _OPENED.c.order_id
+                if name == "order_id"
+                else _typed(_CALLBACKS, name, "callback_").label(name)
+                for name in _CALLBACK_COLUMNS
+            )
+        ).select_from(_OPENED),
+    )
+    .returning(_CALLBACKS.c.id)
+    .add_cte(_OPENED)
+)
