@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import Integer, String, text
@@ -25,10 +26,20 @@ class AccumulatorRow(Base):
 
 
 def accumulators_for(
-    session: Session, *, person: PersonRecord, policy_year: int, current_year: int
+    session: Session,
+    *,
+    person: PersonRecord,
+    policy_year: int,
+    current_year: int,
+    read: Mapping[int, AccumulatorRow] | None = None,
 ) -> Accumulators:
-    """Used in ``policy_year``; the platform's year-to-date seeds the current year."""
-    row = session.get(AccumulatorRow, (person.psn_no, policy_year))
+    """Used in ``policy_year``; the platform's year-to-date seeds the current year. ``read``:
+    the person's rows by policy year, already read under their lock (none read again)."""
+    row = (
+        session.get(AccumulatorRow, (person.psn_no, policy_year))
+        if read is None
+        else read.get(policy_year)
+    )
     if row is not None:
         return Accumulators(
             policy_year=policy_year,

@@ -10,7 +10,7 @@ overspend it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,7 +24,7 @@ from insurance.pricing import PricedLine
 from insurance.split import RelativeAccount, Settlement, settle
 from settlement.access.hospitals import Hospital
 from settlement.billing import bill_states
-from settlement.billing.accumulators import accumulators_for, lock_person
+from settlement.billing.accumulators import AccumulatorRow, accumulators_for, lock_person
 from settlement.billing.credit_line import line_balances, sync_line
 from settlement.billing.family_standing import overdue_shared_bills
 from settlement.billing.tables import Bill, BillEvent, FeeLine, Visit
@@ -224,12 +224,14 @@ def split_visit(
     lines: Sequence[FeeLine],
     relatives: Sequence[RelativeAccount] = (),
     held: Decimal = ZERO,
+    accumulator_rows: Mapping[int, AccumulatorRow] | None = None,
 ) -> Settlement:
     """The split (2206) of ``lines`` as it would be now, with this year's accumulators.
 
     ``relatives``: a family manager's personal account offered for mutual aid when they pay
     (``settlement.usecases.family.links.mutual_aid_accounts``). ``held``: what the platform
     already debited from the patient's account for this bill, counted as still in it.
+    ``accumulator_rows``: the patient's accumulators by policy year, if read with the facts.
     """
     person = require_person(container, session, visit.psn_no)
     visit_day = local_date(container, visit.begntime)
@@ -239,6 +241,7 @@ def split_visit(
         person=person,
         policy_year=policy.policy_year(visit_day),
         current_year=policy.policy_year(local_date(container, container.clock.now())),
+        read=accumulator_rows,
     )
     return settle(
         [priced_line(row) for row in lines],
@@ -262,6 +265,7 @@ def bill_split(
     lines: Sequence[FeeLine],
     relatives: Sequence[RelativeAccount] = (),
     held: Decimal = ZERO,
+    accumulator_rows: Mapping[int, AccumulatorRow] | None = None,
 ) -> Settlement:
     """The split repaying ``bill`` now takes: in ``repayment`` mode the split of the moment
     (:func:`split_visit`); in ``visit_end`` the split whose fund share settled at close, rebuilt
@@ -275,6 +279,7 @@ def bill_split(
             lines=lines,
             relatives=relatives,
             held=held,
+            accumulator_rows=accumulator_rows,
         )
     person = require_person(container, session, visit.psn_no)
     return fund_split(

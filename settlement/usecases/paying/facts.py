@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 from insurance.split import RelativeAccount
 from settlement.access.hospitals import Hospital
 from settlement.billing import bill_states
-from settlement.billing.accumulators import lock_person
+from settlement.billing.accumulators import AccumulatorRow, lock_person
 from settlement.billing.family_tables import SharedHold
 from settlement.billing.payment_tables import BillSettlement, WalletOrder
 from settlement.billing.tables import Bill, FeeLine, Visit
@@ -86,6 +86,8 @@ class SplitFacts:
     #: may take over (``settlement.usecases.movements.resolve.leftovers``).
     taken_over: Intent | None = None
     shared: dict[str, list[SharedHold]] | None = None
+    #: The patient's accumulators by policy year, read with the rest (``None``: not read).
+    accumulators: dict[int, AccumulatorRow] | None = None
 
 
 def lock_split_inputs(session: Session, bill: Bill, offered: OfferedAccounts) -> SplitFacts:
@@ -103,25 +105,29 @@ def lock_split_inputs(session: Session, bill: Bill, offered: OfferedAccounts) ->
 
 
 def split_inputs(session: Session, bill: Bill, relatives: list[RelativeAccount]) -> SplitFacts:
-    """The bill's visit, hospital, billed lines and the holds its lines have on managers' lines
-    (one statement: a row per line and hold), with the mutual aid offered."""
+    """The bill's visit, hospital, billed lines, the holds its lines have on managers' lines and
+    the patient's accumulators (one statement: a row per line, hold and policy year), with the
+    mutual aid offered. Read under the patient's lock (:func:`lock_person`), the accumulators
+    are the split's to use."""
     query = (
-        select(Visit, Hospital, SharedHold)
+        select(Visit, Hospital, SharedHold, AccumulatorRow)
         .select_from(Visit)
         .join(Hospital, Hospital.code == bill.hospital_code)
         .outerjoin(SharedHold, SharedHold.mdtrt_id == Visit.mdtrt_id)
+        .outerjoin(AccumulatorRow, AccumulatorRow.psn_no == Visit.psn_no)
         .where(Visit.mdtrt_id == bill.mdtrt_id)
         .options(joinedload(Visit.fees))
     )
     rows = session.execute(query).unique().all()
     assert rows, f"the bill's visit {bill.mdtrt_id}"
-    visit, hospital, _ = rows[0]
-    holds = sorted({hold for _, _, hold in rows if hold is not None}, key=lambda hold: hold.rank)
+    visit, hospital, _, _ = rows[0]
+    holds = sorted({row[2] for row in rows if row[2] is not None}, key=lambda hold: hold.rank)
     shared: dict[str, list[SharedHold]] = {}
     for hold in holds:
         shared.setdefault(hold.feedetl_sn, []).append(hold)
+    accumulators = {row[3].policy_year: row[3] for row in rows if row[3] is not None}
     lines = [line for line in visit.fees if line.status == "billed"]
-    return SplitFacts(visit, hospital, lines, relatives, shared=shared)
+    return SplitFacts(visit, hospital, lines, relatives, shared=shared, accumulators=accumulators)
 
 
 def locked_order(

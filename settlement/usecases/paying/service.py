@@ -196,6 +196,7 @@ def _split_of(
         lines=inputs.lines,
         relatives=inputs.relatives,
         held=held,
+        accumulator_rows=inputs.accumulators,
     )
 
 
