@@ -18,8 +18,11 @@ row, update it, commit, twice. Two modes, each with its own bills (prepared over
 not timed; a bill per patient):
 
 - sequential: one payer after another, then the baseline the same way;
-- concurrent (PostgreSQL): ``--payers`` threads (default 16), each with its own connection and
-  its own patients' bills, paying at once; the baseline run by as many threads on their bills.
+- concurrent (PostgreSQL): ``--payers`` processes (default 16, forked), each with its own
+  connection and its own patients' bills, paying at once; the baseline run by as many processes
+  on their bills. Processes, not threads: threads of one process take turns on the interpreter's
+  lock, so the Python of a payment (most of its time) ran one payer at a time while the
+  baseline's threads waited on the database together, and the ratio measured the lock.
 
 Printed: payments per second, the baseline's, the ratio (payments ÷ baseline) per mode, and the
 SQL statements per settled payment (start + callback) by purpose, counted at the driver
@@ -34,8 +37,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -49,7 +52,7 @@ from settlement.adapters.wallets import callback_body, sign_callback
 from settlement.foundation.db import make_engine
 from settlement.usecases.paying.payments import receive_callback, start_payment
 from tests.bench.support import POSTGRES_HELP, default_postgres
-from tests.bench.support.statements import SANDBOX_PREFIX, count_engine, format_purposes
+from tests.bench.support.statements import SANDBOX_PREFIX, Tally, count_engine, format_purposes
 from tests.database import PostgresTestDatabase, create_schema
 from tests.harness import build_service
 from tests.integration.payments.support import AMOXICILLIN, HEALTH_ADVICE, bill_for
@@ -120,45 +123,72 @@ def baseline(container: Any, bill_id: str, _psn_no: str) -> None:
 
 def timed(
     work: Callable[[Any, str, str], None], container: Any, shares: Sequence[list[Bill]]
-) -> float:
-    """Seconds for ``work`` on every bill, one thread per share (one share: this thread)."""
+) -> tuple[float, Tally | None]:
+    """Seconds for ``work`` on every bill, one payer per share: one share runs in this thread;
+    several run as processes (forked, each with its own connections), so a payer's Python does
+    not wait for another's on the interpreter's lock, as a server's workers would not. With
+    processes, the statements they sent (else ``None``: this process counted them)."""
     if len(shares) == 1:
         started = time.perf_counter()
         for bill_id, psn_no in shares[0]:
             work(container, bill_id, psn_no)
-        return time.perf_counter() - started
-    barrier = threading.Barrier(len(shares) + 1)
-    errors: list[BaseException] = []
-
-    def payer(share: list[Bill]) -> None:
-        barrier.wait()
-        try:
-            for bill_id, psn_no in share:
-                work(container, bill_id, psn_no)
-        except BaseException as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=payer, args=(share,)) for share in shares]
-    for thread in threads:
-        thread.start()
-    barrier.wait()
+        return time.perf_counter() - started, None
+    context = multiprocessing.get_context("fork")
+    ready, go = context.Barrier(len(shares) + 1), context.Event()
+    results = context.SimpleQueue()
+    payers = [
+        context.Process(target=_payer, args=(work, container, share, ready, go, results))
+        for share in shares
+    ]
+    for payer in payers:
+        payer.start()
+    ready.wait()  # every payer connected and waiting
     started = time.perf_counter()
-    for thread in threads:
-        thread.join()
+    go.set()
+    reports = [results.get() for _ in payers]
     elapsed = time.perf_counter() - started
-    if errors:
-        raise RuntimeError(f"a payer failed: {errors[0]!r}") from errors[0]
-    return elapsed
+    for payer in payers:
+        payer.join()
+    failed = [report["error"] for report in reports if report["error"]]
+    if failed:
+        raise RuntimeError(f"a payer failed: {failed[0]}")
+    return elapsed, Tally.total(Tally.from_json(report["tally"]) for report in reports)
+
+
+def _payer(
+    work: Callable[[Any, str, str], None],
+    container: Any,
+    share: list[Bill],
+    ready: Any,
+    go: Any,
+    results: Any,
+) -> None:
+    """One payer process: its own connections (the parent's are not shared), the share paid
+    once every payer is ready, then what it sent reported."""
+    container.engine.dispose(close=False)
+    log = count_engine(container.engine)
+    with container.engine.connect():
+        pass  # a connection opened before the clock starts, as the parent's pool holds one
+    ready.wait()
+    go.wait()
+    before = log.snapshot()
+    error = ""
+    try:
+        for bill_id, psn_no in share:
+            work(container, bill_id, psn_no)
+    except BaseException as failure:
+        error = repr(failure)
+    results.put({"tally": log.snapshot().since(before).to_json(), "error": error})
 
 
 def run_mode(label: str, mode: str, service: Any, bills: list[Bill], payers: int) -> dict[str, Any]:
     container = service.container
     log = count_engine(container.engine)
     shares = [bills[i::payers] for i in range(payers)]
-    base_seconds = timed(baseline, container, shares)
+    base_seconds, _ = timed(baseline, container, shares)
     before = log.snapshot()
-    seconds = timed(settle, container, shares)
-    tally = log.snapshot().since(before)
+    seconds, counted = timed(settle, container, shares)
+    tally = counted if counted is not None else log.snapshot().since(before)
     count = len(bills)
     per = tally.per(count)
     figures = {
@@ -171,7 +201,7 @@ def run_mode(label: str, mode: str, service: Any, bills: list[Bill], payers: int
         "sandbox_statements_per_payment": round(tally.touching(SANDBOX_PREFIX) / count, 2),
     }
     print(
-        f"{label} {mode} ({payers} payer{'s' if payers > 1 else ''}, {count} bills): "
+        f"{label} {mode} ({payers} payer{' processes' if payers > 1 else ''}, {count} bills): "
         f"{figures['payments_per_s']:8.1f} settled payments/s ({figures['ms_each']:.2f} ms each); "
         f"baseline {figures['baseline_per_s']:8.1f}/s; ratio {figures['ratio']:.3f}; "
         f"{per['statements']:.1f} statements and {per['transactions']:.1f} transactions per "
@@ -238,6 +268,7 @@ def summary(backend: str, results: dict[str, Any], args: argparse.Namespace) -> 
     if concurrent:
         line |= {
             "payers": args.payers,
+            "payers_are": "processes",
             "concurrent_payments_per_s": concurrent["payments_per_s"],
             "concurrent_baseline_per_s": concurrent["baseline_per_s"],
             "concurrent_statements_per_payment": concurrent["statements_per_payment"],
@@ -248,7 +279,7 @@ def summary(backend: str, results: dict[str, Any], args: argparse.Namespace) -> 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench payments", description=__doc__)
     parser.add_argument("--bills", type=int, default=300, help="bills per mode")
-    parser.add_argument("--payers", type=int, default=16, help="threads of the concurrent mode")
+    parser.add_argument("--payers", type=int, default=16, help="processes of the concurrent mode")
     parser.add_argument("--postgres", default=default_postgres(), help=POSTGRES_HELP)
     parser.add_argument("--sqlite", action="store_true", help="run on SQLite as well")
     parser.add_argument(
