@@ -44,6 +44,17 @@ def log_in(page: Any, base_url: str, phone: str) -> None:
     page.wait_for_url(f"{base_url}/app/")
 
 
+def follow(page: Any, link: Any, url: str | re.Pattern[str]) -> None:
+    """Click ``link`` and wait until the page it leads to (at ``url``) has loaded.
+
+    A click waits for the navigation it starts only if Chromium reports that navigation before
+    the click returns; on a busy machine it can report it later, and the page read next is then
+    the one before (``.all()`` and ``.count()`` read at once, they wait for nothing).
+    """
+    link.click()
+    page.wait_for_url(url)  # and for its load event: the whole document is parsed
+
+
 def shoot(page: Any, folder: Path, name: str) -> Path:
     """The whole page at 360 px wide; the window grows to the page's height for the capture so
     the sticky tab bar sits at the end instead of over the content (as a full-page capture

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.browser.conftest import needs_chromium
-from tests.e2e.browser.pages import DemoServer, charge_and_close, log_in, shoot
+from tests.e2e.browser.pages import DemoServer, charge_and_close, follow, log_in, shoot
 
 pytestmark = [needs_chromium, pytest.mark.slow]
 
@@ -53,12 +53,15 @@ def test_a_manager_invites_a_parent_who_accepts_and_the_manager_pays_the_parents
 
     bill_id = charge_and_close(demo_server, ZHANG_JIANGUO["psn_no"], number="WEB-FAM-1")
     manager.goto(f"{base}/app/family")
-    manager.get_by_test_id("relative").get_by_role("link", name=re.compile("的账单")).click()
+    relatives_bills = manager.get_by_test_id("relative").get_by_role(
+        "link", name=re.compile("的账单")
+    )
+    follow(manager, relatives_bills, f"{base}/app/family/{ZHANG_JIANGUO['psn_no']}")
     assert manager.get_by_test_id("credit").count() == 1
     bill = manager.locator(f'[data-bill-id="{bill_id}"]')
     assert "¥80.00" in bill.inner_text()
     shoot(manager, screenshots, "12-relative-bills")
-    bill.get_by_role("link").click()
+    follow(manager, bill.get_by_role("link"), re.compile(rf"/{bill_id}$"))
     rows = {
         row.locator("th").inner_text(): row.locator("td").inner_text()
         for row in manager.get_by_test_id("split").locator("tr").all()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.browser.conftest import needs_chromium
-from tests.e2e.browser.pages import DemoServer, charge_and_close, log_in, shoot
+from tests.e2e.browser.pages import DemoServer, charge_and_close, follow, log_in, shoot
 
 pytestmark = [needs_chromium, pytest.mark.slow]
 
@@ -62,7 +62,7 @@ def test_a_patient_signs_sees_the_split_pays_with_the_wallet_and_sees_it_settled
     assert re.search(r"剩余 7[01] 小时", bill.locator(".countdown").inner_text())
     shoot(page, screenshots, "05-bills")
 
-    bill.get_by_role("link").click()
+    follow(page, bill.get_by_role("link"), f"{base}/app/bills/{bill_id}")
     split = page.get_by_test_id("split")
     rows = {
         row.locator("th").inner_text(): row.locator("td").inner_text()
