@@ -152,7 +152,12 @@ class Scheduler:
 
     def start(self) -> None:
         """Tick now and then every interval, in a background thread."""
-        background = BackgroundScheduler(timezone="UTC")
+        # APScheduler drops a run that starts over a second late (its default grace): on a busy
+        # machine that dropped the sweeps at start, and any beat, until the next interval. A
+        # late beat is still due, and coalescing keeps a backlog to one run.
+        background = BackgroundScheduler(
+            timezone="UTC", job_defaults={"misfire_grace_time": None, "coalesce": True}
+        )
         background.add_job(
             self.tick,
             "interval",
