@@ -73,18 +73,11 @@ class RequestContextMiddleware:
         reset = CURRENT_REQUEST.set(log)
         header = (_REQUEST_ID_KEY, log.request_id.encode())
         status = 500
+        counted = False
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                log.path = loggable_path(scope)  # routed by now: the access line uses it
-                message = {**message, "headers": [*message.get("headers", ()), header]}
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
+        def count() -> None:
+            nonlocal counted
+            counted = True
             if self._mounted is None:  # read once the app is complete (routes come after)
                 self._mounted = tuple(self._mounts())
             metrics.count_request(
@@ -93,6 +86,24 @@ class RequestContextMiddleware:
                 status,
                 time.perf_counter() - started,
             )
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                log.path = loggable_path(scope)  # routed by now: the access line uses it
+                message = {**message, "headers": [*message.get("headers", ()), header]}
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                # Counted before the answer's end goes out, not after: a client that has its
+                # answer (a scraper next, or a test) finds the request counted.
+                count()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if not counted:  # no answer's end was sent: the app raised, or the client left
+                count()
         # Only after an answer: when the app raised, the server logs the failure after this
         # returns, and those lines are this request's too (each request is a task of its own).
         CURRENT_REQUEST.reset(reset)
