@@ -35,8 +35,9 @@ def json_lines(log: str) -> list[dict[str, Any]]:
 
 
 def access_lines(server: ServerProcess, prefix: str, count: int) -> dict[str, int]:
-    """Request id -> the pid of the worker that answered, once ``count`` requests are logged."""
-    deadline = time.monotonic() + 10
+    """Request id -> the pid of the worker that answered, once ``count`` requests are logged
+    (a worker writes its line as it answers: on a busy machine it may come a while later)."""
+    deadline = time.monotonic() + 60
     while True:
         answered = {
             line["request_id"]: line["pid"]
@@ -56,6 +57,22 @@ def scrape(server: ServerProcess, request_id: str) -> Scrape:
     )
     assert response.status_code == 200, response.text
     return parse(response.text)[1]
+
+
+def scrapes_from_every_worker(
+    server: ServerProcess, workers: set[int]
+) -> tuple[list[Scrape], set[int]]:
+    """At least 8 scrapes, on new connections, until each of ``workers`` has answered one; and
+    the workers that answered them. The kernel hashes each connection to a worker: 8 scrapes
+    all went to one of two workers once in 128 runs, so more are made until both have answered
+    (64 all to one: once in 2**63)."""
+    scrapes: list[Scrape] = []
+    scraped_by: set[int] = set()
+    while len(scrapes) < 8 or (scraped_by != workers and len(scrapes) < 64):
+        prefix = f"scrape-{len(scrapes)}-"
+        scrapes.append(scrape(server, prefix))
+        scraped_by |= set(access_lines(server, prefix, 1).values())
+    return scrapes, scraped_by
 
 
 def leave_a_stale_file(folder: Path) -> None:
@@ -99,8 +116,7 @@ def test_two_workers_metrics_add_up_whichever_answers_and_a_dead_workers_gauges_
         per_worker = Counter(served.values())
         assert len(per_worker) == 2, per_worker  # both workers answered some
 
-        scrapes = [scrape(server, f"scrape-{n}") for n in range(8)]
-        scraped_by = set(access_lines(server, "scrape-", 8).values())
+        scrapes, scraped_by = scrapes_from_every_worker(server, set(per_worker))
         live = {"method": "GET", "route": "/health/live", "status": "200"}
         for figures in scrapes:
             assert value(figures, "shuxin_http_requests_total", **live) == REQUESTS
@@ -117,7 +133,9 @@ def test_two_workers_metrics_add_up_whichever_answers_and_a_dead_workers_gauges_
         paths = set(httpx.get(f"{server.base_url}/openapi.json", timeout=10).json()["paths"])
         routes = paths | {"/metrics", "unmatched", "/app/static/{path}"}
         assert convention_problems(families, routes) == []
-        # The supervisor's scheduler is in the sum too: it ran its sweeps at start.
+        # The supervisor's scheduler is in the sum too: it ran its sweeps at start (in its own
+        # thread: the workers may have started first).
+        server.wait_for_log("executed successfully")  # APScheduler's line for a finished run
         assert value(figures, "shuxin_scheduler_sweep_runs_total", sweep="overdue", outcome="ok")
         assert value(figures, "shuxin_scheduler_leading") == 1
         # Three processes, each with a pool of 5 + 10 (SQLite's default).
