@@ -65,7 +65,14 @@ def test_a_visit_whose_policy_lookup_raises_does_not_stop_the_visits_after_it_cl
     service, his, caplog
 ):
     people = [service.enrol()[0] for _ in range(3)]
-    poisoned, *others = [open_visit(his, person) for person in people]  # poisoned opened first
+    opened = []
+    for person in people:
+        opened.append(open_visit(his, person))
+        # Opened a minute apart: the sweep closes the oldest first, and on the frozen clock all
+        # three were the same age, so their order was whatever order PostgreSQL found the rows
+        # in (where a row lies moves with updates and the vacuum).
+        service.advance(minutes=1)
+    poisoned, *others = opened  # poisoned opened first
     poison(service, poisoned)
     service.clock.advance(AFTER_THE_DAY - service.clock.now())
     counted = failed_count("auto_close", "NoPolicyInForceError")
