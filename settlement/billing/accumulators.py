@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import Integer, String, text
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from insurance.money import ZERO, from_fen, to_fen
 from insurance.split import Accumulators
+from settlement.foundation.db import lock_until_commit
 from settlement.foundation.orm import Base, FenColumn, UTCDateTime
 from settlement.foundation.ports import PersonRecord
 from settlement.foundation.writes import Write, upserted, write_all
@@ -104,7 +105,4 @@ def lock_person(session: Session, psn_no: str) -> None:
     other way round.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-            {"key": f"pay:{psn_no}"},
-        )
+        lock_until_commit(session, f"pay:{psn_no}")

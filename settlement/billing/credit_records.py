@@ -6,13 +6,13 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Exists, Row, Select, bindparam, exists, func, select, text
+from sqlalchemy import ColumnElement, Exists, Row, Select, bindparam, exists, func, select
 from sqlalchemy.orm import QueryableAttribute, Session, aliased
 
 from credit.decision import Decision, Reason
 from insurance.money import from_fen
 from settlement.billing.credit_tables import AgreementSignatureRow, CreditDecisionRow
-from settlement.foundation.db import execute_on_connection
+from settlement.foundation.db import execute_on_connection, lock_until_commit
 
 
 class CreditRepository:
@@ -27,10 +27,7 @@ class CreditRepository:
         write lock (``BEGIN IMMEDIATE``), so there is nothing more to take.
         """
         if self.session.get_bind().dialect.name == "postgresql":
-            self.session.execute(
-                text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                {"key": f"credit:{psn_no}"},
-            )
+            lock_until_commit(self.session, f"credit:{psn_no}")
 
     # --- decisions ---------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     event,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -398,6 +399,27 @@ def _json_texts(dialect: Any, column_type: JSON, values: list[Any]) -> list[str 
 
 
 SelectT = TypeVar("SelectT", bound=Select[Any])
+
+
+def advisory_key(key_sql: str) -> str:
+    """The SQL of an advisory lock's key named by ``key_sql`` (an SQL text expression), in this
+    schema.
+
+    PostgreSQL's advisory locks are one namespace for the whole database, while what a key
+    serialises (a patient's credit, their splits, a family's links) lives in the current schema:
+    without the schema in the key, two deployments or test runs in schemas of one database wait
+    on each other's patients, and, nothing else ordering their locks, can deadlock each other.
+    """
+    return f"hashtextextended(current_schema() || '/' || {key_sql}, 0)"
+
+
+_XACT_LOCK = text(f"SELECT pg_advisory_xact_lock({advisory_key(':key')})")
+
+
+def lock_until_commit(session: Session, key: str) -> None:
+    """Hold the advisory lock ``key`` names in this schema until the transaction ends
+    (PostgreSQL only: SQLite serialises writers already)."""
+    session.execute(_XACT_LOCK, {"key": key})
 
 
 def skip_locked(session: Session, query: SelectT, *of: Any) -> SelectT:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from credit.identity import IdentityError, validate_certno
@@ -30,6 +30,7 @@ from settlement.billing.family_tables import (
     SharedHold,
 )
 from settlement.billing.tables import Bill, FeeLine, Visit
+from settlement.foundation.db import lock_until_commit
 from settlement.foundation.errors import ServiceError
 from settlement.foundation.ids import new_id
 from settlement.usecases.credit.agreements import CreditContext, SignUp, sign_up
@@ -69,10 +70,7 @@ def lock_family(session: Session, *psn_nos: str) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return  # SQLite writers already hold the database write lock
     for psn_no in sorted(set(psn_nos)):
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-            {"key": f"family:{psn_no}"},
-        )
+        lock_until_commit(session, f"family:{psn_no}")
 
 
 def active_link(

@@ -12,7 +12,7 @@ from settlement.billing.credit_records import to_decision
 from settlement.billing.credit_tables import CreditDecisionRow
 from settlement.billing.repayment import BillRecord
 from settlement.billing.tables import Bill
-from settlement.foundation.db import among
+from settlement.foundation.db import advisory_key, among
 from settlement.usecases.overdue.decide import DueBill, LatestDecision
 
 DECISIONS = cast(Table, CreditDecisionRow.__table__)
@@ -54,17 +54,19 @@ def due_bill(row: Any) -> DueBill:
     )
 
 
+#: ``CreditRepository.lock_patient``'s keys (``credit:{psn_no}``), each patient's in turn.
+_CREDIT_KEY = "'credit:' || k"
+_LOCK_CREDITS = text(
+    f"SELECT pg_advisory_xact_lock({advisory_key(_CREDIT_KEY)}) "  # noqa: S608 - constants only
+    "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k"
+)
+
+
 def lock_patients(session: Session, patients: Sequence[str]) -> None:
     """The credit locks ``CreditRepository.lock_patient`` takes, in one sorted pass (no
     deadlock); SQLite serialises writers and needs none."""
     if patients and session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text(
-                "SELECT pg_advisory_xact_lock(hashtextextended('credit:' || k, 0)) "
-                "FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k"
-            ),
-            {"keys": sorted(patients)},
-        )
+        session.execute(_LOCK_CREDITS, {"keys": sorted(patients)})
 
 
 def latest_decisions(session: Session, patients: Sequence[str]) -> dict[str, LatestDecision]:

@@ -30,7 +30,7 @@ from tests.integration.payments.support import AMOXICILLIN, HEALTH_ADVICE
             "SELECT visits FOR UPDATE",
         ),
         (
-            "SELECT pg_advisory_xact_lock(hashtextextended(%(key)s, 0))",
+            "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '/' || %(key)s, 0))",
             "SELECT pg_advisory_xact_lock()",
         ),
         ("INSERT INTO x (a) VALUES (1) ON CONFLICT (a) DO UPDATE SET a = 1", "INSERT x"),
