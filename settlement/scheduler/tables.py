@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from settlement.foundation.orm import Base, FenColumn, UTCDateTime
@@ -25,7 +25,12 @@ class ScheduledAction(Base):
     """
 
     __tablename__ = "scheduled_actions"
-    __table_args__ = (UniqueConstraint("bill_id", "kind", name="uq_scheduled_actions_bill_kind"),)
+    __table_args__ = (
+        UniqueConstraint("bill_id", "kind", name="uq_scheduled_actions_bill_kind"),
+        # The escalation sweep's unresolved intents (outcome ``reporting``, a handful among
+        # every bill's actions): found from here, not by probing every bill for one.
+        Index("ix_scheduled_actions_outcome_kind", "outcome", "kind", "bill_id"),
+    )
 
     id: Mapped[int] = mapped_column(FenColumn, primary_key=True, autoincrement=True)
     bill_id: Mapped[str] = mapped_column(ForeignKey("bills.bill_id"))
