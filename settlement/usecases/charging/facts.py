@@ -9,10 +9,23 @@ one freezes the patient's line.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, String, bindparam, exists, func, select
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Select,
+    String,
+    any_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from settlement.access.hospitals import Hospital
@@ -47,19 +60,30 @@ def bill_of_visit(session: Session, mdtrt_id: str) -> Bill | None:
     return session.scalars(select(Bill).where(Bill.mdtrt_id == mdtrt_id)).first()
 
 
-def _visits_for_charges_statement() -> Select[str, str, str, str, datetime, int, bool, bool, bool]:
+def _visits_for_charges_statement(
+    postgres: bool,
+) -> Select[str, str, str, str, datetime, int, bool, bool, bool]:
     """Built once (its cache key too): the visits locked in id order (so that concurrent
     writers lock them alike), each with its active total, whether any of ``sns`` is in it, and
-    the two family facts a charge needs (most patients have none, and then read nothing more)."""
+    the two family facts a charge needs (most patients have none, and then read nothing more).
+
+    On PostgreSQL ``ids`` and ``sns`` are each one JSON array, made an array by the server
+    (``= ANY(ARRAY(SELECT json_array_elements_text(…)))``, evaluated once, then the indexes as
+    for a list): the statement's text is then the same for any group, so neither SQLAlchemy
+    expands a placeholder per value nor psycopg parses, nor the server plans, a new text for
+    each count of visits and lines (a group's sizes made hundreds of them)."""
     active = (
         select(func.coalesce(func.sum(FeeLine.det_item_fee_sumamt_fen), 0))
         .where(FeeLine.mdtrt_id == Visit.mdtrt_id, FeeLine.status.in_(ACTIVE_STATUSES))
         .scalar_subquery()
     )
-    repeated = exists().where(
-        FeeLine.mdtrt_id == Visit.mdtrt_id,
-        FeeLine.feedetl_sn.in_(bindparam("sns", expanding=True)),
-    )
+    if postgres:
+        in_sns: ColumnElement[bool] = FeeLine.feedetl_sn == any_(_json_array("sns"))
+        in_ids: ColumnElement[bool] = Visit.mdtrt_id == any_(_json_array("ids"))
+    else:
+        in_sns = FeeLine.feedetl_sn.in_(bindparam("sns", expanding=True))
+        in_ids = Visit.mdtrt_id.in_(bindparam("ids", expanding=True, type_=String()))
+    repeated = exists().where(FeeLine.mdtrt_id == Visit.mdtrt_id, in_sns)
     has_links = exists().where(
         FamilyLink.relative_psn_no == Visit.psn_no, FamilyLink.status == FAMILY_LINK_ACTIVE
     )
@@ -75,13 +99,22 @@ def _visits_for_charges_statement() -> Select[str, str, str, str, datetime, int,
             has_links,
             overdue_shared_exists(Visit.psn_no),
         )
-        .where(Visit.mdtrt_id.in_(bindparam("ids", expanding=True, type_=String())))
+        .where(in_ids)
         .order_by(Visit.mdtrt_id)
         .with_for_update(of=Visit)
     )
 
 
-_VISITS_FOR_CHARGES = _visits_for_charges_statement()
+def _json_array(name: str) -> ColumnElement[Any]:
+    """The texts of the JSON array bound as ``name``, as one PostgreSQL array."""
+    texts = func.json_array_elements_text(cast(bindparam(name, type_=String()), JSON))
+    return func.array(select(texts).scalar_subquery())
+
+
+_VISITS_FOR_CHARGES = {
+    "postgresql": _visits_for_charges_statement(postgres=True),
+    "sqlite": _visits_for_charges_statement(postgres=False),
+}
 
 
 def visits_for_charges(
@@ -90,9 +123,11 @@ def visits_for_charges(
     """Lock the visits (of any hospital: the caller checks whose they are) and read their
     :class:`ChargeFacts`, by id. The visits' lines are not loaded: a long visit would cost a
     row object per line."""
-    rows = execute_on_connection(
-        session, _VISITS_FOR_CHARGES, {"ids": list(mdtrt_ids), "sns": list(sns)}
-    )
+    dialect = session.get_bind().dialect.name
+    lists: dict[str, Any] = {"ids": list(mdtrt_ids), "sns": list(sns)}
+    if dialect == "postgresql":
+        lists = {name: json.dumps(values) for name, values in lists.items()}
+    rows = execute_on_connection(session, _VISITS_FOR_CHARGES[dialect], lists)
     facts: dict[str, ChargeFacts] = {}
     for mdtrt_id, hospital_code, psn_no, status, begntime, total, repeated, links, frozen in rows:
         facts[mdtrt_id] = ChargeFacts(
