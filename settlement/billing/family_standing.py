@@ -39,7 +39,14 @@ def overdue_shared_exists(manager_psn_no: ColumnElement[str] | SQLColumnExpressi
 def _overdue_shared_where(
     manager_psn_no: ColumnElement[str] | SQLColumnExpression[str],
 ) -> tuple[ColumnElement[bool], ...]:
-    drew = select(SharedHold.mdtrt_id).where(SharedHold.manager_psn_no == manager_psn_no)
+    # Correlated with the statement that names the manager (a charge's visits), through the
+    # EXISTS around it: left to itself the subquery read every visit's patient, so one overdue
+    # shared bill anywhere marked every visit frozen and sent each batch to the single path.
+    drew = (
+        select(SharedHold.mdtrt_id)
+        .where(SharedHold.manager_psn_no == manager_psn_no)
+        .correlate_except(SharedHold)
+    )
     return Bill.status.in_(bill_states.OVERDUE_UNPAID), Bill.mdtrt_id.in_(drew)
 
 
