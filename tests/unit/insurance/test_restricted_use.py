@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from insurance.catalogue import Catalogue, CatalogueItem, default_catalogue_path, load_catalogue
-from insurance.errors import CatalogueError, InvalidFeeLineError
-from insurance.money import ZERO
-from insurance.pricing import FeeLine, PricedLine, approval_refused, price_line
+from insurance.errors import CatalogueError, InvalidAmountError, InvalidFeeLineError
+from insurance.money import MAX_AMOUNT, ZERO
+from insurance.pricing import FeeLine, PricedLine, approval_refused, line_amount, price_line
 from tests.unit.insurance.builders import demo_policy
 
 POLICY = demo_policy()
@@ -88,6 +88,11 @@ def test_whatever_the_flag_the_parts_add_up_and_a_refusal_moves_all_to_the_patie
     code: str, flag: str | None, pric_fen: int, cnt: Decimal
 ) -> None:
     pric = Decimal(pric_fen).scaleb(-2)
+    if line_amount(pric, cnt) > MAX_AMOUNT:
+        # Beyond what a line may cost (up to 100,000.00 × 100.00 is drawn): refused, naming it.
+        with pytest.raises(InvalidAmountError, match="above"):
+            FeeLine("F1", code, "i", pric, cnt, hosp_appr_flag=flag)
+        return
     line = price_line(FeeLine("F1", code, "i", pric, cnt, hosp_appr_flag=flag), CATALOGUE, POLICY)
     assert sum(parts(line)) == line.det_item_fee_sumamt
     assert all(part >= 0 for part in parts(line))
