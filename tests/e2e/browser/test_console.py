@@ -220,6 +220,9 @@ def test_an_administrator_reads_the_day_the_test_built_opens_every_list_and_down
             page.get_by_test_id("edit-001102000040000").click()
             page.get_by_label("分类").fill("诊查费")
             page.get_by_test_id("save").click()
+            page.get_by_test_id(
+                "saved"
+            ).wait_for()  # the saved page, not the form (count() waits not)
             assert page.get_by_test_id("saved").count() == 1
             page.screenshot(path=str(screenshots / "console-10-catalogue-item.png"))
 

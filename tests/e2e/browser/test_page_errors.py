@@ -30,9 +30,12 @@ def test_a_wrong_id_number_is_shown_in_view_at_the_top_with_the_focus(
     page.get_by_label("身份证号").fill("37142619880316000X")
     page.get_by_label("我已阅读并同意以上协议").check()
     page.get_by_role("button", name="签署并查看我的额度").click()
-    page.wait_for_load_state()
 
+    # The refused form comes back as a new page: wait for its error (a click need not wait for
+    # the navigation it starts, and count() reads at once).
     error = page.get_by_test_id("error")
+    error.wait_for()
+    page.wait_for_load_state()
     assert error.count() == 1
     assert page.evaluate("document.activeElement && document.activeElement.id") == "page-error"
     box = error.bounding_box()
