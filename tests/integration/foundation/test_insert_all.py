@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, Text, select
+from sqlalchemy.exc import DBAPIError
 
 from settlement.foundation.db import insert_all
 from settlement.foundation.orm import DecimalText, FenColumn, UTCDateTime
@@ -98,10 +99,11 @@ def test_nothing_to_insert_sends_nothing(probe_uow):
 
 
 def test_a_value_without_a_json_form_is_refused_not_stored_as_something_else(probe_uow, engine):
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite inserts with an executemany, which binds each value itself")
-    with pytest.raises(TypeError), probe_uow() as uow:
+    # PostgreSQL: the JSON parameter cannot be written; SQLite: its executemany cannot bind it.
+    refusal = TypeError if engine.dialect.name == "postgresql" else DBAPIError
+    with pytest.raises(refusal), probe_uow() as uow:
         insert_all(uow.session, probe, [{**ROWS[0], "batch": "all", "name": object()}])
+    assert stored(probe_uow, "all") == []
 
 
 def test_rows_whose_key_exists_are_skipped_and_only_those_inserted_come_back(probe_uow):
