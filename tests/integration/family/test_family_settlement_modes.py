@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from settlement.billing.credit_line import line_balances
 from tests.harness import Service
-from tests.integration.family.support import close, make_family
+from tests.integration.family.support import Family, close, make_family
 from tests.integration.family.test_family_refunds import (
     pay_as_manager,
     reconciliation_balanced,
@@ -28,6 +28,23 @@ D = Decimal
 def owed(service: Service, psn_no: str) -> Decimal:
     with service.container.uow() as uow:
         return line_balances(uow.session, psn_no).outstanding
+
+
+def repaid_by_manager(
+    service: Service, family: Family, bill_id: str, *, pool: Decimal, fund: str, personal: str
+) -> None:
+    """The manager repays the bill: the fund's share is what settled before, the account and the
+    wallet pay ``personal``, both lines owe nothing, the pool moved by the fund's share only,
+    the ledger verifies and the day reconciles."""
+    relative, manager = family.relative.psn_no, family.manager.psn_no
+    info = pay_as_manager(family, bill_id)
+
+    assert info["hifp_pay"] == fund
+    assert D(info["acct_pay"]) + D(info["psn_cash_pay"]) == D(personal)
+    assert (owed(service, relative), owed(service, manager)) == (D("0.00"), D("0.00"))
+    assert snapshot(service, relative).pool_posted == pool - D(fund)
+    assert_ledger_balanced(service)
+    reconciliation_balanced(family)
 
 
 def test_the_fund_repays_the_relatives_own_line_first_and_the_manager_pays_the_rest(
@@ -106,14 +123,7 @@ def test_a_small_refund_before_repayment_keeps_the_fund_share_on_the_lines_that_
     assert_ledger_balanced(service)
     reconciliation_balanced(family)
 
-    info = pay_as_manager(family, bill["bill_id"])
-
-    assert info["hifp_pay"] == "476.66"
-    assert D(info["acct_pay"]) + D(info["psn_cash_pay"]) == D("590.00")
-    assert (owed(service, relative), owed(service, manager)) == (D("0.00"), D("0.00"))
-    assert snapshot(service, relative).pool_posted == pool - D("476.66")
-    assert_ledger_balanced(service)
-    reconciliation_balanced(family)
+    repaid_by_manager(service, family, bill["bill_id"], pool=pool, fund="476.66", personal="590.00")
 
 
 def test_a_refund_that_shrinks_the_funds_share_on_a_tight_relatives_line_goes_through(
@@ -150,14 +160,9 @@ def test_a_refund_that_shrinks_the_funds_share_on_a_tight_relatives_line_goes_th
     assert_ledger_balanced(service)
     reconciliation_balanced(family)
 
-    info = pay_as_manager(family, bill["bill_id"])
-
-    assert info["hifp_pay"] == "440.00"
-    assert D(info["acct_pay"]) + D(info["psn_cash_pay"]) == D("1060.00")
-    assert (owed(service, relative), owed(service, manager)) == (D("0.00"), D("0.00"))
-    assert snapshot(service, relative).pool_posted == pool - D("440.00")
-    assert_ledger_balanced(service)
-    reconciliation_balanced(family)
+    repaid_by_manager(
+        service, family, bill["bill_id"], pool=pool, fund="440.00", personal="1060.00"
+    )
 
 
 def test_a_refund_carried_by_the_manager_shrinks_the_fund_without_room_on_the_relatives_line(
@@ -197,11 +202,6 @@ def test_a_refund_carried_by_the_manager_shrinks_the_fund_without_room_on_the_re
     assert_ledger_balanced(service)
     reconciliation_balanced(family)
 
-    info = pay_as_manager(family, bill["bill_id"])
-
-    assert info["hifp_pay"] == "440.00"
-    assert D(info["acct_pay"]) + D(info["psn_cash_pay"]) == D("1060.00")
-    assert (owed(service, relative), owed(service, manager)) == (D("0.00"), D("0.00"))
-    assert snapshot(service, relative).pool_posted == pool - D("440.00")
-    assert_ledger_balanced(service)
-    reconciliation_balanced(family)
+    repaid_by_manager(
+        service, family, bill["bill_id"], pool=pool, fund="440.00", personal="1060.00"
+    )
