@@ -88,7 +88,15 @@ def refund_fund_part(
     if setl_id is not None:
         fund_fen = to_fen(refund.settlement.setlinfo.hifp_pay)
         new_legs = _new_legs(
-            session, container, bill, visit, (shared, backing), setl_id, fund_fen, now
+            session,
+            container,
+            bill,
+            visit=visit,
+            shared=shared,
+            backing=backing,
+            setl_id=setl_id,
+            fund_fen=fund_fen,
+            now=now,
         )
     create_transfers(
         session,
@@ -131,8 +139,10 @@ def _new_legs(
     session: Session,
     container: PayingContext,
     bill: Bill,
+    *,
     visit: Visit,
-    holds: tuple[Mapping[str, list[SharedHold]], Mapping[str, Sequence[SharedHold]]],
+    shared: Mapping[str, list[SharedHold]],
+    backing: Mapping[str, Sequence[SharedHold]],
     setl_id: str,
     fund_fen: int,
     now: datetime,
@@ -142,7 +152,6 @@ def _new_legs(
     then part of its charges moves onto the managers' lines the refund freed, first."""
     record = bill.fund_settlement
     assert record is not None
-    shared, backing = holds  # the lines still billed; and all of them, before the refund
     shares = bill_line_shares(session, bill, shared=shared)  # as the lines carry them now
     people = {line for line, _ in shares} | {leg["line"] for leg in record["legs"]}
     people |= {row.manager_psn_no for rows in backing.values() for row in rows}
