@@ -13,7 +13,7 @@ through ``COPY`` (``settlement.foundation.db.insert_rows``); SQLAlchemy's events
 
 An ``executemany`` counts as one statement (psycopg pipelines its rows in one round trip); two
 statements psycopg sends in one pipeline count as two. :func:`purpose` names a statement by its
-verb and table (``SELECT bills FOR UPDATE``, ``INSERT ledger_transfers``), so counts can be shown
+verb and table (``SELECT bills FOR UPDATE``: a top-level ``FOR UPDATE`` only, ``INSERT ledger_transfers``), so counts can be shown
 grouped. :data:`TRANSACTION_CONTROL` shapes are kept apart from the work statements: "statements"
 in the benchmarks' figures means the others, and "transactions" the ``COMMIT``/``ROLLBACK`` count.
 """
@@ -173,6 +173,22 @@ def _outer_from(text: str) -> re.Match[str] | None:
     return first
 
 
+def _top_level(text: str) -> str:
+    """``text`` without what any parentheses hold: the statement's own clauses, not those of its
+    CTEs or subqueries (a ``FOR UPDATE`` inside one locks rows, but the statement is not a
+    ``SELECT … FOR UPDATE``)."""
+    kept = []
+    depth = 0
+    for char in text:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(depth - 1, 0)
+        elif depth == 0:
+            kept.append(char)
+    return "".join(kept)
+
+
 def purpose(sql: str) -> str:
     """A statement's verb and main table: ``SELECT bills FOR UPDATE``, ``INSERT request_nonces``,
     ``WITH INSERT ledger_transfers + UPDATE ledger_accounts``, ``BEGIN``, ``COMMIT``…"""
@@ -194,7 +210,8 @@ def purpose(sql: str) -> str:
             name = f"SELECT {_table(match, 1)}"
         else:
             name = f"SELECT {call.group(1)}()" if call else "SELECT (no table)"
-        if "FOR UPDATE" in upper or "FOR NO KEY UPDATE" in upper:
+        top = " ".join(_top_level(upper).split())
+        if "FOR UPDATE" in top or "FOR NO KEY UPDATE" in top:
             name += " FOR UPDATE"
         if "SET_CONFIG" in upper:
             name += " (+ set_config)"

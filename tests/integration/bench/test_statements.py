@@ -41,6 +41,22 @@ from tests.integration.payments.support import AMOXICILLIN, HEALTH_ADVICE
             "WITH INSERT ledger_transfers + UPDATE ledger_accounts",
         ),
         ('COPY "outbox_messages" (a, b) FROM STDIN', "COPY outbox_messages"),
+        # A lock inside a CTE or a subquery does not make the statement a SELECT … FOR UPDATE:
+        # it is named by its top-level verb.
+        (
+            "WITH locked AS (SELECT id FROM ledger_accounts WHERE code IN ($1) ORDER BY id"
+            " FOR UPDATE) SELECT a.id FROM ledger_accounts AS a JOIN locked ON locked.id = a.id",
+            "SELECT ledger_accounts",
+        ),
+        (
+            "SELECT credit_decisions.seq, (SELECT credit_lines.granted_fen FROM credit_lines"
+            " WHERE credit_lines.psn_no = %(p)s FOR UPDATE) AS granted FROM credit_decisions",
+            "SELECT credit_decisions",
+        ),
+        (
+            "SELECT bills.bill_id FROM bills WHERE bills.bill_id IN (SELECT x FROM y) FOR UPDATE OF bills",
+            "SELECT bills FOR UPDATE",
+        ),
     ],
 )
 def test_a_statement_is_named_by_its_verb_and_main_table(sql: str, named: str):
