@@ -48,7 +48,8 @@ Act = Callable[[Session, list[DueBill]], list[DueBill]]
 
 
 class SetApart:
-    """Bills a run handles one by one (their batch failed), left out of its later batches.
+    """Bills a run handles one by one (their batch failed), or leaves alone (an overdue bill
+    waiting for the insurance platform), left out of its later batches.
 
     Shared by the workers of one sweep, so a bill one of them failed on is not taken again by
     the other in the same run.

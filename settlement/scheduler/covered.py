@@ -7,6 +7,16 @@ kept ``billed`` (payable: the patient's own payment of ¥0.00 settles it) with a
 overdue, settles such a bill the same way, once: ``done`` when it settled, ``skipped`` when the
 wallet now has a part (a balance moved: the bill then waits for the patient like any other). A
 platform still failing is recorded in ``sweep_failures`` and tried again in the next tick.
+
+The deadline of such a bill: the overdue sweep leaves it alone while it waits, past its
+``due_at`` or not (it reads :func:`awaiting_settlement` in the statement that takes its batch),
+since the patient owes ¥0.00 from the wallet and the failure is the platform's. Settled, it is
+never overdue. Set aside, it waits for the patient with its own ``due_at``, but never less than
+the policy's ``min_notice`` (24 h) from the moment it was set aside, the first moment the patient
+owes something (``settlement.usecases.overdue.deadline_when_set_aside``): when that moves the
+deadline, the bill's history says so (``due_moved``) and the patient and their managers are told
+the amount and the new deadline (``remind_before``), so no bill goes overdue in the tick that
+first asks its patient to pay.
 """
 
 from __future__ import annotations
@@ -14,8 +24,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
+from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import case, exists, false, select
 from sqlalchemy.orm import Session
 
 from settlement.billing import bill_states
@@ -26,11 +37,16 @@ from settlement.scheduler.actions import claim_actions
 from settlement.scheduler.failures import Failed, isolated
 from settlement.scheduler.reports import SweepReport
 from settlement.scheduler.tables import SKIPPED, ScheduledAction
+from settlement.usecases.notices import notify_bills
+from settlement.usecases.overdue import DueBill, deadline_when_set_aside
+from settlement.usecases.paying import write
 from settlement.usecases.paying.closing import SETTLE_FAILED, settle_if_covered
 from settlement.usecases.paying.context import PayingContext
 from settlement.usecases.paying.facts import lock_bill
 
 SETTLE_COVERED = "settle_covered"
+#: The history row (and the notice's kind) when setting a bill aside moved its deadline.
+DUE_MOVED = "due_moved"
 
 
 def retry_candidates(session: Session) -> list[str]:
@@ -44,6 +60,18 @@ def retry_candidates(session: Session) -> list[str]:
         Bill.bill_id.in_(failed), Bill.status == bill_states.BILLED, ~handled
     )
     return list(session.scalars(query.order_by(Bill.due_at, Bill.bill_id)))
+
+
+def awaiting_settlement() -> Any:
+    """A column of a query over ``bills``: the bill's settlement from the insurance accounts
+    failed at close and this sweep has neither settled it nor set it aside. The failed bills
+    are read once per statement (a hashed subplan over ``ix_bill_events_kind_created_at``, a
+    handful of rows); only for those is the ``scheduled_actions`` pair probed."""
+    failed = Bill.bill_id.in_(select(BillEvent.bill_id).where(BillEvent.kind == SETTLE_FAILED))
+    handled = exists().where(
+        ScheduledAction.bill_id == Bill.bill_id, ScheduledAction.kind == SETTLE_COVERED
+    )
+    return case((failed, ~handled), else_=false())
 
 
 def awaiting_insurance(session: Session, bill_ids: Sequence[str]) -> set[str]:
@@ -102,5 +130,39 @@ def _retry_one(context: PayingContext, bill_id: str, now: datetime, uow: UnitOfW
             outcome=SKIPPED,
             detail="the wallet has a part now",
         )
+        _give_notice(context, session, bill, now)
     uow.commit()
     return outcome
+
+
+def _give_notice(context: PayingContext, session: Session, bill: Bill, now: datetime) -> None:
+    """A bill set aside is due no sooner than ``min_notice`` from now: its deadline moved, its
+    history says so and its patient (and managers) are told what is due by when."""
+    notice = context.scheme.min_notice
+    due_at = deadline_when_set_aside(bill.due_at, now=now, min_notice=notice)
+    if due_at == bill.due_at:
+        return
+    detail = {"from": bill.due_at.isoformat(), "to": due_at.isoformat()}
+    write.change_status(session, bill, bill.status, kind=DUE_MOVED, now=now, detail=detail)
+    bill.due_at = due_at
+    session.flush()
+    owed = DueBill(
+        bill.bill_id,
+        bill.psn_no,
+        bill.hospital_code,
+        bill.status,
+        bill.owed_fen,
+        bill.closed_at,
+        due_at,
+        None,
+    )
+    hours = int(notice.total_seconds()) // 3600
+    notify_bills(
+        session,
+        container=context,
+        bills=[owed],
+        kind=DUE_MOVED,
+        template="remind_before",
+        now=now,
+        hours=hours,
+    )

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Protocol
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from settlement.access.nonces import purge_expired_nonces
@@ -38,12 +38,11 @@ from settlement.scheduler.autopay import sweep_autopay
 from settlement.scheduler.batches import (
     BATCH_SIZE,
     SetApart,
-    due_bills,
     sweep_batches,
     take_batch,
 )
 from settlement.scheduler.context import SchedulerContext
-from settlement.scheduler.covered import sweep_settle_covered
+from settlement.scheduler.covered import awaiting_settlement, sweep_settle_covered
 from settlement.scheduler.escalation import sweep_escalation
 from settlement.scheduler.failures import Failed, isolated
 from settlement.scheduler.movements import sweep_account_movements
@@ -52,7 +51,7 @@ from settlement.scheduler.reports import SweepReport
 from settlement.scheduler.wallet_orders import sweep_pending_orders
 from settlement.usecases.credit.decisions import CreditConfig
 from settlement.usecases.notices import NoticesContext, notify_bills
-from settlement.usecases.overdue import DueBill, mark_overdue
+from settlement.usecases.overdue import DUE_BILL_COLUMNS, DueBill, due_now, mark_overdue
 
 __all__ = [
     "BATCH_SIZE",
@@ -119,6 +118,13 @@ def sweep_overdue(container: OverdueContext, now: datetime) -> SweepReport:
     notice (24 h) from now (``close_visit``), and the reminder sweep, earlier in the same tick,
     has told its patient. Auto-pay, earlier in the same tick too, has been tried on every bill
     whose patient authorised it, however late the tick.
+
+    A bill the insurance accounts cover whose settlement is still being retried
+    (``settlement.scheduler.covered``: the platform failed, the patient owes ¥0.00 from the
+    wallet) is left alone, past its deadline or not, for as long as it waits; read in the
+    statement that takes each batch (``awaiting_insurance``) and decided in pure code
+    (``due_now``), it is left out of the run's later batches. Set aside by the retry, it is
+    due again, no sooner than ``min_notice`` after that (``covered``'s docstring).
     """
     workers = OVERDUE_WORKERS if container.engine.dialect.name == "postgresql" else 1
     apart = SetApart()
@@ -143,18 +149,29 @@ def _overdue_batches(container: OverdueContext, now: datetime, apart: SetApart) 
         container.uow,
         sweep=OVERDUE,
         now=now,
-        due=due_bills(Bill.status == bill_states.BILLED, Bill.due_at <= now),
+        due=select(*OVERDUE_COLUMNS).where(Bill.status == bill_states.BILLED, Bill.due_at <= now),
         take=take_batch(BATCH_SIZE, by_due_at=True),
-        act=partial(_make_overdue, container, now),
+        act=partial(_make_overdue, container, now, apart),
         apart=apart,
     )
 
 
+#: What the overdue sweep reads of each bill it takes: a sweep's columns, and whether the bill
+#: waits for the insurance platform.
+OVERDUE_COLUMNS = (*DUE_BILL_COLUMNS, awaiting_settlement().label("awaiting_insurance"))
+
+
 def _make_overdue(
-    container: OverdueContext, now: datetime, session: Session, batch: list[DueBill]
+    container: OverdueContext,
+    now: datetime,
+    apart: SetApart,
+    session: Session,
+    batch: list[DueBill],
 ) -> list[DueBill]:
-    claimed = claim_actions(session, bill_ids=[b.bill_id for b in batch], kind=OVERDUE, now=now)
-    bills = [b for b in batch if b.bill_id in claimed]
+    due, waiting = due_now(batch)
+    apart.add([b.bill_id for b in waiting])  # left alone, and out of this run's later batches
+    claimed = claim_actions(session, bill_ids=[b.bill_id for b in due], kind=OVERDUE, now=now)
+    bills = [b for b in due if b.bill_id in claimed]
     notify = partial(notify_bills, container=container)
     mark_overdue(
         session, policy=container.credit_config.policy, notify=notify, bills=bills, now=now

@@ -1,5 +1,15 @@
 """What the overdue sweep does to a batch of bills, decided in pure code (no database).
 
+:func:`due_now` says which bills of a batch past their deadline become overdue: not a bill the
+insurance accounts cover whose settlement is still being retried (``awaiting_insurance``: its
+settlement at close failed, the platform's failure, and the patient owes ¥0.00 from the wallet;
+``settlement.scheduler.covered``). Such a bill is never overdue while it waits, however long the
+platform fails. Once the retry settles it, there is nothing to be overdue; once the retry sets it
+aside (a balance moved and the wallet now has a part), it waits for the patient like any bill,
+but is never due sooner than the policy's ``min_notice`` (24 h) after it was set aside
+(:func:`deadline_when_set_aside`): the moment the patient first owes something, as a bill made
+late (``close_visit``) is. A bill set aside before that still keeps its deadline.
+
 :func:`decide_overdue` takes the facts :mod:`.facts` loaded (the bills, each patient's latest
 credit decision and bills' rows) and returns the plan :mod:`.write` carries out: the bills to
 mark, their history events and each patient's new credit decisions, one per bill, as
@@ -11,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +44,9 @@ class DueBill:
     closed_at: datetime
     due_at: datetime
     overdue_at: datetime | None
+    #: The insurance accounts cover it and its settlement is being retried (read by the overdue
+    #: sweep only; ``settlement.scheduler.covered.awaiting_settlement``).
+    awaiting_insurance: bool = False
 
     @property
     def amount(self) -> Decimal:
@@ -64,6 +77,20 @@ class OverduePlan:
     decisions: tuple[NewDecision, ...]
     #: Patients with no credit decision to freeze (logged, never guessed).
     undecided: tuple[str, ...]
+
+
+def due_now(bills: Sequence[DueBill]) -> tuple[tuple[DueBill, ...], tuple[DueBill, ...]]:
+    """Of a batch of bills past their deadline, those that become overdue now, and those left
+    alone while they wait for the insurance platform (the patient owes nothing from the wallet)."""
+    due = tuple(bill for bill in bills if not bill.awaiting_insurance)
+    waiting = tuple(bill for bill in bills if bill.awaiting_insurance)
+    return due, waiting
+
+
+def deadline_when_set_aside(due_at: datetime, *, now: datetime, min_notice: timedelta) -> datetime:
+    """The deadline of a covered bill the retry sets aside at ``now`` (the wallet now has a
+    part): its own, but never sooner than ``min_notice`` after ``now``."""
+    return max(due_at, now + min_notice)
 
 
 def decide_overdue(

@@ -47,10 +47,19 @@ DECISION_READ = (
 
 
 def due_bill(row: Any) -> DueBill:
-    """A row of :data:`DUE_BILL_COLUMNS` as a :class:`DueBill`."""
-    bill_id, psn_no, hospital_code, status, amount_fen, closed_at, due_at, overdue_at = row
+    """A row of :data:`DUE_BILL_COLUMNS` as a :class:`DueBill` (and ``awaiting_insurance``
+    when the row has it after them, as the overdue sweep reads it)."""
+    bill_id, psn_no, hospital_code, status, amount_fen, closed_at, due_at, overdue_at, *more = row
     return DueBill(
-        bill_id, psn_no, hospital_code, status, amount_fen, closed_at, due_at, overdue_at
+        bill_id,
+        psn_no,
+        hospital_code,
+        status,
+        amount_fen,
+        closed_at,
+        due_at,
+        overdue_at,
+        bool(more[0]) if more else False,
     )
 
 
