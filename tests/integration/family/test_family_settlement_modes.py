@@ -6,6 +6,9 @@ the family's lines and the fund's share with them, and the manager repays only t
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import NamedTuple
+
+import httpx
 
 from settlement.billing.credit_line import line_balances
 from tests.harness import Service
@@ -30,6 +33,29 @@ def owed(service: Service, psn_no: str) -> Decimal:
         return line_balances(uow.session, psn_no).outstanding
 
 
+class RelativesVisit(NamedTuple):
+    family: Family
+    relative: str
+    manager: str
+    #: The pooled fund's posted balance before the visit.
+    pool: Decimal
+    mdtrt_id: str
+    #: The HIS's answer to the charge.
+    posted: httpx.Response
+
+
+def relatives_visit(service: Service, *lines: tuple[str, str, str]) -> RelativesVisit:
+    """The setup the tests share: the ``visit_end`` mode, a family, the pool's posted balance,
+    and a visit of the relative's with ``lines`` charged (the charge's answer unchecked)."""
+    use_mode(service, "visit_end")
+    family = make_family(service)
+    relative, manager = family.relative.psn_no, family.manager.psn_no
+    pool = snapshot(service, relative).pool_posted
+    mdtrt_id = family.his.open_visit(relative).json()["mdtrt_id"]
+    posted = family.his.charge(mdtrt_id, *lines)
+    return RelativesVisit(family, relative, manager, pool, mdtrt_id, posted)
+
+
 def repaid_by_manager(
     service: Service, family: Family, bill_id: str, *, pool: Decimal, fund: str, personal: str
 ) -> None:
@@ -50,14 +76,8 @@ def repaid_by_manager(
 def test_the_fund_repays_the_relatives_own_line_first_and_the_manager_pays_the_rest(
     service: Service,
 ) -> None:
-    use_mode(service, "visit_end")
-    family = make_family(service)
-    relative, manager = family.relative.psn_no, family.manager.psn_no
-    pool = snapshot(service, relative).pool_posted
-    opened = family.his.open_visit(relative)
-    mdtrt_id = opened.json()["mdtrt_id"]
-    posted = family.his.charge(
-        mdtrt_id,
+    family, relative, manager, pool, mdtrt_id, posted = relatives_visit(
+        service,
         (AMOXICILLIN, "1000.00", "1"),
         (AMOXICILLIN, "33.33", "1"),
         (AMOXICILLIN, "33.33", "1"),
@@ -99,13 +119,8 @@ def test_the_fund_repays_the_relatives_own_line_first_and_the_manager_pays_the_r
 def test_a_small_refund_before_repayment_keeps_the_fund_share_on_the_lines_that_carry_it(
     service: Service,
 ) -> None:
-    use_mode(service, "visit_end")
-    family = make_family(service)
-    relative, manager = family.relative.psn_no, family.manager.psn_no
-    pool = snapshot(service, relative).pool_posted
-    mdtrt_id = family.his.open_visit(relative).json()["mdtrt_id"]
-    posted = family.his.charge(
-        mdtrt_id, (AMOXICILLIN, "1000.00", "1"), *[(AMOXICILLIN, "33.33", "1")] * 3
+    family, relative, manager, pool, mdtrt_id, posted = relatives_visit(
+        service, (AMOXICILLIN, "1000.00", "1"), *[(AMOXICILLIN, "33.33", "1")] * 3
     )
     small = posted.json()["fees"][3]["feedetl_sn"]
     bill = close(family.his, mdtrt_id)
@@ -129,13 +144,8 @@ def test_a_small_refund_before_repayment_keeps_the_fund_share_on_the_lines_that_
 def test_a_refund_that_shrinks_the_funds_share_on_a_tight_relatives_line_goes_through(
     service: Service,
 ) -> None:
-    use_mode(service, "visit_end")
-    family = make_family(service)
-    relative, manager = family.relative.psn_no, family.manager.psn_no
-    pool = snapshot(service, relative).pool_posted
-    mdtrt_id = family.his.open_visit(relative).json()["mdtrt_id"]
-    posted = family.his.charge(
-        mdtrt_id,
+    family, relative, manager, pool, mdtrt_id, posted = relatives_visit(
+        service,
         (AMOXICILLIN, "1000.00", "1"),
         (AMOXICILLIN, "100.00", "1"),
         ("UNLISTED-ITEM", "500.00", "1"),
@@ -168,13 +178,8 @@ def test_a_refund_that_shrinks_the_funds_share_on_a_tight_relatives_line_goes_th
 def test_a_refund_carried_by_the_manager_shrinks_the_fund_without_room_on_the_relatives_line(
     service: Service,
 ) -> None:
-    use_mode(service, "visit_end")
-    family = make_family(service)
-    relative, manager = family.relative.psn_no, family.manager.psn_no
-    pool = snapshot(service, relative).pool_posted
-    mdtrt_id = family.his.open_visit(relative).json()["mdtrt_id"]
-    posted = family.his.charge(
-        mdtrt_id,
+    family, relative, manager, pool, mdtrt_id, posted = relatives_visit(
+        service,
         (AMOXICILLIN, "1000.00", "1"),
         ("UNLISTED-ITEM", "500.00", "1"),
         (AMOXICILLIN, "100.00", "1"),
