@@ -67,8 +67,21 @@ def line_balances(session: Session, psn_no: str) -> LineBalances:
     )
 
 
-def sync_line(session: Session, *, psn_no: str, line: Decimal, clock: Clock) -> Decimal:
-    """Grant or take back credit so the ledger's line approaches ``line``; returns the new grant."""
+def sync_line(
+    session: Session,
+    *,
+    psn_no: str,
+    line: Decimal,
+    clock: Clock,
+    granted_fen: int | None = None,
+) -> Decimal:
+    """Grant or take back credit so the ledger's line approaches ``line``; returns the new grant.
+
+    ``granted_fen``: the grant of the line's row, when the caller read it locked (in this
+    transaction, under the patient's credit lock): a line already at ``line`` is then left
+    without another statement."""
+    if granted_fen is not None and to_fen(line) == granted_fen:
+        return from_fen(granted_fen)
     row = session.execute(
         select(CreditLineRow).where(CreditLineRow.psn_no == psn_no).with_for_update()
     ).scalar_one_or_none()

@@ -15,6 +15,11 @@ from settlement.billing.credit_tables import AgreementSignatureRow, CreditDecisi
 from settlement.foundation.db import execute_on_connection, lock_until_commit
 
 
+def credit_lock_key(psn_no: str) -> str:
+    """The advisory lock that serialises one patient's credit writes (PostgreSQL)."""
+    return f"credit:{psn_no}"
+
+
 class CreditRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -27,7 +32,7 @@ class CreditRepository:
         write lock (``BEGIN IMMEDIATE``), so there is nothing more to take.
         """
         if self.session.get_bind().dialect.name == "postgresql":
-            lock_until_commit(self.session, f"credit:{psn_no}")
+            lock_until_commit(self.session, credit_lock_key(psn_no))
 
     # --- decisions ---------------------------------------------------------------------------
 
@@ -78,21 +83,7 @@ class CreditRepository:
                 select(func.max(CreditDecisionRow.seq)).where(CreditDecisionRow.psn_no == psn_no)
             )
             seq = (last or 0) + 1
-        row = CreditDecisionRow(
-            psn_no=psn_no,
-            seq=seq,
-            status=decision.status,
-            line_fen=decision.line_fen,
-            score=decision.score,
-            reasons=[_reason_json(reason) for reason in decision.reasons],
-            inputs=dict(decision.inputs),
-            scorecard_version=decision.scorecard_version,
-            event=decision.event,
-            suspended_until=decision.suspended_until,
-            overdue_unpaid=decision.overdue_unpaid,
-            as_of=decision.as_of,
-            decided_at=decided_at,
-        )
+        row = decision_row(psn_no, decision, decided_at=decided_at, seq=seq)
         self.session.add(row)
         self.session.flush()
         return row
@@ -171,6 +162,27 @@ def _latest_decisions_and_signatures() -> Select[Any]:
 
 
 _LATEST_DECISIONS_AND_SIGNATURES = _latest_decisions_and_signatures()
+
+
+def decision_row(
+    psn_no: str, decision: Decision, *, decided_at: datetime, seq: int
+) -> CreditDecisionRow:
+    """The row that records ``decision`` as the patient's ``seq``-th, not yet added."""
+    return CreditDecisionRow(
+        psn_no=psn_no,
+        seq=seq,
+        status=decision.status,
+        line_fen=decision.line_fen,
+        score=decision.score,
+        reasons=[_reason_json(reason) for reason in decision.reasons],
+        inputs=dict(decision.inputs),
+        scorecard_version=decision.scorecard_version,
+        event=decision.event,
+        suspended_until=decision.suspended_until,
+        overdue_unpaid=decision.overdue_unpaid,
+        as_of=decision.as_of,
+        decided_at=decided_at,
+    )
 
 
 def _reason_json(reason: Reason) -> dict[str, Any]:

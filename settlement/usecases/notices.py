@@ -24,9 +24,11 @@ from settlement.billing.family_standing import frozen_by_family
 from settlement.billing.family_tables import SharedHold
 from settlement.billing.payment_tables import BillSettlement
 from settlement.billing.tables import Bill
+from settlement.foundation import writes
 from settlement.foundation.config import Settings
 from settlement.foundation.ports import InsurancePlatform
-from settlement.messages.outbox import enqueue_rows, outbox_row
+from settlement.foundation.writes import Write
+from settlement.messages.outbox import OUTBOX, enqueue_rows, outbox_row
 from settlement.messages.tables import PUSH, SMS
 from settlement.messages.templates import (
     Rendered,
@@ -153,12 +155,21 @@ def _send(
     render: Callable[[str | None], Rendered],
     now: datetime,
     bill_id: str | None = None,
+    managers: list[str] | None = None,
+    into: list[Write] | None = None,
 ) -> int:
     """Queue ``render(None)`` to the patient ``psn_no`` and ``render(name)`` to each of their
-    managers, ``name`` being the patient's name in full (a manager knows whom they look after)."""
+    managers, ``name`` being the patient's name in full (a manager knows whom they look after).
+    ``managers``: the patient's, when the caller read them (else they are read here); ``into``:
+    where the rows go as writes for the caller to send (:func:`_queue`)."""
     rows: list[dict[str, Any]] = []
     name: str | None = None
-    for recipient in recipients.recipients_for_patient(session, psn_no):
+    everyone = (
+        recipients.recipients_for_patient(session, psn_no)
+        if managers is None
+        else [psn_no, *managers]
+    )
+    for recipient in everyone:
         if recipient != psn_no and name is None:
             person = people.lookup_person(psn_no)
             name = person.psn_name if person is not None else ""
@@ -174,7 +185,20 @@ def _send(
             )
             for channel in BILL_CHANNELS
         )
-    return enqueue_rows(session, rows)
+    return _queue(session, rows, into)
+
+
+def _nothing() -> None:
+    """An outbox row written: nothing in the session reads it back."""
+
+
+def _queue(session: Session, rows: list[dict[str, Any]], into: list[Write] | None) -> int:
+    """Queue outbox ``rows``: added to ``into`` as writes (the caller sends them with its own, in
+    one statement) where several writes go as one (PostgreSQL); else inserted now, together."""
+    if into is None or session.get_bind().dialect.name not in writes.COMBINED:
+        return enqueue_rows(session, rows)
+    into.extend(Write(OUTBOX, "insert", row, 1, _nothing, "insert outbox message") for row in rows)
+    return len(rows)
 
 
 def _paid_sources(setlinfo: dict[str, Any], provider: str | None) -> dict[str, Decimal]:
@@ -198,17 +222,28 @@ def payment_settled(
     record: BillSettlement,
     now: datetime,
     family_freezes: bool,
+    managers: list[str] | None = None,
+    into: list[Write] | None = None,
 ) -> int:
     """A bill settled by a payment: ``payment_received``, ``autopay_taken`` when withheld, or
     ``settled_by_insurance`` when the insurance accounts covered it at close; the sources it was
     paid from, each with its amount. An overdue bill that froze family managers' lines (where
-    the scheme ``family_freezes`` them) also tells each manager whose line it unfreezes."""
+    the scheme ``family_freezes`` them) also tells each manager whose line it unfreezes.
+    ``managers``, ``into``: as :func:`_send` takes them."""
     if bill.overdue_at is not None and family_freezes:
         _family_freeze_lifted(session, settings=settings, bill=bill, now=now)
     kind = SETTLED_NOTICES.get(record.channel, "payment_received")
     sources = _paid_sources(record.setlinfo, record.provider)
     return _settled(
-        session, settings=settings, people=people, bill=bill, kind=kind, now=now, sources=sources
+        session,
+        settings=settings,
+        people=people,
+        bill=bill,
+        kind=kind,
+        now=now,
+        sources=sources,
+        managers=managers,
+        into=into,
     )
 
 
@@ -237,6 +272,8 @@ def _settled(
     kind: str,
     sources: dict[str, Decimal],
     now: datetime,
+    managers: list[str] | None = None,
+    into: list[Write] | None = None,
 ) -> int:
     zh, en = sources_text(sources)
     link = bill_link(bill.bill_id, settings.public_base_url)
@@ -255,6 +292,8 @@ def _settled(
         ),
         now=now,
         bill_id=bill.bill_id,
+        managers=managers,
+        into=into,
     )
 
 
@@ -400,9 +439,12 @@ def credit_moved(
     before: Decision,
     after: Decision,
     now: datetime,
+    managers: list[str] | None = None,
+    into: list[Write] | None = None,
 ) -> int:
     """Tell the patient and their managers that the line was raised or unfrozen (see
-    :func:`line_kind`); nothing for other changes."""
+    :func:`line_kind`); nothing for other changes. ``managers``, ``into``: as :func:`_send`
+    takes them."""
     kind = line_kind(before, after)
     if kind is None:
         return 0
@@ -415,4 +457,6 @@ def credit_moved(
         people=people,
         render=lambda name: render_notice(kind, link=link, relative_name=name, values=values),
         now=now,
+        managers=managers,
+        into=into,
     )

@@ -21,11 +21,12 @@ from credit.events import CreditEvent, EventPolicy, apply_event, load_event_poli
 from credit.identity import IdentityError, age_on, names_match, validate_certno
 from credit.scorecard import Scorecard, load_scorecard
 from insurance.money import format_amount
-from settlement.billing.credit_records import CreditRepository, to_decision
+from settlement.billing.credit_records import CreditRepository, decision_row, to_decision
 from settlement.billing.credit_tables import AgreementSignatureRow
-from settlement.billing.history import latest_decision_and_history
+from settlement.billing.history import decision_facts
 from settlement.foundation.clock import Clock
 from settlement.foundation.ports import CreditPlatform, InsurancePlatform, PersonRecord
+from settlement.foundation.writes import Write, added
 from settlement.usecases.credit.errors import CreditServiceError
 
 Autopay = Literal["off", "on_close", "before_deadline"]
@@ -312,32 +313,69 @@ def record_event_if_decided(
     clock: Clock,
     psn_no: str,
     event: CreditEvent,
-    history: Callable[[], RepaymentHistory] | None = None,
+    history: Callable[[], RepaymentHistory],
 ) -> tuple[Decision, Decision] | None:
     """:func:`record_event` for a patient who may never have had a decision: ``None`` then, and
     nothing recorded; else the decision before and the one recorded.
 
     Under the patient's lock the latest decision is read once (its ``seq`` numbers the next);
-    ``history`` is asked for only when there is a decision to move. Without it, the history is
-    computed from the patient's bills, read with the latest decision (one statement).
+    ``history`` is asked for only when there is a decision to move.
     """
     now = clock.now()
     repository = CreditRepository(session)
     repository.lock_patient(psn_no)
-    if history is None:
-        found = latest_decision_and_history(session, psn_no=psn_no, now=now)
-        if found is None:
-            return None
-        row, record = found
-    else:
-        latest = repository.latest_decision_row(psn_no)
-        if latest is None:
-            return None
-        row, record = latest, history()
+    row = repository.latest_decision_row(psn_no)
+    if row is None:
+        return None
     previous = to_decision(row)
-    decision = apply_event(previous, event, policy=config.policy, history=record, today=now.date())
+    decision = apply_event(
+        previous, event, policy=config.policy, history=history(), today=now.date()
+    )
     repository.append_decision(psn_no, decision, decided_at=now, seq=row.seq + 1)
     return previous, decision
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """A credit event decided (:func:`decide_repayment_event`): the decision before and after,
+    the ledger's grant of the patient's line, locked (``None``: no line yet), and the patient's
+    active family managers, oldest link first."""
+
+    before: Decision
+    after: Decision
+    granted_fen: int | None
+    managers: list[str]
+
+
+def decide_repayment_event(
+    session: Session,
+    *,
+    config: CreditConfig,
+    clock: Clock,
+    psn_no: str,
+    event: CreditEvent,
+    writes: list[Write],
+    locked: bool = False,
+) -> RecordedEvent | None:
+    """:func:`record_event_if_decided` with the history computed from the patient's bills, for
+    a settled payment: the latest decision, the bills, the line (locked) and the managers read
+    in one statement (``settlement.billing.history.decision_facts``); the new decision is not
+    written here but added to ``writes``, which the caller sends with its own. ``locked``: the
+    caller already holds the patient's credit lock (``credit_records.credit_lock_key``).
+    ``None`` when there never was a decision: nothing to record."""
+    now = clock.now()
+    if not locked:
+        CreditRepository(session).lock_patient(psn_no)
+    found = decision_facts(session, psn_no=psn_no, now=now)
+    if found is None:
+        return None
+    previous = to_decision(found.latest)
+    decision = apply_event(
+        previous, event, policy=config.policy, history=found.history, today=now.date()
+    )
+    row = decision_row(psn_no, decision, decided_at=now, seq=found.latest.seq + 1)
+    writes.append(added(row))
+    return RecordedEvent(previous, decision, found.granted_fen, found.managers)
 
 
 STATUS_TEXT = {

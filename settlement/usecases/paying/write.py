@@ -19,6 +19,7 @@ from insurance.split import Accumulators, Settlement
 from settlement.billing import bill_states
 from settlement.billing.accumulators import AccumulatorRow, lock_person, store_accumulators
 from settlement.billing.credit_line import sync_line
+from settlement.billing.credit_records import credit_lock_key
 from settlement.billing.payment_tables import BillSettlement, WalletOrder
 from settlement.billing.tables import Bill, BillEvent
 from settlement.foundation.clock import Clock
@@ -30,7 +31,7 @@ from settlement.ledger import chart
 from settlement.ledger.accounts import open_accounts
 from settlement.ledger.ledger import TransferRequest, create_transfers
 from settlement.usecases import notices
-from settlement.usecases.credit.decisions import CreditConfig, record_event_if_decided
+from settlement.usecases.credit.decisions import CreditConfig, decide_repayment_event
 from settlement.usecases.movements import journal
 from settlement.usecases.movements.decide import Intent
 from settlement.usecases.paying import decide
@@ -324,12 +325,26 @@ def confirm(
         detail={"setl_id": record.setl_id},
         settled_at=now,
     )
+    # The patient's credit lock taken in the settlement's statement (PostgreSQL: one round
+    # trip less), after the locks held already: the bill, its settlement and order (every
+    # caller holds them) and the ledger's accounts, so the order of locks is as it was.
+    locked = session.get_bind().dialect.name == "postgresql"
     write_all(
         session,
         [updated(record, transfers=posted, status="posted", posted_at=now), *settled, *also],
+        lock=credit_lock_key(bill.psn_no) if locked else None,
     )
-    record_repayment(
-        session, bill, clock=clock, credit_config=credit_config, settings=settings, people=people
+    # The new decision and the notices written together, in one statement on PostgreSQL.
+    deferred: list[Write] = []
+    managers = record_repayment(
+        session,
+        bill,
+        clock=clock,
+        credit_config=credit_config,
+        settings=settings,
+        people=people,
+        writes=deferred,
+        locked=locked,
     )
     notices.payment_settled(
         session,
@@ -339,7 +354,10 @@ def confirm(
         record=record,
         now=now,
         family_freezes=family_freezes,
+        managers=managers,
+        into=deferred,
     )
+    write_all(session, deferred)
     count_on_commit(session, PAYMENTS.labels("settled", "").inc)
 
 
@@ -351,34 +369,49 @@ def record_repayment(
     credit_config: CreditConfig,
     settings: Settings,
     people: InsurancePlatform,
-) -> None:
+    writes: list[Write],
+    locked: bool = False,
+) -> list[str] | None:
     """The credit event of a repaid bill, then the ledger's line moved to the new decision (and
-    the patient told when the line moved)."""
+    the patient told when the line moved). The new decision and the notice are added to
+    ``writes`` for the caller to send; ``locked``: the caller holds the patient's credit lock.
+    Returns the patient's family managers, read with the decision (``None``: not read, there
+    was no decision)."""
     event: CreditEvent = (
         BillRepaidOnTime(bill.bill_id)
         if bill.overdue_at is None
         else OverdueBillRepaid(bill.bill_id)
     )
-    moved = record_event_if_decided(
+    moved = decide_repayment_event(
         session,
         config=credit_config,
         clock=clock,
         psn_no=bill.psn_no,
         event=event,  # the history from the patient's bills, read with their decision
+        writes=writes,
+        locked=locked,
     )
     if moved is None:
-        return
-    before, decision = moved
-    sync_line(session, psn_no=bill.psn_no, line=decision.line, clock=clock)
+        return None
+    sync_line(
+        session,
+        psn_no=bill.psn_no,
+        line=moved.after.line,
+        clock=clock,
+        granted_fen=moved.granted_fen,
+    )
     notices.credit_moved(
         session,
         settings=settings,
         people=people,
         psn_no=bill.psn_no,
-        before=before,
-        after=decision,
+        before=moved.before,
+        after=moved.after,
         now=clock.now(),
+        managers=moved.managers,
+        into=writes,
     )
+    return moved.managers
 
 
 def fail(
