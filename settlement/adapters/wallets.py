@@ -22,8 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import BindParameter, Table, bindparam, func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy import BindParameter, Table, bindparam, func, select, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -170,63 +169,91 @@ class SandboxWallet:
     ) -> str:
         # The behaviour set for the next order, locked; it is used up only by an order this call
         # opens (a repeat of an order id answers the first order's reference and changes nothing).
-        behaviours = self.session.get(SandboxWalletBehaviour, self.name, with_for_update=True)
-        behaviour = "succeed" if behaviours is None else behaviours.next
         now = self.clock.now()
         reference = f"{self.name[:2].upper()}{secrets.token_hex(10).upper()}"
         txn = f"T{secrets.token_hex(12).upper()}"
-        succeeded = behaviour != "fail"
-        body = callback_body(
-            order_id=order_id,
-            provider_txn_id=txn,
-            amount=amount,
-            status="SUCCESS" if succeeded else "FAIL",
-            seq=1,
-            sent_at=now,
-        )
-        opened = self._open(
-            {
-                "order_id": order_id,
-                "provider": self.name,
-                "provider_ref": reference,
-                "amount_fen": to_fen(amount),
-                "description": description[:200],
-                "status": "succeeded" if succeeded else "failed",
-                "provider_txn_id": txn,
-                "withholding": withholding,
-                "created_at": now,
+        bodies = {
+            status: callback_body(
+                order_id=order_id,
+                provider_txn_id=txn,
+                amount=amount,
+                status=status,
+                seq=1,
+                sent_at=now,
+            )
+            for status in ("SUCCESS", "FAIL")
+        }
+        order = {
+            "order_id": order_id,
+            "provider": self.name,
+            "provider_ref": reference,
+            "amount_fen": to_fen(amount),
+            "description": description[:200],
+            "provider_txn_id": txn,
+            "withholding": withholding,
+            "created_at": now,
+        }
+        if self.session.get_bind().dialect.name == "postgresql":
+            opened = self._open_in_one(order, bodies)
+        else:
+            opened = self._open_in_steps(order, bodies)
+        if opened is None:
+            return self.session.get_one(SandboxWalletOrder, order_id).provider_ref
+        return opened
+
+    def _open_in_one(self, order: dict[str, Any], bodies: dict[str, bytes]) -> str | None:
+        """PostgreSQL, one statement: the behaviour locked and read, the order inserted with
+        the status it decides (unless the order's id is taken), its callback queued, and a
+        one-off behaviour used up; the reference of the order opened, or of the order that held
+        the id, or ``None`` (an order another writer opened since this statement began)."""
+        parameters = {
+            **order,
+            **{f"{status.lower()}_body": body.decode() for status, body in bodies.items()},
+            **{
+                f"{status.lower()}_signature": sign_callback(self.secret, body)
+                for status, body in bodies.items()
             },
-            {
-                "provider": self.name,
-                "order_id": order_id,
-                "body": body.decode(),
-                "signature": sign_callback(self.secret, body),
-                "delayed": behaviour == "delay",
-                "created_at": now,
-            },
+        }
+        reference: str | None = execute_on_connection(
+            self.session, _OPEN_IN_ONE, parameters
+        ).scalar_one()
+        # A copy of the behaviour this session loaded earlier (set_behaviour's): read it afresh.
+        loaded = self.session.identity_map.get(
+            self.session.identity_key(SandboxWalletBehaviour, self.name)
         )
-        if not opened:
-            existing = self.session.get_one(SandboxWalletOrder, order_id)
-            return existing.provider_ref
-        if behaviours is not None and not behaviours.repeat and behaviour != "succeed":
-            behaviours.next = "succeed"
-            behaviours.updated_at = now
+        if loaded is not None:
+            self.session.expire(loaded)
         return reference
 
-    def _open(self, order: dict[str, object], callback: dict[str, object]) -> bool:
-        """Insert the order and queue its callback, unless the order's id is taken; whether
-        they were inserted. PostgreSQL: one statement (the callback inserted from what the
-        order's insert returns, a writable CTE); SQLite: the order, then its callback."""
-        dialect = self.session.get_bind().dialect.name
-        if dialect != "postgresql":
-            opened = execute_on_connection(self.session, _OPEN_ORDER["sqlite"], order).first()
-            if opened is None:
-                return False
-            self.session.add(SandboxWalletCallback(**callback))
-            self.session.flush()
-            return True
-        parameters = {**order, **{f"callback_{name}": value for name, value in callback.items()}}
-        return execute_on_connection(self.session, _OPEN_AND_QUEUE, parameters).first() is not None
+    def _open_in_steps(self, order: dict[str, Any], bodies: dict[str, bytes]) -> str | None:
+        """SQLite (no writes in ``WITH``): the behaviour read (writers are serialised), then the
+        order, then its callback; the reference of the order opened, ``None`` if the id was
+        taken."""
+        behaviours = self.session.get(SandboxWalletBehaviour, self.name, with_for_update=True)
+        behaviour = "succeed" if behaviours is None else behaviours.next
+        succeeded = behaviour != "fail"
+        status = "succeeded" if succeeded else "failed"
+        opened = execute_on_connection(
+            self.session, _OPEN_ORDER, {**order, "status": status}
+        ).first()
+        if opened is None:
+            return None
+        body = bodies["SUCCESS" if succeeded else "FAIL"]
+        self.session.add(
+            SandboxWalletCallback(
+                provider=self.name,
+                order_id=order["order_id"],
+                body=body.decode(),
+                signature=sign_callback(self.secret, body),
+                delayed=behaviour == "delay",
+                created_at=order["created_at"],
+            )
+        )
+        self.session.flush()
+        if behaviours is not None and not behaviours.repeat and behaviour != "succeed":
+            behaviours.next = "succeed"
+            behaviours.updated_at = order["created_at"]
+        return str(order["provider_ref"])
 
     def query(self, order_id: str) -> ProviderOrder | None:
         row = self.session.get(SandboxWalletOrder, order_id)
@@ -300,30 +327,59 @@ _ORDER_COLUMNS = (
     "withholding",
     "created_at",
 )
-_CALLBACK_COLUMNS = ("provider", "order_id", "body", "signature", "delayed", "created_at")
-#: Built once (every payment opens an order), its values bound: the order, unless its id is taken.
-_OPEN_ORDER = {
-    dialect: insert(_ORDERS)
+#: Built once (every payment opens an order), its values bound: the order, unless its id is taken
+#: (SQLite).
+_OPEN_ORDER = (
+    sqlite_insert(_ORDERS)
     .values({name: _typed(_ORDERS, name) for name in _ORDER_COLUMNS})
     .on_conflict_do_nothing(index_elements=["order_id"])
     .returning(_ORDERS.c.order_id)
-    for dialect, insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
-}
-_OPENED = _OPEN_ORDER["postgresql"].cte("opened")
-#: PostgreSQL: the order and its queued callback (``callback_*`` parameters) in one statement.
-_OPEN_AND_QUEUE = (
-    postgresql_insert(_CALLBACKS)
-    .from_select(
-        list(_CALLBACK_COLUMNS),
-        select(
-            *(
-                _OPENED.c.order_id
-                if name == "order_id"
-                else _typed(_CALLBACKS, name, "callback_").label(name)
-                for name in _CALLBACK_COLUMNS
-            )
-        ).select_from(_OPENED),
-    )
-    .returning(_CALLBACKS.c.id)
-    .add_cte(_OPENED)
+)
+#: PostgreSQL, built once: what :meth:`SandboxWallet._open_in_one` does, in one statement. The
+#: behaviour's row is locked first (``behaviour``), every later part reads what it read; the
+#: one-off behaviour is reset only when the order was opened. The callback's body and signature
+#: are bound for both outcomes (``success_*``, ``fail_*``) and the behaviour picks one.
+_OPEN_IN_ONE = text(
+    """
+WITH behaviour AS (
+    SELECT next, repeat FROM sandbox_wallet_behaviours WHERE provider = :provider FOR UPDATE
+), chosen AS (
+    SELECT coalesce((SELECT next FROM behaviour), 'succeed') AS next
+), opened AS (
+    INSERT INTO sandbox_wallet_orders (order_id, provider, provider_ref, amount_fen,
+        description, status, provider_txn_id, withholding, created_at)
+    SELECT :order_id, :provider, :provider_ref, :amount_fen, :description,
+        CASE WHEN chosen.next = 'fail' THEN 'failed' ELSE 'succeeded' END,
+        :provider_txn_id, :withholding, :created_at
+    FROM chosen
+    ON CONFLICT (order_id) DO NOTHING
+    RETURNING order_id, provider_ref
+), queued AS (
+    INSERT INTO sandbox_wallet_callbacks (provider, order_id, body, signature, delayed,
+        created_at)
+    SELECT :provider, opened.order_id,
+        CASE WHEN chosen.next = 'fail' THEN :fail_body ELSE :success_body END,
+        CASE WHEN chosen.next = 'fail' THEN :fail_signature ELSE :success_signature END,
+        chosen.next = 'delay', :created_at
+    FROM opened, chosen
+    RETURNING id
+), used AS (
+    UPDATE sandbox_wallet_behaviours SET next = 'succeed', updated_at = :created_at
+    FROM behaviour, opened
+    WHERE sandbox_wallet_behaviours.provider = :provider
+        AND NOT behaviour.repeat AND behaviour.next <> 'succeed'
+    RETURNING 1
+)
+SELECT coalesce(
+    (SELECT provider_ref FROM opened),
+    (SELECT provider_ref FROM sandbox_wallet_orders WHERE order_id = :order_id)
+)
+"""
+).bindparams(
+    *(_typed(_ORDERS, name) for name in _ORDER_COLUMNS if name != "status"),
+    *(
+        _typed(_CALLBACKS, column, f"{status}_")
+        for status in ("success", "fail")
+        for column in ("body", "signature")
+    ),
 )

@@ -37,3 +37,50 @@ def test_an_order_id_opened_twice_answers_the_first_reference_and_uses_the_behav
         "PY2": "succeeded",
     }
     assert callbacks == 2
+
+
+def test_a_repeated_behaviour_applies_to_every_order_and_a_one_off_delay_to_the_next_only(
+    service,
+):
+    container = service.container
+    with container.uow() as uow:
+        now = container.clock.now()
+        session = uow.session
+        set_behaviour(session, provider="wechat", next_behaviour="fail", repeat=True, now=now)
+        wallet = wallet_for(container, session, "wechat")
+        wallet.create_order("PY1", Decimal("1.00"), "first")
+        wallet.create_order("PY2", Decimal("2.00"), "second")
+        behaviour = set_behaviour(
+            session, provider="wechat", next_behaviour="delay", repeat=False, now=now
+        )
+        wallet.create_order("PY3", Decimal("3.00"), "third")
+        wallet.create_order("PY4", Decimal("4.00"), "fourth")
+        # The session's own copy of the behaviour reads what the orders left: used up.
+        assert (behaviour.next, behaviour.repeat) == ("succeed", False)
+        uow.commit()
+
+    with container.uow() as uow:
+        wallet = wallet_for(container, uow.session, "wechat")
+        statuses = {f"PY{n}": wallet.query(f"PY{n}") for n in range(1, 5)}
+        delayed = dict(
+            uow.session.execute(
+                select(SandboxWalletCallback.order_id, SandboxWalletCallback.delayed)
+            )
+            .tuples()
+            .all()
+        )
+    assert {k: (v.status if v else None) for k, v in statuses.items()} == {
+        "PY1": "failed",
+        "PY2": "failed",
+        "PY3": "succeeded",
+        "PY4": "succeeded",
+    }
+    assert delayed == {"PY1": False, "PY2": False, "PY3": True, "PY4": False}
+    # A failed order's callback says so, signed as the provider signs.
+    with container.uow() as uow:
+        bodies = dict(
+            uow.session.execute(select(SandboxWalletCallback.order_id, SandboxWalletCallback.body))
+            .tuples()
+            .all()
+        )
+    assert '"status":"FAIL"' in bodies["PY1"] and '"status":"SUCCESS"' in bodies["PY3"]
