@@ -25,7 +25,7 @@ from api.schemas.his import (
 )
 from api.schemas.patients import CreditDecisionPublic
 from api.schemas.setlinfo import HisSetlInfoPublic, SetlDetailPublic, SetlInfoPublic
-from insurance.money import format_amount, from_fen
+from insurance.money import format_amount, format_fen
 from settlement.billing.tables import Bill, FeeLine, Visit
 from settlement.bootstrap import Container
 from settlement.usecases.charging.visits import (
@@ -74,13 +74,13 @@ def fee_public(line: FeeLine | PostedFeeLine) -> FeePublic:
         item_name=line.item_name,
         pric=exact(line.pric),
         cnt=exact(line.cnt, 0),
-        det_item_fee_sumamt=format_amount(from_fen(line.det_item_fee_sumamt_fen)),
+        det_item_fee_sumamt=format_fen(line.det_item_fee_sumamt_fen),
         chrgitm_lv=line.chrgitm_lv,
         selfpay_prop=exact(line.selfpay_prop),
-        fulamt_ownpay_amt=format_amount(from_fen(line.fulamt_ownpay_amt_fen)),
-        overlmt_amt=format_amount(from_fen(line.overlmt_amt_fen)),
-        preselfpay_amt=format_amount(from_fen(line.preselfpay_amt_fen)),
-        inscp_scp_amt=format_amount(from_fen(line.inscp_scp_amt_fen)),
+        fulamt_ownpay_amt=format_fen(line.fulamt_ownpay_amt_fen),
+        overlmt_amt=format_fen(line.overlmt_amt_fen),
+        preselfpay_amt=format_fen(line.preselfpay_amt_fen),
+        inscp_scp_amt=format_fen(line.inscp_scp_amt_fen),
         unlisted=line.unlisted,
         pric_uplmt_amt=None if line.pric_uplmt_amt is None else exact(line.pric_uplmt_amt),
         **line_extras(
@@ -182,8 +182,8 @@ def mode_public(bill: Bill) -> dict[str, str]:
     """The bill's settlement mode, what the fund settled at close and what the credit carries."""
     return {
         "settlement_mode": bill.settlement_mode,
-        "fund_settled_amt": format_amount(from_fen(bill.fund_settled_fen or 0)),
-        "credit_amt": format_amount(from_fen(bill.owed_fen)),
+        "fund_settled_amt": format_fen(bill.fund_settled_fen or 0),
+        "credit_amt": format_fen(bill.owed_fen),
     }
 
 
@@ -194,7 +194,7 @@ def close_public(result: CloseResult, subject: SetlSubject, on: date) -> ClosePu
         mdtrt_id=result.visit.mdtrt_id,
         bill_id=bill.bill_id,
         status=bill.status,
-        medfee_sumamt=format_amount(from_fen(bill.medfee_sumamt_fen)),
+        medfee_sumamt=format_fen(bill.medfee_sumamt_fen),
         closed_at=iso(bill.closed_at),
         due_at=iso(bill.due_at),
         **mode_public(bill),

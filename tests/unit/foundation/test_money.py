@@ -9,6 +9,7 @@ from insurance.money import (
     MoneyError,
     allocate,
     format_amount,
+    format_fen,
     from_fen,
     parse_amount,
     parse_decimal,
@@ -104,6 +105,18 @@ def test_amounts_format_with_exactly_two_places():
 def test_to_fen_refuses_sub_fen_amounts():
     with pytest.raises(MoneyError):
         to_fen(Decimal("0.001"))
+
+
+@given(st.integers(min_value=-(2**63), max_value=2**63 - 1))  # any stored (BIGINT) amount
+def test_fen_are_written_as_the_decimal_amount_is(fen):
+    assert format_fen(fen) == format_amount(from_fen(fen))
+
+
+@pytest.mark.parametrize(
+    ("fen", "text"), [(0, "0.00"), (5, "0.05"), (-5, "-0.05"), (1230, "12.30"), (-100, "-1.00")]
+)
+def test_fen_are_written_with_two_places(fen, text):
+    assert format_fen(fen) == text
 
 
 @given(st.integers(min_value=0, max_value=10**12))
