@@ -10,6 +10,7 @@ from sqlalchemy import Select, Table, bindparam, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from settlement.foundation.db import text_array
 from settlement.foundation.orm import UTCDateTime
 from settlement.scheduler.tables import DONE, ScheduledAction
 
@@ -45,7 +46,13 @@ def claim_actions(
         return set(
             session.scalars(
                 CLAIM_POSTGRESQL,
-                {"ids": wanted, "kind": kind, "outcome": outcome, "detail": detail, "now": now},
+                {
+                    "ids": text_array(wanted),
+                    "kind": kind,
+                    "outcome": outcome,
+                    "detail": detail,
+                    "now": now,
+                },
             )
         )
     rows = [

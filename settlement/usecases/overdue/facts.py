@@ -12,7 +12,7 @@ from settlement.billing.credit_records import to_decision
 from settlement.billing.credit_tables import CreditDecisionRow
 from settlement.billing.repayment import BillRecord
 from settlement.billing.tables import Bill
-from settlement.foundation.db import advisory_key, among
+from settlement.foundation.db import advisory_key, among, text_array
 from settlement.usecases.overdue.decide import DueBill, LatestDecision
 
 DECISIONS = cast(Table, CreditDecisionRow.__table__)
@@ -75,7 +75,7 @@ def lock_patients(session: Session, patients: Sequence[str]) -> None:
     """The credit locks ``CreditRepository.lock_patient`` takes, in one sorted pass (no
     deadlock); SQLite serialises writers and needs none."""
     if patients and session.get_bind().dialect.name == "postgresql":
-        session.execute(_LOCK_CREDITS, {"keys": sorted(patients)})
+        session.execute(_LOCK_CREDITS, {"keys": text_array(sorted(patients))})
 
 
 def latest_decisions(session: Session, patients: Sequence[str]) -> dict[str, LatestDecision]:

@@ -82,6 +82,21 @@ def test_among_finds_exactly_the_values_listed(uow_factory):
     assert nothing == []
 
 
+def test_among_matches_values_with_quotes_backslashes_braces_and_commas(uow_factory):
+    """On PostgreSQL the list goes as an array literal (``text_array``): every character that
+    literal gives a meaning to still matches itself, and only itself."""
+    awkward = ['a"b', "c\\d", "{e}", "f,g", " h ", "NULL", ""]
+    with uow_factory() as uow:
+        rows = [decision_row(p) for p in (*awkward, "f", "g", "h", "null")]
+        insert_rows(uow.session, CreditDecisionRow.__table__, rows)
+        found = uow.session.scalars(
+            select(CreditDecisionRow.psn_no).where(
+                among(uow.session, CreditDecisionRow.psn_no, awkward)
+            )
+        ).all()
+    assert sorted(found) == sorted(awkward)
+
+
 def test_a_sweep_over_several_batches_makes_each_bill_overdue_once_oldest_first(
     service, his, monkeypatch
 ):
