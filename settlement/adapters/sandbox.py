@@ -27,7 +27,7 @@ from settlement.adapters.sandbox_tables import (
     SandboxInsuredPerson,
     person_record,
 )
-from settlement.foundation.db import autonomous, execute_on_connection
+from settlement.foundation.db import autonomous, execute_on_connection, in_listed, listed
 from settlement.foundation.errors import ServiceError
 from settlement.foundation.ports import (
     AccountMovement,
@@ -84,7 +84,10 @@ class SandboxInsurancePlatform:
         return None if row is None else person_record(row)
 
     def lookup_persons(self, psn_nos: Collection[str]) -> dict[str, PersonRecord]:
-        rows = execute_on_connection(self.session, _PERSONS, {"psn_nos": list(psn_nos)})
+        statement = _PERSONS[self.session.get_bind().dialect.name]
+        rows = execute_on_connection(
+            self.session, statement, {"psn_nos": listed(self.session, psn_nos)}
+        )
         return {row.psn_no: person_record(row) for row in rows}
 
     # A movement without a key (an operator's or a test's, never the engine's) gets one of its own.
@@ -260,6 +263,9 @@ _MOVEMENT = select(
 ).where(SandboxAccountMovement.key == bindparam("key"))
 #: Built once: every charge and visit looks its patient up.
 _PERSON = select(*PERSON_COLUMNS).where(SandboxInsuredPerson.psn_no == bindparam("psn_no"))
-_PERSONS = select(*PERSON_COLUMNS).where(
-    SandboxInsuredPerson.psn_no.in_(bindparam("psn_nos", expanding=True))
-)
+_PERSONS = {
+    dialect: select(*PERSON_COLUMNS).where(
+        in_listed(SandboxInsuredPerson.psn_no, "psn_nos", postgres=dialect == "postgresql")
+    )
+    for dialect in ("postgresql", "sqlite")
+}

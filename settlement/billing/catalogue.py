@@ -7,11 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, String, bindparam, insert, select
+from sqlalchemy import Boolean, String, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from insurance.catalogue import Catalogue, CatalogueItem
-from settlement.foundation.db import execute_on_connection
+from settlement.foundation.db import execute_on_connection, in_listed, listed
 from settlement.foundation.orm import Base, DecimalText, UTCDateTime
 
 
@@ -61,14 +61,18 @@ def catalogue_for(session: Session, codes: Iterable[str]) -> Catalogue:
     if not wanted:
         return Catalogue(())
     # Columns, not mapped objects: every charge batch prices its lines from them.
-    rows = execute_on_connection(session, _ITEMS, {"codes": wanted})
+    statement = _ITEMS[session.get_bind().dialect.name]
+    rows = execute_on_connection(session, statement, {"codes": listed(session, wanted)})
     return Catalogue(catalogue_item(row) for row in rows)
 
 
-#: Built once: every charge batch prices its lines from it.
-_ITEMS = select(*ITEM_COLUMNS).where(
-    CatalogueItemRow.med_list_codg.in_(bindparam("codes", expanding=True))
-)
+#: Built once: every charge batch prices its lines from it (one text for any number of codes).
+_ITEMS = {
+    dialect: select(*ITEM_COLUMNS).where(
+        in_listed(CatalogueItemRow.med_list_codg, "codes", postgres=dialect == "postgresql")
+    )
+    for dialect in ("postgresql", "sqlite")
+}
 
 
 def put_item(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import QueryableAttribute, Session, aliased
 from credit.decision import Decision, Reason
 from insurance.money import from_fen
 from settlement.billing.credit_tables import AgreementSignatureRow, CreditDecisionRow
-from settlement.foundation.db import execute_on_connection, lock_until_commit
+from settlement.foundation.db import execute_on_connection, in_listed, listed, lock_until_commit
 
 
 def credit_lock_key(psn_no: str) -> str:
@@ -60,8 +60,8 @@ class CreditRepository:
         group of charges reads them together); those who never had a decision are absent."""
         rows = execute_on_connection(
             self.session,
-            _LATEST_DECISIONS_AND_SIGNATURES,
-            {"psn_nos": list(psn_nos), "version": version},
+            _LATEST_DECISIONS_AND_SIGNATURES[self.session.get_bind().dialect.name],
+            {"psn_nos": listed(self.session, psn_nos), "version": version},
         )
         return {row.psn_no: (to_decision(row), bool(row.signed)) for row in rows}
 
@@ -149,19 +149,23 @@ _LATEST_DECISION_AND_SIGNATURE = _LATEST_DECISION.with_only_columns(
 )
 
 
-def _latest_decisions_and_signatures() -> Select[Any]:
+def _latest_decisions_and_signatures(*, postgres: bool) -> Select[Any]:
     earlier = aliased(CreditDecisionRow)
     latest_seq = (
         select(func.max(earlier.seq)).where(earlier.psn_no == CreditDecisionRow.psn_no)
     ).scalar_subquery()
     signed = _active_signature(CreditDecisionRow.psn_no)
     return select(CreditDecisionRow.psn_no, *DECISION_COLUMNS, signed.label("signed")).where(
-        CreditDecisionRow.psn_no.in_(bindparam("psn_nos", expanding=True)),
+        in_listed(CreditDecisionRow.psn_no, "psn_nos", postgres=postgres),
         CreditDecisionRow.seq == latest_seq,
     )
 
 
-_LATEST_DECISIONS_AND_SIGNATURES = _latest_decisions_and_signatures()
+#: One text for any number of patients (a group of charges reads them together).
+_LATEST_DECISIONS_AND_SIGNATURES = {
+    dialect: _latest_decisions_and_signatures(postgres=dialect == "postgresql")
+    for dialect in ("postgresql", "sqlite")
+}
 
 
 def decision_row(

@@ -9,19 +9,11 @@ one freezes the patient's line.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    ColumnElement,
     Select,
-    String,
-    any_,
-    bindparam,
-    cast,
     exists,
     func,
     select,
@@ -35,7 +27,7 @@ from settlement.billing.family_tables import ACTIVE as FAMILY_LINK_ACTIVE
 from settlement.billing.family_tables import FamilyLink
 from settlement.billing.tables import Bill, FeeLine, Visit
 from settlement.foundation.clock import Clock
-from settlement.foundation.db import execute_on_connection
+from settlement.foundation.db import execute_on_connection, in_listed, listed
 from settlement.foundation.errors import ServiceError
 from settlement.foundation.ports import InsurancePlatform
 from settlement.usecases.charging.decide import BatchFacts, ChargedVisit, ChargeFacts, FeeBatch
@@ -67,22 +59,16 @@ def _visits_for_charges_statement(
     writers lock them alike), each with its active total, whether any of ``sns`` is in it, and
     the two family facts a charge needs (most patients have none, and then read nothing more).
 
-    On PostgreSQL ``ids`` and ``sns`` are each one JSON array, made an array by the server
-    (``= ANY(ARRAY(SELECT json_array_elements_text(…)))``, evaluated once, then the indexes as
-    for a list): the statement's text is then the same for any group, so neither SQLAlchemy
-    expands a placeholder per value nor psycopg parses, nor the server plans, a new text for
-    each count of visits and lines (a group's sizes made hundreds of them)."""
+    ``ids`` and ``sns`` are bound as lists (:func:`settlement.foundation.db.in_listed`: on
+    PostgreSQL one JSON array each, so the statement's text is the same for any group; a group's
+    sizes made hundreds of texts)."""
     active = (
         select(func.coalesce(func.sum(FeeLine.det_item_fee_sumamt_fen), 0))
         .where(FeeLine.mdtrt_id == Visit.mdtrt_id, FeeLine.status.in_(ACTIVE_STATUSES))
         .scalar_subquery()
     )
-    if postgres:
-        in_sns: ColumnElement[bool] = FeeLine.feedetl_sn == any_(_json_array("sns"))
-        in_ids: ColumnElement[bool] = Visit.mdtrt_id == any_(_json_array("ids"))
-    else:
-        in_sns = FeeLine.feedetl_sn.in_(bindparam("sns", expanding=True))
-        in_ids = Visit.mdtrt_id.in_(bindparam("ids", expanding=True, type_=String()))
+    in_sns = in_listed(FeeLine.feedetl_sn, "sns", postgres=postgres)
+    in_ids = in_listed(Visit.mdtrt_id, "ids", postgres=postgres)
     repeated = exists().where(FeeLine.mdtrt_id == Visit.mdtrt_id, in_sns)
     has_links = exists().where(
         FamilyLink.relative_psn_no == Visit.psn_no, FamilyLink.status == FAMILY_LINK_ACTIVE
@@ -105,12 +91,6 @@ def _visits_for_charges_statement(
     )
 
 
-def _json_array(name: str) -> ColumnElement[Any]:
-    """The texts of the JSON array bound as ``name``, as one PostgreSQL array."""
-    texts = func.json_array_elements_text(cast(bindparam(name, type_=String()), JSON))
-    return func.array(select(texts).scalar_subquery())
-
-
 _VISITS_FOR_CHARGES = {
     "postgresql": _visits_for_charges_statement(postgres=True),
     "sqlite": _visits_for_charges_statement(postgres=False),
@@ -123,11 +103,9 @@ def visits_for_charges(
     """Lock the visits (of any hospital: the caller checks whose they are) and read their
     :class:`ChargeFacts`, by id. The visits' lines are not loaded: a long visit would cost a
     row object per line."""
-    dialect = session.get_bind().dialect.name
-    lists: dict[str, Any] = {"ids": list(mdtrt_ids), "sns": list(sns)}
-    if dialect == "postgresql":
-        lists = {name: json.dumps(values) for name, values in lists.items()}
-    rows = execute_on_connection(session, _VISITS_FOR_CHARGES[dialect], lists)
+    lists = {"ids": listed(session, mdtrt_ids), "sns": listed(session, sns)}
+    statement = _VISITS_FOR_CHARGES[session.get_bind().dialect.name]
+    rows = execute_on_connection(session, statement, lists)
     facts: dict[str, ChargeFacts] = {}
     for mdtrt_id, hospital_code, psn_no, status, begntime, total, repeated, links, frozen in rows:
         facts[mdtrt_id] = ChargeFacts(
