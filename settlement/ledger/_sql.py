@@ -102,10 +102,6 @@ class PostgresSql(LedgerSql):
 
     stripes = True
 
-    def __init__(self, cursor: Any) -> None:
-        super().__init__(cursor)
-        self._second: Any = None
-
     def lock_accounts(
         self, ids: Sequence[int], codes: Sequence[str], refs: Sequence[str]
     ) -> list[dict[str, Any]]:
@@ -122,24 +118,27 @@ class PostgresSql(LedgerSql):
     def lock_and_load(
         self, ids: Sequence[int], codes: Sequence[str], refs: Sequence[str], load: Sequence[str]
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        # Both statements go out in one pipeline (one network round trip); the server still runs
-        # the load after the locks are granted, so it sees what the lock holders committed.
-        connection = self.cursor.connection
-        accounts, load_cursor = self.cursor, self._second_cursor()
+        # One statement (:func:`_postgres_lock_and_load_sql`): the transfers it reads are as of
+        # its start, which is what a load after the locks would see unless a locked account was
+        # changed while the statement waited for its lock; it says so, and then (only then) the
+        # transfers are read again, after the locks, as a statement of their own.
         names = [*ids, *codes, *refs, *refs]
-        with connection.pipeline():
-            accounts.execute(_postgres_accounts_sql(len(ids), len(codes), len(refs)), names * 2)
-            load_cursor.execute(
-                _postgres_load_sql(len(load) + len(refs), len(refs)),
-                [*load, *refs, *refs, *refs],
-            )
-        return _accounts(accounts.fetchall()), self._transfers(load_cursor.fetchall())
-
-    def _second_cursor(self) -> Any:
-        # A pipeline's statements each need their own cursor to keep their own results.
-        if self._second is None:
-            self._second = RawCursor(self.cursor.connection)
-        return self._second
+        self.cursor.execute(
+            _postgres_lock_and_load_sql(len(ids), len(codes), len(refs), len(load)),
+            [*names, *names, *load, *refs, *refs, *refs],
+        )
+        accounts: list[dict[str, Any]] = []
+        transfers: list[tuple[Any, ...]] = []
+        stale = False
+        for row in self.cursor.fetchall():
+            if row[0]:
+                accounts.append(dict(zip(ACCOUNT_COLUMNS, row[1:_STALE], strict=True)))
+                stale = stale or row[_STALE]
+            else:
+                transfers.append(row[_STALE + 1 :])
+        if stale:
+            return accounts, self.load_transfers(load, refs)
+        return accounts, self._transfers(transfers)
 
     def _transfers(self, fetched: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
         rows = [dict(zip(TRANSFER_COLUMNS, row, strict=True)) for row in fetched]
@@ -308,8 +307,13 @@ def _postgres_lock_sql(ids: int, codes: int, refs: int) -> str:
     an IN-subquery form the benchmark saw accounts go missing from the result. Plain conditions
     (and an ARRAY(...) init-plan, evaluated once per statement) re-check only the row itself.
     """
-    return _numbered(
-        f"SELECT {_ACCOUNTS} FROM ledger_accounts WHERE ({_postgres_names(ids, codes, refs)})"
+    return _numbered(_locking(_ACCOUNTS, ids, codes, refs))
+
+
+def _locking(columns: str, ids: int, codes: int, refs: int) -> str:
+    """:func:`_postgres_lock_sql` with ``%s`` marks, selecting ``columns``."""
+    return (
+        f"SELECT {columns} FROM ledger_accounts WHERE ({_postgres_names(ids, codes, refs)})"
         " AND NOT striped ORDER BY id FOR UPDATE"
     )
 
@@ -333,13 +337,67 @@ def _postgres_accounts_sql(ids: int, codes: int, refs: int) -> str:
     return f"WITH locked AS ({locked}) {striped} UNION ALL SELECT * FROM locked"
 
 
+#: The SQL types of :data:`ACCOUNT_COLUMNS` and :data:`TRANSFER_COLUMNS`, for the NULLs that pad
+#: one kind of row to the other's columns in :func:`_postgres_lock_and_load_sql`.
+_ACCOUNT_NULLS = ", ".join(
+    f"NULL::{kind}"
+    for kind in ("integer", "varchar", "varchar", "boolean", "boolean")
+    + ("bigint",) * 4
+    + ("boolean",)
+)
+_TRANSFER_NULLS = ", ".join(
+    f"NULL::{kind}"
+    for kind in ("varchar", "varchar", "integer", "integer", "bigint")
+    + ("varchar",) * 5
+    + ("timestamptz",)
+)
+#: Where an account row's ``stale`` flag is in a :func:`_postgres_lock_and_load_sql` row: after
+#: the kind of row and the account's columns; the transfer's columns follow it.
+_STALE = 1 + len(ACCOUNT_COLUMNS)
+
+
+@cache
+def _postgres_lock_and_load_sql(ids: int, codes: int, refs: int, load: int) -> str:
+    """:func:`_postgres_accounts_sql` and :func:`_postgres_load_sql` (of ``load`` ids and the
+    ``refs``) as one statement, whose rows are ``(is_account, <account columns>, stale,
+    <transfer columns>)``, each row padded with NULLs where the other kind has columns.
+
+    Every part reads as of the statement's start but the locked accounts, which are read as
+    they are once locked (PostgreSQL re-reads a row it waited for). A locked account whose row
+    is not the one the statement started with (``stale``: its ``ctid``, as locked and as of the
+    start, differ) was written by a transaction that committed while the statement waited; the
+    transfers read may then miss what that transaction wrote, and the caller reads them again.
+    Otherwise none of the locked accounts was written since the statement began, so neither was
+    any transfer on them: the transfers read are those a read after the locks would find.
+    """
+    locked = _locking(f"{_ACCOUNTS}, ctid AS version", ids, codes, refs)
+    striped = _postgres_striped_sql(
+        ids, codes, refs, extra=f", false, {_TRANSFER_NULLS}", number=False
+    ).removesuffix(" ORDER BY a.id")
+    accounts = ", ".join(f"l.{name}" for name in ACCOUNT_COLUMNS)
+    was_locked = (
+        f"SELECT true, {accounts}, l.version IS DISTINCT FROM"
+        f" (SELECT s.ctid FROM ledger_accounts AS s WHERE s.id = l.id), {_TRANSFER_NULLS}"
+        " FROM locked AS l"
+    )
+    transfers = _load_sql(load + refs, refs, "%s").replace(
+        "SELECT ", f"SELECT false, {_ACCOUNT_NULLS}, false, ", 1
+    )
+    return _numbered(
+        f"WITH locked AS ({locked}) SELECT true, {striped.removeprefix('SELECT ')}"
+        f" UNION ALL {was_locked} UNION ALL {transfers}"
+    )
+
+
 def _renumbered(statement: str, offset: int) -> str:
     """``$n`` placeholders of a :func:`_numbered` statement, each moved up by ``offset``."""
     return re.sub(r"\$(\d+)", lambda match: f"${int(match.group(1)) + offset}", statement)
 
 
 @cache
-def _postgres_striped_sql(ids: int, codes: int, refs: int) -> str:
+def _postgres_striped_sql(
+    ids: int, codes: int, refs: int, *, extra: str = "", number: bool = True
+) -> str:
     """The striped accounts among those :func:`_postgres_lock_sql` names, with their stripes
     added, unlocked: nothing limits them, and their writers only add to a stripe."""
     sums = ", ".join(
@@ -353,10 +411,11 @@ def _postgres_striped_sql(ids: int, codes: int, refs: int) -> str:
     # ``id`` and ``code`` below are the account's: the stripes' subquery has neither.
     return _numbered(
         "SELECT a.id, a.code, a.kind, a.debits_must_not_exceed_credits,"
-        f" a.credits_must_not_exceed_debits, {sums}, a.striped FROM ledger_accounts AS a"
+        f" a.credits_must_not_exceed_debits, {sums}, a.striped{extra} FROM ledger_accounts AS a"
         f" LEFT JOIN LATERAL (SELECT {stripes} FROM ledger_account_stripes"
         " WHERE account_id = a.id) AS s ON true"
-        f" WHERE ({_postgres_names(ids, codes, refs)}) AND a.striped ORDER BY a.id"
+        f" WHERE ({_postgres_names(ids, codes, refs)}) AND a.striped ORDER BY a.id",
+        number=number,
     )
 
 
@@ -381,12 +440,15 @@ def _postgres_load_sql(ids: int, refs: int) -> str:
     return _numbered(_load_sql(ids, refs, "%s"))
 
 
-def _numbered(statement: str) -> str:
-    """``%s`` marks as PostgreSQL's own ``$1, $2, …``, which a raw cursor sends as they are.
+def _numbered(statement: str, *, number: bool = True) -> str:
+    """``%s`` marks as PostgreSQL's own ``$1, $2, …``, which a raw cursor sends as they are
+    (``number=False``: the statement as it is, a part of a larger one numbered later).
 
     psycopg parses a ``%s`` statement on every call once it has more than 50 parameters (a
     write of a few transfers has more), and a raw cursor skips that parse altogether.
     """
+    if not number:
+        return statement
     parts = statement.split("%s")
     return "".join(
         part + (f"${index}" if index < len(parts) else "")

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from functools import partial
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from settlement.foundation.clock import AdjustableClock
 from settlement.foundation.db import make_session_factory
@@ -221,3 +222,49 @@ def test_writers_holding_and_posting_across_shared_accounts_all_succeed(
         report = verify_ledger(uow.session)
         assert report.ok, report.render()
         assert report.totals["credits_posted"] == 8 * 100_000 + 8 * 25 * 100
+
+
+@pytest.mark.postgres
+def test_a_batch_that_waited_for_its_locks_sees_the_post_their_holder_committed_meanwhile(
+    postgres_only, engine, uow_factory, clock
+):
+    """A batch's accounts are locked and its transfers read in one statement, as of its start:
+    when it had to wait for a lock, their holder's writes (a post of the same hold under another
+    id) are read again after the wait, so the batch is refused as a post of a posted hold, not
+    taken for a lost race on an id its caller locked."""
+    setup_credit_line(uow_factory, clock, "100.00")
+    with uow_factory() as uow:
+        open_account(uow.session, code="other", kind="x")
+        create_transfer(uow.session, hold("h", "patient", "hospital", "80.00"), clock=clock)
+        uow.commit()
+    holder = uow_factory()
+    with holder as first:
+        create_transfer(first.session, post("p-first", "h"), clock=clock)
+        waiter = first.session.connection().connection.driver_connection.info.backend_pid
+
+        def second_batch() -> str:
+            with uow_factory() as uow:
+                batch = [post("p-second", "h"), move("m-second", "issuer", "other", "1.00")]
+                try:
+                    create_transfers(uow.session, batch, clock=clock, ids_locked=True)
+                except LedgerError as refused:
+                    return refused.code
+                return "created"
+
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            outcome = pool.submit(second_batch)
+            with engine.connect() as watcher:
+                blocked = text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"
+                )
+                while not watcher.execute(blocked, {"pid": waiter}).scalar_one():
+                    assert not outcome.done(), outcome.result()
+                    watcher.rollback()
+            first.commit()
+            refused = outcome.result(timeout=60)
+
+    assert refused == "linked_event_failed"
+    with uow_factory() as uow:
+        assert get_account(uow.session, "patient").debits_pending == Decimal(0)
+        assert transfer_count(uow.session) == 3  # the grant, the hold, its first post
+        assert verify_ledger(uow.session).ok
