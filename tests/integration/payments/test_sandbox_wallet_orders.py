@@ -65,9 +65,7 @@ def test_a_repeated_behaviour_applies_to_every_order_and_a_one_off_delay_to_the_
         delayed = dict(
             uow.session.execute(
                 select(SandboxWalletCallback.order_id, SandboxWalletCallback.delayed)
-            )
-            .tuples()
-            .all()
+            ).all()
         )
     assert {k: (v.status if v else None) for k, v in statuses.items()} == {
         "PY1": "failed",
@@ -79,8 +77,8 @@ def test_a_repeated_behaviour_applies_to_every_order_and_a_one_off_delay_to_the_
     # A failed order's callback says so, signed as the provider signs.
     with container.uow() as uow:
         bodies = dict(
-            uow.session.execute(select(SandboxWalletCallback.order_id, SandboxWalletCallback.body))
-            .tuples()
-            .all()
+            uow.session.execute(
+                select(SandboxWalletCallback.order_id, SandboxWalletCallback.body)
+            ).all()
         )
     assert '"status":"FAIL"' in bodies["PY1"] and '"status":"SUCCESS"' in bodies["PY3"]
