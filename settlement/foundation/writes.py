@@ -25,7 +25,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, bindparam, func, insert, inspect, literal_column, select, update
+from sqlalchemy import (
+    String,
+    bindparam,
+    func,
+    insert,
+    inspect,
+    literal_column,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, make_transient_to_detached
@@ -33,7 +43,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.sql import Executable, FromClause
 
-from settlement.foundation.db import lock_until_commit
+from settlement.foundation.db import advisory_key, lock_until_commit
 
 #: An INSERT's rowcount is kept only when asked for (SQLAlchemy 2.0).
 _ROWCOUNT = {"preserve_rowcount": True}
@@ -242,6 +252,11 @@ def _statement(dialect: str, shape: tuple[Any, ...], number: int) -> Any:
 
 
 _LOCK_KEY = "write_all_lock"
+#: The advisory lock as a column of the combined statement, keyed in this schema as
+#: ``lock_until_commit`` keys it (``advisory_key``).
+_LOCK_COLUMN = text(f"pg_advisory_xact_lock({advisory_key(':' + _LOCK_KEY)})").bindparams(
+    bindparam(_LOCK_KEY, type_=String())
+)
 
 
 def _combined(
@@ -257,12 +272,7 @@ def _combined(
         ]
         counts = [select(func.count()).select_from(cte).scalar_subquery() for cte in ctes]
         if locking:
-            # advisory_key's SQL: the key in this schema (hashtextextended of schema/key).
-            named = (
-                func.current_schema().op("||")("/").op("||")(bindparam(_LOCK_KEY, type_=String()))
-            )
-            key = func.hashtextextended(named, 0)
-            return select(*counts, func.pg_advisory_xact_lock(key))
+            return select(*counts, _LOCK_COLUMN)
         return select(*counts)
 
     return _built((dialect, shapes, locking), build)
