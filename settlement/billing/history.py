@@ -35,7 +35,6 @@ __all__ = [
     "DecisionFacts",
     "decision_facts",
     "history_of",
-    "latest_decision_and_history",
     "repayment_histories",
     "repayment_history",
 ]
@@ -59,35 +58,6 @@ def repayment_histories(
     ):
         rows[psn_no].append((status, due_at, settled_at, overdue_at))
     return {psn_no: history_of(bills, now) for psn_no, bills in rows.items()}
-
-
-def latest_decision_and_history(
-    session: Session, *, psn_no: str, now: datetime
-) -> tuple[CreditDecisionRow, RepaymentHistory] | None:
-    """``psn_no``'s latest credit decision and :func:`repayment_history`, in one statement (the
-    decision joined to each of their bills: its columns repeat, a patient has a few bills);
-    ``None`` if there never was a decision."""
-    latest = (
-        select(CreditDecisionRow.id)
-        .where(CreditDecisionRow.psn_no == psn_no)
-        .order_by(CreditDecisionRow.seq.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    query = (
-        select(CreditDecisionRow, Bill.status, Bill.due_at, Bill.settled_at, Bill.overdue_at)
-        .outerjoin(Bill, and_(Bill.psn_no == CreditDecisionRow.psn_no, Bill.billed_fen > 0))
-        .where(CreditDecisionRow.id == latest)
-    )
-    rows = session.execute(query).all()
-    if not rows:
-        return None
-    bills: list[BillRecord] = [
-        (status, due_at, settled_at, overdue_at)
-        for _, status, due_at, settled_at, overdue_at in rows
-        if status is not None  # the decision's row with no bill joined
-    ]
-    return rows[0][0], history_of(bills, now)
 
 
 @dataclass(frozen=True)

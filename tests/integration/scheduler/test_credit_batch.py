@@ -6,12 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from credit.events import BillOverdue
-from settlement.billing.credit_records import CreditRepository
-from settlement.billing.history import (
-    latest_decision_and_history,
-    repayment_histories,
-    repayment_history,
-)
+from settlement.billing.credit_records import CreditRepository, to_decision
+from settlement.billing.history import decision_facts, repayment_histories, repayment_history
 from settlement.billing.tables import Bill
 from settlement.scheduler import run_due
 from settlement.usecases.credit.decisions import record_event
@@ -47,14 +43,14 @@ def test_the_latest_decision_read_with_the_history_are_those_read_apart(service,
     with service.container.uow() as uow:
         session, now = uow.session, service.clock.now()
         for person in (overdue, without_bills):
-            found = latest_decision_and_history(session, psn_no=person.psn_no, now=now)
+            found = decision_facts(session, psn_no=person.psn_no, now=now)
             assert found is not None
-            row, history = found
             latest = CreditRepository(session).latest_decision_row(person.psn_no)
-            assert latest is not None and row.id == latest.id
-            assert history == repayment_history(session, psn_no=person.psn_no, now=now)
+            assert latest is not None and found.latest.seq == latest.seq
+            assert to_decision(found.latest) == to_decision(latest)
+            assert found.history == repayment_history(session, psn_no=person.psn_no, now=now)
         assert repayment_history(session, psn_no=overdue.psn_no, now=now).overdue_unpaid == 2
-        assert latest_decision_and_history(session, psn_no="371400000000nobody", now=now) is None
+        assert decision_facts(session, psn_no="371400000000nobody", now=now) is None
 
 
 def test_the_batched_freeze_writes_the_decision_record_event_would(service, his):
