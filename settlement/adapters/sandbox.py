@@ -27,8 +27,9 @@ from settlement.adapters.sandbox_tables import (
     SandboxInsuredPerson,
     person_record,
 )
-from settlement.foundation.db import autonomous, execute_on_connection, in_listed, listed
+from settlement.foundation.db import autonomous, execute_on_connection
 from settlement.foundation.errors import ServiceError
+from settlement.foundation.lists import in_listed, listed
 from settlement.foundation.ports import (
     AccountMovement,
     CreditReport,

@@ -11,7 +11,8 @@ from sqlalchemy import Boolean, String, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from insurance.catalogue import Catalogue, CatalogueItem
-from settlement.foundation.db import execute_on_connection, in_listed, listed
+from settlement.foundation.db import execute_on_connection
+from settlement.foundation.lists import in_listed, listed
 from settlement.foundation.orm import Base, DecimalText, UTCDateTime
 
 

@@ -12,7 +12,8 @@ from sqlalchemy.orm import QueryableAttribute, Session, aliased
 from credit.decision import Decision, Reason
 from insurance.money import from_fen
 from settlement.billing.credit_tables import AgreementSignatureRow, CreditDecisionRow
-from settlement.foundation.db import execute_on_connection, in_listed, listed, lock_until_commit
+from settlement.foundation.db import execute_on_connection, lock_until_commit
+from settlement.foundation.lists import in_listed, listed
 
 
 def credit_lock_key(psn_no: str) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy import Select, Table, bindparam, text
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from settlement.foundation.db import text_array
+from settlement.foundation.lists import text_array
 from settlement.foundation.orm import UTCDateTime
 from settlement.scheduler.tables import DONE, ScheduledAction
 

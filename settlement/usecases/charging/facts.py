@@ -27,8 +27,9 @@ from settlement.billing.family_tables import ACTIVE as FAMILY_LINK_ACTIVE
 from settlement.billing.family_tables import FamilyLink
 from settlement.billing.tables import Bill, FeeLine, Visit
 from settlement.foundation.clock import Clock
-from settlement.foundation.db import execute_on_connection, in_listed, listed
+from settlement.foundation.db import execute_on_connection
 from settlement.foundation.errors import ServiceError
+from settlement.foundation.lists import in_listed, listed
 from settlement.foundation.ports import InsurancePlatform
 from settlement.usecases.charging.decide import BatchFacts, ChargedVisit, ChargeFacts, FeeBatch
 from settlement.usecases.credit.decisions import CreditConfig, credit_standing, credit_standings

@@ -12,7 +12,8 @@ from settlement.billing.credit_records import to_decision
 from settlement.billing.credit_tables import CreditDecisionRow
 from settlement.billing.repayment import BillRecord
 from settlement.billing.tables import Bill
-from settlement.foundation.db import advisory_key, among, text_array
+from settlement.foundation.db import advisory_key, among
+from settlement.foundation.lists import text_array
 from settlement.usecases.overdue.decide import DueBill, LatestDecision
 
 DECISIONS = cast(Table, CreditDecisionRow.__table__)

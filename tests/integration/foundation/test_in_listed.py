@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, event, select
 
-from settlement.foundation.db import in_listed, listed
+from settlement.foundation.lists import in_listed, listed
 from settlement.foundation.unit_of_work import UnitOfWorkFactory
 
 probe_metadata = MetaData()
