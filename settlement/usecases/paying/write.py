@@ -13,12 +13,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from credit.events import BillRepaidOnTime, CreditEvent, OverdueBillRepaid
 from insurance.money import from_fen, to_fen
 from insurance.split import Accumulators, Settlement
 from settlement.billing import bill_states
 from settlement.billing.accumulators import AccumulatorRow, lock_person, store_accumulators
-from settlement.billing.credit_line import sync_line
 from settlement.billing.credit_records import credit_lock_key
 from settlement.billing.payment_tables import BillSettlement, WalletOrder
 from settlement.billing.tables import Bill, BillEvent
@@ -31,11 +29,12 @@ from settlement.ledger import chart
 from settlement.ledger.accounts import open_accounts
 from settlement.ledger.ledger import TransferRequest, create_transfers
 from settlement.usecases import notices
-from settlement.usecases.credit.decisions import CreditConfig, decide_repayment_event
+from settlement.usecases.credit.decisions import CreditConfig
 from settlement.usecases.movements import journal
 from settlement.usecases.movements.decide import Intent
 from settlement.usecases.paying import decide
 from settlement.usecases.paying.facts import SplitFacts
+from settlement.usecases.paying.repaid import record_repayment
 
 
 def change_status(
@@ -359,59 +358,6 @@ def confirm(
     )
     write_all(session, deferred)
     count_on_commit(session, PAYMENTS.labels("settled", "").inc)
-
-
-def record_repayment(
-    session: Session,
-    bill: Bill,
-    *,
-    clock: Clock,
-    credit_config: CreditConfig,
-    settings: Settings,
-    people: InsurancePlatform,
-    writes: list[Write],
-    locked: bool = False,
-) -> list[str] | None:
-    """The credit event of a repaid bill, then the ledger's line moved to the new decision (and
-    the patient told when the line moved). The new decision and the notice are added to
-    ``writes`` for the caller to send; ``locked``: the caller holds the patient's credit lock.
-    Returns the patient's family managers, read with the decision (``None``: not read, there
-    was no decision)."""
-    event: CreditEvent = (
-        BillRepaidOnTime(bill.bill_id)
-        if bill.overdue_at is None
-        else OverdueBillRepaid(bill.bill_id)
-    )
-    moved = decide_repayment_event(
-        session,
-        config=credit_config,
-        clock=clock,
-        psn_no=bill.psn_no,
-        event=event,  # the history from the patient's bills, read with their decision
-        writes=writes,
-        locked=locked,
-    )
-    if moved is None:
-        return None
-    sync_line(
-        session,
-        psn_no=bill.psn_no,
-        line=moved.after.line,
-        clock=clock,
-        granted_fen=moved.granted_fen,
-    )
-    notices.credit_moved(
-        session,
-        settings=settings,
-        people=people,
-        psn_no=bill.psn_no,
-        before=moved.before,
-        after=moved.after,
-        now=clock.now(),
-        managers=moved.managers,
-        into=writes,
-    )
-    return moved.managers
 
 
 def fail(
